@@ -1,0 +1,1 @@
+"""Lamina: the Keras layers API on PyTorch."""

@@ -1,0 +1,31 @@
+"""The backend: configuration, naming, random seeds, dtypes, tensor conversion, and the Keras 2
+style ``K.*`` functions (``from lamina import backend as K``)."""
+
+from lamina.backend.config import (
+    backend,
+    epsilon,
+    floatx,
+    get_device,
+    image_data_format,
+    set_device,
+    set_epsilon,
+    set_floatx,
+    set_image_data_format,
+    standardize_data_format,
+)
+from lamina.backend.core import (
+    cast,
+    convert_to_numpy,
+    convert_to_tensor,
+    is_tensor,
+    standardize_dtype,
+    standardize_shape,
+)
+from lamina.backend.naming import get_uid
+
+
+def clear_session():
+    """Reset the default-name counters (``dense``, ``dense_1``, ...) and free cached state."""
+    from lamina.backend import naming
+
+    naming.reset_uids()

@@ -1,0 +1,57 @@
+"""Random number generation: the global seed and per-object seeded generators.
+
+Every stochastic object (initializer, Dropout, ...) draws from a ``torch.Generator`` built from its
+``seed``; objects without a seed draw a fresh seed from a global Python RNG, which
+``set_random_seed`` resets, so a whole program becomes reproducible with one call.
+"""
+
+import random as _py_random
+
+import numpy as np
+import torch
+
+_GLOBAL = _py_random.Random()
+
+
+def set_random_seed(seed):
+    """Seed Python, NumPy, torch and Lamina's own generator so runs are reproducible."""
+    seed = int(seed)
+    _py_random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+    _GLOBAL.seed(seed)
+
+
+def draw_seed():
+    """A fresh seed from Lamina's global generator."""
+    return _GLOBAL.randrange(2**31 - 1)
+
+
+def make_generator(seed=None, device=None):
+    """A ``torch.Generator`` seeded with ``seed`` (or a freshly drawn seed when ``None``)."""
+    if seed is None:
+        seed = draw_seed()
+    gen = torch.Generator(device=device or "cpu")
+    gen.manual_seed(int(seed))
+    return gen
+
+
+class SeedGenerator:
+    """Stateful seeded generator owned by a layer: each draw continues the same stream.
+
+    Args:
+        seed: Python integer or ``None`` (a seed drawn from the global generator).
+    """
+
+    def __init__(self, seed=None):
+        self.seed = draw_seed() if seed is None else int(seed)
+        self._generators = {}
+
+    def generator(self, device):
+        device = torch.device(device)
+        key = (device.type, device.index)
+        gen = self._generators.get(key)
+        if gen is None:
+            gen = make_generator(self.seed, device=device)
+            self._generators[key] = gen
+        return gen
