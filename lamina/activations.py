@@ -1,0 +1,623 @@
+"""Built-in activation functions, mirroring ``keras.activations``.
+
+Every function takes a tensor-like (torch tensor, numpy array, Python number or list) and returns a
+torch tensor. Where a fused ``torch.nn.functional`` kernel computes the same formula as Keras it is
+used, since activations run on every forward pass. Functions that produce non-integer results turn
+integer inputs into ``floatx()`` first, as Keras does.
+
+Activations can be named by string wherever Keras accepts one (``Dense(64, activation="relu")``);
+``get``, ``serialize`` and ``deserialize`` convert between names, configs and functions.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from lamina.backend import config
+from lamina.backend.core import convert_to_tensor
+from lamina.backend.dtypes import to_torch_dtype
+from lamina.saving import object_registration
+from lamina.saving import serialization_lib
+from lamina.saving.object_registration import register_builtin
+
+_MODULE = "keras.activations"
+
+
+def _tensor(x):
+    # Skip the generic conversion for the common case: already a tensor.
+    if isinstance(x, torch.Tensor):
+        return x
+    return convert_to_tensor(x)
+
+
+def _float_tensor(x):
+    x = _tensor(x)
+    if x.is_floating_point() or x.is_complex():
+        return x
+    return x.to(to_torch_dtype(config.floatx()))
+
+
+def _scalar_like(value, x):
+    """``value`` rounded the way a cast to ``x``'s dtype would (Keras casts bounds to the input dtype)."""
+    if x.is_floating_point() or value is None:
+        return value
+    return int(value)
+
+
+def _check_axis(axis, ndim, fn_name):
+    """Normalize an int or a sequence of ints to non-negative axes of an ``ndim``-rank tensor."""
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    rank = max(ndim, 1)
+    out = []
+    for a in axes:
+        if not isinstance(a, int) or isinstance(a, bool) or not -rank <= a < rank:
+            raise ValueError(
+                f"Invalid `axis` for `{fn_name}`: expected an integer (or a tuple of integers) in "
+                f"[{-rank}, {rank}) for an input of rank {ndim}. Received: axis={axis!r}"
+            )
+        out.append(a % rank)
+    if len(set(out)) != len(out):
+        raise ValueError(f"Invalid `axis` for `{fn_name}`: repeated axis. Received: axis={axis!r}")
+    return out
+
+
+@register_builtin(_MODULE)
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0, *, alpha=None):
+    """Rectified linear unit, with optional leak, ceiling and threshold.
+
+    With the defaults this is ``max(x, 0)``. Otherwise values above ``threshold`` pass through
+    (capped at ``max_value`` when given) and values at or below it become
+    ``negative_slope * (x - threshold)``.
+
+    Args:
+        x: Input tensor.
+        negative_slope: Slope applied below the threshold (0 gives the plain ReLU).
+        max_value: Upper bound of the output, or `None` for no bound.
+        threshold: Values at or below this are treated as "below zero".
+        alpha: Keras 2 name of `negative_slope`; accepted for old code.
+
+    Returns:
+        A tensor of the same shape as `x`.
+
+    Example:
+
+    >>> relu([-10.0, -5.0, 0.0, 5.0, 10.0], negative_slope=0.5, max_value=5.0)
+    tensor([-5.0000, -2.5000,  0.0000,  5.0000,  5.0000])
+    """
+    if alpha is not None:
+        if negative_slope != 0.0 and negative_slope != alpha:
+            raise ValueError(
+                "`alpha` is the Keras 2 name of `negative_slope`; pass only one of them. "
+                f"Received: alpha={alpha!r}, negative_slope={negative_slope!r}"
+            )
+        negative_slope = alpha
+    x = _tensor(x)
+    if threshold == 0 and negative_slope == 0:
+        if max_value is None:
+            return torch.relu(x)
+        if max_value == 6:
+            # Keras routes this case through relu6, which always returns floats.
+            return F.relu6(_float_tensor(x))
+        return torch.clamp(x, 0, _scalar_like(max_value, x))
+    if threshold == 0 and max_value is None:
+        return F.leaky_relu(_float_tensor(x), negative_slope)
+    return _general_relu(x, negative_slope, max_value, threshold)
+
+
+def _general_relu(x, negative_slope, max_value, threshold):
+    # Follows Keras' composition step by step so that every combination (a negative threshold,
+    # a ceiling below the threshold, integer inputs) gives the same numbers.
+    if negative_slope != 0:
+        x = _float_tensor(x)
+        below = torch.relu(threshold - x) if threshold != 0 else torch.relu(-x)
+    clip = max_value is not None
+    if threshold != 0:
+        y = torch.where(x > _scalar_like(threshold, x), x, 0)
+    elif max_value == 6:
+        y = F.relu6(_float_tensor(x))
+        clip = False
+    else:
+        y = torch.relu(x)
+    if clip:
+        y = torch.clamp(y, 0, _scalar_like(max_value, y))
+    if negative_slope != 0:
+        y = y - negative_slope * below
+    return y
+
+
+@register_builtin(_MODULE)
+def leaky_relu(x, negative_slope=0.2):
+    """Leaky ReLU: ``x`` for ``x >= 0``, ``negative_slope * x`` otherwise.
+
+    Args:
+        x: Input tensor.
+        negative_slope: Slope of the negative part.
+    """
+    return F.leaky_relu(_float_tensor(x), negative_slope)
+
+
+@register_builtin(_MODULE)
+def relu6(x):
+    """ReLU capped at 6: ``min(max(x, 0), 6)``.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.relu6(_float_tensor(x))
+
+
+@register_builtin(_MODULE)
+def softmax(x, axis=-1):
+    """Softmax: exponentials normalized to sum to 1 along ``axis``.
+
+    Args:
+        x: Input tensor.
+        axis: An integer, or a tuple of integers to normalize over several axes jointly.
+
+    Returns:
+        A tensor of the same shape as `x` whose slices along `axis` are probability distributions.
+
+    Example:
+
+    >>> softmax([[1.0, 2.0], [3.0, 4.0]], axis=(0, 1)).sum()
+    tensor(1.)
+    """
+    x = _float_tensor(x)
+    if isinstance(axis, int):
+        try:
+            return torch.softmax(x, dim=axis)
+        except IndexError:
+            _check_axis(axis, x.ndim, "softmax")
+            raise
+    dims = _check_axis(axis, x.ndim, "softmax")
+    shifted = x - torch.amax(x, dim=dims, keepdim=True)
+    exp = torch.exp(shifted)
+    return exp / torch.sum(exp, dim=dims, keepdim=True)
+
+
+@register_builtin(_MODULE)
+def log_softmax(x, axis=-1):
+    """Logarithm of the softmax, computed stably: ``x - logsumexp(x, axis)``.
+
+    Args:
+        x: Input tensor.
+        axis: An integer, or a tuple of integers to normalize over several axes jointly.
+    """
+    x = _float_tensor(x)
+    if isinstance(axis, int):
+        try:
+            return torch.log_softmax(x, dim=axis)
+        except IndexError:
+            _check_axis(axis, x.ndim, "log_softmax")
+            raise
+    dims = _check_axis(axis, x.ndim, "log_softmax")
+    shifted = x - torch.amax(x, dim=dims, keepdim=True)
+    return shifted - torch.log(torch.sum(torch.exp(shifted), dim=dims, keepdim=True))
+
+
+@register_builtin(_MODULE)
+def sigmoid(x):
+    """Logistic sigmoid: ``1 / (1 + exp(-x))``.
+
+    Args:
+        x: Input tensor.
+    """
+    return torch.sigmoid(_float_tensor(x))
+
+
+@register_builtin(_MODULE)
+def softplus(x):
+    """Softplus: ``log(1 + exp(x))``, computed without overflow for large ``x``.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.softplus(_float_tensor(x))
+
+
+@register_builtin(_MODULE)
+def softsign(x):
+    """Softsign: ``x / (1 + |x|)``.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.softsign(_float_tensor(x))
+
+
+@register_builtin(_MODULE)
+def tanh(x):
+    """Hyperbolic tangent.
+
+    Args:
+        x: Input tensor.
+    """
+    return torch.tanh(_float_tensor(x))
+
+
+@register_builtin(_MODULE)
+def elu(x, alpha=1.0):
+    """Exponential linear unit: ``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` otherwise.
+
+    Args:
+        x: Input tensor.
+        alpha: Scale of the negative part (its limit for very negative inputs is `-alpha`).
+    """
+    return F.elu(_float_tensor(x), alpha)
+
+
+@register_builtin(_MODULE)
+def selu(x):
+    """Scaled exponential linear unit: ``scale * elu(x, alpha)``.
+
+    The constants ``alpha ~= 1.67326`` and ``scale ~= 1.05070`` keep the mean and variance of
+    activations fixed from layer to layer when weights use `lecun_normal` initialization.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.selu(_float_tensor(x))
+
+
+@register_builtin(_MODULE)
+def celu(x, alpha=1.0):
+    """Continuously differentiable ELU: ``x`` for ``x > 0``, ``alpha * (exp(x / alpha) - 1)`` otherwise.
+
+    Args:
+        x: Input tensor.
+        alpha: Scale of the negative part.
+    """
+    return F.celu(_float_tensor(x), alpha)
+
+
+@register_builtin(_MODULE)
+def exponential(x):
+    """Exponential: ``exp(x)``.
+
+    Args:
+        x: Input tensor.
+    """
+    return torch.exp(_float_tensor(x))
+
+
+@register_builtin(_MODULE)
+def gelu(x, approximate=False):
+    """Gaussian error linear unit: ``x * P(X <= x)`` for a standard normal ``X``.
+
+    Args:
+        x: Input tensor.
+        approximate: Use the tanh approximation instead of the exact error function.
+    """
+    return F.gelu(_float_tensor(x), approximate="tanh" if approximate else "none")
+
+
+@register_builtin(_MODULE)
+def silu(x):
+    """Sigmoid linear unit (also called swish): ``x * sigmoid(x)``.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.silu(_float_tensor(x))
+
+
+@register_builtin(_MODULE)
+def hard_sigmoid(x):
+    """Piecewise linear sigmoid: ``relu6(x + 3) / 6``.
+
+    It is 0 below -3, 1 above 3, and ``x / 6 + 0.5`` in between.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.hardsigmoid(_float_tensor(x))
+
+
+@register_builtin(_MODULE)
+def hard_silu(x):
+    """Hard SiLU (also called hard swish): ``x * relu6(x + 3) / 6``.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.hardswish(_float_tensor(x))
+
+
+@register_builtin(_MODULE)
+def linear(x):
+    """Identity: returns ``x`` unchanged (as a tensor).
+
+    Args:
+        x: Input tensor.
+    """
+    return _tensor(x)
+
+
+@register_builtin(_MODULE)
+def mish(x):
+    """Mish: ``x * tanh(softplus(x))``.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.mish(_float_tensor(x))
+
+
+@register_builtin(_MODULE)
+def glu(x, axis=-1):
+    """Gated linear unit: splits ``x`` in two halves ``a, b`` along ``axis``, returns ``a * sigmoid(b)``.
+
+    Args:
+        x: Input tensor; its size along `axis` must be even.
+        axis: The axis to split.
+
+    Returns:
+        A tensor whose size along `axis` is half that of `x`.
+    """
+    x = _float_tensor(x)
+    dim = _check_axis(axis, x.ndim, "glu")[0]
+    if x.ndim == 0 or x.shape[dim] % 2:
+        raise ValueError(
+            "`glu` splits its input in two equal halves along `axis`, so that axis must have an "
+            f"even size. Received: input shape {tuple(x.shape)}, axis={axis}"
+        )
+    return F.glu(x, dim)
+
+
+@register_builtin(_MODULE)
+def hard_tanh(x):
+    """Hard tanh: ``x`` clipped to ``[-1, 1]``.
+
+    Args:
+        x: Input tensor.
+    """
+    return torch.clamp(_tensor(x), -1, 1)
+
+
+@register_builtin(_MODULE)
+def log_sigmoid(x):
+    """Logarithm of the sigmoid: ``-softplus(-x)``, computed stably.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.logsigmoid(_float_tensor(x))
+
+
+@register_builtin(_MODULE)
+def tanh_shrink(x):
+    """Tanh shrink: ``x - tanh(x)``.
+
+    Args:
+        x: Input tensor.
+    """
+    return F.tanhshrink(_float_tensor(x))
+
+
+@register_builtin(_MODULE)
+def soft_shrink(x, threshold=0.5):
+    """Soft shrinkage: moves ``x`` toward 0 by ``threshold``, and zeroes ``|x| <= threshold``.
+
+    Args:
+        x: Input tensor.
+        threshold: The amount of shrinkage.
+    """
+    # Explicit selects rather than F.softshrink: Keras maps NaN to 0 and accepts any threshold.
+    x = _float_tensor(x)
+    return torch.where(x > threshold, x - threshold, torch.where(x < -threshold, x + threshold, 0.0))
+
+
+@register_builtin(_MODULE)
+def hard_shrink(x, threshold=0.5):
+    """Hard shrinkage: ``x`` where ``|x| > threshold``, 0 elsewhere.
+
+    Args:
+        x: Input tensor.
+        threshold: Values with a magnitude at or below this become 0.
+    """
+    x = _float_tensor(x)
+    return torch.where(torch.abs(x) > threshold, x, 0.0)
+
+
+@register_builtin(_MODULE)
+def threshold(x, threshold, default_value):
+    """``x`` where ``x > threshold``, ``default_value`` elsewhere.
+
+    Args:
+        x: Input tensor.
+        threshold: The value inputs must exceed to pass through.
+        default_value: What replaces the inputs that do not.
+    """
+    x = _tensor(x)
+    return torch.where(x > threshold, x, default_value)
+
+
+@register_builtin(_MODULE)
+def squareplus(x, b=4):
+    """Squareplus, a smooth ReLU made of square roots: ``(x + sqrt(x**2 + b)) / 2``.
+
+    Args:
+        x: Input tensor.
+        b: Non-negative smoothness; 0 gives the ReLU.
+    """
+    x = _float_tensor(x)
+    return (x + torch.sqrt(x * x + b)) / 2
+
+
+@register_builtin(_MODULE)
+def sparse_plus(x):
+    """SparsePlus: 0 for ``x <= -1``, ``x`` for ``x >= 1``, ``(x + 1)**2 / 4`` in between.
+
+    Args:
+        x: Input tensor.
+    """
+    x = _float_tensor(x)
+    return torch.where(x <= -1, 0.0, torch.where(x >= 1, x, (x + 1) ** 2 / 4))
+
+
+@register_builtin(_MODULE)
+def sparse_sigmoid(x):
+    """Sparse sigmoid: 0 for ``x <= -1``, 1 for ``x >= 1``, ``(x + 1) / 2`` in between.
+
+    Args:
+        x: Input tensor.
+    """
+    x = _float_tensor(x)
+    return torch.where(x <= -1, 0.0, torch.where(x >= 1, 1.0, (x + 1) / 2))
+
+
+@register_builtin(_MODULE)
+def sparsemax(x, axis=-1):
+    """Sparsemax: the Euclidean projection of ``x`` onto the probability simplex along ``axis``.
+
+    Like softmax the output is non-negative and sums to 1, but small inputs get exactly 0.
+
+    Args:
+        x: Input tensor.
+        axis: The axis to normalize.
+
+    Example:
+
+    >>> sparsemax([0.0, 0.5, 1.0])
+    tensor([0.0000, 0.2500, 0.7500])
+    """
+    x = _float_tensor(x)
+    dim = _check_axis(axis, x.ndim, "sparsemax")[0]
+    if x.ndim == 0:
+        return torch.ones_like(x)
+    z = torch.sort(x, dim=dim, descending=True).values
+    cumsum = torch.cumsum(z, dim=dim)
+    shape = [1] * x.ndim
+    shape[dim] = -1
+    k = torch.arange(1, x.shape[dim] + 1, dtype=x.dtype, device=x.device).reshape(shape)
+    support = z - (cumsum - 1) / k > 0
+    support_size = torch.sum(support, dim=dim, keepdim=True)
+    # The threshold uses the cumulative sum at the last index of the support (Martins & Astudillo,
+    # 2016). Keras 3.15 sums all cumulative sums in the support instead, which is wrong whenever the
+    # support holds more than one element (fixed upstream in keras-team/keras#23469).
+    support_sum = torch.sum(torch.where(support, z, 0.0), dim=dim, keepdim=True)
+    tau = (support_sum - 1) / support_size.to(x.dtype)
+    return torch.clamp(x - tau, min=0)
+
+
+swish = register_builtin(_MODULE, "swish")(silu)
+hard_swish = register_builtin(_MODULE, "hard_swish")(hard_silu)
+
+_ACTIVATIONS = {
+    fn.__name__: fn
+    for fn in (
+        relu, leaky_relu, relu6, softmax, log_softmax, sigmoid, softplus, softsign, tanh, elu, selu,
+        celu, exponential, gelu, silu, hard_sigmoid, hard_silu, linear, mish, glu, hard_tanh,
+        log_sigmoid, tanh_shrink, soft_shrink, hard_shrink, threshold, squareplus, sparse_plus,
+        sparse_sigmoid, sparsemax,
+    )
+}
+_ACTIVATIONS["swish"] = silu
+_ACTIVATIONS["hard_swish"] = hard_silu
+
+
+def serialize(activation):
+    """Return the JSON-friendly form of an activation.
+
+    Built-in activations serialize to their name (aliases to the canonical one: `swish` gives
+    `"silu"`). Other functions serialize to a Keras 3 function dict naming the function by its
+    registered name (`"package>name"` for functions registered with
+    `register_keras_serializable`). Callable objects with `get_config()` serialize to a full config.
+
+    Args:
+        activation: The function or callable object to serialize.
+
+    Returns:
+        A string or a dict that `deserialize` turns back into the activation.
+
+    Example:
+
+    >>> serialize(relu)
+    'relu'
+    """
+    name = getattr(activation, "__name__", None)
+    if name is not None and _ACTIVATIONS.get(name) is activation:
+        return name
+    if hasattr(activation, "get_config"):
+        return serialization_lib.serialize_keras_object(activation)
+    if not callable(activation) or not hasattr(activation, "__name__"):
+        raise ValueError(
+            f"Cannot serialize activation {activation!r}: expected a named function or an object "
+            "with `get_config()`. Register custom functions with "
+            "`lamina.saving.register_keras_serializable()`."
+        )
+    return {
+        "module": getattr(activation, "__module__", None),
+        "class_name": "function",
+        "config": object_registration.get_registered_name(activation),
+        "registered_name": "function",
+    }
+
+
+def deserialize(config, custom_objects=None):
+    """Return the activation function described by ``config``.
+
+    Args:
+        config: A name (`"relu"`), or a dict produced by `serialize` (Keras 3 or legacy form).
+        custom_objects: Optional dict of name -> user function to resolve names against.
+
+    Returns:
+        The activation callable.
+    """
+    if isinstance(config, str):
+        fn = object_registration.get_registered_object(config, custom_objects, _ACTIVATIONS)
+        if fn is None:
+            raise ValueError(_unknown_message(config))
+        return fn
+    fn = serialization_lib.deserialize_keras_object(
+        config, module_objects=_ACTIVATIONS, custom_objects=custom_objects
+    )
+    if not callable(fn):
+        raise ValueError(f"Could not interpret activation function config: {config!r}")
+    return fn
+
+
+def get(identifier):
+    """Return the activation function for ``identifier``.
+
+    Args:
+        identifier: `None` (the linear activation), a name such as `"relu"`, a config dict, or a
+            callable (returned as is).
+
+    Returns:
+        The activation callable.
+
+    Raises:
+        ValueError: If `identifier` names no known activation or cannot be interpreted.
+
+    Example:
+
+    >>> get("relu") is relu
+    True
+    """
+    if identifier is None:
+        return linear
+    if isinstance(identifier, str):
+        fn = _ACTIVATIONS.get(identifier)
+        if fn is None:
+            # Names of functions made visible by `custom_object_scope` or registration.
+            fn = object_registration.get_registered_object(identifier)
+        if fn is None:
+            raise ValueError(_unknown_message(identifier))
+    elif isinstance(identifier, dict):
+        fn = deserialize(identifier)
+    else:
+        fn = identifier
+    if not callable(fn):
+        raise ValueError(
+            f"Could not interpret activation function identifier: {identifier!r}. Expected `None`, "
+            "a string name, a config dict or a callable."
+        )
+    return fn
+
+
+def _unknown_message(name):
+    return (
+        f"Unknown activation function: {name!r}. Expected one of {sorted(_ACTIVATIONS)}, the name "
+        "of a function registered with `register_keras_serializable`, or one passed in "
+        "`custom_objects`."
+    )

@@ -1,0 +1,113 @@
+"""Dtype policies: the dtype a layer computes in and the dtype its variables are stored in.
+
+``"mixed_float16"`` and ``"mixed_bfloat16"`` keep variables in float32 and compute in the low
+precision, which layers realise with ``torch.autocast`` around ``call``.
+"""
+
+from lamina.backend import config
+from lamina.backend.dtypes import standardize_dtype
+from lamina.saving.object_registration import register_builtin
+
+_GLOBAL_POLICY = None
+
+
+@register_builtin("keras")
+@register_builtin("keras.dtype_policies")
+class DTypePolicy:
+    """A named dtype policy.
+
+    Args:
+        name: ``"float32"``, ``"float16"``, ``"bfloat16"``, ``"float64"``, ``"mixed_float16"`` or
+            ``"mixed_bfloat16"``; ``None`` means ``floatx()``.
+
+    Example:
+
+    >>> policy = DTypePolicy("mixed_float16")
+    >>> policy.compute_dtype, policy.variable_dtype
+    ('float16', 'float32')
+    """
+
+    def __init__(self, name=None):
+        if name is None:
+            name = config.floatx()
+        if not isinstance(name, str):
+            raise TypeError(f"`name` must be a string. Received: name={name!r}")
+        if name in ("mixed_float16", "mixed_bfloat16"):
+            self._compute_dtype = name.split("_")[1]
+            self._variable_dtype = "float32"
+        else:
+            try:
+                dtype = standardize_dtype(name)
+            except ValueError:
+                raise ValueError(
+                    f"Cannot convert {name!r} to a dtype policy. Expected a dtype name or one of "
+                    "'mixed_float16', 'mixed_bfloat16'."
+                ) from None
+            self._compute_dtype = self._variable_dtype = dtype
+        self._name = name
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def compute_dtype(self):
+        return self._compute_dtype
+
+    @property
+    def variable_dtype(self):
+        return self._variable_dtype
+
+    @property
+    def is_mixed(self):
+        return self._compute_dtype != self._variable_dtype
+
+    def get_config(self):
+        return {"name": self._name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __eq__(self, other):
+        return isinstance(other, DTypePolicy) and other.name == self.name
+
+    def __hash__(self):
+        return hash(self._name)
+
+    def __repr__(self):
+        return f'<DTypePolicy "{self._name}">'
+
+
+# Keras 2 name for the same thing.
+Policy = DTypePolicy
+
+
+def get(identifier):
+    """Return a ``DTypePolicy`` for a policy, a name, a config dict, a torch dtype or ``None``."""
+    if identifier is None:
+        return global_policy()
+    if isinstance(identifier, DTypePolicy):
+        return identifier
+    if isinstance(identifier, dict):
+        if identifier.get("class_name") not in (None, "DTypePolicy", "Policy", "FloatDTypePolicy"):
+            raise ValueError(f"Unsupported dtype policy config: {identifier!r}")
+        inner = identifier.get("config", identifier)
+        return DTypePolicy(inner.get("name"))
+    if not isinstance(identifier, str):
+        identifier = standardize_dtype(identifier)
+    return DTypePolicy(identifier)
+
+
+def set_global_policy(policy):
+    """Set the policy new layers use when they get no ``dtype`` argument."""
+    global _GLOBAL_POLICY
+    _GLOBAL_POLICY = None if policy is None else get(policy)
+
+
+def global_policy():
+    return _GLOBAL_POLICY if _GLOBAL_POLICY is not None else DTypePolicy(config.floatx())
+
+
+set_dtype_policy = set_global_policy
+dtype_policy = global_policy

@@ -1,0 +1,189 @@
+"""``lamina.Variable``: a Keras-style variable that *is* a ``torch.nn.Parameter``.
+
+Subclassing ``Parameter`` keeps variables zero-cost in the forward pass (a layer's ``self.kernel`` is
+the tensor itself), and makes ``parameters()``, ``state_dict()``, ``.to(device)``, optimizers,
+``torch.compile`` and DDP see them without any bridging. Non-trainable variables are parameters with
+``requires_grad=False``.
+
+Deliberate difference from Keras: ``Variable.dtype`` is a ``torch.dtype`` (torch code reads it);
+``Variable.dtype_name`` gives the Keras string.
+"""
+
+import numpy as np
+import torch
+
+from lamina.backend import config
+from lamina.backend.core import convert_to_numpy, standardize_shape
+from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+
+
+class Variable(torch.nn.Parameter):
+    """A weight: a tensor with a name, a path, a trainable flag and the Keras assignment API.
+
+    Args:
+        initializer: Initial value (array-like or tensor), or an initializer (callable or string
+            name) called with ``shape`` and ``dtype``.
+        shape: Shape, required when ``initializer`` is a callable.
+        dtype: Variable dtype; defaults to ``floatx()``.
+        trainable: Whether gradients should update the variable.
+        name: Variable name (e.g. ``"kernel"``).
+
+    Example:
+
+    >>> v = lamina.Variable(initializer=np.ones((2, 2)), name="w")
+    >>> v.assign_add(np.ones((2, 2)))
+    >>> v.numpy()
+    array([[2., 2.], [2., 2.]], dtype=float32)
+    """
+
+    _is_lamina_variable = True
+
+    def __new__(
+        cls,
+        initializer=None,
+        shape=None,
+        dtype=None,
+        trainable=True,
+        autocast=True,
+        aggregation="none",
+        synchronization="auto",
+        name=None,
+        **kwargs,
+    ):
+        value = _initial_value(initializer, shape, dtype)
+        self = torch.Tensor._make_subclass(cls, value, bool(trainable) and value.is_floating_point())
+        self._trainable = bool(trainable)
+        self._name = name or "variable"
+        self.path = self._name
+        self.autocast = autocast
+        self.aggregation = aggregation
+        self.synchronization = synchronization
+        self._overwrite_with_gradient = False
+        return self
+
+    def __init__(self, *args, **kwargs):
+        # Everything happens in __new__; Parameter has no __init__ work to redo.
+        pass
+
+    # --- Keras variable API ---------------------------------------------------------------------
+    @property
+    def value(self):
+        """The current value as a plain tensor (shares memory with the variable)."""
+        return self.detach() if not self.requires_grad else self.view_as(self)
+
+    @property
+    def name(self):
+        return self._name
+
+    @name.setter
+    def name(self, value):
+        self._name = value
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        self.requires_grad_(self._trainable and self.is_floating_point())
+
+    @property
+    def dtype_name(self):
+        return standardize_dtype(self.dtype)
+
+    def numpy(self):
+        return convert_to_numpy(self)
+
+    def assign(self, value):
+        """Replace the value in place; the shape must match."""
+        value = torch.as_tensor(convert_to_numpy(value) if not isinstance(value, torch.Tensor) else value)
+        if tuple(value.shape) != tuple(self.shape):
+            raise ValueError(
+                f"Cannot assign a value of shape {tuple(value.shape)} to variable '{self.path}' of "
+                f"shape {tuple(self.shape)}."
+            )
+        with torch.no_grad():
+            self.data.copy_(value)
+        return self
+
+    def assign_add(self, value):
+        with torch.no_grad():
+            self.data.add_(torch.as_tensor(value, device=self.device, dtype=self.dtype))
+        return self
+
+    def assign_sub(self, value):
+        with torch.no_grad():
+            self.data.sub_(torch.as_tensor(value, device=self.device, dtype=self.dtype))
+        return self
+
+    # --- copying: Parameter's own versions would rebuild a plain Parameter ------------------------
+    def _attributes(self):
+        return {k: getattr(self, k) for k in ("name", "path", "autocast", "aggregation", "synchronization")}
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        result = Variable(self.data.clone(memory_format=torch.preserve_format), trainable=self._trainable)
+        for key, val in self._attributes().items():
+            setattr(result, key, val)
+        result.requires_grad_(self.requires_grad)
+        memo[id(self)] = result
+        return result
+
+    def __reduce_ex__(self, protocol):
+        return (
+            _rebuild_variable,
+            (self.data.detach().cpu(), self._trainable, self.requires_grad, self._attributes()),
+        )
+
+    def __repr__(self):
+        return (
+            f"<Variable path={self.path}, shape={tuple(self.shape)}, dtype={self.dtype_name}, "
+            f"trainable={self._trainable}, value={convert_to_numpy(self)!r}>"
+        )
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.numpy()
+        return arr.astype(dtype) if dtype is not None else arr
+
+
+def _rebuild_variable(data, trainable, requires_grad, attributes):
+    var = Variable(data, trainable=trainable)
+    var.requires_grad_(requires_grad)
+    for key, val in attributes.items():
+        setattr(var, key, val)
+    return var
+
+
+def _initial_value(initializer, shape, dtype):
+    torch_dtype = to_torch_dtype(dtype) if dtype is not None else None
+    if initializer is None:
+        raise ValueError("A Variable needs an `initializer` (a value or an initializer callable).")
+    if isinstance(initializer, str):
+        from lamina import initializers
+
+        initializer = initializers.get(initializer)
+    if callable(initializer) and not isinstance(initializer, (torch.Tensor, np.ndarray)):
+        if shape is None:
+            raise ValueError("A Variable built from an initializer callable needs a `shape`.")
+        value = initializer(standardize_shape(shape), dtype=standardize_dtype(dtype))
+        value = torch.as_tensor(value)
+    else:
+        if isinstance(initializer, torch.Tensor):
+            value = initializer.detach()
+        else:
+            arr = np.asarray(initializer)
+            if arr.dtype == np.float64 and torch_dtype is None:
+                torch_dtype = to_torch_dtype(config.floatx())
+            value = torch.from_numpy(np.array(arr))
+        if shape is not None and tuple(value.shape) != standardize_shape(shape):
+            raise ValueError(
+                f"Initial value shape {tuple(value.shape)} does not match `shape` {tuple(shape)}."
+            )
+    if torch_dtype is not None and value.dtype != torch_dtype:
+        value = value.to(torch_dtype)
+    device = config.get_device()
+    if value.device != device:
+        value = value.to(device)
+    return value.clone() if value.data_ptr() and not value.is_contiguous() else value

@@ -1,0 +1,138 @@
+"""``Dense``: ``activation(inputs @ kernel + bias)`` on the last axis."""
+
+import torch
+
+from lamina import activations, constraints, initializers, regularizers
+from lamina.layers.input_spec import InputSpec
+from lamina.layers.layer import Layer
+from lamina.saving import serialization_lib
+from lamina.saving.object_registration import register_builtin
+
+
+@register_builtin("keras.layers")
+class Dense(Layer):
+    """A densely connected layer: ``output = activation(dot(input, kernel) + bias)``.
+
+    Inputs of rank > 2 are multiplied along their last axis (every other axis is kept).
+
+    Args:
+        units: Positive integer, size of the output space.
+        activation: Activation function or name; ``None`` means linear.
+        use_bias: Whether to add a bias vector.
+        kernel_initializer: Initializer for the ``(input_dim, units)`` kernel.
+        bias_initializer: Initializer for the bias.
+        kernel_regularizer, bias_regularizer: Regularizers for the weights.
+        activity_regularizer: Regularizer for the output.
+        kernel_constraint, bias_constraint: Constraints applied after optimizer updates.
+
+    Input shape:
+        N-D tensor ``(batch_size, ..., input_dim)``.
+
+    Output shape:
+        N-D tensor ``(batch_size, ..., units)``.
+
+    Example:
+
+    >>> model = lamina.Sequential()
+    >>> model.add(lamina.layers.Dense(32, input_shape=(16,)))
+    >>> model.output_shape
+    (None, 32)
+    """
+
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        lora_rank=None,
+        **kwargs,
+    ):
+        kwargs.pop("quantization_config", None)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(
+                f"Received an invalid value for `units`, expected a positive integer. Received: "
+                f"units={units!r}"
+            )
+        if lora_rank is not None:
+            raise ValueError("`lora_rank` is not supported by Lamina's Dense layer.")
+        self.units = units
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.input_spec = InputSpec(min_ndim=2)
+        self.supports_masking = True
+        self._linear = activations.linear
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(
+                f"The last dimension of the inputs to Dense layer '{self.name}' should be defined. "
+                f"Found None. Full input shape received: {tuple(input_shape)}"
+            )
+        self.kernel = self.add_weight(
+            shape=(input_dim, self.units),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+            name="kernel",
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=(self.units,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+                name="bias",
+            )
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
+        self.built = True
+
+    def call(self, inputs):
+        # addmm/matmul on the (in, units) kernel: F.linear would need a transposed copy per call.
+        if self.bias is not None:
+            if inputs.dim() == 2:
+                out = torch.addmm(self.bias, inputs, self.kernel)
+            else:
+                out = torch.matmul(inputs, self.kernel) + self.bias
+        else:
+            out = torch.matmul(inputs, self.kernel)
+        if self.activation is not self._linear:
+            out = self.activation(out)
+        return out
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        config = super().get_config()
+        s = serialization_lib.serialize_keras_object
+        config.update(
+            {
+                "units": self.units,
+                "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": s(self.kernel_initializer),
+                "bias_initializer": s(self.bias_initializer),
+                "kernel_regularizer": s(self.kernel_regularizer),
+                "bias_regularizer": s(self.bias_regularizer),
+                "activity_regularizer": s(self.activity_regularizer),
+                "kernel_constraint": s(self.kernel_constraint),
+                "bias_constraint": s(self.bias_constraint),
+            }
+        )
+        return config

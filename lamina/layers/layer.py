@@ -1,0 +1,863 @@
+"""The ``Layer`` base class: a ``torch.nn.Module`` with the Keras layer API.
+
+A layer owns variables (``add_weight``), builds them lazily from the first input shape, and is called
+on torch tensors (eager) or on ``KerasTensor``s (symbolic, recording a graph node). The node API,
+masks, losses and config live here; graph execution lives in ``lamina.models``.
+"""
+
+import inspect
+import threading
+import warnings
+
+import numpy as np
+import torch
+
+from lamina.backend import config as backend_config
+from lamina.backend import dtype_policy
+from lamina.backend.core import convert_to_numpy, convert_to_tensor, standardize_shape
+from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+from lamina.backend.naming import to_snake_case, unique_name
+from lamina.backend.variables import Variable
+from lamina.layers import symbolic
+from lamina.layers.input_spec import assert_input_compatibility
+from lamina.saving import serialization_lib
+from lamina.saving.object_registration import register_builtin
+from lamina.utils import tree
+
+_ALLOWED_KWARGS = {
+    "input_dim",
+    "input_shape",
+    "batch_input_shape",
+    "batch_size",
+    "weights",
+    "input_length",
+}
+
+
+class _CallContext(threading.local):
+    """Per-thread state of the layer call in progress (training flag, nesting depth)."""
+
+    def __init__(self):
+        self.training = None
+        self.depth = 0
+        self.epoch = 0
+        self.symbolic = False
+
+
+_CONTEXT = _CallContext()
+
+# Per-class facts about `call`'s signature, computed once per class rather than once per call.
+_SIGNATURES = {}
+
+
+def _call_signature(cls):
+    info = _SIGNATURES.get(cls)
+    if info is None:
+        params = inspect.signature(cls.call).parameters
+        has_var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        info = (
+            "training" in params or has_var_kw,
+            "mask" in params or has_var_kw,
+            cls.compute_mask is not Layer.compute_mask,
+            cls.compute_output_shape is not Layer.compute_output_shape,
+        )
+        _SIGNATURES[cls] = info
+    return info
+
+
+@register_builtin("keras.layers")
+class Layer(torch.nn.Module):
+    """Base class of all layers: state (weights) plus a computation (``call``).
+
+    Args:
+        trainable: Whether the layer's weights are updated by training.
+        name: Name of the layer; a unique default is derived from the class name.
+        dtype: Dtype or dtype policy (``"float32"``, ``"mixed_float16"``, a ``DTypePolicy``...).
+        dynamic: Keras 2 flag for layers that cannot run in graph mode; stored, no effect here.
+        activity_regularizer: Regularizer applied to the layer output (loss divided by batch size).
+        autocast: Whether float inputs are cast to the layer's compute dtype.
+        input_shape, input_dim, batch_size, batch_input_shape: Give the first layer of a
+            ``Sequential`` model its input shape.
+
+    Example:
+
+    >>> class Linear(lamina.layers.Layer):
+    ...     def __init__(self, units=32, **kwargs):
+    ...         super().__init__(**kwargs)
+    ...         self.units = units
+    ...     def build(self, input_shape):
+    ...         self.w = self.add_weight(shape=(input_shape[-1], self.units), name="w")
+    ...     def call(self, inputs):
+    ...         return inputs @ self.w
+    """
+
+    def __new__(cls, *args, **kwargs):
+        obj = super().__new__(cls)
+        # Remember constructor arguments so simple custom layers get a working `get_config`.
+        obj.__dict__["_init_call"] = (args, kwargs)
+        return obj
+
+    def __init__(
+        self,
+        *,
+        activity_regularizer=None,
+        trainable=True,
+        dtype=None,
+        autocast=True,
+        name=None,
+        dynamic=False,
+        **kwargs,
+    ):
+        super().__init__()
+        unknown = set(kwargs) - _ALLOWED_KWARGS
+        if unknown:
+            raise TypeError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
+            )
+        if name is not None and (not isinstance(name, str) or "/" in name):
+            raise ValueError(f"`name` must be a string without '/'. Received: name={name!r}")
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self._dtype_policy = dtype_policy.get(dtype)
+        self._autocast = autocast
+        self._trainable = bool(trainable)
+        self.dynamic = bool(dynamic)
+        self.built = False
+        self.supports_masking = False
+        self.input_spec = None
+        self._own_variables = []
+        self._losses = []
+        self._loss_epoch = -1
+        self._call_epoch = -1
+        self._metrics = []
+        self._inbound_nodes = []
+        self._outbound_nodes = []
+        self._build_shapes = None
+        self._initial_weights = kwargs.get("weights")
+        from lamina import regularizers
+
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._batch_input_shape = _batch_input_shape_from_kwargs(kwargs)
+
+    # --- attributes ---------------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if isinstance(value, Variable) and name not in self.__dict__.get("_parameters", {}):
+            if any(value is v for v in self.__dict__.get("_own_variables", ())):
+                # Already registered by `add_weight` under its own key: keep a plain reference.
+                object.__setattr__(self, name, value)
+                return
+        if isinstance(value, (list, tuple, dict)) and not name.startswith("_") and "_modules" in self.__dict__:
+            self._track_layer_collection(name, value)
+        super().__setattr__(name, value)
+
+    def _track_layer_collection(self, name, value):
+        items = value.values() if isinstance(value, dict) else value
+        for i, item in enumerate(items):
+            if isinstance(item, torch.nn.Module):
+                self._modules[f"{name}_{i}"] = item
+
+    @property
+    def dtype_policy(self):
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value):
+        self._dtype_policy = dtype_policy.get(value)
+
+    @property
+    def dtype(self):
+        """The variable dtype name (Keras: ``layer.dtype``)."""
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self):
+        return self._dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self):
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        value = bool(value)
+        for layer in self._flatten_layers(include_self=True):
+            layer._trainable = value
+            for v in layer._own_variables:
+                v.requires_grad_(value and v.trainable and v.is_floating_point())
+
+    def _flatten_layers(self, include_self=True, recursive=True):
+        seen = set()
+        out = []
+        stack = [self] if include_self else list(self._direct_layers())[::-1]
+        while stack:
+            layer = stack.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            out.append(layer)
+            if recursive or layer is self:
+                stack.extend(reversed(list(layer._direct_layers())))
+        return out
+
+    def _direct_layers(self):
+        seen = set()
+        for module in self._modules.values():
+            if isinstance(module, Layer) and id(module) not in seen:
+                seen.add(id(module))
+                yield module
+
+    @property
+    def _layers(self):
+        return list(self._direct_layers())
+
+    # --- weights ------------------------------------------------------------------------------
+    def add_weight(
+        self,
+        shape=None,
+        initializer=None,
+        dtype=None,
+        trainable=True,
+        autocast=True,
+        regularizer=None,
+        constraint=None,
+        aggregation="none",
+        overwrite_with_gradient=False,
+        name=None,
+    ):
+        """Create a variable owned by this layer.
+
+        Args:
+            shape: Shape tuple (defaults to a scalar).
+            initializer: Initializer object or name; defaults to ``"glorot_uniform"`` for float
+                variables and ``"zeros"`` otherwise.
+            dtype: Variable dtype; defaults to the layer's variable dtype.
+            trainable: Whether training updates the variable.
+            regularizer: Regularizer whose penalty joins ``layer.losses``.
+            constraint: Projection applied after each optimizer update.
+            name: Variable name (also its key in ``state_dict``).
+
+        Returns:
+            The new ``lamina.Variable``.
+        """
+        from lamina import constraints, initializers, regularizers
+
+        shape = standardize_shape(() if shape is None else shape)
+        dtype = standardize_dtype(dtype if dtype is not None else self.variable_dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.startswith(("float", "bfloat")) else "zeros"
+        init = initializers.get(initializer)
+        if init is None:
+            raise ValueError(f"Could not interpret initializer: {initializer!r}")
+        variable = Variable(
+            initializer=init,
+            shape=shape,
+            dtype=dtype,
+            trainable=trainable,
+            autocast=autocast,
+            aggregation=aggregation,
+            name=name,
+        )
+        variable.requires_grad_(variable.requires_grad and self._trainable)
+        variable.regularizer = regularizers.get(regularizer)
+        variable.constraint = constraints.get(constraint)
+        variable._overwrite_with_gradient = overwrite_with_gradient
+        self._register_variable(variable)
+        return variable
+
+    def _register_variable(self, variable):
+        key = variable.name
+        if key in self._parameters or key in self.__dict__ or key in self._modules or hasattr(type(self), key):
+            i = 1
+            while f"{key}_{i}" in self._parameters or f"{key}_{i}" in self.__dict__:
+                i += 1
+            key = f"{key}_{i}"
+        variable.path = f"{self.name}/{variable.name}"
+        self._own_variables.append(variable)
+        self.register_parameter(key, variable)
+
+    def _refresh_paths(self, prefix=None):
+        """Recompute ``variable.path`` after the layer joins a model (``model/layer/var``)."""
+        prefix = f"{prefix}/{self.name}" if prefix else self.name
+        for v in self._own_variables:
+            v.path = f"{prefix}/{v.name}"
+        for layer in self._direct_layers():
+            layer._refresh_paths(prefix)
+
+    @property
+    def weights(self):
+        """All weights: own (trainable then non-trainable), then those of nested layers."""
+        out, seen = [], set()
+        for layer in self._flatten_layers(include_self=True):
+            own = layer._own_variables
+            for v in [v for v in own if v.trainable] + [v for v in own if not v.trainable]:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(v)
+        return out
+
+    variables = weights
+
+    @property
+    def trainable_weights(self):
+        if not self._trainable:
+            return []
+        return [v for v in self.weights if v.trainable and v.requires_grad]
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        trainable = {id(v) for v in self.trainable_weights}
+        return [v for v in self.weights if id(v) not in trainable]
+
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self):
+        """Weights as numpy arrays, in the order of ``layer.weights``."""
+        return [convert_to_numpy(v) for v in self.weights]
+
+    def set_weights(self, weights):
+        """Set weights from numpy arrays, in the order of ``layer.weights``."""
+        params = self.weights
+        weights = list(weights)
+        if len(weights) != len(params):
+            raise ValueError(
+                f"Layer '{self.name}' expects {len(params)} weights, but the `weights` list has "
+                f"{len(weights)} element(s). Expected shapes: {[tuple(p.shape) for p in params]}"
+            )
+        for p, w in zip(params, weights):
+            w = np.asarray(w)
+            if tuple(w.shape) != tuple(p.shape):
+                raise ValueError(
+                    f"Layer '{self.name}' weight '{p.name}' has shape {tuple(p.shape)}, but the "
+                    f"provided weight has shape {tuple(w.shape)}."
+                )
+        for p, w in zip(params, weights):
+            p.assign(torch.as_tensor(np.asarray(w)).to(p.dtype))
+
+    def count_params(self):
+        """Total number of scalars in the layer's weights."""
+        if not self.built and not self._own_variables:
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
+                "built. You can build it manually via: `layer.build(input_shape)`."
+            )
+        return int(sum(int(np.prod(v.shape)) for v in self.weights))
+
+    # --- losses and metrics -------------------------------------------------------------------
+    def add_loss(self, loss):
+        """Add a loss tensor computed in ``call``; losses are reset on each outer call."""
+        if _CONTEXT.symbolic:
+            return
+        if self._loss_epoch != _CONTEXT.epoch:
+            self._losses = []
+            self._loss_epoch = _CONTEXT.epoch
+        self._losses.append(loss)
+
+    @property
+    def losses(self):
+        """Losses from the last call (``add_loss``, activity regularizers) plus weight penalties."""
+        out = []
+        epoch = self._call_epoch
+        for layer in self._flatten_layers(include_self=True):
+            if layer._loss_epoch == epoch and epoch >= 0:
+                out.extend(layer._losses)
+        for v in self.weights:
+            reg = getattr(v, "regularizer", None)
+            if reg is not None:
+                out.append(reg(v))
+        return out
+
+    def add_metric(self, value, name=None, aggregation="mean"):
+        """Keras 2 API: track a metric value computed in ``call`` (its mean over calls)."""
+        if _CONTEXT.symbolic:
+            return
+        from lamina.layers._added_metric import AddedMetric
+
+        metric = next((m for m in self._metrics if getattr(m, "name", None) == name), None)
+        if metric is None:
+            metric = AddedMetric(name=name or f"{self.name}_metric_{len(self._metrics)}", aggregation=aggregation)
+            self._metrics.append(metric)
+        metric.update_state(value)
+
+    @property
+    def metrics(self):
+        out = []
+        for layer in self._flatten_layers(include_self=True):
+            out.extend(layer._metrics)
+        return out
+
+    # --- building -----------------------------------------------------------------------------
+    def build(self, input_shape):
+        """Create the layer's weights for ``input_shape``; subclasses override it."""
+        self.built = True
+
+    def _maybe_build(self, inputs):
+        if self.built:
+            return
+        shapes = tree.map_structure(lambda x: tuple(x.shape) if hasattr(x, "shape") else None, inputs)
+        if tree.is_nested(shapes) and len(tree.flatten(shapes)) == 1 and not isinstance(shapes, dict):
+            shapes = tree.flatten(shapes)[0]
+        if shapes is not None and not tree.is_nested(shapes) and self._batch_input_shape is None:
+            shapes = tuple(shapes)
+        self._build_shapes = shapes
+        self.build(shapes)
+        self.built = True
+        if self._initial_weights is not None:
+            weights, self._initial_weights = self._initial_weights, None
+            self.set_weights(weights)
+
+    def get_build_config(self):
+        if self._build_shapes is not None:
+            return {"input_shape": self._build_shapes}
+        return None
+
+    def build_from_config(self, config):
+        if config and not self.built:
+            shape = config.get("input_shape")
+            if shape is not None:
+                shape = _to_shape_structure(shape)
+                self._build_shapes = shape
+                self.build(shape)
+                self.built = True
+
+    # --- calling ------------------------------------------------------------------------------
+    def call(self, inputs, *args, **kwargs):
+        """The layer's computation; subclasses override it."""
+        return inputs
+
+    def forward(self, *args, **kwargs):
+        # torch tools (DDP, torch.compile, hooks users add) enter through `forward`.
+        return self.__call__(*args, **kwargs)
+
+    def __call__(self, *args, **kwargs):
+        if not args:
+            if "inputs" not in kwargs:
+                raise TypeError(f"Layer '{self.name}' was called without inputs.")
+            args = (kwargs.pop("inputs"),)
+        if symbolic.any_symbolic(args, kwargs):
+            return self._symbolic_call(args, kwargs)
+        inputs = args[0]
+        if not isinstance(inputs, torch.Tensor):
+            inputs = tree.map_structure(_to_tensor, inputs)
+        inputs = self._autocast_inputs(inputs)
+        args = (inputs,) + tuple(tree.map_structure(_to_tensor_if_array, a) for a in args[1:])
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, inputs, self.name)
+        if not self.built:
+            self._maybe_build(inputs)
+
+        takes_training, takes_mask, mask_overridden, _ = _call_signature(type(self))
+        ctx = _CONTEXT
+        training = kwargs.get("training")
+        if takes_mask and kwargs.get("mask") is None:
+            mask = _collect_mask(inputs)
+            if mask is not None:
+                kwargs["mask"] = mask
+        previous_training = ctx.training
+        if training is None:
+            training = previous_training
+            if takes_training and training is not None:
+                kwargs["training"] = training
+        elif not takes_training:
+            kwargs.pop("training")
+        if ctx.depth == 0:
+            ctx.epoch += 1
+        self._call_epoch = ctx.epoch
+        ctx.depth += 1
+        ctx.training = training
+        try:
+            policy = self._dtype_policy
+            if policy.is_mixed and self._autocast:
+                device_type = _device_type(inputs)
+                with torch.autocast(device_type, dtype=to_torch_dtype(policy.compute_dtype)):
+                    outputs = self.call(*args, **kwargs)
+            else:
+                outputs = self.call(*args, **kwargs)
+        finally:
+            ctx.depth -= 1
+            ctx.training = previous_training
+
+        if self.activity_regularizer is not None:
+            for out in tree.flatten(outputs):
+                if isinstance(out, torch.Tensor):
+                    batch = out.shape[0] if out.dim() else 1
+                    self.add_loss(self.activity_regularizer(out) / batch)
+        if mask_overridden or self.supports_masking:
+            previous_mask = kwargs.get("mask") if takes_mask else _collect_mask(inputs)
+            if mask_overridden or previous_mask is not None:
+                outputs = _attach_masks(outputs, self.compute_mask(inputs, previous_mask), inputs)
+        return outputs
+
+    def _autocast_inputs(self, inputs):
+        if not self._autocast:
+            return inputs
+        target = to_torch_dtype(self._dtype_policy.compute_dtype)
+        if isinstance(inputs, torch.Tensor):
+            if inputs.dtype != target and inputs.is_floating_point():
+                return _keep_mask(inputs, inputs.to(target))
+            return inputs
+        return tree.map_structure(
+            lambda x: _keep_mask(x, x.to(target))
+            if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dtype != target
+            else x,
+            inputs,
+        )
+
+    def _symbolic_call(self, args, kwargs):
+        inputs = args[0]
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, inputs, self.name)
+        if not self.built:
+            self._maybe_build(inputs)
+        takes_training, takes_mask, mask_overridden, shape_overridden = _call_signature(type(self))
+        call_kwargs = dict(kwargs)
+        if takes_mask and call_kwargs.get("mask") is None:
+            mask = _collect_mask(inputs)
+            if mask is not None:
+                call_kwargs["mask"] = mask
+        if not takes_training:
+            call_kwargs.pop("training", None)
+        outputs = self._symbolic_outputs(args, call_kwargs, shape_overridden)
+        node_kwargs = {k: v for k, v in kwargs.items() if k != "mask"}
+        symbolic.Node(self, args, node_kwargs, outputs)
+        if mask_overridden or self.supports_masking:
+            previous_mask = call_kwargs.get("mask") if takes_mask else _collect_mask(inputs)
+            if mask_overridden or previous_mask is not None:
+                masks = self._symbolic_mask(inputs, previous_mask)
+                flat_out, flat_masks = tree.flatten(outputs), tree.flatten(masks)
+                if len(flat_masks) == 1 and len(flat_out) > 1:
+                    flat_masks = flat_masks * len(flat_out)
+                for out, m in zip(flat_out, flat_masks):
+                    if symbolic.is_keras_tensor(out):
+                        out._keras_mask = m
+        return outputs
+
+    def _symbolic_outputs(self, args, kwargs, shape_overridden):
+        if shape_overridden:
+            shapes = self.compute_output_shape(
+                tree.map_structure(lambda t: t.shape if symbolic.is_keras_tensor(t) else t, args[0])
+            )
+            return _shapes_to_keras_tensors(shapes, self.compute_dtype)
+        specs = self._meta_run(args, kwargs)
+        return _specs_to_tensors(specs)
+
+    def _meta_run(self, args, kwargs):
+        ctx = _CONTEXT
+        was_symbolic = ctx.symbolic
+        ctx.symbolic = True
+        call_kwargs = dict(kwargs)
+        if "training" in call_kwargs or _call_signature(type(self))[0]:
+            # State updates (e.g. moving statistics) must never run on meta tensors.
+            call_kwargs["training"] = False
+            if not _call_signature(type(self))[0]:
+                call_kwargs.pop("training")
+        try:
+            inputs_dtype = self.compute_dtype
+
+            def run(*a, **k):
+                a = (_cast_meta(a[0], inputs_dtype) if self._autocast else a[0],) + a[1:]
+                return self.call(*a, **k)
+
+            return symbolic.run_on_meta(run, args, call_kwargs)
+        except Exception as e:
+            raise type(e)(
+                f"Exception encountered when calling {type(self).__name__} '{self.name}' on "
+                f"symbolic inputs {tree.map_structure(_describe, args)}: {e}"
+            ) from e
+        finally:
+            ctx.symbolic = was_symbolic
+
+    def _symbolic_mask(self, inputs, previous_mask):
+        ctx = _CONTEXT
+        was_symbolic = ctx.symbolic
+        ctx.symbolic = True
+        try:
+            specs = symbolic.run_on_meta(
+                lambda x, m: self.compute_mask(x, m), (inputs, previous_mask), {}
+            )
+        finally:
+            ctx.symbolic = was_symbolic
+        return _specs_to_tensors(specs)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """The mask of the output; by default the input mask passes through maskable layers."""
+        if not self.supports_masking:
+            return None
+        return previous_mask
+
+    def compute_output_shape(self, input_shape):
+        """Output shape for ``input_shape``; inferred on meta tensors unless overridden."""
+        inputs = _shapes_to_keras_tensors(input_shape, self.compute_dtype)
+        specs = self._meta_run((inputs,), {})
+        return _map_specs(lambda s: s[0], specs)
+
+    def compute_output_spec(self, *args, **kwargs):
+        return self._symbolic_outputs(args, kwargs, _call_signature(type(self))[3])
+
+    # --- node API -----------------------------------------------------------------------------
+    def _single_node(self, attr):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer '{self.name}' has never been called and thus has no defined {attr}."
+            )
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(
+                f"Layer '{self.name}' has multiple inbound nodes, hence the notion of \"layer {attr}\" "
+                f"is ill-defined. Use `get_{attr.replace(' ', '_')}_at(node_index)` instead."
+            )
+        return self._inbound_nodes[0]
+
+    def _node_at(self, node_index, attr):
+        if not self._inbound_nodes:
+            raise RuntimeError(f"Layer '{self.name}' has never been called and has no {attr}.")
+        if not 0 <= node_index < len(self._inbound_nodes):
+            raise ValueError(
+                f"Asked to get {attr} at node {node_index}, but layer '{self.name}' has only "
+                f"{len(self._inbound_nodes)} inbound nodes."
+            )
+        return self._inbound_nodes[node_index]
+
+    @property
+    def input(self):
+        return self._single_node("input")._primary_input()
+
+    @property
+    def output(self):
+        return _unwrap_single(self._single_node("output").outputs)
+
+    @property
+    def input_shape(self):
+        if not self._inbound_nodes and self._batch_input_shape is not None:
+            return self._batch_input_shape
+        return self._single_node("input shape").input_shapes
+
+    @property
+    def output_shape(self):
+        return _unwrap_single(self._single_node("output shape").output_shapes)
+
+    def get_input_at(self, node_index):
+        return self._node_at(node_index, "input")._primary_input()
+
+    def get_output_at(self, node_index):
+        return _unwrap_single(self._node_at(node_index, "output").outputs)
+
+    def get_input_shape_at(self, node_index):
+        return self._node_at(node_index, "input shape").input_shapes
+
+    def get_output_shape_at(self, node_index):
+        return _unwrap_single(self._node_at(node_index, "output shape").output_shapes)
+
+    def get_input_mask_at(self, node_index):
+        x = self.get_input_at(node_index)
+        return tree.map_structure(lambda t: getattr(t, "_keras_mask", None), x)
+
+    def get_output_mask_at(self, node_index):
+        x = self.get_output_at(node_index)
+        return tree.map_structure(lambda t: getattr(t, "_keras_mask", None), x)
+
+    @property
+    def input_mask(self):
+        return self.get_input_mask_at(0) if len(self._inbound_nodes) == 1 else self._single_node("input mask")
+
+    @property
+    def output_mask(self):
+        return self.get_output_mask_at(0) if len(self._inbound_nodes) == 1 else self._single_node("output mask")
+
+    # --- config -------------------------------------------------------------------------------
+    def get_config(self):
+        """Constructor arguments as a JSON-friendly dict (Keras 3 keys)."""
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": serialization_lib.serialize_keras_object(self._dtype_policy),
+        }
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = self._batch_input_shape
+        if type(self).get_config is not Layer.get_config:
+            return config
+        init = type(self).__init__
+        if init is Layer.__init__:
+            return config
+        args, kwargs = self.__dict__.get("_init_call", ((), {}))
+        params = [
+            p
+            for p in inspect.signature(init).parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+        extra = dict(zip([p.name for p in params], args))
+        extra.update({k: v for k, v in kwargs.items() if k in {p.name for p in params}})
+        for p in params:
+            if p.name not in extra and p.default is not inspect.Parameter.empty:
+                extra[p.name] = p.default
+        try:
+            extra = serialization_lib.serialize_keras_object(extra)
+            import json
+
+            json.dumps(extra)
+        except (TypeError, ValueError):
+            raise NotImplementedError(
+                f"Layer {type(self).__name__} has arguments {[p.name for p in params]} in "
+                "`__init__()` that cannot be serialized automatically, and therefore must "
+                "override `get_config()`."
+            ) from None
+        config.update(extra)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Create a layer from ``get_config()`` output (Keras 3 or legacy keys)."""
+        config = dict(config)
+        if "dtype" in config and isinstance(config["dtype"], dict):
+            config["dtype"] = dtype_policy.get(config["dtype"])
+        try:
+            return cls(**config)
+        except TypeError as e:
+            raise TypeError(
+                f"Error when deserializing class '{cls.__name__}' using config={config}.\n\n"
+                f"Exception encountered: {e}"
+            ) from e
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+    # torch.nn.Module's own repr helper is kept for `print(model)` of nested modules.
+    def extra_repr(self):
+        return f"name={self.name!r}"
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _batch_input_shape_from_kwargs(kwargs):
+    if kwargs.get("batch_input_shape") is not None:
+        return tuple(kwargs["batch_input_shape"])
+    shape = kwargs.get("input_shape")
+    if shape is None and kwargs.get("input_dim") is not None:
+        shape = (kwargs["input_dim"],)
+    if shape is None:
+        return None
+    if isinstance(shape, int):
+        shape = (shape,)
+    return (kwargs.get("batch_size"),) + tuple(shape)
+
+
+def _to_tensor(x):
+    if isinstance(x, torch.Tensor) or x is None or isinstance(x, (str, bytes)):
+        return x
+    if isinstance(x, (np.ndarray, np.generic, float, int, bool)):
+        return convert_to_tensor(x)
+    return x
+
+
+def _to_tensor_if_array(x):
+    return convert_to_tensor(x) if isinstance(x, np.ndarray) else x
+
+
+def _keep_mask(src, dst):
+    mask = getattr(src, "_keras_mask", None)
+    if mask is not None:
+        dst._keras_mask = mask
+    return dst
+
+
+def _collect_mask(inputs):
+    if isinstance(inputs, torch.Tensor) or symbolic.is_keras_tensor(inputs):
+        return getattr(inputs, "_keras_mask", None)
+    masks = tree.map_structure(lambda t: getattr(t, "_keras_mask", None), inputs)
+    return None if all(m is None for m in tree.flatten(masks)) else masks
+
+
+def _attach_masks(outputs, masks, inputs):
+    if masks is None:
+        return outputs
+    flat_in = {id(t) for t in tree.flatten(inputs)}
+    if isinstance(outputs, torch.Tensor):
+        if id(outputs) in flat_in and getattr(outputs, "_keras_mask", None) is not masks:
+            # Never overwrite the mask carried by the caller's tensor: mark an alias instead.
+            outputs = outputs.view_as(outputs)
+        outputs._keras_mask = masks
+        return outputs
+    flat_out = tree.flatten(outputs)
+    flat_masks = tree.flatten(masks) if tree.is_nested(masks) else [masks] * len(flat_out)
+    new = []
+    for out, m in zip(flat_out, flat_masks):
+        if isinstance(out, torch.Tensor) and m is not None:
+            if id(out) in flat_in:
+                out = out.view_as(out)
+            out._keras_mask = m
+        new.append(out)
+    return tree.pack_sequence_as(outputs, new)
+
+
+def _device_type(inputs):
+    for x in tree.flatten(inputs):
+        if isinstance(x, torch.Tensor):
+            return x.device.type
+    return backend_config.get_device().type
+
+
+def _cast_meta(x, dtype):
+    target = to_torch_dtype(dtype)
+    return tree.map_structure(
+        lambda t: t.to(target) if isinstance(t, torch.Tensor) and t.is_floating_point() else t, x
+    )
+
+
+def _describe(x):
+    return f"KerasTensor{x.shape}" if symbolic.is_keras_tensor(x) else x
+
+
+def _specs_to_tensors(specs):
+    def make(spec):
+        if spec is None:
+            return None
+        return symbolic.KerasTensor(spec[0], dtype=spec[1])
+
+    if isinstance(specs, tuple) and len(specs) == 2 and isinstance(specs[1], str):
+        return make(specs)
+    return _map_specs(make, specs)
+
+
+def _map_specs(fn, specs):
+    if isinstance(specs, tuple) and len(specs) == 2 and isinstance(specs[1], str):
+        return fn(specs)
+    if isinstance(specs, list):
+        return [_map_specs(fn, s) for s in specs]
+    if isinstance(specs, tuple):
+        return tuple(_map_specs(fn, s) for s in specs)
+    if isinstance(specs, dict):
+        return {k: _map_specs(fn, v) for k, v in specs.items()}
+    return fn(specs) if specs is not None else None
+
+
+def _is_single_shape(shape):
+    return isinstance(shape, (tuple, list, torch.Size)) and all(
+        d is None or isinstance(d, (int, np.integer)) for d in shape
+    )
+
+
+def _shapes_to_keras_tensors(shapes, dtype):
+    """A structure of shapes (leaves are shape tuples) -> the same structure of KerasTensors."""
+    if _is_single_shape(shapes):
+        return symbolic.KerasTensor(shapes, dtype=dtype)
+    if isinstance(shapes, dict):
+        return {k: _shapes_to_keras_tensors(v, dtype) for k, v in shapes.items()}
+    return [_shapes_to_keras_tensors(s, dtype) for s in shapes]
+
+
+def _to_shape_structure(shape):
+    if isinstance(shape, dict):
+        return {k: _to_shape_structure(v) for k, v in shape.items()}
+    if isinstance(shape, (list, tuple)) and shape and all(isinstance(s, (list, tuple)) or s is None for s in shape) and any(isinstance(s, (list, tuple)) for s in shape):
+        return [_to_shape_structure(s) for s in shape]
+    return tuple(shape)
+
+
+def _unwrap_single(x):
+    if isinstance(x, (list, tuple)) and len(x) == 1:
+        return x[0]
+    return x

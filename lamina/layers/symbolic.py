@@ -1,0 +1,228 @@
+"""Symbolic tensors, graph nodes, and output-shape inference on ``meta`` tensors.
+
+Calling a layer on a ``KerasTensor`` records a ``Node`` and returns new ``KerasTensor``s whose
+shapes are inferred by running ``call`` on meta-device tensors (no memory, no compute). Unknown
+(``None``) dimensions are filled with two different stand-in sizes; an output dimension that changes
+between the two runs depends on an unknown input dimension and stays ``None``.
+"""
+
+import torch
+
+from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+from lamina.utils import tree
+
+# Two stand-in sizes for unknown dimensions; small so that shape-dependent code stays cheap.
+_PROBE_SIZES = (2, 3)
+
+
+class KerasTensor:
+    """A symbolic tensor: a shape (``None`` for unknown dims), a dtype, and the layer that made it.
+
+    Args:
+        shape: Tuple of ints or ``None``, batch dimension included.
+        dtype: Dtype name; defaults to ``"float32"``.
+        sparse: Whether the tensor stands for sparse data (kept for the Keras API).
+        name: Optional name.
+    """
+
+    _is_keras_tensor = True
+
+    def __init__(self, shape, dtype="float32", sparse=False, name=None, record_history=None):
+        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.dtype = standardize_dtype(dtype)
+        self.sparse = bool(sparse)
+        self.name = name
+        self._keras_history = None
+        self._keras_mask = None
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+    def __hash__(self):
+        return id(self)
+
+    def __bool__(self):
+        raise TypeError("A symbolic KerasTensor has no truth value: it has no data yet.")
+
+    def __len__(self):
+        raise TypeError("A symbolic KerasTensor has no length; use `.shape`.")
+
+    def __iter__(self):
+        raise TypeError("A symbolic KerasTensor cannot be iterated over; use `.shape`.")
+
+    # Operators record a node that applies the torch operator at run time.
+    def _op(self, fn, *others):
+        from lamina.layers.core.tensor_op import apply_tensor_op
+
+        return apply_tensor_op(fn, self, *others)
+
+    def __add__(self, o):
+        return self._op(torch.add, o)
+
+    def __radd__(self, o):
+        return self._op(_swap(torch.add), o)
+
+    def __sub__(self, o):
+        return self._op(torch.sub, o)
+
+    def __rsub__(self, o):
+        return self._op(_swap(torch.sub), o)
+
+    def __mul__(self, o):
+        return self._op(torch.mul, o)
+
+    def __rmul__(self, o):
+        return self._op(_swap(torch.mul), o)
+
+    def __truediv__(self, o):
+        return self._op(torch.true_divide, o)
+
+    def __rtruediv__(self, o):
+        return self._op(_swap(torch.true_divide), o)
+
+    def __floordiv__(self, o):
+        return self._op(torch.floor_divide, o)
+
+    def __pow__(self, o):
+        return self._op(torch.pow, o)
+
+    def __rpow__(self, o):
+        return self._op(_swap(torch.pow), o)
+
+    def __matmul__(self, o):
+        return self._op(torch.matmul, o)
+
+    def __rmatmul__(self, o):
+        return self._op(_swap(torch.matmul), o)
+
+    def __neg__(self):
+        return self._op(torch.neg)
+
+    def __abs__(self):
+        return self._op(torch.abs)
+
+    def __getitem__(self, key):
+        return self._op(_getitem, key)
+
+    def __lt__(self, o):
+        return self._op(torch.lt, o)
+
+    def __le__(self, o):
+        return self._op(torch.le, o)
+
+    def __gt__(self, o):
+        return self._op(torch.gt, o)
+
+    def __ge__(self, o):
+        return self._op(torch.ge, o)
+
+
+def _swap(fn):
+    def swapped(a, b):
+        return fn(b, a)
+
+    swapped.__name__ = f"r{fn.__name__}"
+    return swapped
+
+
+def _getitem(x, key):
+    return x[key]
+
+
+def is_keras_tensor(x):
+    return getattr(x, "_is_keras_tensor", False) is True
+
+
+def any_symbolic(*structures):
+    for s in structures:
+        for leaf in tree.flatten(s):
+            if getattr(leaf, "_is_keras_tensor", False):
+                return True
+    return False
+
+
+class Node:
+    """One call of a layer in a graph: the call's arguments and the symbolic outputs.
+
+    ``arguments`` is ``(args, kwargs)`` with ``KerasTensor``s left in place; ``input_tensors`` are
+    those tensors in flattening order.
+    """
+
+    def __init__(self, layer, call_args=(), call_kwargs=None, outputs=None):
+        self.layer = layer
+        self.call_args = tuple(call_args)
+        self.call_kwargs = dict(call_kwargs or {})
+        self.input_tensors = [
+            t for t in tree.flatten([self.call_args, self.call_kwargs]) if is_keras_tensor(t)
+        ]
+        self.outputs = outputs
+        self.output_tensors = [t for t in tree.flatten(outputs) if is_keras_tensor(t)]
+        self.parent_nodes = []
+        for t in self.input_tensors:
+            if t._keras_history is not None:
+                parent_layer, node_index, _ = t._keras_history
+                parent = parent_layer._inbound_nodes[node_index]
+                if parent not in self.parent_nodes:
+                    self.parent_nodes.append(parent)
+                parent_layer._outbound_nodes.append(self)
+        node_index = len(layer._inbound_nodes)
+        layer._inbound_nodes.append(self)
+        for i, t in enumerate(self.output_tensors):
+            t._keras_history = (layer, node_index, i)
+
+    @property
+    def is_input(self):
+        return not self.input_tensors
+
+    @property
+    def input_shapes(self):
+        return tree.map_structure(
+            lambda t: t.shape if is_keras_tensor(t) else None, self._primary_input()
+        )
+
+    @property
+    def output_shapes(self):
+        return tree.map_structure(lambda t: t.shape, self.outputs)
+
+    def _primary_input(self):
+        if self.call_args:
+            return self.call_args[0]
+        return next(iter(self.call_kwargs.values()), None)
+
+
+def _meta_value(x, probe):
+    if is_keras_tensor(x):
+        shape = tuple(probe if d is None else d for d in x.shape)
+        return torch.empty(shape, dtype=to_torch_dtype(x.dtype), device="meta")
+    return x
+
+
+def run_on_meta(fn, args, kwargs):
+    """Run ``fn`` with KerasTensors replaced by meta tensors; return the output shapes and dtypes.
+
+    Returns a structure of ``(shape, dtype)`` pairs mirroring ``fn``'s output, with ``None`` where
+    a dimension depends on an unknown input dimension.
+    """
+    has_unknown = any(
+        d is None for t in tree.flatten([args, kwargs]) if is_keras_tensor(t) for d in t.shape
+    )
+    results = []
+    for probe in _PROBE_SIZES if has_unknown else _PROBE_SIZES[:1]:
+        meta_args = tree.map_structure(lambda x: _meta_value(x, probe), args)
+        meta_kwargs = tree.map_structure(lambda x: _meta_value(x, probe), kwargs)
+        results.append(fn(*meta_args, **meta_kwargs))
+    first = results[0]
+    flat_first = tree.flatten(first)
+    flat_other = tree.flatten(results[-1])
+    specs = []
+    for a, b in zip(flat_first, flat_other):
+        if not isinstance(a, torch.Tensor):
+            specs.append(None)
+            continue
+        shape = tuple(da if da == db else None for da, db in zip(a.shape, b.shape))
+        specs.append((shape, standardize_dtype(a.dtype)))
+    return tree.pack_sequence_as(first, specs)

@@ -1,0 +1,143 @@
+"""Functional model <-> config dict, in the Keras 3 layout.
+
+Each layer entry carries its ``inbound_nodes``: the call arguments with every symbolic tensor
+written as ``{"class_name": "__keras_tensor__", "config": {"shape", "dtype", "keras_history":
+[layer_name, node_index, tensor_index]}}``. Node indices count only the nodes inside this model.
+"""
+
+from lamina.layers import symbolic
+from lamina.saving import serialization_lib
+from lamina.utils import tree
+
+
+def _model_node_index(model):
+    """Map id(node) -> index among the nodes of that layer that belong to this model."""
+    index, per_layer = {}, {}
+    in_model = {id(n) for n in model._nodes}
+    for layer in model.layers:
+        i = 0
+        for node in layer._inbound_nodes:
+            if id(node) in in_model:
+                index[id(node)] = i
+                i += 1
+        per_layer[layer.name] = i
+    return index
+
+
+def _tensor_ref(t, node_index):
+    layer, node_i, tensor_i = t._keras_history
+    node = layer._inbound_nodes[node_i]
+    return [layer.name, node_index.get(id(node), 0), tensor_i]
+
+
+def functional_config(model):
+    node_index = _model_node_index(model)
+    in_model = {id(n) for n in model._nodes}
+
+    def encode(x):
+        if symbolic.is_keras_tensor(x):
+            return {
+                "class_name": "__keras_tensor__",
+                "config": {
+                    "shape": list(x.shape),
+                    "dtype": x.dtype,
+                    "keras_history": _tensor_ref(x, node_index),
+                },
+            }
+        return serialization_lib.serialize_keras_object(x)
+
+    layer_configs = []
+    for layer in model.layers:
+        entry = serialization_lib.serialize_keras_object(layer)
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = [
+            {
+                "args": [tree.map_structure(encode, a) for a in node.call_args],
+                "kwargs": {k: tree.map_structure(encode, v) for k, v in node.call_kwargs.items()},
+            }
+            for node in layer._inbound_nodes
+            if id(node) in in_model and not node.is_input
+        ]
+        layer_configs.append(entry)
+
+    def refs(struct):
+        if isinstance(struct, dict):
+            return {k: _tensor_ref(v, node_index) for k, v in struct.items()}
+        if isinstance(struct, (list, tuple)):
+            return [_tensor_ref(t, node_index) for t in struct]
+        return _tensor_ref(struct, node_index)
+
+    return {
+        "name": model.name,
+        "trainable": model.trainable,
+        "layers": layer_configs,
+        "input_layers": refs(model._inputs_struct),
+        "output_layers": refs(model._outputs_struct),
+    }
+
+
+def functional_from_config(cls, config, custom_objects=None):
+    from lamina.layers import deserialize as deserialize_layer
+
+    created = {}
+    pending = []
+    for entry in config["layers"]:
+        layer = deserialize_layer(
+            {k: v for k, v in entry.items() if k not in ("inbound_nodes", "name")},
+            custom_objects=custom_objects,
+        )
+        created[entry.get("name", layer.name)] = layer
+        for node in entry.get("inbound_nodes", []):
+            pending.append((layer, node))
+
+    def outputs_of(name, node_i, tensor_i):
+        layer = created[name]
+        nodes = [n for n in layer._inbound_nodes if n.layer is layer]
+        if node_i >= len(nodes):
+            return None
+        return nodes[node_i].output_tensors[tensor_i]
+
+    def decode(x):
+        if isinstance(x, dict) and x.get("class_name") == "__keras_tensor__":
+            t = outputs_of(*x["config"]["keras_history"])
+            if t is None:
+                raise _NotReady
+            return t
+        if isinstance(x, dict) and "class_name" in x:
+            return serialization_lib.deserialize_keras_object(x, custom_objects=custom_objects)
+        if isinstance(x, list):
+            return [decode(v) for v in x]
+        if isinstance(x, dict):
+            return {k: decode(v) for k, v in x.items()}
+        return x
+
+    while pending:
+        progressed = False
+        remaining = []
+        for layer, node in pending:
+            try:
+                args = [decode(a) for a in node.get("args", [])]
+                kwargs = {k: decode(v) for k, v in node.get("kwargs", {}).items()}
+            except _NotReady:
+                remaining.append((layer, node))
+                continue
+            layer(*args, **kwargs)
+            progressed = True
+        if not progressed:
+            raise ValueError("Cannot rebuild the functional model: its config has unresolvable nodes.")
+        pending = remaining
+
+    def resolve(ref):
+        if isinstance(ref, dict):
+            return {k: resolve(v) for k, v in ref.items()}
+        if ref and isinstance(ref[0], (list, tuple)):
+            return [resolve(r) for r in ref]
+        return outputs_of(*ref)
+
+    inputs = resolve(config["input_layers"])
+    outputs = resolve(config["output_layers"])
+    return cls(inputs=inputs, outputs=outputs, name=config.get("name"), trainable=config.get("trainable", True))
+
+
+class _NotReady(Exception):
+    pass

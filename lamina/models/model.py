@@ -1,0 +1,112 @@
+"""``Model``: a layer that groups layers, with summary and (later) training and saving.
+
+``Model(inputs, outputs)`` returns a functional model; subclassing ``Model`` gives a model whose
+forward pass is the subclass's ``call``. The functional class registers itself here when imported,
+so imports point one way (functional -> model).
+"""
+
+from lamina.layers.layer import Layer
+from lamina.models import summary_utils
+from lamina.saving.object_registration import register_builtin
+
+_FUNCTIONAL = []
+
+
+def _register_functional(cls):
+    _FUNCTIONAL.append(cls)
+    return cls
+
+
+@register_builtin("keras")
+@register_builtin("keras.models")
+class Model(Layer):
+    """A group of layers with training and inference features.
+
+    Two ways to make one:
+
+    1. Functional: ``Model(inputs, outputs, name=None)`` from ``Input`` tensors.
+    2. Subclassing: define layers in ``__init__`` and the forward pass in ``call``.
+
+    Example:
+
+    >>> inputs = lamina.Input(shape=(37,))
+    >>> x = lamina.layers.Dense(32, activation="relu")(inputs)
+    >>> outputs = lamina.layers.Dense(5, activation="softmax")(x)
+    >>> model = lamina.Model(inputs=inputs, outputs=outputs)
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            return _FUNCTIONAL[0].__new__(_FUNCTIONAL[0], *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
+
+    def __init__(self, *args, **kwargs):
+        if args or "inputs" in kwargs or "outputs" in kwargs:
+            raise TypeError(
+                f"{type(self).__name__} was given `inputs`/`outputs`: use `lamina.Model(inputs, "
+                "outputs)` for functional models."
+            )
+        super().__init__(**kwargs)
+
+    @property
+    def layers(self):
+        """Direct sub-layers, in the order they were added."""
+        return list(self._direct_layers())
+
+    def get_layer(self, name=None, index=None):
+        """Return a layer by ``name`` or by ``index`` (position in ``model.layers``)."""
+        if index is not None and name is not None:
+            raise ValueError(
+                "Provide only a layer name or a layer index. Received: "
+                f"index={index}, name={name}."
+            )
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model only has "
+                    f"{len(layers)} layers."
+                )
+            return layers[index]
+        if name is not None:
+            for layer in layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"No such layer: {name}. Existing layers are: {[l.name for l in layers]}."
+            )
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    def summary(
+        self,
+        line_length=None,
+        positions=None,
+        print_fn=None,
+        expand_nested=False,
+        show_trainable=False,
+        layer_range=None,
+    ):
+        """Print a table of the model's layers, output shapes and parameter counts.
+
+        Args:
+            line_length: Total width of the table.
+            positions: Relative or absolute right edges of the columns.
+            print_fn: Function receiving each line (default ``print``).
+            expand_nested: Also list the layers of nested models.
+            show_trainable: Add a column telling whether each layer is trainable.
+            layer_range: ``[first_name, last_name]`` to print only part of the model.
+        """
+        summary_utils.print_summary(
+            self,
+            line_length=line_length,
+            positions=positions,
+            print_fn=print_fn,
+            expand_nested=expand_nested,
+            show_trainable=show_trainable,
+            layer_range=layer_range,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("batch_input_shape", None)
+        return config
