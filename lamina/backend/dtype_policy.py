@@ -11,8 +11,8 @@ from lamina.saving.object_registration import register_builtin
 _GLOBAL_POLICY = None
 
 
-@register_builtin("keras")
 @register_builtin("keras.dtype_policies")
+@register_builtin("keras")
 class DTypePolicy:
     """A named dtype policy.
 

@@ -9,12 +9,23 @@ Deliberate difference from Keras: ``Variable.dtype`` is a ``torch.dtype`` (torch
 ``Variable.dtype_name`` gives the Keras string.
 """
 
+import threading
+
 import numpy as np
 import torch
 
 from lamina.backend import config
 from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+
+
+class _Scope(threading.local):
+    def __init__(self):
+        self.symbolic = False
+
+
+# While layers run on meta tensors to infer shapes, variable updates must be skipped.
+SCOPE = _Scope()
 
 
 class Variable(torch.nn.Parameter):
@@ -97,6 +108,8 @@ class Variable(torch.nn.Parameter):
 
     def assign(self, value):
         """Replace the value in place; the shape must match."""
+        if SCOPE.symbolic:
+            return self
         value = torch.as_tensor(convert_to_numpy(value) if not isinstance(value, torch.Tensor) else value)
         if tuple(value.shape) != tuple(self.shape):
             raise ValueError(
@@ -108,11 +121,15 @@ class Variable(torch.nn.Parameter):
         return self
 
     def assign_add(self, value):
+        if SCOPE.symbolic:
+            return self
         with torch.no_grad():
             self.data.add_(torch.as_tensor(value, device=self.device, dtype=self.dtype))
         return self
 
     def assign_sub(self, value):
+        if SCOPE.symbolic:
+            return self
         with torch.no_grad():
             self.data.sub_(torch.as_tensor(value, device=self.device, dtype=self.dtype))
         return self

@@ -17,6 +17,7 @@ from lamina.backend import dtype_policy
 from lamina.backend.core import convert_to_numpy, convert_to_tensor, standardize_shape
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
 from lamina.backend.naming import to_snake_case, unique_name
+from lamina.backend.variables import SCOPE as _SCOPE
 from lamina.backend.variables import Variable
 from lamina.layers import symbolic
 from lamina.layers.input_spec import assert_input_compatibility
@@ -41,7 +42,6 @@ class _CallContext(threading.local):
         self.training = None
         self.depth = 0
         self.epoch = 0
-        self.symbolic = False
 
 
 _CONTEXT = _CallContext()
@@ -154,6 +154,17 @@ class Layer(torch.nn.Module):
         for i, item in enumerate(items):
             if isinstance(item, torch.nn.Module):
                 self._modules[f"{name}_{i}"] = item
+
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            # A property that raised AttributeError (e.g. `layer.output` before any call) lands
+            # here; re-run it so the user sees its message rather than torch's generic one.
+            prop = getattr(type(self), name, None)
+            if isinstance(prop, property):
+                prop.fget(self)
+            raise
 
     @property
     def dtype_policy(self):
@@ -269,6 +280,9 @@ class Layer(torch.nn.Module):
 
     def _register_variable(self, variable):
         key = variable.name
+        if self.__dict__.get(key, False) is None:
+            # A placeholder such as `self.bias = None` set before the weight exists.
+            del self.__dict__[key]
         if key in self._parameters or key in self.__dict__ or key in self._modules or hasattr(type(self), key):
             i = 1
             while f"{key}_{i}" in self._parameters or f"{key}_{i}" in self.__dict__:
@@ -350,7 +364,7 @@ class Layer(torch.nn.Module):
     # --- losses and metrics -------------------------------------------------------------------
     def add_loss(self, loss):
         """Add a loss tensor computed in ``call``; losses are reset on each outer call."""
-        if _CONTEXT.symbolic:
+        if _SCOPE.symbolic:
             return
         if self._loss_epoch != _CONTEXT.epoch:
             self._losses = []
@@ -373,7 +387,7 @@ class Layer(torch.nn.Module):
 
     def add_metric(self, value, name=None, aggregation="mean"):
         """Keras 2 API: track a metric value computed in ``call`` (its mean over calls)."""
-        if _CONTEXT.symbolic:
+        if _SCOPE.symbolic:
             return
         from lamina.layers._added_metric import AddedMetric
 
@@ -398,11 +412,7 @@ class Layer(torch.nn.Module):
     def _maybe_build(self, inputs):
         if self.built:
             return
-        shapes = tree.map_structure(lambda x: tuple(x.shape) if hasattr(x, "shape") else None, inputs)
-        if tree.is_nested(shapes) and len(tree.flatten(shapes)) == 1 and not isinstance(shapes, dict):
-            shapes = tree.flatten(shapes)[0]
-        if shapes is not None and not tree.is_nested(shapes) and self._batch_input_shape is None:
-            shapes = tuple(shapes)
+        shapes = _shape_structure(inputs)
         self._build_shapes = shapes
         self.build(shapes)
         self.built = True
@@ -546,9 +556,8 @@ class Layer(torch.nn.Module):
         return _specs_to_tensors(specs)
 
     def _meta_run(self, args, kwargs):
-        ctx = _CONTEXT
-        was_symbolic = ctx.symbolic
-        ctx.symbolic = True
+        was_symbolic = _SCOPE.symbolic
+        _SCOPE.symbolic = True
         call_kwargs = dict(kwargs)
         if "training" in call_kwargs or _call_signature(type(self))[0]:
             # State updates (e.g. moving statistics) must never run on meta tensors.
@@ -569,18 +578,17 @@ class Layer(torch.nn.Module):
                 f"symbolic inputs {tree.map_structure(_describe, args)}: {e}"
             ) from e
         finally:
-            ctx.symbolic = was_symbolic
+            _SCOPE.symbolic = was_symbolic
 
     def _symbolic_mask(self, inputs, previous_mask):
-        ctx = _CONTEXT
-        was_symbolic = ctx.symbolic
-        ctx.symbolic = True
+        was_symbolic = _SCOPE.symbolic
+        _SCOPE.symbolic = True
         try:
             specs = symbolic.run_on_meta(
                 lambda x, m: self.compute_mask(x, m), (inputs, previous_mask), {}
             )
         finally:
-            ctx.symbolic = was_symbolic
+            _SCOPE.symbolic = was_symbolic
         return _specs_to_tensors(specs)
 
     def compute_mask(self, inputs, previous_mask=None):
@@ -743,6 +751,17 @@ def _batch_input_shape_from_kwargs(kwargs):
     if isinstance(shape, int):
         shape = (shape,)
     return (kwargs.get("batch_size"),) + tuple(shape)
+
+
+def _shape_structure(x):
+    """Shapes mirroring the input structure: a tuple per tensor, lists/dicts kept."""
+    if hasattr(x, "shape"):
+        return tuple(x.shape)
+    if isinstance(x, dict):
+        return {k: _shape_structure(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_shape_structure(v) for v in x]
+    return None
 
 
 def _to_tensor(x):

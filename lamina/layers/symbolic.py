@@ -1,13 +1,17 @@
 """Symbolic tensors, graph nodes, and output-shape inference on ``meta`` tensors.
 
 Calling a layer on a ``KerasTensor`` records a ``Node`` and returns new ``KerasTensor``s whose
-shapes are inferred by running ``call`` on meta-device tensors (no memory, no compute). Unknown
+shapes are inferred by running ``call`` on fake tensors (torch's ``FakeTensorMode``: meta storage,
+no memory, no compute). Fake rather than plain meta tensors because a layer's real weights take
+part in the computation and plain meta tensors refuse to mix with them. Unknown
 (``None``) dimensions are filled with two different stand-in sizes; an output dimension that changes
 between the two runs depends on an unknown input dimension and stays ``None``.
 """
 
 import torch
+from torch._subclasses.fake_tensor import FakeTensorMode
 
+from lamina.backend.config import get_device
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
 from lamina.utils import tree
 
@@ -197,7 +201,7 @@ class Node:
 def _meta_value(x, probe):
     if is_keras_tensor(x):
         shape = tuple(probe if d is None else d for d in x.shape)
-        return torch.empty(shape, dtype=to_torch_dtype(x.dtype), device="meta")
+        return torch.empty(shape, dtype=to_torch_dtype(x.dtype), device=get_device())
     return x
 
 
@@ -211,10 +215,11 @@ def run_on_meta(fn, args, kwargs):
         d is None for t in tree.flatten([args, kwargs]) if is_keras_tensor(t) for d in t.shape
     )
     results = []
-    for probe in _PROBE_SIZES if has_unknown else _PROBE_SIZES[:1]:
-        meta_args = tree.map_structure(lambda x: _meta_value(x, probe), args)
-        meta_kwargs = tree.map_structure(lambda x: _meta_value(x, probe), kwargs)
-        results.append(fn(*meta_args, **meta_kwargs))
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        for probe in _PROBE_SIZES if has_unknown else _PROBE_SIZES[:1]:
+            meta_args = tree.map_structure(lambda x: _meta_value(x, probe), args)
+            meta_kwargs = tree.map_structure(lambda x: _meta_value(x, probe), kwargs)
+            results.append(fn(*meta_args, **meta_kwargs))
     first = results[0]
     flat_first = tree.flatten(first)
     flat_other = tree.flatten(results[-1])

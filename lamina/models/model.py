@@ -106,6 +106,15 @@ class Model(Layer):
             layer_range=layer_range,
         )
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        if "input_layers" in config and "output_layers" in config:
+            from lamina.models.functional_config import functional_from_config
+
+            target = _FUNCTIONAL[0] if cls is Model else cls
+            return functional_from_config(target, config, custom_objects)
+        return super().from_config(config)
+
     def get_config(self):
         config = super().get_config()
         config.pop("batch_input_shape", None)

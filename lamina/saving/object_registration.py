@@ -20,10 +20,11 @@ def register_builtin(module, name=None):
 
     def decorator(obj):
         _BUILTINS.setdefault(module, {})[name or obj.__name__] = obj
-        obj_module = getattr(obj, "_keras_module", None)
-        if obj_module is None and isinstance(obj, type):
-            # Only set on the class itself: subclasses made by users must not inherit it.
+        if isinstance(obj, type) and "_keras_module" not in obj.__dict__:
+            # The first registration names the module Keras writes; a class registered under
+            # several modules (aliases) keeps it.
             obj._keras_module = module
+            obj._lamina_builtin = obj
         return obj
 
     return decorator

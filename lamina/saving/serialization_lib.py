@@ -91,12 +91,12 @@ def serialize_keras_object(obj):
         raise TypeError(f"Cannot serialize {obj!r}: it has no `get_config()` method.")
     cls = type(obj)
     registered = object_registration.get_registered_name(cls)
-    module = cls.__dict__.get("_keras_module") or cls.__module__
+    builtin = cls.__dict__.get("_lamina_builtin") is cls
     result = {
-        "module": module,
+        "module": cls._keras_module if builtin else cls.__module__,
         "class_name": cls.__name__,
         "config": _plain(obj.get_config()),
-        "registered_name": registered if "\u003e" in registered else cls.__name__,
+        "registered_name": None if builtin else registered,
     }
     build_config = getattr(obj, "get_build_config", None)
     if build_config is not None:

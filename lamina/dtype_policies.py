@@ -1,0 +1,13 @@
+"""``lamina.dtype_policies`` (mirrors ``keras.dtype_policies``)."""
+
+from lamina.backend.dtype_policy import DTypePolicy, get
+
+
+def serialize(policy):
+    from lamina.saving.serialization_lib import serialize_keras_object
+
+    return serialize_keras_object(policy)
+
+
+def deserialize(config):
+    return get(config)

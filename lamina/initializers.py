@@ -1,0 +1,705 @@
+"""Initializers: objects that compute the starting values of weights.
+
+An initializer is called as ``initializer(shape, dtype=None)`` and returns a torch tensor of that shape
+on ``lamina.backend.get_device()``, of dtype ``floatx()`` unless ``dtype`` says otherwise. Layers accept
+an initializer object, its string name (``"glorot_uniform"``) or its serialized config.
+
+Seeds follow Keras 3: an initializer made with an integer seed, or with ``seed=None`` (a seed is then
+drawn once, when it is made, from Lamina's global generator, so ``set_random_seed`` makes programs
+reproducible), returns the same values on every call. Pass a
+``lamina.backend.random.SeedGenerator`` as ``seed`` to get new values on each call.
+"""
+
+import math
+
+import numpy as np
+import torch
+
+from lamina.backend import config as _config
+from lamina.backend.core import standardize_shape
+from lamina.backend.dtypes import is_float_dtype, standardize_dtype, to_torch_dtype
+from lamina.backend.random import SeedGenerator, draw_seed, make_generator
+from lamina.saving import serialization_lib
+from lamina.saving.object_registration import builtin_objects, register_builtin
+
+_MODULE = "keras.initializers"
+
+# Standard deviation of a unit normal truncated to [-2, 2]: sqrt(1 - 4 * pdf(2) / (cdf(2) - cdf(-2))).
+# Dividing by it makes the *truncated* samples have the requested standard deviation.
+_TRUNCATED_STDDEV_FACTOR = 0.87962566103423978
+# Unit normal CDF at -2 and 2: the range of uniform draws mapped back through the normal quantile.
+_CDF_LOW = 0.5 * math.erfc(2.0 / math.sqrt(2.0))
+_CDF_HIGH = 1.0 - _CDF_LOW
+
+_MODES = ("fan_in", "fan_out", "fan_avg")
+_DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+
+
+def _register(*aliases):
+    """Register a built-in class under its own name and its Keras aliases."""
+
+    def decorator(cls):
+        register_builtin(_MODULE)(cls)
+        for alias in aliases:
+            register_builtin(_MODULE, alias)(cls)
+        return cls
+
+    return decorator
+
+
+def _known_shape(shape):
+    shape = standardize_shape(shape)
+    if any(d is None for d in shape):
+        raise ValueError(
+            f"Cannot initialize a tensor with an unknown dimension. Received: shape={shape}"
+        )
+    return shape
+
+
+def _output_spec(shape, dtype):
+    """Validate ``shape`` and ``dtype``; return ``(shape tuple, torch dtype, device)``."""
+    return _known_shape(shape), to_torch_dtype(standardize_dtype(dtype)), _config.get_device()
+
+
+def _require_float(initializer, dtype):
+    if not is_float_dtype(dtype):
+        raise ValueError(
+            f"{type(initializer).__name__} can only produce floating-point tensors, "
+            f"but received dtype={standardize_dtype(dtype)!r}."
+        )
+
+
+def _work_dtype(dtype):
+    # Half-precision samples are drawn in float32 and rounded once, so a seed gives the same values
+    # (up to rounding) whatever the output precision.
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def _compute_fans(shape, input_axes=None, output_axes=None):
+    """Number of input and output units of a weight of the given shape.
+
+    With both ``input_axes`` and ``output_axes`` given, the fans are the products of those dimensions.
+    Otherwise a rank-1 shape counts its length both ways, a rank-2 shape is ``(fan_in, fan_out)``, and
+    higher ranks are convolution kernels ``(*spatial, in, out)`` whose spatial size multiplies both.
+    """
+    shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        return int(math.prod(shape[a] for a in input_axes)), int(math.prod(shape[a] for a in output_axes))
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return int(shape[0]), int(shape[0])
+    receptive_field = math.prod(shape[:-2])
+    return int(shape[-2] * receptive_field), int(shape[-1] * receptive_field)
+
+
+def _serialize_seed(seed):
+    if isinstance(seed, SeedGenerator):
+        return {
+            "module": "keras.random",
+            "class_name": "SeedGenerator",
+            "config": {"seed": seed.seed, "name": "seed_generator"},
+            "registered_name": None,
+        }
+    return seed
+
+
+def _deserialize_seed(seed):
+    if isinstance(seed, dict) and seed.get("class_name") == "SeedGenerator":
+        return SeedGenerator((seed.get("config") or {}).get("seed"))
+    return seed
+
+
+@_register("initializer")
+class Initializer:
+    """Base class of all initializers.
+
+    Subclasses implement ``__call__(shape, dtype=None)`` returning a tensor of that shape, and
+    ``get_config()`` when their constructor takes arguments, so they can be saved and cloned.
+
+    Example:
+
+    >>> class Halves(lamina.initializers.Initializer):
+    ...     def __call__(self, shape, dtype=None):
+    ...         return lamina.initializers.Constant(0.5)(shape, dtype=dtype)
+    """
+
+    def __call__(self, shape, dtype=None):
+        """Return a tensor of shape ``shape`` and dtype ``dtype`` (``floatx()`` when ``None``)."""
+        raise NotImplementedError("Initializer subclasses must implement the `__call__()` method.")
+
+    def get_config(self):
+        """The constructor arguments as a JSON-friendly dict."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        """Make an initializer from the output of ``get_config()``."""
+        return cls(**config)
+
+    def clone(self):
+        """A new initializer with the same configuration (an unseeded one draws a new seed)."""
+        return self.__class__.from_config(self.get_config())
+
+
+@_register("zeros", "zero")
+class Zeros(Initializer):
+    """Initializer filling the tensor with 0 (any dtype, integers included).
+
+    Example:
+
+    >>> lamina.initializers.Zeros()((2, 2))
+    """
+
+    def __call__(self, shape, dtype=None):
+        shape, dtype, device = _output_spec(shape, dtype)
+        return torch.zeros(shape, dtype=dtype, device=device)
+
+
+@_register("ones", "one")
+class Ones(Initializer):
+    """Initializer filling the tensor with 1 (any dtype, integers included).
+
+    Example:
+
+    >>> lamina.initializers.Ones()((2, 2))
+    """
+
+    def __call__(self, shape, dtype=None):
+        shape, dtype, device = _output_spec(shape, dtype)
+        return torch.ones(shape, dtype=dtype, device=device)
+
+
+@_register("constant")
+class Constant(Initializer):
+    """Initializer filling the tensor with a constant.
+
+    Args:
+        value: A Python number, or an array broadcastable to the requested shape.
+
+    Example:
+
+    >>> lamina.initializers.Constant(3.0)((2, 2))
+    """
+
+    def __init__(self, value=0.0):
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu().numpy()
+        if np.asarray(value).dtype.kind not in "biuf":
+            raise ValueError(
+                f"Argument `value` of Constant must be a number or an array of numbers. "
+                f"Received: value={value!r}"
+            )
+        self.value = value
+
+    def __call__(self, shape, dtype=None):
+        shape, dtype, device = _output_spec(shape, dtype)
+        value = torch.as_tensor(np.asarray(self.value), device=device).to(dtype)
+        try:
+            return value.broadcast_to(shape).clone()
+        except RuntimeError:
+            raise ValueError(
+                f"Constant initializer value of shape {tuple(value.shape)} cannot be broadcast to "
+                f"the requested shape {shape}."
+            ) from None
+
+    def get_config(self):
+        value = self.value
+        if isinstance(value, np.generic):
+            value = value.item()
+        elif isinstance(value, np.ndarray):
+            # The same tagged form Keras writes, so arrays keep their dtype in saved configs.
+            value = {
+                "class_name": "__numpy__",
+                "config": {"value": value.tolist(), "dtype": value.dtype.name},
+            }
+        return {"value": value}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("value"), dict):
+            config["value"] = serialization_lib.deserialize_keras_object(config["value"])
+        return cls(**config)
+
+
+@_register("identity", "IdentityInitializer")
+class Identity(Initializer):
+    """Initializer producing ``gain`` times the identity matrix (2D shapes only).
+
+    Non-square shapes get ones on the main diagonal and zeros elsewhere.
+
+    Args:
+        gain: Multiplier of the identity matrix.
+
+    Example:
+
+    >>> lamina.initializers.Identity(gain=2.0)((2, 3))
+    """
+
+    def __init__(self, gain=1.0):
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None):
+        shape, dtype, device = _output_spec(shape, dtype)
+        if len(shape) != 2:
+            raise ValueError(
+                "Identity initializer can only be used for 2D matrices. "
+                f"Received: shape={shape} of rank {len(shape)}."
+            )
+        out = torch.zeros(shape, dtype=dtype, device=device)
+        out.diagonal().fill_(self.gain)
+        return out
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+class _RandomInitializer(Initializer):
+    """Shared seed handling of the random initializers.
+
+    Args:
+        seed: A Python integer, a ``SeedGenerator`` or ``None`` (a seed drawn once, now).
+    """
+
+    def __init__(self, seed=None):
+        self._seed_argument = seed
+        if seed is None:
+            seed = draw_seed()
+        elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            seed = int(seed)
+            self._seed_argument = seed
+        elif not isinstance(seed, SeedGenerator):
+            raise ValueError(
+                "Argument `seed` must be an integer, a `SeedGenerator` or None. "
+                f"Received: seed={seed!r}"
+            )
+        self.seed = seed
+
+    def _generator(self, device):
+        if isinstance(self.seed, SeedGenerator):
+            # A seed generator's stream continues from call to call: new values each time.
+            return self.seed.generator(device)
+        return make_generator(self.seed, device=device)
+
+    def _sample(self, kind, shape, dtype, a, b):
+        """Draw ``kind`` ("normal", "truncated_normal" or "uniform") samples.
+
+        ``a, b`` are ``(mean, stddev)`` for the normals and ``(minval, maxval)`` for the uniform.
+        """
+        shape, dtype, device = _output_spec(shape, dtype)
+        _require_float(self, dtype)
+        work = _work_dtype(dtype)
+        gen = self._generator(device)
+        if kind == "normal":
+            out = torch.randn(shape, generator=gen, dtype=work, device=device).mul_(b).add_(a)
+        elif kind == "uniform":
+            out = torch.rand(shape, generator=gen, dtype=work, device=device).mul_(b - a).add_(a)
+        else:
+            # Inverse-CDF sampling: exact, with no rejection loop. The clamp guards against the
+            # quantile of the end points rounding just past +-2.
+            u = torch.rand(shape, generator=gen, dtype=work, device=device)
+            u.mul_(_CDF_HIGH - _CDF_LOW).add_(_CDF_LOW)
+            out = torch.special.ndtri(u).clamp_(-2.0, 2.0).mul_(b).add_(a)
+        return out.to(dtype)
+
+    def get_config(self):
+        return {"seed": _serialize_seed(self._seed_argument)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "seed" in config:
+            config["seed"] = _deserialize_seed(config["seed"])
+        return cls(**config)
+
+
+def _check_positive(name, value):
+    if not value > 0:
+        raise ValueError(f"Argument `{name}` must be a positive float. Received: {name}={value}")
+
+
+@_register("random_normal", "normal")
+class RandomNormal(_RandomInitializer):
+    """Initializer drawing from a normal distribution.
+
+    Args:
+        mean: Mean of the distribution.
+        stddev: Standard deviation of the distribution (positive).
+        seed: A Python integer, a ``SeedGenerator`` or ``None``. See the module docstring.
+
+    Example:
+
+    >>> lamina.initializers.RandomNormal(mean=0.0, stddev=1.0, seed=1)((2, 2))
+    """
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        _check_positive("stddev", stddev)
+        self.mean = mean
+        self.stddev = stddev
+        super().__init__(seed=seed)
+
+    def __call__(self, shape, dtype=None):
+        return self._sample("normal", shape, dtype, float(self.mean), float(self.stddev))
+
+    def get_config(self):
+        return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
+
+
+@_register("truncated_normal")
+class TruncatedNormal(_RandomInitializer):
+    """Initializer drawing from a normal distribution cut at two standard deviations from the mean.
+
+    Args:
+        mean: Mean of the distribution before truncation.
+        stddev: Standard deviation of the distribution before truncation (positive).
+        seed: A Python integer, a ``SeedGenerator`` or ``None``. See the module docstring.
+
+    Example:
+
+    >>> lamina.initializers.TruncatedNormal(stddev=1.0, seed=1)((2, 2))
+    """
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        _check_positive("stddev", stddev)
+        self.mean = mean
+        self.stddev = stddev
+        super().__init__(seed=seed)
+
+    def __call__(self, shape, dtype=None):
+        return self._sample("truncated_normal", shape, dtype, float(self.mean), float(self.stddev))
+
+    def get_config(self):
+        return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
+
+
+@_register("random_uniform", "uniform")
+class RandomUniform(_RandomInitializer):
+    """Initializer drawing from a uniform distribution over ``[minval, maxval)``.
+
+    Args:
+        minval: Lower bound of the range.
+        maxval: Upper bound of the range.
+        seed: A Python integer, a ``SeedGenerator`` or ``None``. See the module docstring.
+
+    Example:
+
+    >>> lamina.initializers.RandomUniform(minval=0.0, maxval=1.0, seed=1)((2, 2))
+    """
+
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        self.minval = minval
+        self.maxval = maxval
+        super().__init__(seed=seed)
+
+    def __call__(self, shape, dtype=None):
+        return self._sample("uniform", shape, dtype, float(self.minval), float(self.maxval))
+
+    def get_config(self):
+        return {**super().get_config(), "minval": self.minval, "maxval": self.maxval}
+
+
+@_register("variance_scaling")
+class VarianceScaling(_RandomInitializer):
+    """Initializer whose spread adapts to the number of input and/or output units of the weight.
+
+    With ``n`` the fan-in, the fan-out or their average (``mode``), samples have standard deviation
+    ``sqrt(scale / n)`` for the normal distributions (measured after truncation for
+    ``"truncated_normal"``), and the uniform distribution spans ``[-limit, limit]`` with
+    ``limit = sqrt(3 * scale / n)``. ``n`` is at least 1. Fans are computed from the shape: rank 2 is
+    ``(fan_in, fan_out)``, higher ranks are convolution kernels ``(*spatial, in, out)``.
+
+    Args:
+        scale: Scaling factor (positive float).
+        mode: One of ``"fan_in"``, ``"fan_out"``, ``"fan_avg"``.
+        distribution: One of ``"truncated_normal"``, ``"untruncated_normal"``, ``"uniform"``
+            (case-insensitive; ``"normal"`` means ``"truncated_normal"``, as in Keras 2).
+        seed: A Python integer, a ``SeedGenerator`` or ``None``. See the module docstring.
+        input_axes: Optional list of axes whose sizes multiply to the fan-in.
+        output_axes: Optional list of axes whose sizes multiply to the fan-out. Both must be given
+            for either to apply.
+
+    Example:
+
+    >>> init = lamina.initializers.VarianceScaling(scale=0.1, mode="fan_in", distribution="uniform")
+    >>> init((3, 4))
+    """
+
+    def __init__(
+        self,
+        scale=1.0,
+        mode="fan_in",
+        distribution="truncated_normal",
+        seed=None,
+        input_axes=None,
+        output_axes=None,
+    ):
+        _check_positive("scale", scale)
+        if mode not in _MODES:
+            raise ValueError(f"Invalid `mode` argument: {mode!r}. Expected one of {_MODES}.")
+        distribution = str(distribution).lower()
+        if distribution == "normal":
+            distribution = "truncated_normal"
+        if distribution not in _DISTRIBUTIONS:
+            raise ValueError(
+                f"Invalid `distribution` argument: {distribution!r}. "
+                f"Expected one of {_DISTRIBUTIONS} (or 'normal')."
+            )
+        self.scale = scale
+        self.mode = mode
+        self.distribution = distribution
+        self.input_axes = input_axes
+        self.output_axes = output_axes
+        super().__init__(seed=seed)
+
+    def __call__(self, shape, dtype=None):
+        fan_in, fan_out = _compute_fans(_known_shape(shape), self.input_axes, self.output_axes)
+        units = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        variance = self.scale / max(1.0, units)
+        if self.distribution == "truncated_normal":
+            stddev = math.sqrt(variance) / _TRUNCATED_STDDEV_FACTOR
+            return self._sample("truncated_normal", shape, dtype, 0.0, stddev)
+        if self.distribution == "untruncated_normal":
+            return self._sample("normal", shape, dtype, 0.0, math.sqrt(variance))
+        limit = math.sqrt(3.0 * variance)
+        return self._sample("uniform", shape, dtype, -limit, limit)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
+        }
+
+
+class _FixedVarianceScaling(VarianceScaling):
+    """A ``VarianceScaling`` with scale, mode and distribution fixed by the subclass."""
+
+    _scale, _mode, _distribution = 1.0, "fan_in", "truncated_normal"
+
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(
+            scale=self._scale,
+            mode=self._mode,
+            distribution=self._distribution,
+            seed=seed,
+            input_axes=input_axes,
+            output_axes=output_axes,
+        )
+
+    def get_config(self):
+        return {
+            "seed": _serialize_seed(self._seed_argument),
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
+        }
+
+
+@_register("glorot_normal")
+class GlorotNormal(_FixedVarianceScaling):
+    """Glorot (Xavier) normal initializer: truncated normal, ``stddev = sqrt(2 / (fan_in + fan_out))``.
+
+    Args:
+        seed, input_axes, output_axes: As in ``VarianceScaling``.
+
+    Example:
+
+    >>> lamina.initializers.GlorotNormal(seed=1)((3, 4))
+    """
+
+    _scale, _mode, _distribution = 1.0, "fan_avg", "truncated_normal"
+
+
+@_register("glorot_uniform")
+class GlorotUniform(_FixedVarianceScaling):
+    """Glorot (Xavier) uniform initializer: ``[-limit, limit]``, ``limit = sqrt(6 / (fan_in + fan_out))``.
+
+    This is the default kernel initializer of most layers.
+
+    Args:
+        seed, input_axes, output_axes: As in ``VarianceScaling``.
+
+    Example:
+
+    >>> lamina.initializers.GlorotUniform(seed=1)((3, 4))
+    """
+
+    _scale, _mode, _distribution = 1.0, "fan_avg", "uniform"
+
+
+@_register("he_normal")
+class HeNormal(_FixedVarianceScaling):
+    """He normal initializer: truncated normal with ``stddev = sqrt(2 / fan_in)``, suited to ReLU.
+
+    Args:
+        seed, input_axes, output_axes: As in ``VarianceScaling``.
+
+    Example:
+
+    >>> lamina.initializers.HeNormal(seed=1)((3, 4))
+    """
+
+    _scale, _mode, _distribution = 2.0, "fan_in", "truncated_normal"
+
+
+@_register("he_uniform")
+class HeUniform(_FixedVarianceScaling):
+    """He uniform initializer: ``[-limit, limit]`` with ``limit = sqrt(6 / fan_in)``.
+
+    Args:
+        seed, input_axes, output_axes: As in ``VarianceScaling``.
+
+    Example:
+
+    >>> lamina.initializers.HeUniform(seed=1)((3, 4))
+    """
+
+    _scale, _mode, _distribution = 2.0, "fan_in", "uniform"
+
+
+@_register("lecun_normal")
+class LecunNormal(_FixedVarianceScaling):
+    """LeCun normal initializer: truncated normal with ``stddev = sqrt(1 / fan_in)``, suited to SELU.
+
+    Args:
+        seed, input_axes, output_axes: As in ``VarianceScaling``.
+
+    Example:
+
+    >>> lamina.initializers.LecunNormal(seed=1)((3, 4))
+    """
+
+    _scale, _mode, _distribution = 1.0, "fan_in", "truncated_normal"
+
+
+@_register("lecun_uniform")
+class LecunUniform(_FixedVarianceScaling):
+    """LeCun uniform initializer: ``[-limit, limit]`` with ``limit = sqrt(3 / fan_in)``.
+
+    Args:
+        seed, input_axes, output_axes: As in ``VarianceScaling``.
+
+    Example:
+
+    >>> lamina.initializers.LecunUniform(seed=1)((3, 4))
+    """
+
+    _scale, _mode, _distribution = 1.0, "fan_in", "uniform"
+
+
+@_register("orthogonal", "OrthogonalInitializer")
+class Orthogonal(_RandomInitializer):
+    """Initializer producing a (semi-)orthogonal matrix times ``gain``.
+
+    The shape is viewed as a matrix ``(prod(shape[:-1]), shape[-1])``. If it has at least as many rows
+    as columns its columns are orthonormal (``W^T W = gain^2 I``), otherwise its rows are
+    (``W W^T = gain^2 I``). The matrix comes from the QR decomposition of a normal random matrix.
+
+    Args:
+        gain: Multiplier of the orthogonal matrix.
+        seed: A Python integer, a ``SeedGenerator`` or ``None``. See the module docstring.
+
+    Example:
+
+    >>> lamina.initializers.Orthogonal(seed=1)((4, 4))
+    """
+
+    def __init__(self, gain=1.0, seed=None):
+        self.gain = gain
+        super().__init__(seed=seed)
+
+    def __call__(self, shape, dtype=None):
+        shape, torch_dtype, device = _output_spec(shape, dtype)
+        if len(shape) < 2:
+            raise ValueError(
+                "Orthogonal initializer needs a shape of rank at least 2. "
+                f"Received: shape={shape} of rank {len(shape)}."
+            )
+        _require_float(self, torch_dtype)
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        work = _work_dtype(torch_dtype)
+        if rows * cols == 0:
+            return torch.zeros(shape, dtype=torch_dtype, device=device)
+        flat = torch.randn(
+            (max(rows, cols), min(rows, cols)), generator=self._generator(device), dtype=work, device=device
+        )
+        q, r = torch.linalg.qr(flat)
+        # QR is unique only up to the signs of R's diagonal; fixing them makes q uniformly distributed.
+        q = q * torch.where(torch.diagonal(r) < 0, -1.0, 1.0).to(work)
+        if rows < cols:
+            q = q.T
+        return (q * self.gain).reshape(shape).to(torch_dtype).contiguous()
+
+    def get_config(self):
+        return {**super().get_config(), "gain": self.gain}
+
+
+# Module-level aliases that `keras.initializers` exposes.
+zeros = Zeros
+ones = Ones
+constant = Constant
+identity = IdentityInitializer = Identity
+random_normal = RandomNormal
+truncated_normal = TruncatedNormal
+random_uniform = RandomUniform
+variance_scaling = VarianceScaling
+glorot_normal = GlorotNormal
+glorot_uniform = GlorotUniform
+he_normal = HeNormal
+he_uniform = HeUniform
+lecun_normal = LecunNormal
+lecun_uniform = LecunUniform
+orthogonal = OrthogonalInitializer = Orthogonal
+
+
+def serialize(initializer):
+    """Return the Keras 3 config dict of ``initializer`` (``module``, ``class_name``, ``config``)."""
+    return serialization_lib.serialize_keras_object(initializer)
+
+
+def deserialize(config, custom_objects=None):
+    """Make an initializer from a config dict or a name (``"glorot_uniform"``).
+
+    Args:
+        config: A string name, or a dict in the Keras 3 or legacy ``{"class_name", "config"}`` form.
+        custom_objects: Optional dict of user initializers to resolve names against.
+
+    Returns:
+        An initializer instance.
+    """
+    obj = serialization_lib.deserialize_keras_object(
+        config, module_objects=builtin_objects(_MODULE), custom_objects=custom_objects
+    )
+    return obj() if isinstance(obj, type) else obj
+
+
+def get(identifier):
+    """Resolve an initializer identifier.
+
+    Args:
+        identifier: ``None``, a string name, a config dict, an initializer class or instance, or any
+            callable ``(shape, dtype=None) -> tensor``.
+
+    Returns:
+        An initializer (``None`` for ``None``).
+
+    Example:
+
+    >>> lamina.initializers.get("glorot_uniform")((3, 4))
+    """
+    if identifier is None:
+        return None
+    obj = identifier
+    if isinstance(identifier, (str, dict)):
+        try:
+            obj = deserialize(identifier)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"Could not interpret initializer identifier: {identifier!r}. {e}") from None
+    elif isinstance(identifier, type):
+        obj = identifier()
+    if callable(obj):
+        return obj
+    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
