@@ -20,7 +20,7 @@ from lamina.backend.naming import to_snake_case, unique_name
 from lamina.backend.variables import SCOPE as _SCOPE
 from lamina.backend.variables import Variable
 from lamina.layers import symbolic
-from lamina.layers.input_spec import assert_input_compatibility
+from lamina.layers.input_spec import InputSpec, assert_input_compatibility
 from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
 from lamina.utils import tree
@@ -117,8 +117,8 @@ class Layer(torch.nn.Module):
         if name is not None and (not isinstance(name, str) or "/" in name):
             raise ValueError(f"`name` must be a string without '/'. Received: name={name!r}")
         self.name = name or unique_name(to_snake_case(type(self).__name__))
-        self._dtype_policy = dtype_policy.get(dtype)
         self._autocast = autocast
+        self._set_dtype_policy(dtype)
         self._trainable = bool(trainable)
         self.dynamic = bool(dynamic)
         self.built = False
@@ -140,11 +140,10 @@ class Layer(torch.nn.Module):
 
     # --- attributes ---------------------------------------------------------------------------
     def __setattr__(self, name, value):
-        if isinstance(value, Variable) and name not in self.__dict__.get("_parameters", {}):
-            if any(value is v for v in self.__dict__.get("_own_variables", ())):
-                # Already registered by `add_weight` under its own key: keep a plain reference.
-                object.__setattr__(self, name, value)
-                return
+        if isinstance(value, Variable) and any(value is v for v in self.__dict__.get("_own_variables", ())):
+            # Already registered by `add_weight`: keep a plain reference (fast attribute reads).
+            self.__dict__[name] = value
+            return
         if isinstance(value, (list, tuple, dict)) and not name.startswith("_") and "_modules" in self.__dict__:
             self._track_layer_collection(name, value)
         super().__setattr__(name, value)
@@ -172,7 +171,14 @@ class Layer(torch.nn.Module):
 
     @dtype_policy.setter
     def dtype_policy(self, value):
-        self._dtype_policy = dtype_policy.get(value)
+        self._set_dtype_policy(value)
+
+    def _set_dtype_policy(self, value):
+        policy = dtype_policy.get(value)
+        self._dtype_policy = policy
+        # Cached torch forms of the policy, read on every call.
+        self._compute_torch_dtype = to_torch_dtype(policy.compute_dtype)
+        self._autocast_context = policy.is_mixed and self._autocast
 
     @property
     def dtype(self):
@@ -291,6 +297,9 @@ class Layer(torch.nn.Module):
         variable.path = f"{self.name}/{variable.name}"
         self._own_variables.append(variable)
         self.register_parameter(key, variable)
+        # Also a plain attribute: normal lookup then finds it without Module.__getattr__. Safe
+        # because torch keeps Parameter identity across .to(), load_state_dict and deepcopy.
+        self.__dict__[key] = variable
 
     def _refresh_paths(self, prefix=None):
         """Recompute ``variable.path`` after the layer joins a model (``model/layer/var``)."""
@@ -448,15 +457,26 @@ class Layer(torch.nn.Module):
             if "inputs" not in kwargs:
                 raise TypeError(f"Layer '{self.name}' was called without inputs.")
             args = (kwargs.pop("inputs"),)
-        if symbolic.any_symbolic(args, kwargs):
-            return self._symbolic_call(args, kwargs)
         inputs = args[0]
-        if not isinstance(inputs, torch.Tensor):
-            inputs = tree.map_structure(_to_tensor, inputs)
-        inputs = self._autocast_inputs(inputs)
-        args = (inputs,) + tuple(tree.map_structure(_to_tensor_if_array, a) for a in args[1:])
-        if self.input_spec is not None:
-            assert_input_compatibility(self.input_spec, inputs, self.name)
+        # Fast path: one tensor in, nothing symbolic in the keyword arguments.
+        if isinstance(inputs, torch.Tensor) and len(args) == 1 and not (
+            kwargs and symbolic.any_symbolic(kwargs)
+        ):
+            if self._autocast and inputs.dtype is not self._compute_torch_dtype and inputs.is_floating_point():
+                inputs = _keep_mask(inputs, inputs.to(self._compute_torch_dtype))
+            args = (inputs,)
+            spec = self.__dict__["_input_spec"]
+            if spec is not None and not _fast_spec_ok(spec, inputs):
+                assert_input_compatibility(spec, inputs, self.name)
+        else:
+            if symbolic.any_symbolic(args, kwargs):
+                return self._symbolic_call(args, kwargs)
+            if not isinstance(inputs, torch.Tensor):
+                inputs = tree.map_structure(_to_tensor, inputs)
+            inputs = self._autocast_inputs(inputs)
+            args = (inputs,) + tuple(tree.map_structure(_to_tensor_if_array, a) for a in args[1:])
+            if self._input_spec is not None:
+                assert_input_compatibility(self._input_spec, inputs, self.name)
         if not self.built:
             self._maybe_build(inputs)
 
@@ -476,14 +496,13 @@ class Layer(torch.nn.Module):
             kwargs.pop("training")
         if ctx.depth == 0:
             ctx.epoch += 1
-        self._call_epoch = ctx.epoch
+        # Plain dict writes: this runs on every call and Module.__setattr__ is slow.
+        self.__dict__["_call_epoch"] = ctx.epoch
         ctx.depth += 1
         ctx.training = training
         try:
-            policy = self._dtype_policy
-            if policy.is_mixed and self._autocast:
-                device_type = _device_type(inputs)
-                with torch.autocast(device_type, dtype=to_torch_dtype(policy.compute_dtype)):
+            if self._autocast_context:
+                with torch.autocast(_device_type(inputs), dtype=self._compute_torch_dtype):
                     outputs = self.call(*args, **kwargs)
             else:
                 outputs = self.call(*args, **kwargs)
@@ -502,10 +521,18 @@ class Layer(torch.nn.Module):
                 outputs = _attach_masks(outputs, self.compute_mask(inputs, previous_mask), inputs)
         return outputs
 
+    @property
+    def input_spec(self):
+        return self.__dict__.get("_input_spec")
+
+    @input_spec.setter
+    def input_spec(self, value):
+        self.__dict__["_input_spec"] = value
+
     def _autocast_inputs(self, inputs):
         if not self._autocast:
             return inputs
-        target = to_torch_dtype(self._dtype_policy.compute_dtype)
+        target = self._compute_torch_dtype
         if isinstance(inputs, torch.Tensor):
             if inputs.dtype != target and inputs.is_floating_point():
                 return _keep_mask(inputs, inputs.to(target))
@@ -751,6 +778,26 @@ def _batch_input_shape_from_kwargs(kwargs):
     if isinstance(shape, int):
         shape = (shape,)
     return (kwargs.get("batch_size"),) + tuple(shape)
+
+
+def _fast_spec_ok(spec, x):
+    """Cheap check of one tensor against one InputSpec; False means "run the full check"."""
+    if type(spec) is not InputSpec:
+        return False
+    nd = x.dim()
+    if spec.ndim is not None and nd != spec.ndim and not spec.allow_last_axis_squeeze:
+        return False
+    if spec.min_ndim is not None and nd < spec.min_ndim:
+        return False
+    if spec.max_ndim is not None and nd > spec.max_ndim:
+        return False
+    if spec.dtype is not None or spec.shape is not None:
+        return False
+    shape = x.shape
+    for axis, size in spec.axes.items():
+        if size is not None and (axis >= nd or axis < -nd or shape[axis] != size):
+            return False
+    return True
 
 
 def _shape_structure(x):
