@@ -105,11 +105,9 @@ class Sequential(Model):
         self._drop_graph()
         if self._input_layer is not None:
             self._build_graph(self._input_layer._input_tensor)
-        elif self._stack and self._stack[0]._batch_input_shape is not None:
+        elif self._stack and _known_input_shape(self._stack[0]) is not None:
             first = self._stack[0]
-            self._input_layer = InputLayer(
-                batch_shape=first._batch_input_shape, dtype=first.dtype if first.dtype else None
-            )
+            self._input_layer = InputLayer(batch_shape=_known_input_shape(first))
             self._build_graph(self._input_layer._input_tensor)
 
     def _build_graph(self, inputs):
@@ -242,3 +240,13 @@ class Sequential(Model):
         if not model.built and config.get("build_input_shape") is not None:
             model.build(tuple(config["build_input_shape"]))
         return model
+
+
+def _known_input_shape(layer):
+    """The batch input shape a first layer declares (``input_shape=``, or a built nested model)."""
+    if layer._batch_input_shape is not None:
+        return layer._batch_input_shape
+    inputs = getattr(layer, "inputs", None) if isinstance(layer, Model) else None
+    if inputs and len(inputs) == 1:
+        return inputs[0].shape
+    return None

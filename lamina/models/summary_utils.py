@@ -133,7 +133,7 @@ def print_summary(
     if positions[-1] <= 1:
         positions = [int(math.floor(line_length * p)) for p in positions]
     widths = [positions[0]] + [b - a for a, b in zip(positions, positions[1:])]
-    widths = [max(w - 3, 4) for w in widths[: len(headers)]]
+    widths = [max(w - 3, len(h)) for w, h in zip(widths, headers)]
 
     rows = _rows(model, expand_nested, show_connections, show_trainable)
     if layer_range is not None:
