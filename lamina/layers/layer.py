@@ -149,10 +149,14 @@ class Layer(torch.nn.Module):
         super().__setattr__(name, value)
 
     def _track_layer_collection(self, name, value):
-        items = value.values() if isinstance(value, dict) else value
-        for i, item in enumerate(items):
-            if isinstance(item, torch.nn.Module):
-                self._modules[f"{name}_{i}"] = item
+        items = list(value.values()) if isinstance(value, dict) else list(value)
+        layers = [item for item in items if isinstance(item, torch.nn.Module)]
+        if not layers:
+            return
+        # torch sees the members as submodules; saving walks the collection under its own name.
+        self.__dict__.setdefault("_layer_collections", {})[name] = layers
+        for i, item in enumerate(layers):
+            self._modules[f"{name}_{i}"] = item
 
     def __getattr__(self, name):
         try:

@@ -3,3 +3,14 @@
 from lamina.models.functional import Functional
 from lamina.models.model import Model
 from lamina.models.sequential import Sequential
+from lamina.models.cloning import clone_model
+from lamina.saving.saving_api import load_model, save_model
+
+
+def model_from_json(json_string, custom_objects=None):
+    """Rebuild a model (without weights) from ``model.to_json()`` output."""
+    import json
+
+    from lamina.layers import deserialize
+
+    return deserialize(json.loads(json_string), custom_objects=custom_objects)

@@ -17,8 +17,9 @@ from lamina.utils import tree
 
 
 @_register_functional
-@register_builtin("keras")
 @register_builtin("keras.models")
+@register_builtin("keras")
+@register_builtin("keras.src.models.functional")
 class Functional(Model):
     """A model defined by its ``inputs`` and ``outputs`` symbolic tensors.
 
@@ -27,6 +28,9 @@ class Functional(Model):
         outputs: A tensor, or a list / dict of tensors, computed from ``inputs``.
         name: Model name.
     """
+
+    # Keras writes functional models under their source module and a registered name.
+    _keras_registered_name = "Functional"
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         super(Model, self).__init__(name=name or _default_name(type(self)), trainable=trainable, **kwargs)
@@ -68,6 +72,8 @@ class Functional(Model):
             )
         for layer in layers:
             self._modules[layer.name] = layer
+        # Layers owned through the graph, not through attributes (saving tells the two apart).
+        self.__dict__["_graph_layer_keys"] = {layer.name for layer in layers}
         self._nodes = nodes
         self._plan = [_PlanStep(n) for n in nodes if n.layer not in self._input_layers()]
         self._input_ids = [id(t) for t in self.inputs]

@@ -8,6 +8,7 @@ so imports point one way (functional -> model).
 from lamina.layers.layer import Layer
 from lamina.models import summary_utils
 from lamina.saving.object_registration import register_builtin
+from lamina.trainers.trainer import Trainer
 
 _FUNCTIONAL = []
 
@@ -19,7 +20,7 @@ def _register_functional(cls):
 
 @register_builtin("keras")
 @register_builtin("keras.models")
-class Model(Layer):
+class Model(Trainer, Layer):
     """A group of layers with training and inference features.
 
     Two ways to make one:
@@ -105,6 +106,40 @@ class Model(Layer):
             show_trainable=show_trainable,
             layer_range=layer_range,
         )
+
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Save the whole model (config, weights, optimizer state) to a ``.keras`` file."""
+        import os
+
+        from lamina.saving import saving_lib
+
+        if not overwrite and os.path.exists(filepath):
+            raise FileExistsError(f"{filepath!r} exists and `overwrite=False`.")
+        saving_lib.save_model(self, filepath)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Save the model's variables to a ``.weights.h5`` file (Keras 3 layout)."""
+        import os
+
+        from lamina.saving import saving_lib
+
+        if not overwrite and os.path.exists(filepath):
+            raise FileExistsError(f"{filepath!r} exists and `overwrite=False`.")
+        saving_lib.save_weights(self, filepath)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Load variables from a ``.weights.h5`` file or a ``.keras`` archive."""
+        from lamina.saving import saving_lib
+
+        saving_lib.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs):
+        """The model's serialized config as a JSON string."""
+        import json
+
+        from lamina.saving import serialization_lib
+
+        return json.dumps(serialization_lib.serialize_keras_object(self), **kwargs)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

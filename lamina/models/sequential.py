@@ -38,7 +38,8 @@ class Sequential(Model):
     def __init__(self, layers=None, trainable=True, name=None, **kwargs):
         super().__init__(trainable=trainable, name=name or unique_name("sequential"), **kwargs)
         self._stack = []
-        self._input_layer = None
+        self.__dict__["_graph_layer_keys"] = set()
+        self._set_input_layer(None)
         self._graph = None
         self._graph_nodes = []
         for layer in layers or []:
@@ -60,7 +61,7 @@ class Sequential(Model):
                     f"Sequential model '{self.name}' has already been configured to use an input; "
                     "an InputLayer can only be the first layer."
                 )
-            self._input_layer = layer
+            self._set_input_layer(layer)
         else:
             if any(existing is layer for existing in self._stack):
                 raise ValueError(f"Layer '{layer.name}' is already in Sequential model '{self.name}'.")
@@ -72,6 +73,7 @@ class Sequential(Model):
                 )
             self._stack.append(layer)
             self._modules[layer.name] = layer
+            self._graph_layer_keys.add(layer.name)
         if rebuild:
             self._maybe_rebuild()
         else:
@@ -83,6 +85,7 @@ class Sequential(Model):
             raise TypeError("There are no layers in the model.")
         layer = self._stack.pop()
         del self._modules[layer.name]
+        self._graph_layer_keys.discard(layer.name)
         self._drop_graph()
         if rebuild:
             self._maybe_rebuild()
@@ -91,6 +94,10 @@ class Sequential(Model):
     @property
     def layers(self):
         return list(self._stack)
+
+    def _set_input_layer(self, layer):
+        # Not a submodule: it has no weights, and it is not an attribute Keras would save.
+        self.__dict__["_input_layer"] = layer
 
     def _drop_graph(self):
         # Nodes made by an earlier build must not linger: the node API would see two calls.
@@ -107,7 +114,7 @@ class Sequential(Model):
             self._build_graph(self._input_layer._input_tensor)
         elif self._stack and _known_input_shape(self._stack[0]) is not None:
             first = self._stack[0]
-            self._input_layer = InputLayer(batch_shape=_known_input_shape(first))
+            self._set_input_layer(InputLayer(batch_shape=_known_input_shape(first)))
             self._build_graph(self._input_layer._input_tensor)
 
     def _build_graph(self, inputs):
@@ -140,7 +147,7 @@ class Sequential(Model):
             return
         if self._input_layer is None:
             input_shape = tuple(input_shape)
-            self._input_layer = InputLayer(batch_shape=input_shape)
+            self._set_input_layer(InputLayer(batch_shape=input_shape))
         self._maybe_rebuild()
 
     def __call__(self, *args, **kwargs):

@@ -12,3 +12,4 @@ from lamina.saving.serialization_lib import (
     deserialize_keras_object,
     serialize_keras_object,
 )
+from lamina.saving.saving_api import load_model, load_weights, save_model, save_weights

@@ -96,7 +96,7 @@ def serialize_keras_object(obj):
         "module": cls._keras_module if builtin else cls.__module__,
         "class_name": cls.__name__,
         "config": _plain(obj.get_config()),
-        "registered_name": None if builtin else registered,
+        "registered_name": cls.__dict__.get("_keras_registered_name") if builtin else registered,
     }
     build_config = getattr(obj, "get_build_config", None)
     if build_config is not None:

@@ -1,0 +1,29 @@
+"""Public saving entry points: ``save_model``, ``load_model``, ``save_weights``, ``load_weights``."""
+
+from lamina.saving import saving_lib
+
+
+def save_model(model, filepath, overwrite=True, **kwargs):
+    """Save ``model`` to a ``.keras`` file (see ``Model.save``)."""
+    model.save(filepath, overwrite=overwrite)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Load a ``.keras`` model saved by Lamina or Keras 3.
+
+    Args:
+        filepath: Path to the ``.keras`` file.
+        custom_objects: Dict of user classes/functions the config refers to.
+        compile: Whether to compile the model with its saved training configuration.
+        safe_mode: Refuse anything that could run code from the file (e.g. Lambda bytecode).
+            Only the caller can turn it off; nothing in the file can.
+    """
+    return saving_lib.load_model(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+
+
+def save_weights(model, filepath, overwrite=True):
+    model.save_weights(filepath, overwrite=overwrite)
+
+
+def load_weights(model, filepath, skip_mismatch=False):
+    model.load_weights(filepath, skip_mismatch=skip_mismatch)

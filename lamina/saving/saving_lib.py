@@ -1,0 +1,200 @@
+"""The ``.keras`` archive and ``.weights.h5`` files, in the Keras 3 layout, written atomically.
+
+A ``.keras`` file is a zip holding ``metadata.json``, ``config.json`` and ``model.weights.h5``.
+Reading is defensive: only those members are accepted, member names and sizes are checked before
+anything is extracted, and the config is deserialized in safe mode unless the caller opts out.
+"""
+
+import datetime
+import io
+import json
+import os
+import stat
+import tempfile
+import zipfile
+
+import h5py
+
+from lamina.saving import serialization_lib
+from lamina.saving.weights_store import load_weights_from_h5, save_weights_to_h5
+
+_CONFIG = "config.json"
+_METADATA = "metadata.json"
+_WEIGHTS = "model.weights.h5"
+_ALLOWED_MEMBERS = {_CONFIG, _METADATA, _WEIGHTS}
+# Generous bounds: configs are small; weights may be large but never larger than this.
+_MAX_JSON_BYTES = 64 * 1024 * 1024
+_MAX_WEIGHTS_BYTES = 16 * 1024**3
+_MAX_COMPRESSION_RATIO = 1000
+
+KERAS_VERSION = "3.15.1"
+
+
+def _atomic_write(path, write):
+    """Call ``write(tmp_path)`` then rename over ``path``; never leaves a partial file at ``path``."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".lamina-", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def save_model(model, filepath):
+    """Write ``model`` as a ``.keras`` zip archive (config, metadata, weights)."""
+    filepath = os.fspath(filepath)
+    if not filepath.endswith(".keras"):
+        raise ValueError(
+            f"Invalid filepath extension for saving: {filepath!r}. Use `.keras` for a whole model "
+            "or `save_weights()` with a `.weights.h5` path."
+        )
+    config = serialization_lib.serialize_keras_object(model)
+    compile_config = model.get_compile_config() if getattr(model, "compiled", False) else None
+    config["compile_config"] = compile_config
+    metadata = {
+        "keras_version": KERAS_VERSION,
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+    }
+    weights = io.BytesIO()
+    with h5py.File(weights, "w") as f:
+        save_weights_to_h5(model, f)
+
+    def write(tmp):
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(_METADATA, json.dumps(metadata))
+            zf.writestr(_CONFIG, json.dumps(config, default=_json_default))
+            zf.writestr(_WEIGHTS, weights.getvalue())
+
+    _atomic_write(filepath, write)
+
+
+def _json_default(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"Cannot serialize {type(value).__name__} in a model config.")
+
+
+def _check_archive(zf, filepath):
+    names = set()
+    for info in zf.infolist():
+        name = info.filename
+        if name.startswith("/") or name.startswith("\\") or ".." in name.replace("\\", "/").split("/"):
+            raise ValueError(f"Refusing to load {filepath!r}: archive member {name!r} has an unsafe path.")
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise ValueError(f"Refusing to load {filepath!r}: archive member {name!r} is a symbolic link.")
+        if name.endswith("/") and name.rstrip("/") == "assets":
+            continue
+        if name not in _ALLOWED_MEMBERS:
+            raise ValueError(f"Refusing to load {filepath!r}: unexpected archive member {name!r}.")
+        if name in names:
+            raise ValueError(f"Refusing to load {filepath!r}: duplicate archive member {name!r}.")
+        names.add(name)
+        limit = _MAX_WEIGHTS_BYTES if name == _WEIGHTS else _MAX_JSON_BYTES
+        if info.file_size > limit:
+            raise ValueError(
+                f"Refusing to load {filepath!r}: member {name!r} declares {info.file_size} bytes "
+                f"(limit {limit})."
+            )
+        if info.compress_size and info.file_size / info.compress_size > _MAX_COMPRESSION_RATIO:
+            raise ValueError(f"Refusing to load {filepath!r}: member {name!r} has a suspicious compression ratio.")
+    if _CONFIG not in names:
+        raise ValueError(f"Cannot load {filepath!r}: the archive has no {_CONFIG}.")
+    return names
+
+
+def _read_member(zf, name, limit):
+    with zf.open(name) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"Archive member {name!r} is larger than it declares.")
+    return data
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Load a model saved with ``save_model`` (by Lamina or by Keras 3)."""
+    filepath = os.fspath(filepath)
+    if not zipfile.is_zipfile(filepath):
+        raise ValueError(f"Cannot load {filepath!r}: it is not a `.keras` zip archive.")
+    with zipfile.ZipFile(filepath, "r") as zf:
+        names = _check_archive(zf, filepath)
+        try:
+            config = json.loads(_read_member(zf, _CONFIG, _MAX_JSON_BYTES))
+        except ValueError as e:
+            raise ValueError(f"Cannot load {filepath!r}: {_CONFIG} is not valid JSON ({e}).") from None
+        if not isinstance(config, dict):
+            raise ValueError(f"Cannot load {filepath!r}: {_CONFIG} does not hold an object config.")
+        compile_config = config.pop("compile_config", None)
+        with serialization_lib.SafeModeScope(safe_mode):
+            model = serialization_lib.deserialize_keras_object(
+                config, custom_objects=custom_objects, safe_mode=safe_mode
+            )
+        if compile and compile_config:
+            _compile_from_config(model, compile_config, custom_objects, safe_mode)
+        if _WEIGHTS in names:
+            weights = io.BytesIO(_read_member(zf, _WEIGHTS, _MAX_WEIGHTS_BYTES))
+            try:
+                h5 = h5py.File(weights, "r")
+            except OSError as e:
+                raise ValueError(f"Cannot load {filepath!r}: {_WEIGHTS} is not a valid HDF5 file ({e}).") from None
+            with h5:
+                load_weights_from_h5(model, h5, source=f"{filepath!r}")
+    return model
+
+
+def _compile_from_config(model, config, custom_objects, safe_mode):
+    from lamina import optimizers
+
+    config = dict(config)
+    optimizer = config.get("optimizer")
+    if isinstance(optimizer, dict):
+        with serialization_lib.SafeModeScope(safe_mode):
+            config["optimizer"] = optimizers.deserialize(optimizer, custom_objects=custom_objects)
+    # `jit_compile` is left out: Keras writes True by default, and torch.compile is an opt-in here.
+    allowed = ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly")
+    model.compile(**{k: config[k] for k in allowed if config.get(k) is not None})
+
+
+def save_weights(model, filepath):
+    """Write the model's variables to a ``.weights.h5`` file (Keras 3 layout), atomically."""
+    filepath = os.fspath(filepath)
+    if not filepath.endswith(".weights.h5"):
+        raise ValueError(
+            f"The filename must end in `.weights.h5`. Received: filepath={filepath!r}"
+        )
+
+    def write(tmp):
+        with h5py.File(tmp, "w") as f:
+            save_weights_to_h5(model, f)
+
+    _atomic_write(filepath, write)
+
+
+def load_weights(model, filepath, skip_mismatch=False):
+    """Load variables from a ``.weights.h5`` file or from the weights inside a ``.keras`` archive."""
+    filepath = os.fspath(filepath)
+    if filepath.endswith(".keras"):
+        with zipfile.ZipFile(filepath, "r") as zf:
+            _check_archive(zf, filepath)
+            data = io.BytesIO(_read_member(zf, _WEIGHTS, _MAX_WEIGHTS_BYTES))
+        with h5py.File(data, "r") as f:
+            load_weights_from_h5(model, f, skip_mismatch=skip_mismatch, source=repr(filepath))
+        return
+    if not filepath.endswith(".weights.h5"):
+        raise ValueError(
+            f"File format not supported: filepath={filepath!r}. Lamina loads `.weights.h5` files "
+            "and `.keras` archives."
+        )
+    try:
+        f = h5py.File(filepath, "r")
+    except OSError as e:
+        raise ValueError(f"Cannot load {filepath!r}: not a valid HDF5 weights file ({e}).") from None
+    with f:
+        load_weights_from_h5(model, f, skip_mismatch=skip_mismatch, source=repr(filepath))

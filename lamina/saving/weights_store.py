@@ -1,0 +1,132 @@
+"""Variables of a model <-> groups of an HDF5 file, in the Keras 3 layout.
+
+Each object with variables gets a group whose ``vars`` subgroup holds datasets ``0, 1, ...`` in the
+object's own variable order (trainable first). Children are found the way Keras finds them: the
+object's attributes in sorted order; a model's ``layers`` list is a container whose members are named
+after their class in snake case (``dense``, ``dense_1``, ...); an object reached twice is stored once.
+"""
+
+import numpy as np
+
+from lamina.backend.naming import to_snake_case
+
+
+def _own_variables(obj):
+    own = getattr(obj, "_own_variables", None)
+    if own is not None:
+        return [v for v in own if v.trainable] + [v for v in own if not v.trainable]
+    variables = getattr(obj, "variables", None)
+    return list(variables) if variables is not None else []
+
+
+def _children(obj):
+    """(name, child) pairs in Keras's walking order: attribute names sorted."""
+    from lamina.layers.layer import Layer
+    from lamina.models.model import Model
+
+    found = {}
+    if isinstance(obj, Layer):
+        collections = obj.__dict__.get("_layer_collections", {})
+        in_collection = {id(l) for items in collections.values() for l in items}
+        graph_keys = obj.__dict__.get("_graph_layer_keys", ())
+        for name, module in obj._modules.items():
+            if (
+                isinstance(module, Layer)
+                and id(module) not in in_collection
+                and name not in graph_keys
+                and not name.startswith("_")
+            ):
+                found[name] = module
+        for name, items in collections.items():
+            found[name] = list(items)
+        if isinstance(obj, Model):
+            found["layers"] = obj.layers
+            optimizer = getattr(obj, "optimizer", None)
+            if optimizer is not None:
+                found["optimizer"] = optimizer
+    return sorted(found.items())
+
+
+def _walk(obj, path, visited, visit):
+    if id(obj) in visited:
+        return
+    visited.add(id(obj))
+    visit(obj, path)
+    for name, child in _children(obj):
+        child_path = f"{path}/{name}" if path else name
+        if isinstance(child, list):
+            used = {}
+            for item in child:
+                base = to_snake_case(type(item).__name__)
+                if base in used:
+                    used[base] += 1
+                    item_name = f"{base}_{used[base]}"
+                else:
+                    used[base] = 0
+                    item_name = base
+                _walk(item, f"{child_path}/{item_name}", visited, visit)
+        else:
+            _walk(child, child_path, visited, visit)
+
+
+def save_weights_to_h5(model, h5file):
+    """Write every variable of ``model`` (and its optimizer) into an open ``h5py.File``."""
+
+    def visit(obj, path):
+        group = h5file.require_group(path) if path else h5file
+        vars_group = group.create_group("vars")
+        vars_group.attrs["name"] = getattr(obj, "name", "")
+        for i, v in enumerate(_own_variables(obj)):
+            vars_group.create_dataset(str(i), data=np.asarray(v.detach().cpu().numpy()))
+
+    _walk(model, "", set(), visit)
+
+
+def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights file"):
+    """Assign variables of ``model`` from an open ``h5py.File`` written in the Keras layout.
+
+    Every dataset's shape is checked against the variable before any data is read, so a hostile
+    file cannot make the loader allocate more than the model itself holds.
+    """
+    problems = []
+
+    def visit(obj, path):
+        variables = _own_variables(obj)
+        key = f"{path}/vars" if path else "vars"
+        if key not in h5file:
+            if variables:
+                problems.append(f"missing group '{key}' for '{getattr(obj, 'name', obj)}'")
+            return
+        group = h5file[key]
+        names = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else -1)
+        if any(not k.isdigit() for k in names) or len(names) != len(variables):
+            message = (
+                f"Layer '{getattr(obj, 'name', obj)}' expected {len(variables)} variables, but "
+                f"received {len(names)} variables during loading ({source}, group '{key}')."
+            )
+            if skip_mismatch:
+                return
+            raise ValueError(message)
+        for i, v in enumerate(variables):
+            dataset = group[str(i)]
+            if tuple(dataset.shape) != tuple(v.shape):
+                if skip_mismatch:
+                    continue
+                raise ValueError(
+                    f"Shape mismatch in {source} for variable '{v.path}': the file has "
+                    f"{tuple(dataset.shape)}, the model expects {tuple(v.shape)}."
+                )
+            v.assign(np.asarray(dataset[()]))
+
+    if getattr(model, "optimizer", None) is not None and "optimizer" in h5file:
+        _prepare_optimizer(model)
+    _walk(model, "", set(), visit)
+    if problems and not skip_mismatch:
+        raise ValueError(f"Could not load {source}: " + "; ".join(problems))
+
+
+def _prepare_optimizer(model):
+    """Create optimizer slots so the file's optimizer state has somewhere to go."""
+    optimizer = model.optimizer
+    if not getattr(optimizer, "built", False) and hasattr(optimizer, "build"):
+        optimizer.build(model.trainable_weights)
