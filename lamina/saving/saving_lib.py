@@ -12,6 +12,7 @@ import os
 import stat
 import tempfile
 import zipfile
+import zlib
 
 import h5py
 
@@ -119,8 +120,23 @@ def _read_member(zf, name, limit):
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Load a model saved with ``save_model`` (by Lamina or by Keras 3)."""
+    """Load a model saved with ``save_model`` (by Lamina or by Keras 3).
+
+    Any failure caused by the file's content is reported as a ``ValueError`` naming the file.
+    """
     filepath = os.fspath(filepath)
+    try:
+        return _load_model(filepath, custom_objects, compile, safe_mode)
+    except ValueError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, KeyError, IndexError, TypeError,
+            AttributeError, UnicodeDecodeError, RuntimeError, EOFError, zlib.error) as e:
+        raise ValueError(f"Cannot load {filepath!r}: the file is malformed ({type(e).__name__}: {e}).") from e
+
+
+def _load_model(filepath, custom_objects, compile, safe_mode):
+    if not os.path.isfile(filepath):
+        raise ValueError(f"Cannot load {filepath!r}: no such file.")
     if not zipfile.is_zipfile(filepath):
         raise ValueError(f"Cannot load {filepath!r}: it is not a `.keras` zip archive.")
     with zipfile.ZipFile(filepath, "r") as zf:
