@@ -29,3 +29,4 @@ def clear_session():
     from lamina.backend import naming
 
     naming.reset_uids()
+from lamina.backend.legacy import *  # noqa: E402,F401,F403  (Keras 2 K.* functions)

@@ -41,7 +41,8 @@ def convert_to_tensor(x, dtype=None, device=None):
             raise TypeError(f"Cannot convert {type(x).__name__} of dtype {arr.dtype} to a tensor.")
         x = arr
     if isinstance(x, np.ndarray) and x.dtype.kind in "iufb" and x.flags.writeable:
-        t = torch.from_numpy(np.ascontiguousarray(x))
+        # ascontiguousarray would turn a 0-d array into shape (1,).
+        t = torch.from_numpy(x if x.ndim == 0 else np.ascontiguousarray(x))
         return t.to(device=target, dtype=torch_dtype or t.dtype)
     return torch.as_tensor(np.asarray(x), dtype=torch_dtype, device=target)
 

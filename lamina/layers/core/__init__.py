@@ -1,4 +1,24 @@
-from lamina.layers.core.dense import Dense
-from lamina.layers.core.input_layer import Input, InputLayer
+"""Core layers (also the Keras 2 module path ``keras.layers.core``)."""
 
-__all__ = ["Dense", "Input", "InputLayer"]
+from lamina.layers.core.activation import Activation
+from lamina.layers.core.activity_regularization import ActivityRegularization
+from lamina.layers.core.dense import Dense
+from lamina.layers.core.einsum_dense import EinsumDense
+from lamina.layers.core.embedding import Embedding
+from lamina.layers.core.identity import Identity
+from lamina.layers.core.input_layer import Input, InputLayer
+from lamina.layers.core.lambda_layer import Lambda
+from lamina.layers.core.masking import Masking
+
+__all__ = [
+    "Activation",
+    "ActivityRegularization",
+    "Dense",
+    "EinsumDense",
+    "Embedding",
+    "Identity",
+    "Input",
+    "InputLayer",
+    "Lambda",
+    "Masking",
+]

@@ -1,0 +1,17 @@
+"""Helpers shared by the Keras 2 backend modules."""
+
+from lamina.backend import config
+from lamina.backend.dtypes import to_torch_dtype
+from lamina.ops._utils import tensor
+
+
+def float_dtype(dtype):
+    """The torch dtype for ``dtype``, with ``None`` meaning ``floatx()``."""
+    return to_torch_dtype(config.floatx() if dtype is None else dtype)
+
+
+def real(x):
+    """``x`` as a floating tensor: booleans become ``floatx()`` before statistics, as in Keras 2, and
+    so do integers, whose mean would otherwise be truncated."""
+    x = tensor(x)
+    return x if x.is_floating_point() else x.to(float_dtype(None))

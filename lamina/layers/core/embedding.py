@@ -1,0 +1,165 @@
+"""``Embedding``: turns integer indices into dense vectors looked up in a table."""
+
+import torch
+
+from lamina import constraints, initializers, regularizers
+from lamina.backend.dtypes import to_torch_dtype
+from lamina.layers.layer import Layer
+from lamina.saving import serialization_lib
+from lamina.saving.object_registration import register_builtin
+
+_INDEX_DTYPES = (torch.int32, torch.int64)
+
+
+def _embedding_lookup(indices, table):
+    """Rows of ``table`` picked by ``indices`` (any shape): output ``indices.shape + (dim,)``."""
+    if indices.dtype not in _INDEX_DTYPES:
+        # Keras accepts float (and other integer) tensors holding indices and casts them.
+        indices = indices.to(torch.int64)
+    return torch.nn.functional.embedding(indices, table)
+
+
+def _check_positive_int(name, value):
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(
+            f"Argument `{name}` must be a positive integer. Received: {name}={value!r} "
+            f"(of type {type(value).__name__})"
+        )
+
+
+@register_builtin("keras.layers")
+class Embedding(Layer):
+    """Maps integer indices in ``[0, input_dim)`` to dense vectors of size ``output_dim``.
+
+    Args:
+        input_dim: Size of the vocabulary: the largest index plus one.
+        output_dim: Size of each embedding vector.
+        embeddings_initializer: Initializer for the ``(input_dim, output_dim)`` table.
+        embeddings_regularizer: Regularizer for the table.
+        embeddings_constraint: Constraint applied to the table after optimizer updates.
+        mask_zero: Whether index 0 is padding. If True, the layer returns a mask (``inputs != 0``)
+            that downstream layers such as recurrent layers use to skip padded steps; index 0
+            then cannot be used as a real token, so ``input_dim`` should be the vocabulary size
+            plus one.
+        weights: Optional initial table, a ``(input_dim, output_dim)`` array (or a list holding
+            it); the layer is built right away.
+        lora_rank: Not supported by Lamina; must be ``None``.
+        input_length: Keras 2 argument: the fixed length of the input sequences. Accepted and
+            kept; when the layer comes first in a ``Sequential`` model and no ``input_shape`` is
+            given, it sets the input shape ``(input_length,)``.
+        **kwargs: Base layer keyword arguments, such as ``name``, ``dtype`` and
+            ``activity_regularizer``.
+
+    Input shape:
+        Tensor of any shape ``(batch_size, ...)`` holding indices (integers, or floats holding
+        integral values).
+
+    Output shape:
+        ``(batch_size, ..., output_dim)``.
+
+    Example:
+
+    >>> model = lamina.Sequential()
+    >>> model.add(lamina.layers.Embedding(1000, 64))
+    >>> model(np.random.randint(1000, size=(32, 10))).shape
+    torch.Size([32, 10, 64])
+    """
+
+    def __init__(
+        self,
+        input_dim,
+        output_dim,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        embeddings_constraint=None,
+        mask_zero=False,
+        weights=None,
+        lora_rank=None,
+        input_length=None,
+        **kwargs,
+    ):
+        _check_positive_int("input_dim", input_dim)
+        _check_positive_int("output_dim", output_dim)
+        if lora_rank is not None:
+            raise ValueError(
+                f"`lora_rank` is not supported by Lamina's Embedding layer. Received: lora_rank={lora_rank!r}"
+            )
+        kwargs.pop("lora_alpha", None)
+        quantization_config = kwargs.pop("quantization_config", None)
+        if quantization_config is not None:
+            raise ValueError(
+                "Quantized embeddings are not supported by Lamina. Received: "
+                f"quantization_config={quantization_config!r}"
+            )
+        if input_length is not None:
+            length = input_length if isinstance(input_length, (list, tuple)) else (input_length,)
+            valid = (d is None or (isinstance(d, int) and not isinstance(d, bool) and d > 0) for d in length)
+            if not all(valid):
+                raise ValueError(
+                    "Argument `input_length` must be a positive integer, a tuple of them, or None. "
+                    f"Received: input_length={input_length!r}"
+                )
+            if not any(k in kwargs for k in ("input_shape", "batch_input_shape", "input_dim")):
+                kwargs["input_shape"] = tuple(length)
+        # Indices must reach `call` as they are: float autocasting would corrupt large int64 ids.
+        kwargs["autocast"] = False
+        super().__init__(**kwargs)
+        self.input_dim = input_dim
+        self.output_dim = output_dim
+        self.input_length = input_length
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
+        if weights is not None:
+            self.build()
+            if not (isinstance(weights, (list, tuple)) and len(weights) == 1):
+                weights = [weights]
+            self.set_weights(weights)
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        self.embeddings = self.add_weight(
+            shape=(self.input_dim, self.output_dim),
+            initializer=self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer,
+            constraint=self.embeddings_constraint,
+            name="embeddings",
+        )
+        self.built = True
+
+    def call(self, inputs):
+        outputs = _embedding_lookup(inputs, self.embeddings)
+        compute_dtype = to_torch_dtype(self.compute_dtype)
+        if outputs.dtype != compute_dtype:
+            outputs = outputs.to(compute_dtype)
+        return outputs
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        return torch.ne(inputs, 0)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self):
+        config = super().get_config()
+        s = serialization_lib.serialize_keras_object
+        config.update(
+            {
+                "input_dim": self.input_dim,
+                "output_dim": self.output_dim,
+                "embeddings_initializer": s(self.embeddings_initializer),
+                "embeddings_regularizer": s(self.embeddings_regularizer),
+                "activity_regularizer": s(self.activity_regularizer),
+                "embeddings_constraint": s(self.embeddings_constraint),
+                "mask_zero": self.mask_zero,
+                "quantization_config": None,
+            }
+        )
+        if self.input_length is not None:
+            config["input_length"] = self.input_length
+        return config
