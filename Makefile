@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test bench clean
+.PHONY: setup test demo bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ setup: $(STAMP)
 
 test: $(STAMP)
 	KERAS_BACKEND=jax $(PY) -m pytest -q -n 2 tests
+
+demo: $(STAMP)
+	$(PY) examples/train_digits.py
 
 bench: $(STAMP)
 	$(PY) bench/run.py

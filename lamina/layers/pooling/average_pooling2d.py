@@ -1,0 +1,64 @@
+"""``AveragePooling2D`` (alias ``AvgPool2D``): average pooling over height and width."""
+
+from lamina.layers.pooling.base_pooling import BasePooling
+from lamina.saving.object_registration import register_builtin
+
+
+@register_builtin("keras.layers")
+class AveragePooling2D(BasePooling):
+    """Average pooling for 2D spatial data.
+
+    Slides a window of ``pool_size`` over height and width with step ``strides`` and keeps the
+    average of each window, channel by channel.
+
+    With ``"same"`` padding a window is averaged over the input cells it covers; padded cells
+    are not counted.
+
+    Args:
+        pool_size: Int or tuple of 2 ints, the window size. Defaults to ``(2, 2)``.
+        strides: Int or tuple of 2 ints, or ``None`` (the default) to use ``pool_size``.
+        padding: ``"valid"`` (no padding, windows must fit inside the input) or ``"same"``
+            (pad evenly, the extra cell at the end, so that ``output = ceil(input / strides)``).
+        data_format: ``"channels_last"`` or ``"channels_first"``, the axis order of the inputs
+            (see the shapes below). Defaults to ``image_data_format()``.
+        name: Name of the layer.
+
+    Input shape:
+        - ``"channels_last"``: ``(batch_size, height, width, channels)``
+        - ``"channels_first"``: ``(batch_size, channels, height, width)``
+
+    Output shape:
+        - ``"channels_last"``: ``(batch_size, pooled_height, pooled_width, channels)``
+        - ``"channels_first"``: ``(batch_size, channels, pooled_height, pooled_width)``
+
+    Example:
+
+    >>> x = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
+    >>> lamina.layers.AveragePooling2D(pool_size=2)(x)[0, :, :, 0]
+    tensor([[ 2.5000,  4.5000],
+            [10.5000, 12.5000]])
+    """
+
+    def __init__(
+        self,
+        pool_size=(2, 2),
+        strides=None,
+        padding="valid",
+        data_format=None,
+        name=None,
+        **kwargs,
+    ):
+        super().__init__(
+            pool_size,
+            strides,
+            pool_dimensions=2,
+            pool_mode="average",
+            padding=padding,
+            data_format=data_format,
+            name=name,
+            **kwargs,
+        )
+
+
+AvgPool2D = AveragePooling2D
+register_builtin("keras.layers", "AvgPool2D")(AveragePooling2D)

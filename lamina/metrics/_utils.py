@@ -1,0 +1,100 @@
+"""Tensor helpers shared by the metrics: conversion, rank matching, masks and weighted reduction.
+
+Everything here is plain tensor math on the device of its inputs: no ``.item()``, no host copies and
+no Python branching on tensor values, so a training loop can update metrics every batch without
+waiting for the device. Python branches only look at static facts (ranks, shapes, ``None``).
+"""
+
+import numbers
+
+import numpy as np
+import torch
+
+from lamina.backend.core import convert_to_tensor
+from lamina.backend.dtypes import to_torch_dtype
+
+
+def to_tensor(x, dtype=None, device=None):
+    """``x`` as a detached tensor (metrics never take part in autograd), optionally cast and moved."""
+    t = convert_to_tensor(x, dtype=dtype, device=device)
+    if t.ndim == 1 and not isinstance(x, torch.Tensor) and np.ndim(x) == 0:
+        # A Python scalar must stay 0-d.
+        t = t.reshape(())
+    return t.detach() if t.requires_grad else t
+
+
+def keras_mask(x):
+    """The Keras mask a layer attached to ``x``, if any."""
+    return getattr(x, "_keras_mask", None)
+
+
+def divide_no_nan(x, y):
+    """``x / y`` with 0 where ``y`` is 0."""
+    return torch.where(y == 0, torch.zeros_like(x), x / torch.where(y == 0, torch.ones_like(y), y))
+
+
+def match_rank(x1, x2, expand_rank_1=True):
+    """Squeeze or expand a trailing axis of size 1 so ranks that differ by exactly one agree.
+
+    ``(n,)`` against ``(n, 1)`` becomes ``(n, 1)`` and ``(n, 1)`` (or both ``(n,)`` when
+    ``expand_rank_1`` is false); ``(n, m, 1)`` against ``(n, m)`` becomes ``(n, m)`` twice.
+    """
+    r1, r2 = x1.ndim, x2.ndim
+    if r1 == r2 + 1 and x1.shape[-1] == 1:
+        if r2 == 1 and expand_rank_1:
+            x2 = x2.unsqueeze(-1)
+        else:
+            x1 = x1.squeeze(-1)
+    elif r2 == r1 + 1 and x2.shape[-1] == 1:
+        if r1 == 1 and expand_rank_1:
+            x1 = x1.unsqueeze(-1)
+        else:
+            x2 = x2.squeeze(-1)
+    return x1, x2
+
+
+def apply_mask(sample_weight, mask, dtype):
+    """Fold a boolean ``mask`` into ``sample_weight`` (``None`` means all ones): masked entries get 0."""
+    if mask is None:
+        return sample_weight
+    float_mask = mask.to(to_torch_dtype(dtype))
+    if sample_weight is None:
+        return float_mask
+    sample_weight = to_tensor(sample_weight, dtype, device=float_mask.device)
+    float_mask, sample_weight = match_rank(float_mask, sample_weight)
+    return sample_weight * float_mask
+
+
+def reduce_to_samplewise(values, sample_weight, reduce_fn, dtype):
+    """Weight ``values`` and reduce them to one value per sample (the first axis).
+
+    The weights are matched to the values' rank, the values reduced down to the weights' rank with
+    ``reduce_fn``, then multiplied. Returns ``(values, sample_weight)``; the weights are reduced the
+    same way so their sum counts samples (a Python number weight is returned as is).
+    """
+    mask = keras_mask(values)
+    values = to_tensor(values, dtype)
+    if isinstance(sample_weight, numbers.Real) and mask is None:
+        # A Python number weighs the batch's mean; kept on the host side of the multiplication so
+        # no tensor has to be copied to the device for it.
+        return (reduce_fn(values) if values.ndim else values) * sample_weight, sample_weight
+    if sample_weight is not None:
+        sample_weight = to_tensor(sample_weight, dtype, device=values.device)
+        sample_weight = apply_mask(sample_weight, mask, dtype)
+        values, sample_weight = match_rank(values, sample_weight)
+        weight_ndim = sample_weight.ndim
+        if values.ndim > weight_ndim:
+            values = reduce_fn(values, dim=tuple(range(weight_ndim, values.ndim)))
+        sample_weight = torch.broadcast_to(sample_weight, values.shape)
+        values = values * sample_weight
+        if weight_ndim > 1:
+            sample_weight = reduce_fn(sample_weight, dim=tuple(range(1, weight_ndim)))
+    if values.ndim > 1:
+        values = reduce_fn(values, dim=tuple(range(1, values.ndim)))
+    return values, sample_weight
+
+
+def check_in_range(name, value, low=0, high=1):
+    """Raise a ``ValueError`` naming ``name`` unless ``low <= value <= high``."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"Argument `{name}` must be in the range [{low}, {high}]. Received: {name}={value!r}")

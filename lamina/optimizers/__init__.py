@@ -1,0 +1,101 @@
+"""Optimizers (``keras.optimizers``): the rules that turn gradients into variable updates.
+
+Every optimizer takes a learning rate (a float or a schedule from `lamina.optimizers.schedules`)
+and the options of `Optimizer` (weight decay, clipping, EMA, gradient accumulation, ...). They are
+used through ``model.compile(optimizer=...)``, by string name (``"adam"``, ``"sgd"``, ...), or
+directly in a custom training loop:
+
+>>> optimizer = lamina.optimizers.Adam(learning_rate=1e-3)
+>>> loss.backward()
+>>> optimizer.apply([v.grad for v in model.trainable_weights], model.trainable_weights)
+"""
+
+from lamina.optimizers import schedules
+from lamina.optimizers.adadelta import Adadelta
+from lamina.optimizers.adafactor import Adafactor
+from lamina.optimizers.adagrad import Adagrad
+from lamina.optimizers.adam import Adam
+from lamina.optimizers.adamax import Adamax
+from lamina.optimizers.adamw import AdamW
+from lamina.optimizers.base_optimizer import Optimizer
+from lamina.optimizers.ftrl import Ftrl
+from lamina.optimizers.lion import Lion
+from lamina.optimizers.nadam import Nadam
+from lamina.optimizers.rmsprop import RMSprop
+from lamina.optimizers.sgd import SGD
+from lamina.saving import serialization_lib
+
+ALL_OBJECTS = (
+    Optimizer,
+    Adam,
+    SGD,
+    RMSprop,
+    Adadelta,
+    AdamW,
+    Adagrad,
+    Adamax,
+    Adafactor,
+    Nadam,
+    Ftrl,
+    Lion,
+)
+# Built-in names resolve case-insensitively ("adam", "Adam", "RMSprop", "rmsprop").
+ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
+
+
+def serialize(optimizer):
+    """Return the Keras 3 config dict of an optimizer (``{"module", "class_name", "config", ...}``).
+
+    Args:
+        optimizer: An `Optimizer` instance.
+
+    Returns:
+        A JSON-friendly dict.
+    """
+    return serialization_lib.serialize_keras_object(optimizer)
+
+
+def deserialize(config, custom_objects=None):
+    """Rebuild an optimizer from `serialize` output or a legacy ``{"class_name", "config"}`` dict.
+
+    Args:
+        config: The serialized optimizer. Built-in class names match case-insensitively.
+        custom_objects: Dict of user classes to resolve names against.
+
+    Returns:
+        An `Optimizer` instance.
+    """
+    config = dict(config)
+    if config["class_name"].lower() in ALL_OBJECTS_DICT:
+        config["class_name"] = config["class_name"].lower()
+    return serialization_lib.deserialize_keras_object(
+        config, module_objects=ALL_OBJECTS_DICT, custom_objects=custom_objects
+    )
+
+
+def get(identifier):
+    """Return an optimizer from a name, a config dict, or an instance (returned as is).
+
+    Args:
+        identifier: A string such as ``"adam"`` or ``"rmsprop"`` (default arguments), a dict
+            from `serialize`, an `Optimizer`, or `None`.
+
+    Returns:
+        An `Optimizer`, or `None` for `None`.
+
+    Example:
+
+    >>> lamina.optimizers.get("sgd").get_config()["learning_rate"]
+    0.009999999776482582
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        obj = deserialize(identifier)
+    elif isinstance(identifier, str):
+        obj = deserialize({"class_name": identifier, "config": {}})
+    else:
+        obj = identifier
+    if isinstance(obj, Optimizer):
+        return obj
+    raise ValueError(f"Could not interpret optimizer identifier: {identifier}")

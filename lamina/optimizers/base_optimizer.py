@@ -1,0 +1,692 @@
+"""``Optimizer``: the base class of every optimizer, with the Keras 3 API.
+
+The base class owns what all optimizers share: the step counter, the learning rate (a variable or a
+schedule), the optimizer variables and their order, gradient filtering, loss-scale unscaling,
+clipping, weight decay, gradient accumulation, the moving average of the weights (EMA) and the
+variable constraints. A subclass creates its slot variables in ``build`` and writes the update rule.
+
+Everything per step stays on the device: the step count is a tensor, learning-rate schedules and
+bias corrections are computed with tensor math, and the optional features that depend on the step
+(accumulation, EMA overwrite) select their results with masks instead of reading the counter back.
+
+A training loop calls it as::
+
+    loss.backward()
+    optimizer.apply([v.grad for v in model.trainable_weights], model.trainable_weights)
+"""
+
+import re
+import warnings
+
+import numpy as np
+import torch
+
+from lamina import initializers
+from lamina.backend import config, naming
+from lamina.backend.core import convert_to_tensor
+from lamina.backend.variables import Variable
+from lamina.optimizers import _clipping
+from lamina.optimizers.schedules import learning_rate_schedule
+from lamina.saving import object_registration, serialization_lib
+
+
+@object_registration.register_builtin("keras.optimizers")
+class Optimizer:
+    """Base class of optimizers.
+
+    To write an optimizer, subclass it and override:
+
+    - ``build(var_list)``: call ``super().build(var_list)``, then create the slot variables with
+      ``add_variable_from_reference`` or ``add_optimizer_variables``.
+    - ``update_step(gradient, variable, learning_rate)``: update one variable in place (it runs
+      under ``torch.no_grad()``; ``learning_rate`` is a 0-d tensor).
+    - ``get_config()``: add the new constructor arguments to the base config.
+
+    Args:
+        learning_rate: A float, a `LearningRateSchedule`, or a callable taking no argument and
+            returning the rate.
+        weight_decay: Float. If set, every variable not excluded with
+            `exclude_from_weight_decay` is shrunk by ``variable * weight_decay * learning_rate``
+            before each update (decoupled weight decay).
+        clipnorm: Float. If set, each gradient is rescaled so that its norm is at most this value.
+        clipvalue: Float. If set, each gradient is clipped element-wise to
+            ``[-clipvalue, clipvalue]``.
+        global_clipnorm: Float. If set, all gradients are rescaled together so that their global
+            norm is at most this value. Only one of `clipnorm`, `clipvalue` and `global_clipnorm`
+            may be set.
+        use_ema: Whether to keep an exponential moving average of the weights.
+        ema_momentum: Float in ``[0, 1]``, used with `use_ema`:
+            ``average = ema_momentum * average + (1 - ema_momentum) * variable``.
+        ema_overwrite_frequency: Int or `None`, used with `use_ema`: every this many steps the
+            weights are overwritten with their average. With `None`, call
+            `finalize_variable_values` at the end of training (``fit`` does).
+        loss_scale_factor: Float or `None`. If set, `scale_loss` multiplies the loss by it and the
+            gradients are divided by it before the update (mixed precision).
+        gradient_accumulation_steps: Int >= 2 or `None`. If set, the variables are updated every
+            this many calls, with the mean of the gradients received since the last update.
+            Learning-rate schedules see the real call count; `iterations` counts updates.
+        name: Name of the optimizer, the prefix of its variables' paths.
+
+    Example:
+
+    >>> optimizer = lamina.optimizers.SGD(learning_rate=0.1)
+    >>> w = lamina.Variable(initializer=np.ones(3), name="w")
+    >>> optimizer.apply([torch.ones(3)], [w])
+    >>> w.numpy()
+    array([0.9, 0.9, 0.9], dtype=float32)
+    """
+
+    def __init__(
+        self,
+        learning_rate,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
+        **kwargs,
+    ):
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn("Argument `decay` is no longer supported and will be ignored.")
+        if kwargs:
+            raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        if gradient_accumulation_steps and not gradient_accumulation_steps >= 2:
+            raise ValueError(
+                "`gradient_accumulation_steps` must be an integer >= 2. Received: "
+                f"gradient_accumulation_steps={gradient_accumulation_steps}"
+            )
+        if use_ema:
+            if ema_momentum > 1 or ema_momentum < 0:
+                raise ValueError(
+                    "`ema_momentum` must be in the range [0, 1]. Received: "
+                    f"ema_momentum={ema_momentum}"
+                )
+            if ema_overwrite_frequency and (
+                not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1
+            ):
+                raise ValueError(
+                    "`ema_overwrite_frequency` must be an integer >= 1 or None. Received: "
+                    f"ema_overwrite_frequency={ema_overwrite_frequency}"
+                )
+        if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
+                f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
+            )
+        self.name = name if name is not None else naming.unique_name(
+            naming.to_snake_case(type(self).__name__)
+        )
+        self.weight_decay = weight_decay
+        self.clipnorm = clipnorm
+        self.global_clipnorm = global_clipnorm
+        self.clipvalue = clipvalue
+        self.use_ema = use_ema
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.built = False
+        self._variables = []
+        self._trainable_variables = []
+        self._trainable_variables_indices = {}
+        self._verified_variable_lists = set()
+        self._exclude_from_weight_decay = set()
+        self._exclude_from_weight_decay_pattern = None
+        self._exclude_from_weight_decay_cache = {}
+        self._iterations = self._make_variable(np.zeros((), np.int64), "iteration")
+        self._learning_rate = self._check_learning_rate(learning_rate)
+
+    # --- variables ------------------------------------------------------------------------------
+    def _make_variable(self, initializer, name, shape=None, dtype=None):
+        variable = Variable(initializer=initializer, shape=shape, dtype=dtype, trainable=False,
+                            name=name)
+        variable.path = f"{self.name}/{name}"
+        self._variables.append(variable)
+        return variable
+
+    def _check_learning_rate(self, learning_rate):
+        if callable(learning_rate):  # a schedule, or a function of no argument
+            return learning_rate
+        if not isinstance(learning_rate, float):
+            raise ValueError(
+                "Argument `learning_rate` should be float, or an instance of LearningRateSchedule, "
+                "or a callable (that takes in the current iteration value and returns the "
+                "corresponding learning rate value). Received instead: "
+                f"learning_rate={learning_rate}"
+            )
+        return self._make_variable(np.array(learning_rate, config.floatx()), "learning_rate")
+
+    @property
+    def variables(self):
+        """The optimizer's variables, in creation order (the order `save_own_variables` uses)."""
+        return self._variables[:]
+
+    @property
+    def iterations(self):
+        """The number of updates applied (a non-trainable int64 variable on the device)."""
+        if self.gradient_accumulation_steps:
+            steps = self.gradient_accumulation_steps
+            return torch.div(self._iterations, steps, rounding_mode="floor")
+        return self._iterations
+
+    def add_variable(self, shape, initializer="zeros", dtype=None, aggregation="none", layout=None,
+                     name=None):
+        """Create a non-trainable optimizer variable, tracked in `variables`.
+
+        Args:
+            shape: Fully defined shape.
+            initializer: Initializer instance or name. Defaults to `"zeros"`.
+            dtype: Dtype; defaults to `floatx()`.
+            aggregation: Kept for Keras compatibility (multi-replica aggregation hint).
+            layout: Kept for Keras compatibility (ignored).
+            name: Variable name; its path is ``"<optimizer name>/<name>"``.
+
+        Returns:
+            The new `lamina.Variable`.
+        """
+        name = name if name is not None else naming.unique_name("variable")
+        initializer = initializers.get(initializer)
+        variable = self._make_variable(initializer, name, shape=shape, dtype=dtype)
+        variable.aggregation = aggregation
+        return variable
+
+    def add_variable_from_reference(self, reference_variable, name=None, initializer="zeros"):
+        """Create an optimizer variable shaped like a model variable, on the same device.
+
+        The variable is named ``"<reference path with / replaced by _>_<name>"``, e.g.
+        ``"sequential_dense_kernel_momentum"``.
+
+        Args:
+            reference_variable: The model variable.
+            name: Suffix of the new name (default `"var"`).
+            initializer: Initializer instance or name. Defaults to `"zeros"`.
+
+        Returns:
+            The new `lamina.Variable`.
+        """
+        name = name or "var"
+        reference = getattr(reference_variable, "path", None)
+        if reference is None:
+            reference = str(reference_variable.name).replace(":", "_")
+        variable = self.add_variable(
+            shape=tuple(reference_variable.shape),
+            initializer=initializer,
+            dtype=reference_variable.dtype,
+            name=f"{reference.replace('/', '_')}_{name}",
+        )
+        if variable.device != reference_variable.device:
+            variable.data = variable.data.to(reference_variable.device)
+        return variable
+
+    def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
+        """Create one optimizer variable per model variable and per name.
+
+        With several names, the variables are created interleaved (for each model variable, one per
+        name), which fixes their order in `variables`. Variables whose ``overwrite_with_gradient``
+        is set get `None` instead, as they never use optimizer state.
+
+        Args:
+            trainable_variables: The model variables.
+            name: A name suffix or a list of them.
+            initializer: An initializer, or a list with one per name.
+
+        Returns:
+            A list of variables, or a tuple of lists when `name` is a list.
+        """
+        names = [name] if isinstance(name, str) else list(name)
+        if isinstance(name, str) or not isinstance(initializer, (list, tuple)):
+            inits = [initializer] * len(names)
+        else:
+            inits = list(initializer)
+        if len(names) != len(inits):
+            raise ValueError(
+                "The number of provided names must match the number of provided initializers.  "
+                f"Received name='{name}', initializer='{initializer}'"
+            )
+        created = tuple([] for _ in names)
+        for variable in trainable_variables:
+            overwrite = _overwrites_with_gradient(variable)
+            for slots, slot_name, init in zip(created, names, inits):
+                slots.append(
+                    None
+                    if overwrite
+                    else self.add_variable_from_reference(
+                        variable, name=slot_name, initializer=init
+                    )
+                )
+        return created[0] if isinstance(name, str) else created
+
+    def build(self, var_list):
+        """Create the optimizer state for `var_list` (the variables `apply` may update).
+
+        Subclasses call ``super().build(var_list)`` first, then create their slot variables.
+        """
+        var_list = list(var_list)
+        if var_list:
+            # The counter and the rate live with the model so per-step math never crosses devices.
+            device = var_list[0].device
+            for variable in self._variables:
+                if variable.device != device:
+                    variable.data = variable.data.to(device)
+        if self.use_ema:
+            self._model_variables_moving_average = self.add_optimizer_variables(var_list, "average")
+        if self.gradient_accumulation_steps:
+            self._accumulated_gradients = [
+                self.add_variable_from_reference(v, name="gradient_accumulator") for v in var_list
+            ]
+        self._trainable_variables_indices = {id(v): i for i, v in enumerate(var_list)}
+        self._verified_variable_lists = set()
+        self._trainable_variables = var_list
+        self.built = True
+
+    def _get_variable_index(self, variable):
+        return self._trainable_variables_indices[id(variable)]
+
+    def _indices(self, variables):
+        index = self._trainable_variables_indices
+        return [index[id(v)] for v in variables]
+
+    # --- learning rate --------------------------------------------------------------------------
+    @property
+    def learning_rate(self):
+        """The current learning rate: the rate variable, or the schedule's value at `iterations`.
+
+        Assign a float to change it (``optimizer.learning_rate = 0.01``), or a schedule to
+        replace it.
+        """
+        return self._get_current_learning_rate()
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate):
+        previous = self._learning_rate
+        if callable(learning_rate):
+            self._learning_rate = learning_rate
+            if isinstance(previous, Variable):
+                self._variables = [v for v in self._variables if v is not previous]
+            return
+        if isinstance(previous, learning_rate_schedule.LearningRateSchedule):
+            raise TypeError(
+                "This optimizer was created with a `LearningRateSchedule` object as its "
+                "`learning_rate` constructor argument, hence its learning rate is not settable. If "
+                "you need the learning rate to be settable, you should instantiate the optimizer "
+                "with a float `learning_rate` argument."
+            )
+        if isinstance(previous, Variable):
+            previous.assign(learning_rate)
+        else:
+            self._learning_rate = self._make_variable(
+                np.array(float(learning_rate), config.floatx()), "learning_rate"
+            )
+
+    def _get_current_learning_rate(self):
+        if isinstance(self._learning_rate, learning_rate_schedule.LearningRateSchedule):
+            return self._learning_rate(self._iterations)
+        if isinstance(self._learning_rate, Variable):
+            return self._learning_rate
+        return self._learning_rate()
+
+    def _learning_rate_tensor(self):
+        """The current rate as a 0-d tensor on the counter's device, without a host sync."""
+        rate = self._get_current_learning_rate()
+        if isinstance(rate, Variable):
+            return rate.detach()
+        return convert_to_tensor(rate, device=self._iterations.device)
+
+    # --- applying gradients ---------------------------------------------------------------------
+    def apply_gradients(self, grads_and_vars):
+        """Apply ``(gradient, variable)`` pairs; returns the `iterations` variable."""
+        grads, trainable_variables = zip(*grads_and_vars)
+        self.apply(grads, trainable_variables)
+        return self._iterations
+
+    def apply(self, grads, trainable_variables=None):
+        """Update the variables from their gradients.
+
+        Args:
+            grads: List of gradients (torch tensors or arrays; `None` for a variable without one),
+                one per variable.
+            trainable_variables: The variables, the first time (it builds the optimizer) or any
+                subset of those. If omitted, `grads` must match the variables the optimizer was
+                built with, in order.
+        """
+        grads = list(grads)
+        if not grads:
+            return
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    "When passing `grads` without `variables`, the optimizer must already be built "
+                    "on a list of variables. Call `optimizer.build(trainable_variables)` first."
+                )
+            if len(grads) != len(self._trainable_variables_indices):
+                raise ValueError(
+                    "When passing `grads` as a list of gradient tensors, the gradients must match "
+                    f"`optimizer.variables` one-to-one. Received a list of {len(grads)} gradients, "
+                    f"but the optimizer is tracking {len(self._trainable_variables)} trainable "
+                    "variables."
+                )
+            trainable_variables = self._trainable_variables
+        else:
+            trainable_variables = list(trainable_variables)
+            if not self.built:
+                self.build(trainable_variables)
+            self._check_variables_are_known(trainable_variables)
+        with torch.no_grad():
+            grads, variables = self._filter_empty_gradients(grads, trainable_variables)
+            grads, variables = self._overwrite_variables_directly_with_gradients(grads, variables)
+            if variables:
+                if self.loss_scale_factor is not None:
+                    grads = torch._foreach_div(grads, self.loss_scale_factor)
+                self._backend_apply_gradients(grads, variables)
+                for variable in variables:
+                    constraint = getattr(variable, "constraint", None)
+                    if constraint is not None:
+                        variable.assign(constraint(variable))
+            self._iterations.add_(1)
+
+    def _check_variables_are_known(self, variables):
+        # A training loop passes the same variables every step: remember the lists already checked
+        # (the optimizer keeps its variables alive, so their ids cannot be reused).
+        key = tuple(map(id, variables))
+        if key in self._verified_variable_lists:
+            return
+        index = self._trainable_variables_indices
+        for v in variables:
+            if id(v) not in index:
+                raise ValueError(
+                    f"Unknown variable: {v}. This optimizer can only be called for the variables "
+                    "it was originally built with. When working with a new set of variables, you "
+                    "should recreate a new optimizer instance."
+                )
+        if len(self._verified_variable_lists) >= 16:
+            self._verified_variable_lists.clear()
+        self._verified_variable_lists.add(key)
+
+    def _filter_empty_gradients(self, grads, variables):
+        """Drop `None` gradients (with a warning naming their variables); cast the others."""
+        kept_grads, kept_vars, missing = [], [], []
+        for g, v in zip(grads, variables):
+            if g is None:
+                missing.append(getattr(v, "path", v.name))
+                continue
+            # Autograd gives gradients of the variable's dtype and device; others are converted.
+            if type(g) is not torch.Tensor or g.dtype is not v.dtype:
+                g = convert_to_tensor(g).to(device=v.device, dtype=v.dtype)
+            kept_grads.append(g)
+            kept_vars.append(v)
+        if not kept_grads:
+            raise ValueError("No gradients provided for any variable.")
+        if missing:
+            warnings.warn(
+                f"Gradients do not exist for variables {missing} when minimizing the loss. If "
+                "using `model.compile()`, did you forget to provide a `loss` argument?"
+            )
+        return kept_grads, kept_vars
+
+    def _overwrite_variables_directly_with_gradients(self, grads, variables):
+        """Variables flagged ``overwrite_with_gradient`` take their gradient as their new value."""
+        if not any(getattr(v, "overwrite_with_gradient", False) for v in variables):
+            return grads, variables
+        kept_grads, kept_vars = [], []
+        for g, v in zip(grads, variables):
+            if not _overwrites_with_gradient(v):
+                kept_grads.append(g)
+                kept_vars.append(v)
+            elif self.gradient_accumulation_steps:
+                # Accumulated by maximum; the variable changes only on update steps.
+                is_update = self._is_accumulation_update_step()
+                accumulator = self._accumulated_gradients[self._get_variable_index(v)]
+                peak = torch.maximum(g, accumulator)
+                v.copy_(torch.where(is_update, peak, v))
+                accumulator.copy_(torch.where(is_update, torch.zeros_like(peak), peak))
+            else:
+                v.copy_(g)
+        return kept_grads, kept_vars
+
+    def _is_accumulation_update_step(self):
+        return torch.remainder(self._iterations + 1, self.gradient_accumulation_steps) == 0
+
+    def _backend_apply_gradients(self, grads, variables):
+        learning_rate = self._learning_rate_tensor()
+        if self.gradient_accumulation_steps:
+            self._apply_accumulated(grads, variables, learning_rate)
+        else:
+            grads = self._clip_gradients(grads)
+            self._apply_weight_decay(variables, learning_rate)
+            self._backend_update_step(grads, variables, learning_rate)
+        if self.use_ema:
+            self._update_model_variables_moving_average(self._trainable_variables)
+            if self.ema_overwrite_frequency:
+                self._overwrite_model_variables_periodically()
+
+    def _apply_accumulated(self, grads, variables, learning_rate):
+        """Accumulate; on every `gradient_accumulation_steps`-th call, update with the mean.
+
+        The update runs on every call and is rolled back by a mask on the calls that only
+        accumulate: this keeps the decision on the device instead of reading the counter back.
+        """
+        is_update = self._is_accumulation_update_step()
+        accumulators = [self._accumulated_gradients[i] for i in self._indices(variables)]
+        summed = torch._foreach_add(grads, accumulators)
+        skip = {id(v) for v in accumulators}
+        skip.update(id(v) for v in (self._iterations, self._learning_rate))
+        averages = getattr(self, "_model_variables_moving_average", ())
+        skip.update(id(v) for v in averages if v is not None)
+        state = [v for v in self._variables if id(v) not in skip] + list(variables)
+        before = [v.clone() for v in state]
+        mean = torch._foreach_div(summed, float(self.gradient_accumulation_steps))
+        mean = self._clip_gradients(mean)
+        self._apply_weight_decay(variables, learning_rate)
+        self._backend_update_step(mean, variables, learning_rate)
+        for variable, old in zip(state, before):
+            variable.copy_(torch.where(is_update, variable, old))
+        for accumulator, total in zip(accumulators, summed):
+            accumulator.copy_(torch.where(is_update, torch.zeros_like(total), total))
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        """Run the update rule on every variable (built-ins override it with batched kernels)."""
+        for grad, variable in zip(grads, trainable_variables):
+            self.update_step(grad, variable, learning_rate)
+
+    def update_step(self, gradient, variable, learning_rate):
+        """Update `variable` in place from `gradient` (override in subclasses)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `update_step()`.")
+
+    def scale_loss(self, loss):
+        """Multiply the loss by `loss_scale_factor`, if set, before computing gradients."""
+        if self.loss_scale_factor is not None:
+            return loss * self.loss_scale_factor
+        return loss
+
+    # --- clipping and weight decay --------------------------------------------------------------
+    def _clip_gradients(self, grads):
+        """Return clipped copies of the gradients; the caller's tensors are never modified."""
+        if self.clipnorm and self.clipnorm > 0:
+            return _clipping.clip_by_norm(grads, self.clipnorm)
+        if self.global_clipnorm and self.global_clipnorm > 0:
+            return _clipping.clip_by_global_norm(grads, self.global_clipnorm)
+        if self.clipvalue and self.clipvalue > 0:
+            return _clipping.clip_by_value(grads, self.clipvalue)
+        return grads
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Exclude variables from weight decay.
+
+        Args:
+            var_list: Variables to exclude.
+            var_names: Strings; a variable whose name contains any of them is excluded (e.g.
+                ``["bias"]``).
+        """
+        self._exclude_from_weight_decay = {id(v) for v in var_list} if var_list else set()
+        self._exclude_from_weight_decay_pattern = (
+            re.compile("|".join(set(var_names))) if var_names else None
+        )
+        self._exclude_from_weight_decay_cache = {}
+
+    def _use_weight_decay(self, variable):
+        key = id(variable)
+        cached = self._exclude_from_weight_decay_cache.get(key)
+        if cached is not None:
+            return cached
+        pattern = self._exclude_from_weight_decay_pattern
+        use = key not in self._exclude_from_weight_decay and not (
+            pattern is not None and pattern.search(variable.name) is not None
+        )
+        self._exclude_from_weight_decay_cache[key] = use
+        return use
+
+    def _apply_weight_decay(self, variables, learning_rate):
+        if self.weight_decay is None:
+            return
+        decayed = [v for v in variables if self._use_weight_decay(v)]
+        if decayed:
+            # variable - variable * (weight_decay * lr): the same rounding as Keras, unlike
+            # variable * (1 - weight_decay * lr), whose factor loses the small decay in float32.
+            shrink = torch._foreach_mul(decayed, learning_rate * self.weight_decay)
+            torch._foreach_sub_(decayed, shrink)
+
+    # --- moving average of the weights ----------------------------------------------------------
+    def _ema_pairs(self, trainable_variables):
+        return [
+            (v, a)
+            for v, a in zip(trainable_variables, self._model_variables_moving_average)
+            if a is not None
+        ]
+
+    def _update_model_variables_moving_average(self, trainable_variables):
+        pairs = self._ema_pairs(trainable_variables)
+        if not pairs:
+            return
+        variables, averages = [p[0] for p in pairs], [p[1] for p in pairs]
+        # The first step copies the weights (momentum 0), later steps average.
+        momentum = (self.iterations != 0).to(averages[0].dtype) * self.ema_momentum
+        torch._foreach_mul_(averages, momentum)
+        torch._foreach_add_(averages, torch._foreach_mul(variables, 1 - momentum))
+
+    def _overwrite_model_variables_periodically(self):
+        pairs = self._ema_pairs(self._trainable_variables)
+        if not pairs:
+            return
+        variables, averages = [p[0] for p in pairs], [p[1] for p in pairs]
+        due = (torch.remainder(self.iterations + 1, self.ema_overwrite_frequency) == 0)
+        due = due.to(variables[0].dtype)
+        # Exact selection with 0/1 weights: the weights become exactly their averages when due.
+        torch._foreach_mul_(variables, 1 - due)
+        torch._foreach_add_(variables, torch._foreach_mul(averages, due))
+
+    def _overwrite_model_variables_with_average_value(self, trainable_variables):
+        if len(trainable_variables) != len(self._model_variables_moving_average):
+            raise ValueError(
+                f"The length of model variables ({len(trainable_variables)}) to override does not "
+                "match the length of model variables stored in the optimizer "
+                f"({len(self._model_variables_moving_average)}). Please check if the optimizer "
+                "was called on your model."
+            )
+        with torch.no_grad():
+            for variable, average in self._ema_pairs(trainable_variables):
+                variable.copy_(average)
+
+    def finalize_variable_values(self, var_list):
+        """End of training: with `use_ema`, overwrite the variables with their moving averages.
+
+        Args:
+            var_list: The model variables, in the order the optimizer was built with.
+        """
+        if self.use_ema:
+            self._overwrite_model_variables_with_average_value(var_list)
+
+    # --- state ----------------------------------------------------------------------------------
+    def assign(self, variable, value):
+        """Assign `value` to `variable` (for update rules written with the Keras helpers)."""
+        variable.assign(value)
+
+    def assign_add(self, variable, value):
+        """Add `value` to `variable` in place."""
+        variable.assign_add(value)
+
+    def assign_sub(self, variable, value):
+        """Subtract `value` from `variable` in place."""
+        variable.assign_sub(value)
+
+    def set_weights(self, weights):
+        """Set the values of `variables` from a list of arrays (the optimizer must be built)."""
+        if not self.built:
+            raise ValueError(
+                "You are calling `set_weights()` on an optimizer that has not yet been built. "
+                "Please call `optimizer.build(trainable_variables)` to create the optimizer "
+                "weights before calling `set_weights()`."
+            )
+        for variable, weight in zip(self._variables, weights):
+            if tuple(variable.shape) != tuple(np.shape(weight)):
+                raise ValueError(
+                    f"Optimizer variable {variable.path} has shape {tuple(variable.shape)} not "
+                    f"compatible with provided weight shape {tuple(np.shape(weight))}."
+                )
+            variable.assign(weight)
+
+    def save_own_variables(self, store):
+        """Write the variables to `store` under the keys ``"0"``, ``"1"``, ... (saving API)."""
+        for i, variable in enumerate(self._variables):
+            store[str(i)] = variable.numpy()
+
+    def load_own_variables(self, store):
+        """Read the variables written by `save_own_variables` (saving API)."""
+        if len(store.keys()) != len(self._variables):
+            message = (
+                f"Skipping variable loading for optimizer '{self.name}', because it has "
+                f"{len(self._variables)} variables whereas the saved optimizer has "
+                f"{len(store.keys())} variables. "
+            )
+            if len(self._variables) == 0:
+                message += "This is likely because the optimizer has not been called/built yet."
+            warnings.warn(message, stacklevel=2)
+            return
+        for i, variable in enumerate(self._variables):
+            variable.assign(store[str(i)])
+
+    # --- config ---------------------------------------------------------------------------------
+    def get_config(self):
+        """The constructor arguments as a JSON-friendly dict (no state)."""
+        rate = self._learning_rate
+        if isinstance(rate, learning_rate_schedule.LearningRateSchedule):
+            rate = learning_rate_schedule.serialize(rate)
+        elif isinstance(rate, torch.Tensor):
+            rate = float(rate.detach().cpu())
+        else:
+            rate = serialization_lib.serialize_keras_object(rate)
+        return {
+            "name": self.name,
+            "learning_rate": rate,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Create an optimizer from `get_config()` output (a serialized schedule is rebuilt)."""
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = serialization_lib.deserialize_keras_object(
+                config["learning_rate"], custom_objects=custom_objects
+            )
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _overwrites_with_gradient(variable):
+    return getattr(variable, "overwrite_with_gradient", False)
+

@@ -1,0 +1,1 @@
+from lamina.trainers.trainer import Trainer
