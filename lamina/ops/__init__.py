@@ -15,3 +15,38 @@ from lamina.ops.numpy import *  # noqa: F401,F403
 __all__ = sorted(
     set(core.__all__) | set(numpy.__all__) | set(math.__all__) | set(linalg.__all__) | set(nn.__all__)
 )
+
+
+def _holds_keras_tensor(values):
+    for v in values:
+        if getattr(v, "_is_keras_tensor", False):
+            return True
+        if isinstance(v, (list, tuple)):
+            # (The builtin `any` is shadowed by `ops.any` in this namespace.)
+            for item in v:
+                if getattr(item, "_is_keras_tensor", False):
+                    return True
+    return False
+
+
+def _symbolic_aware(fn):
+    """Let ``fn`` take symbolic tensors: the call is then recorded as a graph node (functional API)."""
+
+    @_functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if args and _holds_keras_tensor(args):
+            from lamina.layers.core.tensor_op import apply_tensor_op
+
+            return apply_tensor_op(_functools.partial(fn, **kwargs) if kwargs else fn, *args)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+import functools as _functools  # noqa: E402
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if callable(_obj) and not isinstance(_obj, type):
+        globals()[_name] = _symbolic_aware(_obj)
+del _name, _obj

@@ -186,3 +186,14 @@ def test_operators_on_symbolic_tensors():
     model = lamina.Model(x, -y)
     out = model(torch.ones(5, 3))
     torch.testing.assert_close(out, torch.full((5, 4), -6.0))
+
+
+def test_ops_on_symbolic_tensors_build_graph_nodes():
+    x = lamina.Input((3, 4))
+    y = lamina.ops.mean(x, axis=1)
+    z = lamina.ops.concatenate([y, lamina.ops.max(x, axis=1)], axis=-1)
+    assert z.shape == (None, 8)
+    model = lamina.Model(x, z)
+    data = torch.randn(2, 3, 4)
+    torch.testing.assert_close(model(data), torch.cat([data.mean(1), data.amax(1)], -1))
+    assert lamina.ops.mean(torch.ones(2, 3)).shape == ()

@@ -28,7 +28,7 @@ class TensorOp(Layer):
 
 def apply_tensor_op(function, x, *others):
     """Record ``function(x, *others)`` in the graph and return the symbolic result."""
-    name = getattr(function, "__name__", "op")
+    name = getattr(function, "__name__", None) or getattr(getattr(function, "func", None), "__name__", "op")
     layer = TensorOp(function, name=_op_name(name))
     args = [o for o in others]
     return layer(x, *args)
