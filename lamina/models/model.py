@@ -49,6 +49,41 @@ class Model(Trainer, Layer):
             )
         super().__init__(**kwargs)
 
+    def build(self, input_shape):
+        """Create the weights of a subclassed model by running it once on zeros of ``input_shape``.
+
+        ``None`` dimensions (the batch) are taken as 1. Functional and Sequential models override
+        this; a subclass defining its own ``build`` replaces it.
+        """
+        import torch
+
+        from lamina.backend.config import get_device
+
+        def zeros(shape):
+            return torch.zeros(tuple(1 if d is None else d for d in shape), device=get_device())
+
+        structure = input_shape
+        if isinstance(structure, dict):
+            inputs = {k: zeros(v) for k, v in structure.items()}
+        elif isinstance(structure, (list, tuple)) and structure and isinstance(structure[0], (list, tuple)):
+            inputs = [zeros(s) for s in structure]
+        else:
+            inputs = zeros(structure)
+        self._build_shapes = input_shape
+        self.built = True
+        with torch.no_grad():
+            self(inputs)
+
+    def _maybe_build(self, inputs):
+        if type(self).build is Model.build and not self.built:
+            # The call about to run creates the sub-layers' weights; no separate pass needed.
+            from lamina.layers.layer import _shape_structure
+
+            self._build_shapes = _shape_structure(inputs)
+            self.built = True
+            return
+        super()._maybe_build(inputs)
+
     @property
     def layers(self):
         """Direct sub-layers, in the order they were added."""
