@@ -65,8 +65,8 @@ class Trainer:
         self.steps_per_execution = steps_per_execution
         self.jit_compile = jit_compile is True
         self._compile_config = {
-            "optimizer": optimizer if isinstance(optimizer, str) else None,
-            "loss": loss if isinstance(loss, (str, list, dict)) else None,
+            "optimizer": optimizer,
+            "loss": loss,
             "loss_weights": loss_weights,
             "metrics": metrics,
             "weighted_metrics": weighted_metrics,
@@ -298,7 +298,17 @@ class Trainer:
         return _concat_outputs([self.predict_step(batch)])
 
     def get_compile_config(self):
-        return getattr(self, "_compile_config", None)
+        """The ``compile`` arguments in serialized form (written into ``.keras`` files)."""
+        from lamina.saving.serialization_lib import serialize_keras_object
+
+        config = getattr(self, "_compile_config", None)
+        if config is None:
+            return None
+        config = dict(config)
+        config["optimizer"] = serialize_keras_object(self.optimizer)
+        for key in ("loss", "metrics", "weighted_metrics", "loss_weights"):
+            config[key] = serialize_keras_object(config[key])
+        return config
 
 
 def _len(x):

@@ -127,3 +127,30 @@ def test_atomic_save_keeps_previous_file(tmp_path, monkeypatch):
         model.save(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]
+
+
+@pytest.mark.oracle
+def test_trained_models_move_between_keras_and_lamina_with_optimizer_state(oracle, tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((32, 4)).astype("float32")
+    y = rng.standard_normal((32, 2)).astype("float32")
+    ref = _keras_model(oracle)
+    ref.compile(optimizer="adam", loss="mse")
+    ref.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    ref.save(tmp_path / "trained.keras")
+
+    model = lamina.models.load_model(tmp_path / "trained.keras")
+    np.testing.assert_allclose(model.predict(x, verbose=0), np.asarray(ref.predict(x, verbose=0)), rtol=1e-5, atol=1e-6)
+    assert int(model.optimizer.iterations.numpy()) == int(ref.optimizer.iterations.numpy()) == 8
+    model.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    ref.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), ref.get_weights()):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-4, atol=1e-6)
+
+    model.save(tmp_path / "back.keras")
+    back = oracle.models.load_model(tmp_path / "back.keras")
+    assert int(back.optimizer.iterations.numpy()) == 12
+    back.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    model.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), back.get_weights()):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-4, atol=1e-6)
