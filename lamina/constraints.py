@@ -18,7 +18,7 @@ import torch
 from lamina.backend import config as backend_config
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
-from lamina.saving import object_registration, serialization_lib
+from lamina.saving import object_lookup, object_registration
 
 _MODULE = "keras.constraints"
 
@@ -302,52 +302,4 @@ for _name, _obj in _ALL_OBJECTS.items():
 del _name, _obj
 
 
-def serialize(constraint):
-    """Return the Keras 3 config dict of ``constraint`` (``None`` and strings pass through)."""
-    return serialization_lib.serialize_keras_object(constraint)
-
-
-def deserialize(config, custom_objects=None):
-    """Build a constraint from a config dict or a name.
-
-    Args:
-        config: A dict from ``serialize`` (Keras 3 or legacy ``{"class_name", "config"}`` form) or a
-            name such as ``"max_norm"``; a bare name gives an instance with default arguments.
-        custom_objects: Optional dict of user constraints to resolve names against.
-
-    Returns:
-        A constraint instance (or a registered function).
-    """
-    obj = serialization_lib.deserialize_keras_object(
-        config, module_objects=_ALL_OBJECTS, custom_objects=custom_objects
-    )
-    return obj() if isinstance(obj, type) else obj
-
-
-def get(identifier):
-    """Resolve ``identifier`` to a constraint.
-
-    Args:
-        identifier: ``None``, a ``Constraint`` instance or subclass, a callable, a name such as
-            ``"max_norm"`` or ``"NonNeg"``, or a config dict.
-
-    Returns:
-        A constraint, or ``None`` when ``identifier`` is ``None``.
-
-    Raises:
-        ValueError: If ``identifier`` cannot be interpreted.
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        try:
-            return deserialize(identifier)
-        except ValueError as e:
-            raise ValueError(f"Could not interpret constraint identifier: {identifier!r}") from e
-    if isinstance(identifier, type) and issubclass(identifier, Constraint):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier: {identifier!r}")
+get, serialize, deserialize = object_lookup.lookup_functions("constraint", _ALL_OBJECTS, Constraint)

@@ -19,7 +19,7 @@ from lamina.backend import config as _config
 from lamina.backend.core import standardize_shape
 from lamina.backend.dtypes import is_float_dtype, standardize_dtype, to_torch_dtype
 from lamina.backend.random import SeedGenerator, draw_seed, make_generator
-from lamina.saving import serialization_lib
+from lamina.saving import object_lookup, serialization_lib
 from lamina.saving.object_registration import builtin_objects, register_builtin
 
 _MODULE = "keras.initializers"
@@ -655,51 +655,6 @@ lecun_uniform = LecunUniform
 orthogonal = OrthogonalInitializer = Orthogonal
 
 
-def serialize(initializer):
-    """Return the Keras 3 config dict of ``initializer`` (``module``, ``class_name``, ``config``)."""
-    return serialization_lib.serialize_keras_object(initializer)
-
-
-def deserialize(config, custom_objects=None):
-    """Make an initializer from a config dict or a name (``"glorot_uniform"``).
-
-    Args:
-        config: A string name, or a dict in the Keras 3 or legacy ``{"class_name", "config"}`` form.
-        custom_objects: Optional dict of user initializers to resolve names against.
-
-    Returns:
-        An initializer instance.
-    """
-    obj = serialization_lib.deserialize_keras_object(
-        config, module_objects=builtin_objects(_MODULE), custom_objects=custom_objects
-    )
-    return obj() if isinstance(obj, type) else obj
-
-
-def get(identifier):
-    """Resolve an initializer identifier.
-
-    Args:
-        identifier: ``None``, a string name, a config dict, an initializer class or instance, or any
-            callable ``(shape, dtype=None) -> tensor``.
-
-    Returns:
-        An initializer (``None`` for ``None``).
-
-    Example:
-
-    >>> lamina.initializers.get("glorot_uniform")((3, 4))
-    """
-    if identifier is None:
-        return None
-    obj = identifier
-    if isinstance(identifier, (str, dict)):
-        try:
-            obj = deserialize(identifier)
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"Could not interpret initializer identifier: {identifier!r}. {e}") from None
-    elif isinstance(identifier, type):
-        obj = identifier()
-    if callable(obj):
-        return obj
-    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
+get, serialize, deserialize = object_lookup.lookup_functions(
+    "initializer", builtin_objects(_MODULE), Initializer
+)

@@ -24,7 +24,7 @@ import torch
 from lamina.backend import config as backend_config
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
-from lamina.saving import object_registration, serialization_lib
+from lamina.saving import object_lookup, object_registration
 
 _MODULE = "keras.regularizers"
 _ORTHOGONAL_MODES = ("rows", "columns")
@@ -248,52 +248,4 @@ for _name, _obj in _ALL_OBJECTS.items():
 del _name, _obj
 
 
-def serialize(regularizer):
-    """Return the Keras 3 config dict of ``regularizer`` (``None`` and strings pass through)."""
-    return serialization_lib.serialize_keras_object(regularizer)
-
-
-def deserialize(config, custom_objects=None):
-    """Build a regularizer from a config dict or a name.
-
-    Args:
-        config: A dict from ``serialize`` (Keras 3 or legacy ``{"class_name", "config"}`` form) or a
-            name such as ``"l2"``; a bare name gives an instance with default arguments.
-        custom_objects: Optional dict of user regularizers to resolve names against.
-
-    Returns:
-        A regularizer instance (or a registered function).
-    """
-    obj = serialization_lib.deserialize_keras_object(
-        config, module_objects=_ALL_OBJECTS, custom_objects=custom_objects
-    )
-    return obj() if isinstance(obj, type) else obj
-
-
-def get(identifier):
-    """Resolve ``identifier`` to a regularizer.
-
-    Args:
-        identifier: ``None``, a ``Regularizer`` instance or subclass, a callable, a name such as
-            ``"l1"`` or ``"L1L2"``, or a config dict.
-
-    Returns:
-        A regularizer, or ``None`` when ``identifier`` is ``None``.
-
-    Raises:
-        ValueError: If ``identifier`` cannot be interpreted.
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        try:
-            return deserialize(identifier)
-        except ValueError as e:
-            raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}") from e
-    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
+get, serialize, deserialize = object_lookup.lookup_functions("regularizer", _ALL_OBJECTS, Regularizer)

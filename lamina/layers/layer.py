@@ -7,7 +7,6 @@ masks, losses and config live here; graph execution lives in ``lamina.models``.
 
 import inspect
 import threading
-import warnings
 
 import numpy as np
 import torch

@@ -10,7 +10,6 @@ from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.layers import symbolic
 from lamina.layers.core.input_layer import InputLayer
-from lamina.layers.layer import Layer
 from lamina.models.model import Model, _register_functional
 from lamina.saving.object_registration import register_builtin
 from lamina.utils import tree
