@@ -7,6 +7,7 @@ from lamina.layers.layer import Layer
 from lamina.layers.locally_connected import *  # noqa: F401,F403
 from lamina.layers.merging import *  # noqa: F401,F403
 from lamina.layers.pooling import *  # noqa: F401,F403
+from lamina.layers.preprocessing import *  # noqa: F401,F403
 from lamina.layers.regularization import *  # noqa: F401,F403
 from lamina.layers.reshaping import *  # noqa: F401,F403
 from lamina.layers.serialization import deserialize, serialize
