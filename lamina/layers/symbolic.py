@@ -58,83 +58,71 @@ class KerasTensor:
     def __iter__(self):
         raise TypeError("A symbolic KerasTensor cannot be iterated over; use `.shape`.")
 
-    # Operators record a node that applies the torch operator at run time.
-    def _op(self, fn, *others):
+    # Operators record a node that applies the named function at run time (see tensor_op.py).
+    def _op(self, name, *others, **kwargs):
         from lamina.layers.core.tensor_op import apply_tensor_op
 
-        return apply_tensor_op(fn, self, *others)
+        return apply_tensor_op(name, self, *others, **kwargs)
 
     def __add__(self, o):
-        return self._op(torch.add, o)
+        return self._op("add", o)
 
     def __radd__(self, o):
-        return self._op(_swap(torch.add), o)
+        return self._op("radd", o)
 
     def __sub__(self, o):
-        return self._op(torch.sub, o)
+        return self._op("subtract", o)
 
     def __rsub__(self, o):
-        return self._op(_swap(torch.sub), o)
+        return self._op("rsubtract", o)
 
     def __mul__(self, o):
-        return self._op(torch.mul, o)
+        return self._op("multiply", o)
 
     def __rmul__(self, o):
-        return self._op(_swap(torch.mul), o)
+        return self._op("rmultiply", o)
 
     def __truediv__(self, o):
-        return self._op(torch.true_divide, o)
+        return self._op("true_divide", o)
 
     def __rtruediv__(self, o):
-        return self._op(_swap(torch.true_divide), o)
+        return self._op("rtrue_divide", o)
 
     def __floordiv__(self, o):
-        return self._op(torch.floor_divide, o)
+        return self._op("floor_divide", o)
 
     def __pow__(self, o):
-        return self._op(torch.pow, o)
+        return self._op("power", o)
 
     def __rpow__(self, o):
-        return self._op(_swap(torch.pow), o)
+        return self._op("rpower", o)
 
     def __matmul__(self, o):
-        return self._op(torch.matmul, o)
+        return self._op("matmul", o)
 
     def __rmatmul__(self, o):
-        return self._op(_swap(torch.matmul), o)
+        return self._op("rmatmul", o)
 
     def __neg__(self):
-        return self._op(torch.neg)
+        return self._op("negative")
 
     def __abs__(self):
-        return self._op(torch.abs)
+        return self._op("absolute")
 
     def __getitem__(self, key):
-        return self._op(_getitem, key)
+        return self._op("getitem", key=key)
 
     def __lt__(self, o):
-        return self._op(torch.lt, o)
+        return self._op("less", o)
 
     def __le__(self, o):
-        return self._op(torch.le, o)
+        return self._op("less_equal", o)
 
     def __gt__(self, o):
-        return self._op(torch.gt, o)
+        return self._op("greater", o)
 
     def __ge__(self, o):
-        return self._op(torch.ge, o)
-
-
-def _swap(fn):
-    def swapped(a, b):
-        return fn(b, a)
-
-    swapped.__name__ = f"r{fn.__name__}"
-    return swapped
-
-
-def _getitem(x, key):
-    return x[key]
+        return self._op("greater_equal", o)
 
 
 def is_keras_tensor(x):

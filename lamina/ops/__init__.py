@@ -37,7 +37,7 @@ def _symbolic_aware(fn):
         if args and _holds_keras_tensor(args):
             from lamina.layers.core.tensor_op import apply_tensor_op
 
-            return apply_tensor_op(_functools.partial(fn, **kwargs) if kwargs else fn, *args)
+            return apply_tensor_op(fn.__name__, *args, **kwargs)
         return fn(*args, **kwargs)
 
     return wrapper

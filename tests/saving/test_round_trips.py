@@ -159,3 +159,15 @@ def test_compiled_model_continues_training_after_reload(tmp_path):
     resumed.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
     for a, b in zip(resumed.get_weights(), straight.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_models_with_operators_and_ops_round_trip(tmp_path):
+    x = lamina.Input((3, 4))
+    y = (x * 2.0 + 1.0)[:, 1:, ::2]
+    z = lamina.ops.concatenate([lamina.ops.mean(y, axis=1), -abs(lamina.ops.max(x, axis=1))], axis=-1)
+    model = lamina.Model(x, layers.Dense(2)(z))
+    model.save(tmp_path / "ops.keras")
+    loaded = lamina.models.load_model(tmp_path / "ops.keras")
+    data = torch.randn(2, 3, 4)
+    torch.testing.assert_close(loaded(data), model(data))
+    assert loaded.get_config() == model.get_config()

@@ -1,40 +1,110 @@
-"""Operators on symbolic tensors (``x + 1``, ``x[:, 0]``, ``a @ b``) recorded as graph nodes."""
+"""Operations on symbolic tensors (``x + 1``, ``x[:, 0]``, ``ops.mean(x)``) recorded as graph nodes.
 
-from lamina.layers import symbolic
+Each node stores the operation by name, so functional models using them can be saved and loaded:
+the name is looked up in a fixed table (Python operators) or in ``lamina.ops``, never imported.
+"""
+
+import torch
+
 from lamina.layers.layer import Layer
+from lamina.saving.object_registration import register_builtin
 
 
+def _swapped(fn):
+    return lambda a, b: fn(b, a)
+
+
+_OPERATORS = {
+    "add": torch.add,
+    "radd": _swapped(torch.add),
+    "subtract": torch.sub,
+    "rsubtract": _swapped(torch.sub),
+    "multiply": torch.mul,
+    "rmultiply": _swapped(torch.mul),
+    "true_divide": torch.true_divide,
+    "rtrue_divide": _swapped(torch.true_divide),
+    "floor_divide": torch.floor_divide,
+    "power": torch.pow,
+    "rpower": _swapped(torch.pow),
+    "matmul": torch.matmul,
+    "rmatmul": _swapped(torch.matmul),
+    "negative": torch.neg,
+    "absolute": torch.abs,
+    "less": torch.lt,
+    "less_equal": torch.le,
+    "greater": torch.gt,
+    "greater_equal": torch.ge,
+    "getitem": lambda x, key: x[key],
+}
+
+
+def _resolve(name):
+    if name in _OPERATORS:
+        return _OPERATORS[name]
+    from lamina import ops
+
+    fn = getattr(ops, name, None) if name in ops.__all__ else None
+    if fn is None:
+        raise ValueError(f"Unknown tensor operation {name!r}: expected a Python operator or a `lamina.ops` function.")
+    return fn
+
+
+@register_builtin("keras.layers")
 class TensorOp(Layer):
-    """Applies a torch function to its inputs; made by operators on ``KerasTensor``s.
+    """Applies a named operation (a Python operator or a ``lamina.ops`` function) to its inputs.
 
     Args:
-        function: The torch function to apply, e.g. ``torch.add``.
+        function: Operation name, e.g. ``"add"``, ``"getitem"`` or ``"mean"``.
+        arguments: Keyword arguments of the operation (e.g. ``{"axis": 1}``).
     """
 
-    def __init__(self, function, **kwargs):
-        super().__init__(name=kwargs.pop("name", None) or None, **kwargs)
+    def __init__(self, function, arguments=None, **kwargs):
+        super().__init__(**kwargs)
         self.function = function
+        self.arguments = _decode(arguments or {})
+        self._fn = _resolve(function)
         self.built = True
 
     def call(self, inputs, *args):
-        return self.function(inputs, *args)
+        return self._fn(inputs, *args, **self.arguments)
 
     def get_config(self):
-        raise NotImplementedError(
-            f"Operator node '{self.name}' ({getattr(self.function, '__name__', self.function)}) "
-            "cannot be serialized; wrap the computation in a Lambda layer or a custom layer."
-        )
+        config = super().get_config()
+        config.update({"function": self.function, "arguments": _encode(self.arguments)})
+        return config
 
 
-def apply_tensor_op(function, x, *others):
-    """Record ``function(x, *others)`` in the graph and return the symbolic result."""
-    name = getattr(function, "__name__", None) or getattr(getattr(function, "func", None), "__name__", "op")
-    layer = TensorOp(function, name=_op_name(name))
-    args = [o for o in others]
-    return layer(x, *args)
-
-
-def _op_name(fn_name):
+def apply_tensor_op(name, x, *others, **arguments):
+    """Record ``name(x, *others, **arguments)`` in the graph and return the symbolic result."""
     from lamina.backend.naming import unique_name
 
-    return unique_name(fn_name.strip("_"))
+    return TensorOp(name, arguments, name=unique_name(name))(x, *others)
+
+
+def _encode(value):
+    """Slices and Ellipsis (from ``x[...]``) as JSON-friendly dicts."""
+    if isinstance(value, slice):
+        return {"__slice__": [value.start, value.stop, value.step]}
+    if value is Ellipsis:
+        return {"__ellipsis__": True}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    return value
+
+
+def _decode(value):
+    if isinstance(value, dict):
+        if "__slice__" in value:
+            return slice(*value["__slice__"])
+        if "__ellipsis__" in value:
+            return Ellipsis
+        if "__tuple__" in value:
+            return tuple(_decode(v) for v in value["__tuple__"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
