@@ -343,7 +343,8 @@ class Layer(torch.nn.Module):
 
     def get_weights(self):
         """Weights as numpy arrays, in the order of ``layer.weights``."""
-        return [convert_to_numpy(v) for v in self.weights]
+        # Copies: arrays sharing memory with CPU weights would change as training goes on.
+        return [np.array(convert_to_numpy(v), copy=True) for v in self.weights]
 
     def set_weights(self, weights):
         """Set weights from numpy arrays, in the order of ``layer.weights``."""
