@@ -50,7 +50,7 @@ class ProgbarLogger(Callback):
         self._new_bar(self.params.get("steps"))
 
     def on_predict_batch_end(self, batch, logs=None):
-        self._bar.update(batch + 1)
+        self._bar.update(batch + 1, finalize=False)
 
     def on_predict_end(self, logs=None):
         self._bar.update(self._bar._seen, finalize=True)

@@ -1,171 +1,398 @@
-"""What ``compile`` resolves: the per-output losses and metrics of a model."""
+"""What ``compile`` resolves: the per-output losses and metrics of a model.
 
-import torch
+Both are built on the first batch, when the shapes of the targets and predictions are known:
+``"accuracy"`` (or ``"acc"``) becomes binary, sparse categorical or categorical accuracy, and the
+loss ``"crossentropy"`` (or ``"ce"``) the matching crossentropy, by the rule Keras uses:
 
+- binary when the prediction's last axis has size 1;
+- else sparse categorical when the target has a lower rank than the prediction, or its last axis
+  has size 1 while the prediction's is larger;
+- else categorical.
+
+Naming follows Keras: with several outputs, metrics are reported as ``<output>_<metric>`` and the
+unweighted loss of each output as ``<output>_loss``.
+"""
+
+from lamina.backend import config
+from lamina.backend.dtypes import to_torch_dtype
 from lamina.utils import tree
 
 
-def _output_names(model):
-    names = getattr(model, "output_names", None)
-    if names:
-        return list(names)
-    return None
+def is_binary_or_sparse_categorical(y_true, y_pred):
+    """The ``(is_binary, is_sparse_categorical)`` pair Keras derives from the shapes."""
+    true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
+    is_binary = pred_shape[-1] == 1
+    is_sparse = len(true_shape) < len(pred_shape) or (true_shape[-1] == 1 and pred_shape[-1] > 1)
+    return is_binary, is_sparse
 
 
-def _per_output(spec, names, what):
-    """Spread a loss/metric spec over outputs: one for all, a list by position, a dict by name."""
-    if names is None or len(names) <= 1:
-        if isinstance(spec, dict) and names and len(spec) == 1 and names[0] in spec:
-            return [spec[names[0]]]
-        if isinstance(spec, (list, tuple)) and len(spec) == 1 and what == "loss":
-            return [spec[0]]
-        return [spec]
-    if isinstance(spec, dict):
-        unknown = set(spec) - set(names)
-        if unknown:
-            raise ValueError(
-                f"Unknown output name(s) in `{what}`: {sorted(unknown)}. The model's outputs are "
-                f"{names}."
-            )
-        return [spec.get(n) for n in names]
-    if isinstance(spec, (list, tuple)) and (what == "loss" or (spec and isinstance(spec[0], (list, tuple)))):
-        if len(spec) != len(names):
-            raise ValueError(
-                f"`{what}` has {len(spec)} entries but the model has {len(names)} outputs {names}."
-            )
-        return list(spec)
-    return [spec] * len(names)
+def _is_serialized(spec):
+    """A config dict of one loss or metric (as ``compile_config`` stores them), not a per-output dict."""
+    return isinstance(spec, dict) and "class_name" in spec and "config" in spec
 
 
-class CompileLoss:
-    """Sum of the weighted per-output losses; keeps each output's loss for the logs."""
+def _flatten_specs(spec):
+    """All loss / metric identifiers in ``spec`` (config dicts count as one identifier)."""
+    if isinstance(spec, dict) and not _is_serialized(spec):
+        return [s for key in sorted(spec) for s in _flatten_specs(spec[key])]
+    if isinstance(spec, (list, tuple)):
+        return [s for item in spec for s in _flatten_specs(item)]
+    return [spec]
 
-    def __init__(self, loss, loss_weights, output_names):
-        from lamina import losses
 
-        self.output_names = output_names
-        specs = _per_output(loss, output_names, "loss")
-        self.losses = [_resolve_loss(s, losses) if s is not None else None for s in specs]
-        if loss_weights is None:
-            self.weights = [1.0] * len(self.losses)
+def _object_name(obj):
+    if hasattr(obj, "name") and isinstance(obj.name, str):
+        return obj.name
+    return getattr(obj, "__name__", type(obj).__name__)
+
+
+def get_metric(identifier, y_true, y_pred):
+    """Resolve one metric identifier for an output (``"accuracy"`` by the shapes)."""
+    from lamina import metrics as metrics_module
+
+    if identifier is None:
+        raise ValueError("Expected a metric, received `None`.")
+    if str(identifier).lower() in ("accuracy", "acc"):
+        is_binary, is_sparse = is_binary_or_sparse_categorical(y_true, y_pred)
+        if is_binary:
+            metric = metrics_module.BinaryAccuracy()
+        elif is_sparse:
+            metric = metrics_module.SparseCategoricalAccuracy()
         else:
-            self.weights = [w if w is not None else 1.0 for w in _per_output(loss_weights, output_names, "loss")]
-        self.multi = len(self.losses) > 1
+            metric = metrics_module.CategoricalAccuracy()
+    else:
+        metric = metrics_module.get(identifier)
+    name = identifier if isinstance(identifier, str) else _object_name(metric)
+    if not hasattr(metric, "update_state"):
+        metric = metrics_module.MeanMetricWrapper(metric, name=name)
+    metric.name = name
+    return metric
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        y_true_list = _align(y_true, self.output_names, len(self.losses))
-        y_pred_list = _align(y_pred, self.output_names, len(self.losses))
-        sw_list = _align(sample_weight, self.output_names, len(self.losses)) if sample_weight is not None else [None] * len(self.losses)
-        total, per_output = None, []
-        for fn, w, yt, yp, sw in zip(self.losses, self.weights, y_true_list, y_pred_list, sw_list):
-            if fn is None:
-                per_output.append(None)
-                continue
-            value = fn(yt, yp, sample_weight=sw) if sw is not None else fn(yt, yp)
-            per_output.append(value)
-            term = value * w if w != 1.0 else value
-            total = term if total is None else total + term
-        if total is None:
-            raise ValueError("No loss to compute: pass `loss` to `compile()` or add losses with `add_loss`.")
-        return total, per_output
+
+def get_loss(identifier, y_true, y_pred):
+    """Resolve one loss identifier for an output (``"crossentropy"`` by the shapes)."""
+    from lamina import losses
+
+    if identifier is None:
+        return None
+    if str(identifier).lower() in ("crossentropy", "ce"):
+        is_binary, is_sparse = is_binary_or_sparse_categorical(y_true, y_pred)
+        if is_binary:
+            fn = losses.binary_crossentropy
+        elif is_sparse:
+            fn = losses.sparse_categorical_crossentropy
+        else:
+            fn = losses.categorical_crossentropy
+    else:
+        fn = losses.get(identifier)
+    if isinstance(fn, losses.Loss):
+        return fn
+    if not callable(fn):
+        raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+    name = identifier if isinstance(identifier, str) else _object_name(fn)
+    return losses.LossFunctionWrapper(fn, name=name)
+
+
+def _resolve_outputs(y_pred, output_names):
+    """The model outputs as a flat list with one name per output (``None`` when unknown).
+
+    A dict of predictions is read in sorted-key order; its keys name the outputs unless they are
+    exactly the model's output names, which then keep the model's order.
+    """
+    if isinstance(y_pred, dict):
+        if output_names and set(y_pred) == set(output_names):
+            keys = list(output_names)
+        else:
+            keys = sorted(y_pred)
+        return keys, keys
+    flat = tree.flatten(y_pred)
+    if output_names and len(output_names) == len(flat):
+        return None, list(output_names)
+    return None, [None] * len(flat)
+
+
+def _align(struct, keys, names, n, what):
+    """Targets / weights in the order of the outputs (``keys`` when predictions are a dict)."""
+    if n == 1 and not tree.is_nested(struct):
+        return [struct]
+    if isinstance(struct, dict):
+        order = keys if keys is not None else names
+        if order is None or any(k is None for k in order):
+            return tree.flatten(struct)
+        missing = [k for k in order if k not in struct]
+        if missing:
+            raise ValueError(
+                f"`{what}` is a dict with keys {sorted(struct)}, but the model outputs are "
+                f"{list(order)}: missing {missing}."
+            )
+        return [struct[k] for k in order]
+    if isinstance(struct, (list, tuple)):
+        flat = tree.flatten(struct)
+        if n == 1 and len(flat) == 1:
+            return flat
+        if len(flat) != n:
+            raise ValueError(f"The model has {n} outputs, but `{what}` holds {len(flat)} arrays.")
+        return flat
+    if n > 1:
+        raise ValueError(
+            f"The model has {n} outputs {list(names)}: pass `{what}` as a list or a dict with "
+            f"one entry per output. Received a single {type(struct).__name__}."
+        )
+    return [struct]
+
+
+class _MetricsList:
+    """The metrics of one output, with the output name that prefixes them in the logs."""
+
+    def __init__(self, metrics, output_name=None):
+        self.metrics = metrics
+        self.output_name = output_name
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        for m in self.metrics:
+            m.update_state(y_true, y_pred, sample_weight=sample_weight)
+
+
+def _metrics_list(spec, y_true, y_pred, output_name):
+    if spec is None:
+        return None
+    specs = spec if isinstance(spec, (list, tuple)) else [spec]
+    return _MetricsList([get_metric(s, y_true, y_pred) for s in specs], output_name)
 
 
 class CompileMetrics:
-    """Per-output metric objects, updated on device every batch."""
+    """The metrics and weighted metrics passed to ``compile``, reported as one dict.
 
-    def __init__(self, metrics, weighted_metrics, output_names, loss_fns):
+    It behaves as one metric of ``model.metrics`` (named ``"compile_metrics"``), like in Keras:
+    ``update_state(y_true, y_pred, sample_weight)``, ``reset_state()``, and ``result()`` giving a
+    dict of values. Weighted metrics receive the sample weights, the others do not.
+    """
+
+    def __init__(self, metrics, weighted_metrics, output_names=None):
+        for arg, value in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            if value and (not isinstance(value, (list, tuple, dict)) or _is_serialized(value)):
+                raise ValueError(
+                    f"Expected `{arg}` argument to be a list, tuple, or dict. Received instead: "
+                    f"{arg}={value!r} of type {type(value)}"
+                )
+        self._user_metrics = metrics
+        self._user_weighted_metrics = weighted_metrics
         self.output_names = output_names
-        n = len(output_names) if output_names else 1
-        self.metrics = [self._build(m, loss_fns[i] if i < len(loss_fns) else None, i) for i, m in enumerate(_per_output(metrics, output_names, "metrics"))]
-        self.weighted = [self._build(m, loss_fns[i] if i < len(loss_fns) else None, i, prefix="weighted_") for i, m in enumerate(_per_output(weighted_metrics, output_names, "weighted_metrics"))]
-        self.n = n
-
-    def _build(self, spec, loss_fn, index, prefix=""):
-        from lamina import metrics as metrics_module
-
-        if spec is None:
-            return []
-        specs = spec if isinstance(spec, (list, tuple)) else [spec]
-        built = []
-        for s in specs:
-            m = _resolve_metric(s, loss_fn, metrics_module)
-            if self.output_names and len(self.output_names) > 1:
-                m.name = f"{self.output_names[index]}_{m.name}"
-            if prefix and not m.name.startswith(prefix):
-                m.name = prefix + m.name
-            built.append(m)
-        return built
+        self.name = "compile_metrics"
+        self.built = False
+        self._flat_metrics = []
+        self._flat_weighted_metrics = []
 
     @property
-    def all(self):
-        return [m for group in self.metrics + self.weighted for m in group]
+    def metrics(self):
+        """The metric objects (empty until the first batch)."""
+        groups = self._flat_metrics + self._flat_weighted_metrics
+        return [m for g in groups if g is not None for m in g.metrics]
 
-    def update(self, y_true, y_pred, sample_weight=None):
-        yt = _align(y_true, self.output_names, self.n)
-        yp = _align(y_pred, self.output_names, self.n)
-        sw = _align(sample_weight, self.output_names, self.n) if sample_weight is not None else [None] * self.n
-        for i, group in enumerate(self.metrics):
-            for m in group:
-                m.update_state(yt[i], yp[i])
-        for i, group in enumerate(self.weighted):
-            for m in group:
-                m.update_state(yt[i], yp[i], sample_weight=sw[i])
+    @property
+    def variables(self):
+        return [v for m in self.metrics for v in m.variables]
+
+    def build(self, y_true, y_pred):
+        keys, names = _resolve_outputs(y_pred, self.output_names)
+        n = len(names)
+        self._keys, self._names, self._n = keys, names, n
+        self._flat_metrics = self._build_set(self._user_metrics, y_true, y_pred, "metrics")
+        self._flat_weighted_metrics = self._build_set(
+            self._user_weighted_metrics, y_true, y_pred, "weighted_metrics"
+        )
+        self.built = True
+
+    def _build_set(self, spec, y_true, y_pred, arg):
+        n = self._n
+        if not spec:
+            return [None] * n
+        if n == 1:
+            flat_true, flat_pred = tree.flatten(y_true), tree.flatten(y_pred)
+            return [_metrics_list(_flatten_specs(spec), flat_true[0], flat_pred[0], None)]
+        names = self._names
+        if isinstance(spec, (list, tuple)) and len(spec) == n:
+            per_output = list(spec)
+        elif isinstance(spec, dict) and not _is_serialized(spec) and all(k in names for k in spec):
+            per_output = [spec.get(name) for name in names]
+        else:
+            raise ValueError(
+                f"Invalid `{arg}`. For a model with {n} outputs {names}, `{arg}` should be a list "
+                f"with one entry (a metric or a list of metrics) per output, or a dict keyed by "
+                f"output name. Received: {arg}={spec!r}"
+            )
+        flat_true = _align(y_true, self._keys, names, n, "y")
+        flat_pred = _align(y_pred, self._keys, names, n, "y_pred")
+        return [
+            _metrics_list(s, t, p, name)
+            for s, t, p, name in zip(per_output, flat_true, flat_pred, names)
+        ]
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if not self.built:
+            self.build(y_true, y_pred)
+        n = self._n
+        flat_true = _align(y_true, self._keys, self._names, n, "y")
+        flat_pred = _align(y_pred, self._keys, self._names, n, "y_pred")
+        for group, t, p in zip(self._flat_metrics, flat_true, flat_pred):
+            if group is not None:
+                group.update_state(t, p)
+        if any(g is not None for g in self._flat_weighted_metrics):
+            if sample_weight is None or not tree.is_nested(sample_weight):
+                weights = [sample_weight] * n
+            else:
+                weights = _align(sample_weight, self._keys, self._names, n, "sample_weight")
+            for group, t, p, w in zip(self._flat_weighted_metrics, flat_true, flat_pred, weights):
+                if group is not None:
+                    group.update_state(t, p, sample_weight=w)
+
+    def reset_state(self):
+        for m in self.metrics:
+            m.reset_state()
+
+    def result(self):
+        """A dict ``{name: value}``; duplicate names get a ``_1``, ``_2`` ... suffix (or ``weighted_``)."""
+        results, seen = {}, {}
+
+        def prefixed(group, name):
+            return f"{group.output_name}_{name}" if group.output_name else name
+
+        def unique(name):
+            if name not in seen:
+                seen[name] = 1
+                return name
+            index = seen[name]
+            seen[name] += 1
+            return f"{name}_{index}"
+
+        for group in self._flat_metrics:
+            for m in group.metrics if group else ():
+                results[unique(prefixed(group, m.name))] = m.result()
+        for group in self._flat_weighted_metrics:
+            for m in group.metrics if group else ():
+                name = prefixed(group, m.name)
+                if name in seen:
+                    name = unique(prefixed(group, f"weighted_{m.name}"))
+                else:
+                    seen[name] = 1
+                results[name] = m.result()
+        return results
 
 
-def _resolve_loss(spec, losses):
-    """A ``Loss`` object: functions and names (which resolve to functions) get the default reduction."""
-    obj = losses.get(spec)
-    if isinstance(obj, losses.Loss):
-        return obj
-    return losses.LossFunctionWrapper(obj, name=getattr(obj, "__name__", None))
+class CompileLoss:
+    """The total loss: the sum over outputs of ``loss_weight * loss(y_true, y_pred, sample_weight)``.
+
+    With more than one loss term, each output's unweighted loss is also tracked by a ``Mean``
+    named ``<output>_loss`` (weighted by the batch size), found in ``metrics``.
+    """
+
+    def __init__(self, loss, loss_weights=None, output_names=None):
+        if loss_weights is not None and not isinstance(loss_weights, (list, tuple, dict, float, int)):
+            raise ValueError(
+                "Expected `loss_weights` argument to be a float (single output case) or a list, "
+                "tuple, or dict (multiple output case). Received instead: "
+                f"loss_weights={loss_weights!r} of type {type(loss_weights)}"
+            )
+        self._user_loss = loss
+        self._user_loss_weights = loss_weights
+        self.output_names = output_names
+        self.built = False
+        self.metrics = []
+        self._terms = []
+
+    def build(self, y_true, y_pred):
+        from lamina import metrics as metrics_module
+
+        keys, names = _resolve_outputs(y_pred, self.output_names)
+        n = len(names)
+        self._keys, self._names, self._n = keys, names, n
+        losses = self._per_output(self._user_loss, names, "loss")
+        weights = self._per_output(self._user_loss_weights, names, "loss_weights")
+        flat_true = _align(y_true, keys, names, n, "y")
+        flat_pred = _align(y_pred, keys, names, n, "y_pred")
+        self._terms = []
+        for i in self._term_order(y_pred, keys, n):
+            if losses[i] is None:
+                continue
+            fn = get_loss(losses[i], flat_true[i], flat_pred[i])
+            weight = weights[i] if weights is not None else None
+            name = names[i] if names[i] is not None else fn.name
+            self._terms.append((i, fn, None if weight is None else float(weight), name))
+        if not self._terms:
+            raise ValueError(f"No loss to compute: every entry of `loss` is None. Received: loss={self._user_loss!r}")
+        if len(self._terms) > 1:
+            self.metrics = [metrics_module.Mean(name=f"{name}_loss") for _, _, _, name in self._terms]
+        self._floatx = to_torch_dtype(config.floatx())
+        self.built = True
+
+    def _term_order(self, y_pred, keys, n):
+        """Output indices in the order Keras adds the loss terms (and their trackers).
+
+        For a dict of predictions that is the order of the ``loss`` dict, or else of the
+        predictions dict itself; otherwise the order of the outputs.
+        """
+        if keys is None:
+            return range(n)
+        loss = self._user_loss
+        preferred = list(loss) if isinstance(loss, dict) and not _is_serialized(loss) else list(y_pred)
+        return sorted(range(n), key=lambda i: preferred.index(keys[i]) if keys[i] in preferred else n)
+
+    def _per_output(self, spec, names, arg):
+        n = len(names)
+        if spec is None:
+            return None if arg == "loss_weights" else [None] * n
+        if isinstance(spec, dict) and not _is_serialized(spec):
+            order = self._keys if self._keys is not None else names
+            if any(k is None for k in order):
+                raise ValueError(
+                    f"`{arg}` is a dict, but the model's outputs have no names. Pass a list instead."
+                )
+            unknown = [k for k in spec if k not in order]
+            if unknown:
+                raise ValueError(
+                    f"Unknown output name(s) {unknown} in `{arg}`. The model's outputs are {order}."
+                )
+            if arg == "loss" and self._keys is None and len(spec) != n:
+                raise ValueError(
+                    f"Expected keys {order} in loss dict, but found loss.keys()={list(spec)}"
+                )
+            return [spec.get(k) for k in order]
+        if isinstance(spec, (list, tuple)):
+            if len(spec) != n:
+                raise ValueError(
+                    f"`{arg}` has {len(spec)} entries, but the model has {n} output(s) {names}."
+                )
+            return list(spec)
+        if arg == "loss_weights" and n > 1:
+            raise ValueError(
+                f"`loss_weights` must match the number of losses: the model has {n} outputs "
+                f"{names}; pass a list or dict. Received: loss_weights={spec!r}"
+            )
+        return [spec] * n
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if not self.built:
+            self.build(y_true, y_pred)
+        n = self._n
+        flat_true = _align(y_true, self._keys, self._names, n, "y")
+        flat_pred = _align(y_pred, self._keys, self._names, n, "y_pred")
+        if sample_weight is not None and tree.is_nested(sample_weight):
+            weights = _align(sample_weight, self._keys, self._names, n, "sample_weight")
+        else:
+            weights = [sample_weight] * n
+        floatx = self._floatx
+        total = None
+        for j, (i, fn, loss_weight, _) in enumerate(self._terms):
+            value = fn(flat_true[i], flat_pred[i], sample_weight=weights[i])
+            if value.dtype != floatx:
+                value = value.to(floatx)
+            if self.metrics:
+                self.metrics[j].update_state(value.detach(), sample_weight=_batch_size(flat_pred[i]))
+            if loss_weight is not None:
+                value = value * loss_weight
+            total = value if total is None else total + value
+        return total
 
 
-def _resolve_metric(spec, loss_fn, metrics_module):
-    if spec in ("accuracy", "acc"):
-        name = spec
-        target = _accuracy_for_loss(loss_fn, metrics_module)
-        metric = target(name=name)
-        return metric
-    if isinstance(spec, str) or not hasattr(spec, "update_state"):
-        obj = metrics_module.get(spec)
-        if not hasattr(obj, "update_state"):
-            name = spec if isinstance(spec, str) else getattr(obj, "__name__", "metric")
-            return metrics_module.MeanMetricWrapper(obj, name=name)
-        return obj
-    return spec
-
-
-def _accuracy_for_loss(loss_fn, metrics_module):
-    """Keras picks the accuracy matching the loss: binary, categorical or sparse categorical."""
-    name = getattr(loss_fn, "name", None) or getattr(loss_fn, "__name__", "") or ""
-    cls_name = type(loss_fn).__name__ if loss_fn is not None else ""
-    key = (name + " " + cls_name).lower()
-    if "sparse" in key:
-        return metrics_module.SparseCategoricalAccuracy
-    if "binary" in key:
-        return metrics_module.BinaryAccuracy
-    if "categorical" in key:
-        return metrics_module.CategoricalAccuracy
-    return metrics_module.Accuracy
-
-
-def _align(struct, names, n):
-    """Turn targets/predictions (single, list, or dict by output name) into a list per output."""
-    if n == 1:
-        if isinstance(struct, dict) and names:
-            return [struct[names[0]]] if names[0] in struct else [next(iter(struct.values()))]
-        if isinstance(struct, (list, tuple)) and len(struct) == 1:
-            return [struct[0]]
-        return [struct]
-    if isinstance(struct, dict):
-        missing = [k for k in names if k not in struct]
-        if missing:
-            raise ValueError(f"Missing data for output(s) {missing}; expected keys {names}.")
-        return [struct[k] for k in names]
-    if isinstance(struct, (list, tuple)):
-        if len(struct) != n:
-            raise ValueError(f"Expected data for {n} outputs, received {len(struct)}.")
-        return list(struct)
-    if isinstance(struct, torch.Tensor):
-        raise ValueError(f"The model has {n} outputs; pass a list or dict of {n} targets.")
-    return tree.flatten(struct)
+def _batch_size(x):
+    return tree.flatten(x)[0].shape[0]

@@ -1,25 +1,51 @@
 """``compile`` / ``fit`` / ``evaluate`` / ``predict``: the Keras training API on torch.
 
 The per-batch path does no host-device synchronisation: losses and metrics accumulate in device
-tensors, gradients are reset by dropping them (``grad = None``, no memset), and the progress bar
-reads values only when it redraws.
+tensors, gradients are reset by dropping them (``grad = None``, no memset), and values become
+Python floats only at the end of an epoch (or when the progress bar redraws).
 """
 
-import numpy as np
+import functools
+import warnings
+
 import torch
 
-from lamina.callbacks.callback import CallbackList
-from lamina.callbacks.history import History
-from lamina.callbacks.progbar_logger import ProgbarLogger
-from lamina.trainers import data_adapters
+from lamina.trainers import data_adapters, trainer_utils
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics
-from lamina.utils import tree
+from lamina.trainers.data_adapters import EpochIterator, unpack_x_y_sample_weight
+from lamina.trainers.loss_scale_optimizer import LossScaleOptimizer
+from lamina.trainers.validation import check_batch_against_model
+
+
+def _gathering_layer_metrics(method):
+    """Run ``method`` with the layers' ``add_metric`` lists gathered once, not on every step."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        previous = self.__dict__.get("_layer_metric_lists")
+        lists = [layer._metrics for layer in self._flatten_layers(include_self=True)]
+        self.__dict__["_layer_metric_lists"] = lists  # a plain write: Module.__setattr__ is slow
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.__dict__["_layer_metric_lists"] = previous
+
+    return run
 
 
 class Trainer:
     """Training and evaluation methods mixed into ``Model``."""
 
     compiled = False
+    optimizer = None
+    loss = None
+    stop_training = False
+    _compile_loss = None
+    _compile_metrics = None
+    _loss_tracker = None
+    _initial_epoch = None
+    _jit_compile = False
+    _train_function = None
 
     def compile(
         self,
@@ -37,62 +63,109 @@ class Trainer:
 
         Args:
             optimizer: Optimizer instance or name (``"adam"``, ``"sgd"``, ...).
-            loss: Loss (name, function or ``Loss``), or a list / dict of them per output.
-            loss_weights: Per-output loss weights (list or dict).
-            metrics: Metrics to track; ``"accuracy"`` picks the accuracy matching the loss.
+            loss: Loss (name, function or ``Loss``), or a list / dict of them (one per output).
+                ``"crossentropy"`` picks binary, categorical or sparse categorical crossentropy
+                from the shapes of the first batch.
+            loss_weights: Per-output loss weights: a list, a dict keyed by output name, or a float
+                for a single output. The total loss is the weighted sum.
+            metrics: List of metrics (names, functions or ``Metric`` objects), or a list / dict
+                with an entry per output. ``"accuracy"`` becomes binary, categorical or sparse
+                categorical accuracy from the shapes of the first batch.
             weighted_metrics: Metrics that take ``sample_weight`` / ``class_weight`` into account.
-            run_eagerly: Accepted for compatibility; Lamina always runs eagerly unless
-                ``jit_compile=True``.
-            steps_per_execution: Accepted for compatibility (torch has no graph launch cost to
-                amortise here).
-            jit_compile: ``True`` runs the forward/backward step through ``torch.compile``.
+            run_eagerly: ``True`` disables ``jit_compile``.
+            steps_per_execution: Accepted for compatibility; every batch runs as its own step.
+            jit_compile: ``True`` runs the forward pass and loss of the train step through
+                ``torch.compile`` (falling back to eager execution, with a warning, if compiling
+                fails). ``"auto"`` means eager execution, as Keras on torch.
+            auto_scale_loss: With the ``"mixed_float16"`` policy, wrap the optimizer in a
+                ``LossScaleOptimizer`` (dynamic loss scaling).
         """
         from lamina import metrics as metrics_module
         from lamina import optimizers
 
         self.optimizer = optimizers.get(optimizer)
+        if (
+            auto_scale_loss
+            and self.dtype_policy.name == "mixed_float16"
+            and self.optimizer is not None
+            and not isinstance(self.optimizer, LossScaleOptimizer)
+        ):
+            self.optimizer = LossScaleOptimizer(self.optimizer, name="loss_scale_optimizer")
         names = self._trainer_output_names()
         self._compile_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
-        loss_fns = self._compile_loss.losses if self._compile_loss is not None else []
-        self._compile_metrics = CompileMetrics(metrics, weighted_metrics, names, loss_fns)
-        self._loss_tracker = metrics_module.Mean(name="loss")
-        self._output_loss_trackers = []
-        if self._compile_loss is not None and self._compile_loss.multi:
-            self._output_loss_trackers = [
-                metrics_module.Mean(name=f"{n}_loss") for n in names
-            ]
+        self.loss = loss
+        if metrics is not None or weighted_metrics is not None:
+            self._compile_metrics = CompileMetrics(metrics, weighted_metrics, names)
+        else:
+            self._compile_metrics = None
+        if jit_compile == "auto":
+            jit_compile = False
+        if jit_compile and run_eagerly:
+            warnings.warn(
+                "If `run_eagerly` is True, then `jit_compile` cannot also be True. Disabling "
+                "`jit_compile`.",
+                stacklevel=2,
+            )
+            jit_compile = False
+        if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+            raise ValueError(
+                f"`steps_per_execution` must be a positive integer. Received: {steps_per_execution!r}"
+            )
+        self.jit_compile = bool(jit_compile)
         self.run_eagerly = run_eagerly
         self.steps_per_execution = steps_per_execution
-        self.jit_compile = jit_compile is True
-        self._compile_config = {
-            "optimizer": optimizer,
-            "loss": loss,
-            "loss_weights": loss_weights,
-            "metrics": metrics,
-            "weighted_metrics": weighted_metrics,
-            "run_eagerly": run_eagerly,
-            "steps_per_execution": steps_per_execution,
-            "jit_compile": jit_compile,
-        }
-        self._compiled_step = None
-        self.compiled = True
         self.stop_training = False
+        self._loss_tracker = metrics_module.Mean(name="loss")
+        self._compile_config = trainer_utils.compile_config(
+            optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
+            weighted_metrics=weighted_metrics, run_eagerly=run_eagerly,
+            steps_per_execution=steps_per_execution, jit_compile=jit_compile,
+        )
+        self.compiled = True
+
+    @property
+    def jit_compile(self):
+        """Whether the train step's forward pass and loss run through ``torch.compile``."""
+        return self._jit_compile
+
+    @jit_compile.setter
+    def jit_compile(self, value):
+        self._jit_compile = bool(value)
+        self._train_function = None
 
     def _trainer_output_names(self):
-        names = getattr(self, "output_names", None)
-        if names and isinstance(getattr(self, "_outputs_struct", None), dict):
-            return sorted(self._outputs_struct)
-        return names
+        try:
+            names = getattr(self, "output_names", None)
+        except (AttributeError, ValueError):
+            names = None
+        if names:
+            return list(names)
+        layers = getattr(self, "_stack", None)
+        if layers:  # a Sequential model: its single output is named after its last layer
+            return [layers[-1].name]
+        return None
 
     def _assert_compiled(self):
         if not self.compiled:
-            raise RuntimeError("You must call `compile()` before using the model for training or evaluation.")
+            raise ValueError("You must call `compile()` before using the model.")
 
     @property
     def metrics(self):
-        if not self.compiled:
-            return super().metrics
-        return [self._loss_tracker] + self._output_loss_trackers + self._compile_metrics.all
+        """Loss tracker, compiled metrics, per-output loss trackers, then ``add_metric`` metrics."""
+        out = []
+        if self.compiled:
+            if self._loss_tracker is not None:
+                out.append(self._loss_tracker)
+            if self._compile_metrics is not None:
+                out.append(self._compile_metrics)
+            if self._compile_loss is not None:
+                out.extend(self._compile_loss.metrics)
+        cached = self.__dict__.get("_layer_metric_lists")
+        if cached is None:
+            out.extend(super().metrics)
+        else:
+            out.extend(m for metrics in cached for m in metrics)
+        return out
 
     @property
     def metrics_names(self):
@@ -104,55 +177,108 @@ class Trainer:
 
     # --- the steps ----------------------------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Compiled losses (weighted, per output) plus ``model.losses``."""
-        total = None
+        """The total loss: the compiled (weighted, per-output) losses plus ``model.losses``.
+
+        Override it to compute a custom loss; ``train_step`` / ``test_step`` call it.
+
+        Args:
+            x: Input data (unused by the default implementation).
+            y: Targets.
+            y_pred: The model's predictions.
+            sample_weight: Sample weights for the compiled losses.
+            training: Whether the loss is computed for training.
+
+        Returns:
+            A scalar tensor.
+        """
+        from lamina.backend import config
+
+        losses = []
         if self._compile_loss is not None:
-            total, per_output = self._compile_loss(y, y_pred, sample_weight)
-            for tracker, value in zip(self._output_loss_trackers, per_output):
-                if value is not None:
-                    tracker.update_state(value.detach())
-        extra = self.losses
-        if extra:
-            reg = torch.stack([torch.as_tensor(l).reshape(()) for l in extra]).sum()
-            total = reg if total is None else total + reg
-        if total is None:
-            raise ValueError("No loss to optimize: pass `loss` to `compile()` or add losses with `add_loss()`.")
+            value = self._compile_loss(y, y_pred, sample_weight)
+            if value is not None:
+                losses.append(value)
+        for extra in self.losses:
+            extra = torch.as_tensor(extra)
+            if not extra.is_floating_point():
+                extra = extra.to(getattr(torch, config.floatx()))
+            losses.append(extra.sum())
+        if not losses:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        total = losses[0]
+        for value in losses[1:]:
+            total = total + value
         return total
 
+    def _compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        # Overrides of `compute_loss` written before it had a `training` argument still work.
+        if trainer_utils.takes_training(type(self).compute_loss):
+            return self.compute_loss(x, y, y_pred, sample_weight, training=training)
+        return self.compute_loss(x, y, y_pred, sample_weight)
+
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        self._compile_metrics.update(y, y_pred, sample_weight)
+        """Update the compiled metrics; return ``get_metrics_result()``."""
+        if self._compile_metrics is not None:
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
         return self.get_metrics_result()
 
     def get_metrics_result(self):
-        return {m.name: m.result() for m in self.metrics}
+        """``{name: value}`` for every metric in ``self.metrics`` (dict results merged in)."""
+        results = {}
+        for metric in self.metrics:
+            value = metric.result()
+            if isinstance(value, dict):
+                results.update(value)
+            else:
+                results[metric.name] = value
+        return results
+
+    def _forward_and_loss(self, x, y, sample_weight):
+        y_pred = self(x, training=True)
+        return y_pred, self._compute_loss(x, y, y_pred, sample_weight, training=True)
+
+    def _make_train_function(self):
+        if self._train_function is None:
+            eager = self._forward_and_loss
+            self._train_function = trainer_utils.CompiledOrEager(eager) if self.jit_compile else eager
+        return self._train_function
 
     def train_step(self, data):
-        x, y, sample_weight = data_adapters.unpack_x_y_sample_weight(data)
-        y_pred = self(x, training=True)
-        loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
-        self._loss_tracker.update_state(loss.detach(), sample_weight=_batch_size(x))
+        """One optimizer step on a batch; returns the metric values (device tensors).
+
+        Override it in a subclass to customise training; use ``self.compute_loss``,
+        ``self.optimizer.apply(grads, variables)`` and ``self.compute_metrics`` as needed.
+        """
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred, loss = self._make_train_function()(x, y, sample_weight)
+        self._loss_tracker.update_state(loss.detach(), sample_weight=trainer_utils.batch_size(x))
+        if self.optimizer is not None:
+            loss = self.optimizer.scale_loss(loss)
         variables = self.trainable_weights
-        for v in variables:
-            v.grad = None
-        loss.backward()
-        self.optimizer.apply([v.grad for v in variables], variables)
-        with torch.no_grad():
-            return self.compute_metrics(x, y, y_pred.detach() if isinstance(y_pred, torch.Tensor) else tree.map_structure(lambda t: t.detach(), y_pred), sample_weight)
+        if variables:
+            for v in variables:
+                v.grad = None
+            loss.backward()
+            self.optimizer.apply([v.grad for v in variables], variables)
+        else:
+            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
+        return self.compute_metrics(x, y, trainer_utils.detach(y_pred), sample_weight)
 
     def test_step(self, data):
-        x, y, sample_weight = data_adapters.unpack_x_y_sample_weight(data)
-        with torch.no_grad():
-            y_pred = self(x, training=False)
-            loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
-            self._loss_tracker.update_state(loss, sample_weight=_batch_size(x))
-            return self.compute_metrics(x, y, y_pred, sample_weight)
+        """Loss and metrics on a batch, without updating weights (runs under ``no_grad``)."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=False)
+        loss = self._compute_loss(x, y, y_pred, sample_weight, training=False)
+        self._loss_tracker.update_state(loss, sample_weight=trainer_utils.batch_size(x))
+        return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def predict_step(self, data):
-        x, _, _ = data_adapters.unpack_x_y_sample_weight(data)
-        with torch.no_grad():
-            return self(x, training=False)
+        """The model's outputs on a batch (runs under ``no_grad``)."""
+        x, _, _ = unpack_x_y_sample_weight(data)
+        return self(x, training=False)
 
     # --- loops --------------------------------------------------------------------------------
+    @_gathering_layer_metrics
     def fit(
         self,
         x=None,
@@ -172,70 +298,69 @@ class Trainer:
         validation_batch_size=None,
         validation_freq=1,
     ):
-        """Train the model for ``epochs`` epochs; returns a ``History``."""
+        """Train the model for ``epochs`` epochs (Keras semantics); returns a ``History``.
+
+        ``x`` may be arrays / tensors (or lists / dicts of them, with ``y`` and
+        ``sample_weight`` alike), a ``PyDataset``, a torch ``DataLoader`` or ``Dataset``, or a
+        generator yielding ``(x, y)`` or ``(x, y, sample_weight)``. The first batch is checked
+        against the model's inputs before training starts. ``validation_split`` takes the last
+        fraction of array data, before shuffling. Epoch logs hold the running means over the
+        epoch, then the ``val_`` values.
+        """
         self._assert_compiled()
-        if class_weight is not None:
-            sample_weight = _class_weight_to_sample_weight(y, class_weight, sample_weight)
         if validation_split and validation_data is None:
-            if not data_adapters._is_array(x) and not isinstance(x, dict):
-                raise ValueError("`validation_split` is only supported for arrays and tensors.")
-            full = data_adapters.ArrayAdapter(x, y, sample_weight)
-            (x, y, sample_weight), validation_data = full.split(validation_split)
-        adapter = data_adapters.get_adapter(
-            x, y, sample_weight, batch_size=batch_size or 32, steps=steps_per_epoch, shuffle=shuffle
-        )
-        val_adapter = None
-        if validation_data is not None:
-            vx, vy, vsw = data_adapters.unpack_x_y_sample_weight(validation_data)
-            val_adapter = data_adapters.get_adapter(
-                vx, vy, vsw, batch_size=validation_batch_size or batch_size or 32, steps=validation_steps
+            (x, y, sample_weight), validation_data = data_adapters.train_validation_split(
+                (x, y, sample_weight), validation_split
             )
-        verbose = _resolve_verbose(verbose)
-        history = History()
-        cbs = _callback_list(callbacks, history, verbose, self, epochs=epochs, steps=adapter.num_batches)
+        if validation_data is not None:
+            val_x, val_y, val_sample_weight = unpack_x_y_sample_weight(validation_data)
+        iterator = self._epoch_iterator(
+            x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight
+        )
+        val_iterator = None
+        if validation_data is not None:
+            val_iterator = self._epoch_iterator(
+                val_x, val_y, val_sample_weight, validation_batch_size or batch_size,
+                validation_steps, False, None,
+            )
+        cbs = trainer_utils.callback_list(callbacks, self, verbose, add_history=True, epochs=epochs,
+                             steps=iterator.num_batches)
         self.stop_training = False
-        self._in_fit = True
+        self._make_train_function()
         cbs.on_train_begin()
-        logs = {}
-        try:
-            for epoch in range(initial_epoch, epochs):
-                self.reset_metrics()
-                cbs.on_epoch_begin(epoch)
-                self.train()
-                for step, batch in enumerate(adapter):
-                    cbs.on_train_batch_begin(step)
-                    logs = self.train_step(batch)
-                    cbs.on_train_batch_end(step, logs)
-                    if self.stop_training:
-                        break
-                epoch_logs = _to_python(self.get_metrics_result())
-                if val_adapter is not None and (epoch + 1) % validation_freq == 0:
-                    val_logs = self._run_test_loop(val_adapter, cbs)
-                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                cbs.on_epoch_end(epoch, epoch_logs)
-                logs = epoch_logs
+        training_logs = {}
+        initial_epoch = self._initial_epoch or initial_epoch
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            cbs.on_epoch_begin(epoch)
+            self.train()
+            logs = {}
+            for step, batch in iterator:
+                cbs.on_train_batch_begin(step)
+                logs = trainer_utils.flatten_logs(self.train_step(batch))
+                cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
-        finally:
-            self._in_fit = False
+            epoch_logs = dict(self._metrics_result_or_logs(logs))
             self.eval()
-        cbs.on_train_end(logs)
-        if hasattr(self.optimizer, "finalize_variable_values"):
+            if val_iterator is not None and trainer_utils.should_eval(epoch, validation_freq):
+                self._in_fit = True
+                try:
+                    val_logs = self._test_loop(val_iterator, cbs)
+                finally:
+                    self._in_fit = False
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            epoch_logs = trainer_utils.pythonify_logs(epoch_logs)
+            cbs.on_epoch_end(epoch, epoch_logs)
+            training_logs = epoch_logs
+            if self.stop_training:
+                break
+        if self.optimizer is not None and epochs > 0:
             self.optimizer.finalize_variable_values(self.trainable_weights)
-        return history
+        cbs.on_train_end(logs=training_logs)
+        return self.history
 
-    def _run_test_loop(self, adapter, cbs):
-        self.reset_metrics()
-        cbs.on_test_begin()
-        logs = {}
-        for step, batch in enumerate(adapter):
-            cbs.on_test_batch_begin(step)
-            logs = self.test_step(batch)
-            cbs.on_test_batch_end(step, logs)
-        logs = _to_python(self.get_metrics_result())
-        cbs.on_test_end(logs)
-        return logs
-
+    @_gathering_layer_metrics
     def evaluate(
         self,
         x=None,
@@ -246,119 +371,136 @@ class Trainer:
         steps=None,
         callbacks=None,
         return_dict=False,
+        **kwargs,
     ):
-        """Return the loss and metric values on the given data (a list, or a dict with ``return_dict``)."""
-        self._assert_compiled()
-        adapter = data_adapters.get_adapter(x, y, sample_weight, batch_size=batch_size or 32, steps=steps)
-        cbs = _callback_list(callbacks, None, _resolve_verbose(verbose), self, epochs=1, steps=adapter.num_batches)
-        logs = self._run_test_loop(adapter, cbs)
-        if return_dict:
-            return logs
-        values = [logs[m.name] for m in self.metrics if m.name in logs]
-        return values[0] if len(values) == 1 else values
+        """The loss and metric values on the data: a scalar, a list, or a dict (``return_dict``).
 
+        The list follows ``metrics_names`` order (the loss first); metrics of multi-output models
+        that are not named there follow in sorted order, as in Keras.
+        """
+        if kwargs:
+            raise ValueError(f"Arguments not recognized: {kwargs}")
+        self._assert_compiled()
+        iterator = self._epoch_iterator(x, y, sample_weight, batch_size, steps, False, None)
+        cbs = trainer_utils.callback_list(callbacks, self, verbose, epochs=1, steps=iterator.num_batches)
+        logs = self._test_loop(iterator, cbs)
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
+
+    def _test_loop(self, iterator, cbs):
+        self.eval()
+        self.stop_evaluating = False
+        cbs.on_test_begin()
+        self.reset_metrics()
+        logs = {}
+        with torch.no_grad():
+            for step, batch in iterator:
+                cbs.on_test_batch_begin(step)
+                logs = trainer_utils.flatten_logs(self.test_step(batch))
+                cbs.on_test_batch_end(step, logs)
+                if self.stop_evaluating:
+                    break
+        logs = trainer_utils.pythonify_logs(self._metrics_result_or_logs(logs))
+        cbs.on_test_end(logs)
+        return logs
+
+    @_gathering_layer_metrics
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Return the model's outputs on ``x`` as numpy arrays (batched)."""
-        adapter = data_adapters.get_adapter(x, None, None, batch_size=batch_size or 32, steps=steps)
-        cbs = _callback_list(callbacks, None, _resolve_verbose(verbose), self, epochs=1, steps=adapter.num_batches)
+        """The model's outputs on ``x`` as numpy arrays (with the structure of the outputs)."""
+        iterator = self._epoch_iterator(x, None, None, batch_size, steps, False, None, targets=False)
+        cbs = trainer_utils.callback_list(callbacks, self, verbose, epochs=1, steps=iterator.num_batches)
+        self.eval()
+        self.stop_predicting = False
         cbs.on_predict_begin()
         outputs = []
-        for step, batch in enumerate(adapter):
-            cbs.on_predict_batch_begin(step)
-            outputs.append(self.predict_step(batch))
-            cbs.on_predict_batch_end(step)
+        with torch.no_grad():
+            for step, batch in iterator:
+                cbs.on_predict_batch_begin(step)
+                batch_outputs = self.predict_step(batch)
+                outputs.append(batch_outputs)
+                cbs.on_predict_batch_end(step, {"outputs": batch_outputs})
+                if self.stop_predicting:
+                    break
         cbs.on_predict_end()
         if not outputs:
             raise ValueError("Unexpected result of `predict`: the input data yielded no batches.")
-        return _concat_outputs(outputs)
+        return trainer_utils.concat_outputs(outputs)
 
+    @_gathering_layer_metrics
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        """Run one optimizer step on a single batch; returns the metric values."""
+        """One optimizer step on one batch; returns the metric values on that batch."""
         self._assert_compiled()
         if class_weight is not None:
-            sample_weight = _class_weight_to_sample_weight(y, class_weight, sample_weight)
+            if sample_weight is not None:
+                raise ValueError(
+                    "Arguments `sample_weight` and `class_weight` cannot be specified at the same "
+                    f"time. Received: sample_weight={sample_weight}, class_weight={class_weight}"
+                )
+            sample_weight = data_adapters.class_weight_to_sample_weight(y, class_weight)
+        data = self._single_batch(x, y, sample_weight)
         self.reset_metrics()
-        batch = next(iter(data_adapters.get_adapter(x, y, sample_weight, batch_size=_len(x))))
+        was_training = self.training
         self.train()
         try:
-            logs = _to_python(self.train_step(batch))
+            logs = trainer_utils.flatten_logs(self.train_step(data))
         finally:
-            self.eval()
-        return logs if return_dict else _logs_to_list(logs, self)
+            self.train(was_training)
+        logs = trainer_utils.pythonify_logs(logs)
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
 
+    @_gathering_layer_metrics
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss and metrics on one batch, without updating weights."""
         self._assert_compiled()
+        data = self._single_batch(x, y, sample_weight)
         self.reset_metrics()
-        batch = next(iter(data_adapters.get_adapter(x, y, sample_weight, batch_size=_len(x))))
-        logs = _to_python(self.test_step(batch))
-        return logs if return_dict else _logs_to_list(logs, self)
+        with torch.no_grad():
+            logs = trainer_utils.pythonify_logs(trainer_utils.flatten_logs(self.test_step(data)))
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict_on_batch(self, x):
-        batch = next(iter(data_adapters.get_adapter(x, None, None, batch_size=_len(x))))
-        return _concat_outputs([self.predict_step(batch)])
+        """The model's outputs on one batch, as numpy arrays."""
+        with torch.no_grad():
+            outputs = self.predict_step(self._single_batch(x, None, None, targets=False))
+        return trainer_utils.concat_outputs([outputs])
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _epoch_iterator(self, x, y, sample_weight, batch_size, steps, shuffle, class_weight,
+                        targets=True):
+        adapter = data_adapters.get_data_adapter(
+            x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps, shuffle=shuffle,
+            class_weight=class_weight,
+        )
+        iterator = EpochIterator(adapter, steps)
+        first = iterator.peek()
+        if first is not None:
+            check_batch_against_model(self, first, targets=targets)
+        return iterator
+
+    def _single_batch(self, x, y, sample_weight, targets=True):
+        x, y, sample_weight = data_adapters.lists_to_arrays((x, y, sample_weight))
+        data = data_adapters.pack_x_y_sample_weight(
+            data_adapters.to_device(x), data_adapters.to_device(y), data_adapters.to_device(sample_weight)
+        )
+        check_batch_against_model(self, data, targets=targets)
+        return data
+
+    def _metrics_result_or_logs(self, logs):
+        # A custom train/test step may return other values than `self.metrics`: keep those.
+        results = trainer_utils.flatten_logs(self.get_metrics_result())
+        if isinstance(logs, dict) and set(logs) == set(results):
+            return results
+        return logs
+
+    def _flatten_metrics_in_order(self, logs):
+        names = []
+        for metric in self.metrics:
+            if isinstance(metric, CompileMetrics):
+                names.extend(m.name for m in metric.metrics)
+            else:
+                names.append(metric.name)
+        values = [logs[name] for name in names if name in logs]
+        values += [logs[key] for key in sorted(logs) if key not in names]
+        return values[0] if len(values) == 1 else values
 
     def get_compile_config(self):
-        """The ``compile`` arguments in serialized form (written into ``.keras`` files)."""
-        from lamina.saving.serialization_lib import serialize_keras_object
-
-        config = getattr(self, "_compile_config", None)
-        if config is None:
-            return None
-        config = dict(config)
-        config["optimizer"] = serialize_keras_object(self.optimizer)
-        for key in ("loss", "metrics", "weighted_metrics", "loss_weights"):
-            config[key] = serialize_keras_object(config[key])
-        return config
-
-
-def _len(x):
-    return int(tree.flatten(x)[0].shape[0])
-
-
-def _batch_size(x):
-    return tree.flatten(x)[0].shape[0]
-
-
-def _to_python(logs):
-    return {k: float(v.detach().cpu()) if isinstance(v, torch.Tensor) else v for k, v in logs.items()}
-
-
-def _logs_to_list(logs, model):
-    values = [logs[m.name] for m in model.metrics if m.name in logs]
-    return values[0] if len(values) == 1 else values
-
-
-def _concat_outputs(outputs):
-    first = outputs[0]
-    if isinstance(first, torch.Tensor):
-        return torch.cat([o.detach() for o in outputs]).cpu().numpy()
-    flat = [tree.flatten(o) for o in outputs]
-    merged = [torch.cat([f[i].detach() for f in flat]).cpu().numpy() for i in range(len(flat[0]))]
-    return tree.pack_sequence_as(first, merged)
-
-
-def _resolve_verbose(verbose):
-    if verbose == "auto":
-        return 1
-    return int(verbose)
-
-
-def _callback_list(callbacks, history, verbose, model, **params):
-    cbs = list(callbacks or [])
-    if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
-        cbs.append(ProgbarLogger())
-    if history is not None:
-        cbs.append(history)
-    params["verbose"] = verbose
-    return CallbackList(cbs, model=model, **params)
-
-
-def _class_weight_to_sample_weight(y, class_weight, sample_weight):
-    if isinstance(y, (list, tuple, dict)):
-        raise ValueError("`class_weight` is only supported for models with a single output.")
-    y_np = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
-    classes = y_np.argmax(axis=-1) if y_np.ndim > 1 and y_np.shape[-1] > 1 else y_np.reshape(len(y_np), -1)[:, 0]
-    weights = np.array([class_weight.get(int(c), 1.0) for c in classes.astype(int)], dtype="float32")
-    if sample_weight is not None:
-        weights = weights * np.asarray(sample_weight, dtype="float32")
-    return weights
+        return getattr(self, "_compile_config", None)

@@ -1,0 +1,183 @@
+"""``BackupAndRestore``: resume an interrupted `fit` from its last backup."""
+
+import json
+import os
+import shutil
+import tempfile
+
+from lamina.callbacks.callback import Callback
+from lamina.saving.object_registration import register_builtin
+
+
+def _write_temporary(directory, text):
+    """Write ``text`` to a new hidden file in ``directory``; returns its path."""
+    fd, tmp = tempfile.mkstemp(prefix=".lamina-", suffix=".tmp", dir=directory)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return tmp
+
+
+def _copy_atomically(source, destination):
+    fd, tmp = tempfile.mkstemp(
+        prefix=".lamina-", suffix=".tmp", dir=os.path.dirname(destination) or "."
+    )
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, destination)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+@register_builtin("keras.callbacks")
+class BackupAndRestore(Callback):
+    """Back up the training state so an interrupted `fit` can resume where it stopped.
+
+    At the end of every epoch (or every ``save_freq`` batches) the model's weights, the
+    optimizer state (slots, iteration count, learning rate) and the number of finished epochs
+    are written to ``backup_dir``. When `fit` starts with a backup present, they are loaded and
+    training continues from the first unfinished epoch, so with the same data order
+    (``shuffle=False`` or a seeded shuffle) the run ends with the same weights as one that was
+    never interrupted. When `fit` completes, the backup is deleted (``delete_checkpoint=True``).
+
+    Files in ``backup_dir`` (the Keras layout): ``latest.weights.h5`` and
+    ``training_metadata.json`` (``{"epoch": finished_epochs, "batch": last_batch}``), plus
+    ``*.bkp`` copies of the previous backup with ``double_checkpoint=True``. Every file is
+    replaced atomically.
+
+    The model must be built before `fit` is called (e.g. made with an `Input`), so there are
+    variables to restore into.
+
+    Args:
+        backup_dir: Folder where the backup is kept (str or `os.PathLike`). Use a different
+            folder for each training run.
+        save_freq: ``"epoch"`` backs up after every epoch; an integer ``N`` backs up every ``N``
+            training batches. A mid-epoch backup holds mid-epoch weights but resumes at the
+            start of that epoch.
+        double_checkpoint: Keep the previous backup as well, and fall back to it when the latest
+            one cannot be read.
+        delete_checkpoint: Delete ``backup_dir`` when training finishes. Defaults to ``True``.
+
+    Example:
+
+    >>> class InterruptingCallback(lamina.callbacks.Callback):
+    ...     def on_epoch_begin(self, epoch, logs=None):
+    ...         if epoch == 4:
+    ...             raise RuntimeError("Interrupting!")
+    >>> backup = lamina.callbacks.BackupAndRestore(backup_dir="/tmp/backup")
+    >>> try:
+    ...     model.fit(x, y, epochs=10, callbacks=[backup, InterruptingCallback()])
+    ... except RuntimeError:
+    ...     pass
+    >>> history = model.fit(x, y, epochs=10, callbacks=[backup])  # runs epochs 5 to 10
+    """
+
+    def __init__(
+        self,
+        backup_dir,
+        save_freq="epoch",
+        double_checkpoint=False,
+        delete_checkpoint=True,
+    ):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("Empty `backup_dir` argument passed")
+        if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool)):
+            raise ValueError(
+                "Invalid value for argument `save_freq`. "
+                f"Received: save_freq={save_freq}. Expected either 'epoch' or an integer value."
+            )
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.double_checkpoint = double_checkpoint
+        self.delete_checkpoint = delete_checkpoint
+        self._weights_path = os.path.join(self.backup_dir, "latest.weights.h5")
+        self._training_metadata_path = os.path.join(self.backup_dir, "training_metadata.json")
+        self._prev_weights_path = f"{self._weights_path}.bkp"
+        self._prev_training_metadata_path = f"{self._training_metadata_path}.bkp"
+        self._batches_seen_since_last_saving = 0
+        self._last_batch_seen = 0
+        self._current_epoch = 0
+
+    def on_train_begin(self, logs=None):
+        try:
+            self._load_model()
+        except (OSError, ValueError, KeyError):
+            # The latest backup is unreadable: fall back to the previous one if it was kept.
+            if not os.path.exists(self._prev_weights_path):
+                raise
+            _copy_atomically(self._prev_weights_path, self._weights_path)
+            if os.path.exists(self._prev_training_metadata_path):
+                _copy_atomically(self._prev_training_metadata_path, self._training_metadata_path)
+            elif os.path.exists(self._training_metadata_path):
+                os.remove(self._training_metadata_path)
+            self._load_model()
+
+    def _load_model(self):
+        model = self.model
+        if not model.built:
+            raise ValueError(
+                "To use the BackupAndRestore callback, your model must be built before you call "
+                f"`fit()`. Model {model} is unbuilt. You can build it beforehand by calling it on "
+                "a batch of data."
+            )
+        if os.path.exists(self._weights_path):
+            # Loading creates the optimizer slots first, so the saved optimizer state is restored.
+            model.load_weights(self._weights_path)
+        if os.path.exists(self._training_metadata_path):
+            with open(self._training_metadata_path) as f:
+                metadata = json.load(f)
+            # The trainer starts the epoch loop at `model._initial_epoch` when a callback sets it.
+            model._initial_epoch = int(metadata["epoch"])
+            self._current_epoch = int(metadata["epoch"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        if self.save_freq == "epoch":
+            self._save_model()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._should_save_on_batch(batch):
+            self._save_model()
+
+    def _should_save_on_batch(self, batch):
+        if self.save_freq == "epoch":
+            return False
+        if batch <= self._last_batch_seen:
+            # The batch index went back: a new epoch started.
+            added = batch + 1
+        else:
+            added = batch - self._last_batch_seen
+        self._batches_seen_since_last_saving += added
+        self._last_batch_seen = batch
+        if self._batches_seen_since_last_saving >= self.save_freq:
+            self._batches_seen_since_last_saving = 0
+            return True
+        return False
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        if self.double_checkpoint:
+            if os.path.exists(self._weights_path):
+                _copy_atomically(self._weights_path, self._prev_weights_path)
+            if os.path.exists(self._training_metadata_path):
+                _copy_atomically(self._training_metadata_path, self._prev_training_metadata_path)
+        metadata = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
+        # The metadata is written before the weights and renamed into place right after them,
+        # so the two files can only disagree if the process dies between two renames.
+        tmp = _write_temporary(self.backup_dir, metadata)
+        try:
+            self.model.save_weights(self._weights_path, overwrite=True)
+            os.replace(tmp, self._training_metadata_path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+    def on_train_end(self, logs=None):
+        # The resume point is used up: a later `fit` of this model starts where its caller says.
+        self.model._initial_epoch = None
+        if self.delete_checkpoint and os.path.exists(self.backup_dir):
+            shutil.rmtree(self.backup_dir)

@@ -1,0 +1,156 @@
+"""Helpers of the training loops: the logs, the callbacks, the compiled step, the outputs."""
+
+import inspect
+import warnings
+
+import numpy as np
+import torch
+
+from lamina.callbacks.callback import CallbackList
+from lamina.utils import tree
+
+
+class CompiledOrEager:
+    """``torch.compile`` of a step function, or the function itself if compiling fails.
+
+    The first call runs eagerly: it builds the model, the losses and the metrics, whose Python
+    state would otherwise make the compiled graph recompile once.
+    """
+
+    def __init__(self, fn):
+        self._eager = fn
+        self._compiled = None
+        self._failed = False
+
+    def __call__(self, *args):
+        if self._failed:
+            return self._eager(*args)
+        if self._compiled is None:
+            self._compiled = torch.compile(self._eager)
+            return self._eager(*args)
+        try:
+            return self._compiled(*args)
+        except Exception as e:  # torch.compile raises many types; the eager run re-raises user errors
+            self._failed = True
+            warnings.warn(
+                f"`jit_compile=True`: torch.compile failed ({type(e).__name__}: {e}); running "
+                "the train step eagerly instead.",
+                stacklevel=3,
+            )
+            return self._eager(*args)
+
+
+_TAKES_TRAINING = {}
+
+
+def takes_training(fn):
+    # Asked on every step: inspect each `compute_loss` implementation once.
+    if fn not in _TAKES_TRAINING:
+        try:
+            _TAKES_TRAINING[fn] = "training" in inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            _TAKES_TRAINING[fn] = False
+    return _TAKES_TRAINING[fn]
+
+
+def batch_size(x):
+    """The number of samples in a batch (the first dimension of its first array)."""
+    return next(t for t in tree.flatten(x) if t is not None).shape[0]
+
+
+def detach(struct):
+    """Predictions without their autograd history, for the metrics."""
+    if isinstance(struct, torch.Tensor):
+        return struct.detach()
+    return tree.map_structure(lambda t: t.detach() if isinstance(t, torch.Tensor) else t, struct)
+
+
+def flatten_logs(logs):
+    """Merge nested dicts (e.g. ``{"compile_metrics": {...}}``) into one flat dict."""
+    if not isinstance(logs, dict):
+        return logs
+    flat = {}
+    for key, value in logs.items():
+        if isinstance(value, dict):
+            flat.update(flatten_logs(value))
+        else:
+            flat[key] = value
+    return flat
+
+
+def pythonify_logs(logs):
+    """Sorted ``{name: float}`` (values that are not numbers are kept as they are)."""
+    out = {}
+    for key, value in sorted(flatten_logs(logs or {}).items()):
+        try:
+            if isinstance(value, torch.Tensor):
+                value = value.detach().cpu()
+            out[key] = float(value)
+        except (TypeError, ValueError, RuntimeError):
+            out[key] = value
+    return out
+
+
+def concat_outputs(outputs):
+    """Join per-batch outputs (tensors, or lists / dicts of them) into numpy arrays."""
+    first = outputs[0]
+    flat = [tree.flatten(o) for o in outputs]
+    merged = []
+    for i in range(len(flat[0])):
+        parts = [f[i] for f in flat]
+        if isinstance(parts[0], torch.Tensor):
+            merged.append(torch.cat([p.detach() for p in parts]).cpu().numpy())
+        else:
+            merged.append(np.concatenate([np.asarray(p) for p in parts]))
+    if isinstance(first, torch.Tensor):
+        return merged[0]
+    return tree.pack_sequence_as(first, merged)
+
+
+def should_eval(epoch, validation_freq):
+    """Whether epoch ``epoch`` (0-based) runs validation: every ``n``-th epoch, or those listed."""
+    if isinstance(validation_freq, int):
+        return (epoch + 1) % validation_freq == 0
+    if isinstance(validation_freq, (list, tuple)):
+        return epoch + 1 in validation_freq
+    raise ValueError(
+        "Expected `validation_freq` to be a list or int. Received: "
+        f"validation_freq={validation_freq} of the type {type(validation_freq)}."
+    )
+
+
+def resolve_verbose(verbose):
+    """``"auto"`` means 1, as in Keras; anything but 0, 1, 2 is refused."""
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
+    return int(verbose)
+
+
+def callback_list(callbacks, model, verbose, add_history=False, **params):
+    """The user's callbacks plus ``History`` (for ``fit``) and a ``ProgbarLogger`` unless silent."""
+    if isinstance(callbacks, CallbackList):
+        return callbacks
+    verbose = resolve_verbose(verbose)
+    return CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0, model=model,
+                        verbose=verbose, **params)
+
+
+def compile_config(**config):
+    """The arguments of ``compile`` in a JSON-friendly form (objects serialized, Keras-style)."""
+    from lamina.saving import serialization_lib
+
+    def serialize(value):
+        if value is None or isinstance(value, (str, bool, int, float)):
+            return value
+        if isinstance(value, (list, tuple)):
+            return [serialize(v) for v in value]
+        if isinstance(value, dict):
+            return {k: serialize(v) for k, v in value.items()}
+        try:
+            return serialization_lib.serialize_keras_object(value)
+        except Exception:  # an object Keras could not serialize either (e.g. a lambda)
+            return None
+
+    return {key: serialize(value) for key, value in config.items()}
