@@ -239,9 +239,9 @@ def _interleaved(variants, steps, seconds, min_rounds=3, enough_rounds=10, warmu
     for name in names:
         variants[name](warmup_steps)
     per_round = {name: [] for name in names}
-    start = time.perf_counter()
+    began = time.perf_counter()
     r = 0
-    while r < min_rounds or time.perf_counter() - start < seconds * (1 if r >= enough_rounds else 2):
+    while r < min_rounds or time.perf_counter() - began < seconds * (1 if r >= enough_rounds else 2):
         order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             start = time.perf_counter()

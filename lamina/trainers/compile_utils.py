@@ -111,34 +111,40 @@ def _resolve_outputs(y_pred, output_names):
     return None, [None] * len(flat)
 
 
-def _align(struct, keys, names, n, what):
-    """Targets / weights in the order of the outputs (``keys`` when predictions are a dict)."""
+def _align(struct, keys, names, n, what, partial=None):
+    """Targets / weights in the order of the outputs (``keys`` when predictions are a dict).
+
+    Outputs missing from a dict get ``None``; a list may also hold one entry per output in
+    ``partial`` (the outputs that have a loss), as Keras allows.
+    """
     if n == 1 and not tree.is_nested(struct):
         return [struct]
     if isinstance(struct, dict):
         order = keys if keys is not None else names
         if order is None or any(k is None for k in order):
             return tree.flatten(struct)
-        missing = [k for k in order if k not in struct]
-        if missing:
-            raise ValueError(
-                f"`{what}` is a dict with keys {sorted(struct)}, but the model outputs are "
-                f"{list(order)}: missing {missing}."
-            )
-        return [struct[k] for k in order]
+        return [struct.get(k) for k in order]
     if isinstance(struct, (list, tuple)):
         flat = tree.flatten(struct)
-        if n == 1 and len(flat) == 1:
+        if len(flat) == n:
             return flat
-        if len(flat) != n:
-            raise ValueError(f"The model has {n} outputs, but `{what}` holds {len(flat)} arrays.")
-        return flat
+        if partial is not None and len(flat) == len(partial):
+            aligned = [None] * n
+            for i, value in zip(partial, flat):
+                aligned[i] = value
+            return aligned
+        raise ValueError(f"The model has {n} outputs, but `{what}` holds {len(flat)} arrays.")
     if n > 1:
         raise ValueError(
             f"The model has {n} outputs {list(names)}: pass `{what}` as a list or a dict with "
             f"one entry per output. Received a single {type(struct).__name__}."
         )
     return [struct]
+
+
+def _missing_target(names, i):
+    label = f"'{names[i]}'" if names[i] is not None else f"#{i}"
+    return ValueError(f"No target `y` was given for output {label}, which has a loss or metrics.")
 
 
 class _MetricsList:
@@ -154,8 +160,6 @@ class _MetricsList:
 
 
 def _metrics_list(spec, y_true, y_pred, output_name):
-    if spec is None:
-        return None
     specs = spec if isinstance(spec, (list, tuple)) else [spec]
     return _MetricsList([get_metric(s, y_true, y_pred) for s in specs], output_name)
 
@@ -197,53 +201,62 @@ class CompileMetrics:
         keys, names = _resolve_outputs(y_pred, self.output_names)
         n = len(names)
         self._keys, self._names, self._n = keys, names, n
-        self._flat_metrics = self._build_set(self._user_metrics, y_true, y_pred, "metrics")
-        self._flat_weighted_metrics = self._build_set(
-            self._user_weighted_metrics, y_true, y_pred, "weighted_metrics"
-        )
+        plain = self._per_output(self._user_metrics, "metrics")
+        weighted = self._per_output(self._user_weighted_metrics, "weighted_metrics")
+        self._with_metrics = [i for i in range(n) if plain[i] or weighted[i]]
+        flat_true = _align(y_true, keys, names, n, "y", self._with_metrics)
+        flat_pred = _align(y_pred, keys, names, n, "y_pred")
+        prefixes = names if n > 1 else [None]
+
+        def build_set(specs):
+            return [
+                _metrics_list(spec, t, p, prefix) if spec else None
+                for spec, t, p, prefix in zip(specs, flat_true, flat_pred, prefixes)
+            ]
+
+        self._flat_metrics = build_set(plain)
+        self._flat_weighted_metrics = build_set(weighted)
         self.built = True
 
-    def _build_set(self, spec, y_true, y_pred, arg):
-        n = self._n
+    def _per_output(self, spec, arg):
+        """One entry (a metric, a list of them, or ``None``) per output."""
+        n, names = self._n, self._names
         if not spec:
             return [None] * n
         if n == 1:
-            flat_true, flat_pred = tree.flatten(y_true), tree.flatten(y_pred)
-            return [_metrics_list(_flatten_specs(spec), flat_true[0], flat_pred[0], None)]
-        names = self._names
+            return [_flatten_specs(spec)]
         if isinstance(spec, (list, tuple)) and len(spec) == n:
-            per_output = list(spec)
-        elif isinstance(spec, dict) and not _is_serialized(spec) and all(k in names for k in spec):
-            per_output = [spec.get(name) for name in names]
-        else:
-            raise ValueError(
-                f"Invalid `{arg}`. For a model with {n} outputs {names}, `{arg}` should be a list "
-                f"with one entry (a metric or a list of metrics) per output, or a dict keyed by "
-                f"output name. Received: {arg}={spec!r}"
-            )
-        flat_true = _align(y_true, self._keys, names, n, "y")
-        flat_pred = _align(y_pred, self._keys, names, n, "y_pred")
-        return [
-            _metrics_list(s, t, p, name)
-            for s, t, p, name in zip(per_output, flat_true, flat_pred, names)
-        ]
+            return list(spec)
+        if isinstance(spec, dict) and not _is_serialized(spec) and all(k in names for k in spec):
+            return [spec.get(name) for name in names]
+        raise ValueError(
+            f"Invalid `{arg}`. For a model with {n} outputs {names}, `{arg}` should be a list "
+            f"with one entry (a metric or a list of metrics) per output, or a dict keyed by "
+            f"output name. Received: {arg}={spec!r}"
+        )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         if not self.built:
             self.build(y_true, y_pred)
         n = self._n
-        flat_true = _align(y_true, self._keys, self._names, n, "y")
+        flat_true = _align(y_true, self._keys, self._names, n, "y", self._with_metrics)
         flat_pred = _align(y_pred, self._keys, self._names, n, "y_pred")
-        for group, t, p in zip(self._flat_metrics, flat_true, flat_pred):
+        for i, (group, t, p) in enumerate(zip(self._flat_metrics, flat_true, flat_pred)):
             if group is not None:
+                if t is None:
+                    raise _missing_target(self._names, i)
                 group.update_state(t, p)
         if any(g is not None for g in self._flat_weighted_metrics):
             if sample_weight is None or not tree.is_nested(sample_weight):
                 weights = [sample_weight] * n
             else:
-                weights = _align(sample_weight, self._keys, self._names, n, "sample_weight")
-            for group, t, p, w in zip(self._flat_weighted_metrics, flat_true, flat_pred, weights):
+                weights = _align(sample_weight, self._keys, self._names, n, "sample_weight",
+                                 self._with_metrics)
+            groups = zip(self._flat_weighted_metrics, flat_true, flat_pred, weights)
+            for i, (group, t, p, w) in enumerate(groups):
                 if group is not None:
+                    if t is None:
+                        raise _missing_target(self._names, i)
                     group.update_state(t, p, sample_weight=w)
 
     def reset_state(self):
@@ -299,6 +312,7 @@ class CompileLoss:
         self.built = False
         self.metrics = []
         self._terms = []
+        self._with_loss = []
 
     def build(self, y_true, y_pred):
         from lamina import metrics as metrics_module
@@ -308,18 +322,23 @@ class CompileLoss:
         self._keys, self._names, self._n = keys, names, n
         losses = self._per_output(self._user_loss, names, "loss")
         weights = self._per_output(self._user_loss_weights, names, "loss_weights")
-        flat_true = _align(y_true, keys, names, n, "y")
+        self._with_loss = [i for i in range(n) if losses[i] is not None]
+        flat_true = _align(y_true, keys, names, n, "y", self._with_loss)
         flat_pred = _align(y_pred, keys, names, n, "y_pred")
         self._terms = []
         for i in self._term_order(y_pred, keys, n):
             if losses[i] is None:
                 continue
+            if flat_true[i] is None:
+                raise _missing_target(names, i)
             fn = get_loss(losses[i], flat_true[i], flat_pred[i])
             weight = weights[i] if weights is not None else None
             name = names[i] if names[i] is not None else fn.name
             self._terms.append((i, fn, None if weight is None else float(weight), name))
         if not self._terms:
-            raise ValueError(f"No loss to compute: every entry of `loss` is None. Received: loss={self._user_loss!r}")
+            raise ValueError(
+                f"No loss to compute: every entry of `loss` is None. Received: loss={self._user_loss!r}"
+            )
         if len(self._terms) > 1:
             self.metrics = [metrics_module.Mean(name=f"{name}_loss") for _, _, _, name in self._terms]
         self._floatx = to_torch_dtype(config.floatx())
@@ -374,15 +393,17 @@ class CompileLoss:
         if not self.built:
             self.build(y_true, y_pred)
         n = self._n
-        flat_true = _align(y_true, self._keys, self._names, n, "y")
+        flat_true = _align(y_true, self._keys, self._names, n, "y", self._with_loss)
         flat_pred = _align(y_pred, self._keys, self._names, n, "y_pred")
         if sample_weight is not None and tree.is_nested(sample_weight):
-            weights = _align(sample_weight, self._keys, self._names, n, "sample_weight")
+            weights = _align(sample_weight, self._keys, self._names, n, "sample_weight", self._with_loss)
         else:
             weights = [sample_weight] * n
         floatx = self._floatx
         total = None
         for j, (i, fn, loss_weight, _) in enumerate(self._terms):
+            if flat_true[i] is None:
+                raise _missing_target(self._names, i)
             value = fn(flat_true[i], flat_pred[i], sample_weight=weights[i])
             if value.dtype != floatx:
                 value = value.to(floatx)

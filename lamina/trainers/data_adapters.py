@@ -7,6 +7,7 @@ device once; each epoch draws a permutation on the device and slices batches the
 data that is not ``floatx()`` is cast to it, as Keras does.
 """
 
+import itertools
 import math
 import random
 import types
@@ -209,7 +210,10 @@ class ArrayDataAdapter:
 def train_validation_split(arrays, validation_split):
     """Keras semantics: the last ``validation_split`` fraction becomes validation data (unshuffled)."""
     if not 0.0 < validation_split < 1.0:
-        raise ValueError(f"`validation_split` must be in (0, 1). Received: validation_split={validation_split}")
+        raise ValueError(
+            f"`validation_split` must be in (0, 1). Received: validation_split={validation_split}"
+        )
+    arrays = lists_to_arrays(tuple(arrays))
     if not all(v is None or is_array_data(v) for v in arrays):
         raise ValueError(
             "Argument `validation_split` is only supported for tensors or NumPy arrays. Received "
@@ -293,14 +297,16 @@ class PyDatasetAdapter(_BatchStreamAdapter):
     def __iter__(self):
         count = self.dataset.num_batches
         if count is None:
-            indices = _count()
+            indices = itertools.count()
         else:
             indices = list(range(count))
             if self.shuffle:
                 random.shuffle(indices)
         workers, processes = self.dataset.workers, self.dataset.use_multiprocessing
         if workers > 1 or (workers > 0 and processes):
-            source = _OrderedPrefetcher(self.dataset, indices, workers, processes, self.dataset.max_queue_size)
+            source = _OrderedPrefetcher(
+                self.dataset, indices, workers, processes, self.dataset.max_queue_size
+            )
         else:
             source = (self.dataset[i] for i in indices)
         return (self._standardize(b) for b in source)
@@ -310,13 +316,6 @@ class PyDatasetAdapter(_BatchStreamAdapter):
 
     def on_epoch_end(self):
         self.dataset.on_epoch_end()
-
-
-def _count():
-    i = 0
-    while True:
-        yield i
-        i += 1
 
 
 def _is_pydataset_like(x):
@@ -358,7 +357,9 @@ def get_data_adapter(x, y=None, sample_weight=None, batch_size=None, steps_per_e
     x, y, sample_weight = lists_to_arrays((x, y, sample_weight))
     if is_array_data(x):
         if y is not None and not is_array_data(y):
-            raise ValueError(f"`y` must be arrays or tensors like `x`. Received: y of type {type(y).__name__}")
+            raise ValueError(
+                f"`y` must be arrays or tensors like `x`. Received: y of type {type(y).__name__}"
+            )
         return ArrayDataAdapter(x, y, sample_weight, batch_size=batch_size, steps=steps_per_epoch,
                                 shuffle=shuffle, class_weight=class_weight)
     if isinstance(x, PyDataset) or _is_pydataset_like(x):
@@ -389,7 +390,10 @@ def get_data_adapter(x, y=None, sample_weight=None, batch_size=None, steps_per_e
         _reject("y", y, "generator")
         _reject("sample_weight", sample_weight, "generator")
         if class_weight is not None:
-            raise ValueError(f"Argument `class_weight` is not supported for Python generator inputs. Received: class_weight={class_weight}")
+            raise ValueError(
+                "Argument `class_weight` is not supported for Python generator inputs. "
+                f"Received: class_weight={class_weight}"
+            )
         return GeneratorDataAdapter(x)
     raise ValueError(
         f"Unrecognized data type: x={type(x).__name__}. Expected numpy arrays or tensors (or "

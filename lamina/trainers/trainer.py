@@ -34,7 +34,36 @@ def _gathering_layer_metrics(method):
 
 
 class Trainer:
-    """Training and evaluation methods mixed into ``Model``."""
+    """Training and evaluation methods mixed into ``Model``.
+
+    ``fit`` calls ``train_step(data)`` once per batch (``data`` is ``x``, ``(x, y)`` or
+    ``(x, y, sample_weight)``); ``evaluate`` and ``predict`` call ``test_step`` and
+    ``predict_step`` under ``torch.no_grad()``. Override them in a subclass to change what a step
+    does while keeping the loop, the callbacks and the progress bar:
+
+    >>> class MyModel(lamina.Model):
+    ...     def train_step(self, data):
+    ...         x, y = data
+    ...         y_pred = self(x, training=True)
+    ...         loss = self.compute_loss(y=y, y_pred=y_pred)  # compiled losses + self.losses
+    ...         self.zero_grad()
+    ...         loss.backward()
+    ...         self.optimizer.apply([v.grad for v in self.trainable_weights], self.trainable_weights)
+    ...         for metric in self.metrics:
+    ...             if metric.name == "loss":
+    ...                 metric.update_state(loss.detach())
+    ...             else:
+    ...                 metric.update_state(y, y_pred.detach())
+    ...         return {m.name: m.result() for m in self.metrics}
+
+    Without ``fit`` at all, a plain torch loop works the same way:
+
+    >>> for x, y in batches:
+    ...     loss = loss_fn(y, model(x, training=True))
+    ...     model.zero_grad()
+    ...     loss.backward()
+    ...     optimizer.apply([v.grad for v in model.trainable_weights], model.trainable_weights)
+    """
 
     compiled = False
     optimizer = None

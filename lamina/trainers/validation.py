@@ -92,6 +92,18 @@ def _uses_compiled_loss(model):
     )
 
 
+def _outputs_with_loss(model, n):
+    """How many outputs have a loss: Keras also accepts one target per such output."""
+    from lamina.trainers.compile_utils import _is_serialized
+
+    loss = model._compile_loss._user_loss
+    if isinstance(loss, dict) and not _is_serialized(loss):
+        return sum(v is not None for v in loss.values())
+    if isinstance(loss, (list, tuple)):
+        return sum(v is not None for v in loss)
+    return n
+
+
 def _check_targets(model, y):
     outputs = _model_outputs(model)
     if outputs is None or y is None or not _uses_compiled_loss(model):
@@ -109,7 +121,7 @@ def _check_targets(model, y):
             )
     elif isinstance(y, (list, tuple)):
         count = len(tree.flatten(y))
-        if count != n:
+        if count not in (n, _outputs_with_loss(model, n)):
             raise ValueError(
                 f"The model has {n} output(s) {names}, but the targets `y` hold {count} "
                 f"arrays with shapes {[_shape(v) for v in tree.flatten(y)]}."

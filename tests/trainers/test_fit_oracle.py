@@ -310,3 +310,16 @@ def test_dict_outputs(twin, assert_close, assert_same_weights):
     expected, actual = twin.call("predict", km, lm, x, verbose=0)
     assert sorted(actual) == sorted(expected)
     assert_close({k: actual[k] for k in sorted(actual)}, {k: expected[k] for k in sorted(expected)})
+
+
+@pytest.mark.filterwarnings("ignore:Gradients do not exist")  # out2 has no loss, as in Keras
+@pytest.mark.parametrize("targets", ["short_list", "none_entry"])
+def test_outputs_without_loss(twin, assert_close, assert_same_weights, targets):
+    x, y1, _ = _two_output_data(seed=8)
+    km, lm = twin.models(_two_outputs)
+    twin.compile(km, lm, optimizer="sgd", loss=["mse", None], metrics=[["mae"], None])
+    y = [y1] if targets == "short_list" else [y1, None]
+    kh, lh = twin.call("fit", km, lm, x, y, batch_size=5, epochs=2, shuffle=False, verbose=0)
+    assert list(lh.history) == ["loss", "out1_mae"]
+    assert_close(lh.history, kh.history)
+    assert_same_weights(km, lm)
