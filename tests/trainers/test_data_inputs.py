@@ -232,7 +232,7 @@ def test_multi_input_multi_output_structures_numpy_and_torch():
 
 
 def _copy_weights(model):
-    # `get_weights()` arrays may share memory with the live parameters: keep a copy.
+    # A snapshot to compare with after the failed fit.
     return [w.copy() for w in model.get_weights()]
 
 
