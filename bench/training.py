@@ -241,7 +241,10 @@ def _interleaved(variants, steps, seconds, min_rounds=3, enough_rounds=10, warmu
     per_round = {name: [] for name in names}
     began = time.perf_counter()
     r = 0
-    while r < min_rounds or time.perf_counter() - began < seconds * (1 if r >= enough_rounds else 2):
+    while True:
+        limit = seconds if r >= enough_rounds else 2 * seconds
+        if r >= min_rounds and time.perf_counter() - began >= limit:
+            break
         order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             start = time.perf_counter()
