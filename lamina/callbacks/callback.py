@@ -63,6 +63,17 @@ class Callback:
     def set_params(self, params):
         self.params = params
 
+    def _wants_batch_logs(self):
+        # Whether the next `on_train_batch_end` may read its logs; when no callback does, `fit`
+        # updates the metrics without computing their results for every batch.
+        cls, own = type(self), self.__dict__
+        return (
+            cls.on_train_batch_end is not Callback.on_train_batch_end
+            or cls.on_batch_end is not Callback.on_batch_end
+            or "on_train_batch_end" in own
+            or "on_batch_end" in own
+        )
+
     def on_batch_begin(self, batch, logs=None):
         """Called at the start of a training batch (alias kept for Keras 2 code)."""
 
@@ -122,6 +133,13 @@ def _flatten(callbacks):
             yield c
 
 
+class DeferredLogs(dict):
+    """The (empty) logs of a training batch whose metric results no callback asked for.
+
+    The metrics were updated; ``fit`` reads their results when the epoch ends.
+    """
+
+
 @register_builtin("keras.callbacks")
 class CallbackList(Callback):
     """Calls every hook on a list of callbacks, in order.
@@ -173,6 +191,13 @@ class CallbackList(Callback):
         self.params = params
         for c in self.callbacks:
             c.set_params(params)
+
+    def wants_batch_logs(self):
+        """Whether any callback may read the logs of the next training batch."""
+        for c in self.callbacks:
+            if c._wants_batch_logs():
+                return True
+        return False
 
 
 def _dispatch(name):

@@ -1,6 +1,6 @@
 """``ProgbarLogger``: prints ``Epoch i/n`` and the progress bar during ``fit``/``evaluate``/``predict``."""
 
-from lamina.callbacks.callback import Callback
+from lamina.callbacks.callback import Callback, DeferredLogs
 from lamina.saving.object_registration import register_builtin
 from lamina.utils.progbar import Progbar
 
@@ -28,7 +28,15 @@ class ProgbarLogger(Callback):
             print(f"Epoch {epoch + 1}/{self.epochs}")
         self._new_bar(self.params.get("steps"))
 
+    def _wants_batch_logs(self):
+        # Only a bar redrawn in place shows per-batch values, and only when a redraw is due.
+        return self._bar is not None and self._bar.redraw_due()
+
     def on_train_batch_end(self, batch, logs=None):
+        if isinstance(logs, DeferredLogs):
+            # No values this batch: count it, and draw after a batch that has them.
+            self._bar._seen = batch + 1
+            return
         self._bar.update(batch + 1, logs, finalize=False)
 
     def on_epoch_end(self, epoch, logs=None):

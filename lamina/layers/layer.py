@@ -387,12 +387,16 @@ class Layer(torch.nn.Module):
     @property
     def losses(self):
         """Losses from the last call (``add_loss``, activity regularizers) plus weight penalties."""
+        return self._gather_losses(self._flatten_layers(include_self=True), self.weights)
+
+    def _gather_losses(self, layers, weights):
+        # The training loop passes lists it gathered once per epoch instead of walking the model.
         out = []
         epoch = self._call_epoch
-        for layer in self._flatten_layers(include_self=True):
+        for layer in layers:
             if layer._loss_epoch == epoch and epoch >= 0:
                 out.extend(layer._losses)
-        for v in self.weights:
+        for v in weights:
             reg = getattr(v, "regularizer", None)
             if reg is not None:
                 out.append(reg(v))
@@ -563,7 +567,11 @@ class Layer(torch.nn.Module):
         if not takes_training:
             call_kwargs.pop("training", None)
         outputs = self._symbolic_outputs(args, call_kwargs, shape_overridden)
-        node_kwargs = {k: v for k, v in kwargs.items() if k != "mask"}
+        # An explicit `mask=` that is a graph tensor (e.g. a model input) is part of the node, as
+        # in Keras; other masks travel on `_keras_mask` and are collected again at run time.
+        node_kwargs = {
+            k: v for k, v in kwargs.items() if k != "mask" or getattr(v, "_keras_history", None) is not None
+        }
         symbolic.Node(self, args, node_kwargs, outputs)
         if mask_overridden or self.supports_masking:
             previous_mask = call_kwargs.get("mask") if takes_mask else _collect_mask(inputs)

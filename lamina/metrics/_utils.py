@@ -29,8 +29,8 @@ def keras_mask(x):
 
 
 def divide_no_nan(x, y):
-    """``x / y`` with 0 where ``y`` is 0."""
-    return torch.where(y == 0, torch.zeros_like(x), x / torch.where(y == 0, torch.ones_like(y), y))
+    """``x / y`` with 0 where ``y`` is 0 (metric values only: no gradient flows through it)."""
+    return torch.where(y == 0, 0.0, x / y)
 
 
 def match_rank(x1, x2, expand_rank_1=True):

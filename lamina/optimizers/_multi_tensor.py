@@ -72,6 +72,10 @@ class MultiTensorOptimizer(Optimizer):
         """``iterations + 1`` as a 0-d tensor of `like`'s float dtype (1 on the first update)."""
         return (self.iterations + 1).to(like.dtype)
 
+    def _local_step_value(self):
+        """``iterations + 1`` as a Python int: reads the device (cheap only on the CPU)."""
+        return int(self.iterations) + 1
+
 
 def _group_by_device_and_dtype(variables):
     """Positions of `variables` grouped by (device, dtype), in first-seen order."""

@@ -1,5 +1,8 @@
 """Adam: adaptive moment estimation."""
 
+import functools
+import math
+
 import torch
 
 from lamina.optimizers._multi_tensor import MultiTensorOptimizer, cast_scalar
@@ -90,6 +93,9 @@ class Adam(MultiTensorOptimizer):
 
     def _update_many(self, grads, variables, learning_rate):
         lr = cast_scalar(learning_rate, variables[0])
+        if _can_fuse(variables[0]):
+            self._fused_update(grads, variables, lr)
+            return
         step = self._local_step(variables[0])
         bias_correction_1 = 1 - torch.pow(self.beta_1, step)
         alpha = lr * torch.sqrt(1 - torch.pow(self.beta_2, step)) / bias_correction_1
@@ -108,6 +114,32 @@ class Adam(MultiTensorOptimizer):
         torch._foreach_div_(denominator, -alpha)
         torch._foreach_addcdiv_(variables, m, denominator)
 
+    def _fused_update(self, grads, variables, lr):
+        # torch's fused kernel divides by ``sqrt(v) / sqrt(1 - beta_2**t) + eps``; Keras by
+        # ``(sqrt(v) + eps) / sqrt(1 - beta_2**t)``. Scaling eps by ``1 / sqrt(1 - beta_2**t)``
+        # makes them the same update. The step is read on the host: free on the CPU, which is
+        # why the kernel is only used there.
+        t = float(self._local_step_value())
+        step = torch.tensor(t)
+        # Keras rounds the betas to float32 before taking powers; so do the bias corrections here.
+        beta_1, beta_2 = _float32(self.beta_1), _float32(self.beta_2)
+        epsilon = self.epsilon / math.sqrt(1.0 - beta_2**t)
+        torch._fused_adam_(
+            variables,
+            grads,
+            self._gather(self._momentums, variables),
+            self._gather(self._velocities, variables),
+            self._gather(self._velocity_hats, variables) if self.amsgrad else [],
+            [step] * len(variables),
+            lr=lr,
+            beta1=beta_1,
+            beta2=beta_2,
+            weight_decay=0.0,
+            eps=epsilon,
+            amsgrad=self.amsgrad,
+            maximize=False,
+        )
+
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -119,3 +151,16 @@ class Adam(MultiTensorOptimizer):
             }
         )
         return config
+
+
+_HAS_FUSED_KERNEL = hasattr(torch, "_fused_adam_")
+
+
+def _can_fuse(variable):
+    """Whether torch's fused Adam kernel applies: float32 variables on the CPU."""
+    return _HAS_FUSED_KERNEL and variable.dtype == torch.float32 and variable.device.type == "cpu"
+
+
+@functools.lru_cache(maxsize=32)
+def _float32(value):
+    return torch.tensor(value, dtype=torch.float32).item()

@@ -10,6 +10,7 @@ import warnings
 
 import torch
 
+from lamina.callbacks.callback import DeferredLogs
 from lamina.trainers import data_adapters, trainer_utils
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics
 from lamina.trainers.data_adapters import EpochIterator, unpack_x_y_sample_weight
@@ -17,18 +18,32 @@ from lamina.trainers.loss_scale_optimizer import LossScaleOptimizer
 from lamina.trainers.validation import check_batch_against_model
 
 
+_LOOP_STATE = ("_layer_metric_lists", "_step_cache", "_batch_logs_wanted")
+
+
 def _gathering_layer_metrics(method):
-    """Run ``method`` with the layers' ``add_metric`` lists gathered once, not on every step."""
+    """Run ``method`` with the layers' ``add_metric`` lists gathered once, not on every step.
+
+    The per-loop state (those lists, the epoch's `StepCache`, whether batch logs are wanted) is
+    restored afterwards, so a loop started inside another (``evaluate`` from a callback) leaves
+    the outer one's state as it was.
+    """
 
     @functools.wraps(method)
     def run(self, *args, **kwargs):
-        previous = self.__dict__.get("_layer_metric_lists")
-        lists = [layer._metrics for layer in self._flatten_layers(include_self=True)]
-        self.__dict__["_layer_metric_lists"] = lists  # a plain write: Module.__setattr__ is slow
+        state = self.__dict__  # plain reads and writes: Module.__setattr__ is slow
+        previous = {key: state.get(key) for key in _LOOP_STATE}
+        state["_layer_metric_lists"] = [
+            layer._metrics for layer in self._flatten_layers(include_self=True)
+        ]
         try:
             return method(self, *args, **kwargs)
         finally:
-            self.__dict__["_layer_metric_lists"] = previous
+            for key, value in previous.items():
+                if value is None:
+                    state.pop(key, None)
+                else:
+                    state[key] = value
 
     return run
 
@@ -227,7 +242,9 @@ class Trainer:
             value = self._compile_loss(y, y_pred, sample_weight)
             if value is not None:
                 losses.append(value)
-        for extra in self.losses:
+        cache = self.__dict__.get("_step_cache")
+        extras = self.losses if cache is None else self._gather_losses(cache.layers, cache.regularized)
+        for extra in extras:
             extra = torch.as_tensor(extra)
             if not extra.is_floating_point():
                 extra = extra.to(getattr(torch, config.floatx()))
@@ -280,10 +297,11 @@ class Trainer:
         """
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         y_pred, loss = self._make_train_function()(x, y, sample_weight)
-        self._loss_tracker.update_state(loss.detach(), sample_weight=trainer_utils.batch_size(x))
+        self._track_loss(loss, x)
         if self.optimizer is not None:
             loss = self.optimizer.scale_loss(loss)
-        variables = self.trainable_weights
+        cache = self.__dict__.get("_step_cache")
+        variables = self.trainable_weights if cache is None else cache.trainable
         if variables:
             for v in variables:
                 v.grad = None
@@ -291,14 +309,33 @@ class Trainer:
             self.optimizer.apply([v.grad for v in variables], variables)
         else:
             warnings.warn("The model does not have any trainable weights.", stacklevel=2)
-        return self.compute_metrics(x, y, trainer_utils.detach(y_pred), sample_weight)
+        y_pred = trainer_utils.detach(y_pred)
+        if self.__dict__.get("_batch_logs_wanted", True) or (
+            type(self).compute_metrics is not Trainer.compute_metrics
+        ):
+            return self.compute_metrics(x, y, y_pred, sample_weight)
+        # No callback reads this batch's logs: update the metrics, leave their results for later.
+        if self._compile_metrics is not None:
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
+        return DeferredLogs()
+
+    def _track_loss(self, loss, x):
+        # What `Mean.update_state(loss, sample_weight=batch_size)` does, in two in-place adds.
+        tracker = self._loss_tracker
+        n = trainer_utils.batch_size(x)
+        loss = loss.detach()
+        if tracker.total.device != loss.device:
+            tracker._move_state(loss.device)
+        with torch.no_grad():
+            tracker.total.add_(loss * n)
+            tracker.count.add_(n)
 
     def test_step(self, data):
         """Loss and metrics on a batch, without updating weights (runs under ``no_grad``)."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         y_pred = self(x, training=False)
         loss = self._compute_loss(x, y, y_pred, sample_weight, training=False)
-        self._loss_tracker.update_state(loss, sample_weight=trainer_utils.batch_size(x))
+        self._track_loss(loss, x)
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def predict_step(self, data):
@@ -363,9 +400,12 @@ class Trainer:
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
             self.train()
+            # Gathered once per epoch (after the callbacks' on_epoch_begin, which may freeze layers).
+            self.__dict__["_step_cache"] = trainer_utils.StepCache(self)
             logs = {}
             for step, batch in iterator:
                 cbs.on_train_batch_begin(step)
+                self.__dict__["_batch_logs_wanted"] = cbs.wants_batch_logs()
                 logs = trainer_utils.flatten_logs(self.train_step(batch))
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
@@ -516,7 +556,9 @@ class Trainer:
     def _metrics_result_or_logs(self, logs):
         # A custom train/test step may return other values than `self.metrics`: keep those.
         results = trainer_utils.flatten_logs(self.get_metrics_result())
-        if isinstance(logs, dict) and set(logs) == set(results):
+        if isinstance(logs, DeferredLogs) or (
+            isinstance(logs, dict) and set(logs) == set(results)
+        ):
             return results
         return logs
 

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import torch
 
-from lamina.callbacks.callback import CallbackList
+from lamina.callbacks.callback import CallbackList, DeferredLogs
 from lamina.utils import tree
 
 
@@ -40,6 +40,19 @@ class CompiledOrEager:
             return self._eager(*args)
 
 
+class StepCache:
+    """What the train step would otherwise gather from the model on every batch.
+
+    ``fit`` makes one per epoch: walking the layers for the trainable and regularized weights
+    costs more than the whole optimizer step of a small model.
+    """
+
+    def __init__(self, model):
+        self.layers = model._flatten_layers(include_self=True)
+        self.trainable = model.trainable_weights
+        self.regularized = [v for v in model.weights if getattr(v, "regularizer", None) is not None]
+
+
 _TAKES_TRAINING = {}
 
 
@@ -67,7 +80,7 @@ def detach(struct):
 
 def flatten_logs(logs):
     """Merge nested dicts (e.g. ``{"compile_metrics": {...}}``) into one flat dict."""
-    if not isinstance(logs, dict):
+    if not isinstance(logs, dict) or isinstance(logs, DeferredLogs):
         return logs
     flat = {}
     for key, value in logs.items():

@@ -53,6 +53,10 @@ class Progbar:
         self._values = {}
         self._seen = 0
 
+    def redraw_due(self):
+        """Whether the next `update` would redraw a live bar (not counting the final one)."""
+        return self._dynamic and time.time() - self._last_draw >= self.interval
+
     def update(self, current, values=None, finalize=None):
         """Record progress; ``values`` is a dict of name -> current (running) value."""
         if values:
