@@ -1,8 +1,10 @@
 """The ``.keras`` archive and ``.weights.h5`` files, in the Keras 3 layout, written atomically.
 
-A ``.keras`` file is a zip holding ``metadata.json``, ``config.json`` and ``model.weights.h5``.
-Reading is defensive: only those members are accepted, member names and sizes are checked before
-anything is extracted, and the config is deserialized in safe mode unless the caller opts out.
+A ``.keras`` file is a zip holding ``metadata.json``, ``config.json``, ``model.weights.h5`` and,
+for layers with ``save_assets``/``load_assets`` hooks (e.g. adapted vocabularies), files under
+``assets/<object path>/``. Reading is defensive: only those members are accepted, member names
+and sizes are checked before anything is extracted, and the config is deserialized in safe mode
+unless the caller opts out.
 """
 
 import datetime
@@ -17,11 +19,12 @@ import zlib
 import h5py
 
 from lamina.saving import serialization_lib
-from lamina.saving.weights_store import load_weights_from_h5, save_weights_to_h5
+from lamina.saving.weights_store import _walk, load_weights_from_h5, save_weights_to_h5
 
 _CONFIG = "config.json"
 _METADATA = "metadata.json"
 _WEIGHTS = "model.weights.h5"
+_ASSETS = "assets"
 _ALLOWED_MEMBERS = {_CONFIG, _METADATA, _WEIGHTS}
 # Generous bounds: configs are small; weights may be large but never larger than this.
 _MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -64,14 +67,71 @@ def save_model(model, filepath):
     weights = io.BytesIO()
     with h5py.File(weights, "w") as f:
         save_weights_to_h5(model, f)
+    assets = _collect_assets(model)
 
     def write(tmp):
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             zf.writestr(_METADATA, json.dumps(metadata))
             zf.writestr(_CONFIG, json.dumps(config, default=_json_default))
             zf.writestr(_WEIGHTS, weights.getvalue())
+            for name, data in assets:
+                zf.writestr(name, data)
 
     _atomic_write(filepath, write)
+
+
+def _has_asset_hook(obj, name):
+    from lamina.layers.layer import Layer
+
+    return isinstance(obj, Layer) and callable(getattr(type(obj), name, None))
+
+
+def _asset_prefix(path):
+    return f"{_ASSETS}/{path}/" if path else f"{_ASSETS}/"
+
+
+def _collect_assets(model):
+    """(archive name, bytes) of every file the layers' ``save_assets`` hooks write, Keras's layout."""
+    files = []
+
+    def visit(obj, path):
+        if not _has_asset_hook(obj, "save_assets"):
+            return
+        with tempfile.TemporaryDirectory(prefix="lamina-assets-") as tmp:
+            obj.save_assets(tmp)
+            for root, _, names in sorted(os.walk(tmp)):
+                for file_name in sorted(names):
+                    full = os.path.join(root, file_name)
+                    rel = os.path.relpath(full, tmp).replace(os.sep, "/")
+                    with open(full, "rb") as f:
+                        files.append((_asset_prefix(path) + rel, f.read()))
+
+    _walk(model, "", set(), visit)
+    return files
+
+
+def _load_assets(model, zf, names):
+    """Hand each layer with a ``load_assets`` hook a temporary folder holding its own asset files."""
+    assets = sorted(n for n in names if n.startswith(_ASSETS + "/"))
+    if not assets:
+        return
+
+    def visit(obj, path):
+        if not path or not _has_asset_hook(obj, "load_assets"):
+            return
+        prefix = _asset_prefix(path)
+        mine = [n for n in assets if n.startswith(prefix)]
+        if not mine:
+            return
+        with tempfile.TemporaryDirectory(prefix="lamina-assets-") as tmp:
+            for name in mine:
+                target = os.path.join(tmp, *name[len(prefix):].split("/"))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "wb") as f:
+                    f.write(_read_member(zf, name, _MAX_JSON_BYTES))
+            obj.load_assets(tmp)
+
+    _walk(model, "", set(), visit)
 
 
 def _json_default(value):
@@ -91,9 +151,9 @@ def _check_archive(zf, filepath):
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             raise ValueError(f"Refusing to load {filepath!r}: archive member {name!r} is a symbolic link.")
-        if name.endswith("/") and name.rstrip("/") == "assets":
+        if name.endswith("/") and (name.rstrip("/") == _ASSETS or name.startswith(_ASSETS + "/")):
             continue
-        if name not in _ALLOWED_MEMBERS:
+        if name not in _ALLOWED_MEMBERS and not name.startswith(_ASSETS + "/"):
             raise ValueError(f"Refusing to load {filepath!r}: unexpected archive member {name!r}.")
         if name in names:
             raise ValueError(f"Refusing to load {filepath!r}: duplicate archive member {name!r}.")
@@ -162,6 +222,8 @@ def _load_model(filepath, custom_objects, compile, safe_mode):
                 raise ValueError(f"Cannot load {filepath!r}: {_WEIGHTS} is not a valid HDF5 file ({e}).") from None
             with h5:
                 load_weights_from_h5(model, h5, source=f"{filepath!r}")
+        # After the weights: a vocabulary in tf_idf mode needs its IDF weights loaded first.
+        _load_assets(model, zf, names)
     return model
 
 

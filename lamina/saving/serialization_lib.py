@@ -94,7 +94,8 @@ def serialize_keras_object(obj):
     builtin = cls.__dict__.get("_lamina_builtin") is cls
     result = {
         "module": cls._keras_module if builtin else cls.__module__,
-        "class_name": cls.__name__,
+        # A built-in may be exported by Keras under another name than its class's.
+        "class_name": cls.__dict__.get("_keras_class_name", cls.__name__) if builtin else cls.__name__,
         "config": _plain(obj.get_config()),
         "registered_name": cls.__dict__.get("_keras_registered_name") if builtin else registered,
     }

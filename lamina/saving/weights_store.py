@@ -34,7 +34,6 @@ def _children(obj):
                 isinstance(module, Layer)
                 and id(module) not in in_collection
                 and name not in graph_keys
-                and not name.startswith("_")
             ):
                 found[name] = module
         for name, items in collections.items():
@@ -44,7 +43,18 @@ def _children(obj):
             optimizer = getattr(obj, "optimizer", None)
             if optimizer is not None:
                 found["optimizer"] = optimizer
-    return sorted(found.items())
+    # Keras visits private attributes (``_gate_dense``) after public ones.
+    return sorted(found.items(), key=lambda item: ("~" + item[0]) if item[0].startswith("_") else item[0])
+
+
+def _has_state_hook(obj, name):
+    """Whether a layer keeps non-variable state through Keras's ``save/load_own_variables`` hooks.
+
+    Layers only: optimizers define the hooks too, but their variables are stored the default way.
+    """
+    from lamina.layers.layer import Layer
+
+    return isinstance(obj, Layer) and callable(getattr(type(obj), name, None))
 
 
 def _walk(obj, path, visited, visit):
@@ -76,6 +86,9 @@ def save_weights_to_h5(model, h5file):
         group = h5file.require_group(path) if path else h5file
         vars_group = group.create_group("vars")
         vars_group.attrs["name"] = getattr(obj, "name", "")
+        if _has_state_hook(obj, "save_own_variables"):
+            obj.save_own_variables(vars_group)
+            return
         for i, v in enumerate(_own_variables(obj)):
             vars_group.create_dataset(str(i), data=np.asarray(v.detach().cpu().numpy()))
 
@@ -93,6 +106,9 @@ def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights
     def visit(obj, path):
         variables = _own_variables(obj)
         key = f"{path}/vars" if path else "vars"
+        if _has_state_hook(obj, "load_own_variables"):
+            obj.load_own_variables(h5file[key] if key in h5file else {})
+            return
         if key not in h5file:
             if variables:
                 problems.append(f"missing group '{key}' for '{getattr(obj, 'name', obj)}'")
