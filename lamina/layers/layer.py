@@ -90,6 +90,10 @@ class Layer(torch.nn.Module):
     ...         return inputs @ self.w
     """
 
+    # Whether the layer reads string data (numpy arrays of str, KerasTensors of dtype "string").
+    # torch has no string tensors, so any other layer refuses them with a ValueError naming it.
+    _accepts_string_inputs = False
+
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
         # Remember constructor arguments so simple custom layers get a working `get_config`.
@@ -145,6 +149,11 @@ class Layer(torch.nn.Module):
             return
         if isinstance(value, (list, tuple, dict)) and not name.startswith("_") and "_modules" in self.__dict__:
             self._track_layer_collection(name, value)
+        elif getattr(value, "_is_lamina_metric", False) and not name.startswith("_") and "_metrics" in self.__dict__:
+            # A metric held as a public attribute joins `layer.metrics` (and so `model.metrics`);
+            # private ones are the trainer's own (`_loss_tracker`, `_compile_metrics`).
+            if not any(value is m for m in self._metrics):
+                self._metrics.append(value)
         super().__setattr__(name, value)
 
     def _track_layer_collection(self, name, value):
@@ -481,6 +490,8 @@ class Layer(torch.nn.Module):
                 return self._symbolic_call(args, kwargs)
             if not isinstance(inputs, torch.Tensor):
                 inputs = tree.map_structure(_to_tensor, inputs)
+                if not self._accepts_string_inputs:
+                    _reject_strings(self, inputs)
             inputs = self._autocast_inputs(inputs)
             args = (inputs,) + tuple(tree.map_structure(_to_tensor_if_array, a) for a in args[1:])
             if self._input_spec is not None:
@@ -554,6 +565,8 @@ class Layer(torch.nn.Module):
 
     def _symbolic_call(self, args, kwargs):
         inputs = args[0]
+        if not self._accepts_string_inputs:
+            _reject_strings(self, args)
         if self.input_spec is not None:
             assert_input_compatibility(self.input_spec, inputs, self.name)
         if not self.built:
@@ -827,8 +840,36 @@ def _to_tensor(x):
     if isinstance(x, torch.Tensor) or x is None or isinstance(x, (str, bytes)):
         return x
     if isinstance(x, (np.ndarray, np.generic, float, int, bool)):
+        if _is_string_array(x):
+            return x  # torch has no string tensors; the caller checks the layer accepts strings
         return convert_to_tensor(x)
     return x
+
+
+def _is_string_array(x):
+    """Whether ``x`` is a numpy array of strings (unicode, bytes, or objects that are all str/bytes)."""
+    if not isinstance(x, np.ndarray):
+        return False
+    kind = x.dtype.kind
+    if kind in "US":
+        return True
+    return kind == "O" and x.size > 0 and all(isinstance(v, (str, bytes)) for v in x.reshape(-1).tolist())
+
+
+def _reject_strings(layer, structure):
+    """Raise a ValueError naming ``layer`` if ``structure`` holds string data (eager or symbolic)."""
+    for x in tree.flatten(structure):
+        if _is_string_array(x):
+            received = f"a numpy array of strings of dtype {x.dtype} and shape {x.shape}"
+        elif getattr(x, "_is_keras_tensor", False) and x.dtype == "string":
+            received = f"a symbolic tensor of dtype string and shape {x.shape}"
+        else:
+            continue
+        raise ValueError(
+            f"Layer '{layer.name}' ({type(layer).__name__}) cannot take string inputs: received "
+            f"{received}. torch has no string tensors; turn strings into numbers first with a layer "
+            "that reads them (StringLookup, TextVectorization, Hashing)."
+        )
 
 
 def _to_tensor_if_array(x):

@@ -43,6 +43,8 @@ class Metric:
     ...         return self.count.detach().clone()
     """
 
+    _is_lamina_metric = True  # lets Layer.__setattr__ track metrics without importing them
+
     def __init__(self, dtype=None, name=None):
         object.__setattr__(self, "_variables", [])
         object.__setattr__(self, "_metrics", [])

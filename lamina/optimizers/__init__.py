@@ -20,6 +20,7 @@ from lamina.optimizers.adamw import AdamW
 from lamina.optimizers.base_optimizer import Optimizer
 from lamina.optimizers.ftrl import Ftrl
 from lamina.optimizers.lion import Lion
+from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from lamina.optimizers.nadam import Nadam
 from lamina.optimizers.rmsprop import RMSprop
 from lamina.optimizers.sgd import SGD
@@ -38,6 +39,7 @@ ALL_OBJECTS = (
     Nadam,
     Ftrl,
     Lion,
+    LossScaleOptimizer,
 )
 # Built-in names resolve case-insensitively ("adam", "Adam", "RMSprop", "rmsprop").
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}

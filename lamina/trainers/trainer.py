@@ -14,11 +14,12 @@ from lamina.callbacks.callback import DeferredLogs
 from lamina.trainers import data_adapters, trainer_utils
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics
 from lamina.trainers.data_adapters import EpochIterator, unpack_x_y_sample_weight
-from lamina.trainers.loss_scale_optimizer import LossScaleOptimizer
+from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from lamina.trainers.validation import check_batch_against_model
 
 
 _LOOP_STATE = ("_layer_metric_lists", "_step_cache", "_batch_logs_wanted")
+_MISSING = object()
 
 
 def _gathering_layer_metrics(method):
@@ -32,7 +33,7 @@ def _gathering_layer_metrics(method):
     @functools.wraps(method)
     def run(self, *args, **kwargs):
         state = self.__dict__  # plain reads and writes: Module.__setattr__ is slow
-        previous = {key: state.get(key) for key in _LOOP_STATE}
+        previous = {key: state.get(key, _MISSING) for key in _LOOP_STATE}
         state["_layer_metric_lists"] = [
             layer._metrics for layer in self._flatten_layers(include_self=True)
         ]
@@ -40,7 +41,7 @@ def _gathering_layer_metrics(method):
             return method(self, *args, **kwargs)
         finally:
             for key, value in previous.items():
-                if value is None:
+                if value is _MISSING:
                     state.pop(key, None)
                 else:
                     state[key] = value
@@ -300,8 +301,7 @@ class Trainer:
         self._track_loss(loss, x)
         if self.optimizer is not None:
             loss = self.optimizer.scale_loss(loss)
-        cache = self.__dict__.get("_step_cache")
-        variables = self.trainable_weights if cache is None else cache.trainable
+        variables = self._step_variables()
         if variables:
             for v in variables:
                 v.grad = None
@@ -318,6 +318,16 @@ class Trainer:
         if self._compile_metrics is not None:
             self._compile_metrics.update_state(y, y_pred, sample_weight)
         return DeferredLogs()
+
+    def _step_variables(self):
+        state = self.__dict__
+        if "_step_cache" not in state:
+            return self.trainable_weights
+        cache = state["_step_cache"]
+        if cache is None:
+            # Gathered after the epoch's first forward pass, which builds a deferred model.
+            cache = state["_step_cache"] = trainer_utils.StepCache(self)
+        return cache.trainable
 
     def _track_loss(self, loss, x):
         # What `Mean.update_state(loss, sample_weight=batch_size)` does, in two in-place adds.
@@ -400,8 +410,9 @@ class Trainer:
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
             self.train()
-            # Gathered once per epoch (after the callbacks' on_epoch_begin, which may freeze layers).
-            self.__dict__["_step_cache"] = trainer_utils.StepCache(self)
+            # Gathered once per epoch, in the first step (after the callbacks' on_epoch_begin,
+            # which may freeze layers, and after the model is built).
+            self.__dict__["_step_cache"] = None
             logs = {}
             for step, batch in iterator:
                 cbs.on_train_batch_begin(step)

@@ -43,8 +43,8 @@ class CompiledOrEager:
 class StepCache:
     """What the train step would otherwise gather from the model on every batch.
 
-    ``fit`` makes one per epoch: walking the layers for the trainable and regularized weights
-    costs more than the whole optimizer step of a small model.
+    ``fit`` makes one per epoch, in the epoch's first step: walking the layers for the trainable
+    and regularized weights costs more than the whole optimizer step of a small model.
     """
 
     def __init__(self, model):
@@ -117,7 +117,16 @@ def concat_outputs(outputs):
             merged.append(np.concatenate([np.asarray(p) for p in parts]))
     if isinstance(first, torch.Tensor):
         return merged[0]
-    return tree.pack_sequence_as(first, merged)
+    return _sorted_dicts(tree.pack_sequence_as(first, merged))
+
+
+def _sorted_dicts(struct):
+    # Keras's `predict` returns dicts with sorted keys (its tree utilities sort them).
+    if isinstance(struct, dict):
+        return {key: _sorted_dicts(struct[key]) for key in sorted(struct)}
+    if isinstance(struct, (list, tuple)):
+        return type(struct)(_sorted_dicts(s) for s in struct)
+    return struct
 
 
 def should_eval(epoch, validation_freq):

@@ -1,7 +1,42 @@
-"""Utilities (``keras.utils``): one-hot encoding, normalization, seeding, Python datasets."""
+"""Utilities (``keras.utils``): one-hot encoding, normalization, seeding, Python datasets, the
+progress bar, and the serialization helpers Keras also exposes here."""
 
+from lamina.backend import clear_session
+from lamina.backend.dtypes import standardize_dtype
 from lamina.backend.random import set_random_seed
+from lamina.layers.symbolic import is_keras_tensor
+from lamina.saving.object_registration import (
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
+from lamina.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
+from lamina.trainers.data_adapters import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from lamina.utils.numerical_utils import normalize, to_categorical
+from lamina.utils.progbar import Progbar
 from lamina.utils.py_dataset import PyDataset, Sequence
 
-__all__ = ["PyDataset", "Sequence", "normalize", "set_random_seed", "to_categorical"]
+__all__ = [
+    "CustomObjectScope",
+    "Progbar",
+    "PyDataset",
+    "Sequence",
+    "clear_session",
+    "custom_object_scope",
+    "deserialize_keras_object",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "is_keras_tensor",
+    "normalize",
+    "pack_x_y_sample_weight",
+    "register_keras_serializable",
+    "serialize_keras_object",
+    "set_random_seed",
+    "standardize_dtype",
+    "to_categorical",
+    "unpack_x_y_sample_weight",
+]

@@ -91,15 +91,20 @@ class Progbar:
                 parts.append(f"{current:{digits}d}/{self.target} {bar}")
             else:
                 parts.append(f"{current}")
+        elif finalize:
+            # Keras's one line per epoch: "3/3 - 0s - 5ms/step - loss: ...".
+            count = f"{current}/{self.target}" if self.target is not None else f"{current}"
+            per = _per_unit(per_step, self.unit_name)
+            return f"{count} - {_format_time(elapsed)} - {per}" + self._values_text()
         if finalize or self.target is None:
             timing = f"{_format_time(elapsed)} {_per_unit(per_step, self.unit_name)}"
         else:
             timing = f"{_format_time(per_step * (self.target - current))} {_per_unit(per_step, self.unit_name)}"
         parts.append(timing)
-        text = " ".join(parts)
-        for name in sorted(self._values):
-            text += f" - {name}: {_format_value(self._values[name])}"
-        return text
+        return " ".join(parts) + self._values_text()
+
+    def _values_text(self):
+        return "".join(f" - {name}: {_format_value(self._values[name])}" for name in sorted(self._values))
 
 
 def _per_unit(seconds, unit):

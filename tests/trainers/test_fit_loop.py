@@ -116,3 +116,29 @@ def test_validation_data_from_a_pydataset_and_a_loader():
     history = model.fit(X, Y, epochs=1, verbose=0, validation_data=loader)
     expected = model.evaluate(X, Y, batch_size=10, verbose=0, return_dict=True)
     assert history.history["val_mae"][-1] == pytest.approx(expected["mae"], rel=1e-6)
+
+
+def test_fit_trains_a_subclassed_model_built_by_its_first_batch():
+    class Net(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = lamina.layers.Dense(1, kernel_regularizer="l2")
+            self.seen = lamina.metrics.Mean(name="seen")
+
+        def call(self, x):
+            return self.dense(x)
+
+    model = Net()
+    model.compile(optimizer="sgd", loss="mse")
+    history = model.fit(X, Y, batch_size=5, epochs=2, verbose=0)
+    assert model.dense.kernel is not None and len(history.history["loss"]) == 2
+    assert history.history["loss"][1] < history.history["loss"][0]
+    # A metric held as a public attribute is one of the model's metrics, as in Keras.
+    assert [m.name for m in model.metrics] == ["loss", "seen"]
+
+
+def test_predict_returns_dict_outputs_with_sorted_keys():
+    inputs = lamina.Input((X.shape[1],))
+    model = lamina.Model(inputs, {"zeta": lamina.layers.Dense(1)(inputs), "alpha": lamina.layers.Dense(2)(inputs)})
+    out = model.predict(X, verbose=0)
+    assert list(out) == ["alpha", "zeta"] and out["alpha"].shape == (len(X), 2)

@@ -117,7 +117,7 @@ def test_mixed_float16_uses_dynamic_loss_scaling(policy):
     model = _classifier(lamina)
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     optimizer = model.optimizer
-    assert isinstance(optimizer, lamina.trainers.loss_scale_optimizer.LossScaleOptimizer)
+    assert isinstance(optimizer, lamina.optimizers.LossScaleOptimizer)
     assert optimizer.name == "loss_scale_optimizer"
     model.fit(X, LABELS, batch_size=8, epochs=1, verbose=0)
     assert float(optimizer.dynamic_scale) == 2.0**15
@@ -132,7 +132,7 @@ def test_mixed_float16_uses_dynamic_loss_scaling(policy):
 
 @pytest.mark.oracle
 def test_loss_scale_optimizer_matches_keras(oracle):
-    from lamina.trainers.loss_scale_optimizer import LossScaleOptimizer
+    from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
 
     inf = float("inf")
     steps = [[1.0, 2.0], [inf, 0.0], [0.5, float("nan")], [3.0, -1.0], [1.0, 1.0], [2.0, 2.0]]
