@@ -5,7 +5,7 @@ and out. The functions live in modules by concept (``core``, ``numpy``, ``math``
 ``nn``) and are all re-exported here.
 """
 
-from lamina.ops import core, linalg, math, nn, numpy
+from lamina.ops import core, image, linalg, math, nn, numpy
 from lamina.ops.core import *  # noqa: F401,F403
 from lamina.ops.linalg import *  # noqa: F401,F403
 from lamina.ops.math import *  # noqa: F401,F403

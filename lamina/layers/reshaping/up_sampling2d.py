@@ -1,74 +1,13 @@
 """``UpSampling2D``: enlarge images by integer factors, by repetition or interpolation."""
 
-import functools
-import math
-
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 from lamina.layers.reshaping.base_spatial import BaseUpSampling, repeat_spatial
+from lamina.ops.image import resize_nchw
 from lamina.saving.object_registration import register_builtin
 from lamina.utils.argument_validation import standardize_tuple
 
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area")
-
-
-def _keys_cubic(distance):
-    # Keys' cubic convolution kernel with a = -0.5 (what Keras' "bicubic" resize uses).
-    d = distance
-    near = (1.5 * d - 2.5) * d * d + 1.0
-    far = ((-0.5 * d + 2.5) * d - 4.0) * d + 2.0
-    return np.where(d < 1.0, near, np.where(d < 2.0, far, 0.0))
-
-
-def _lanczos(radius):
-    def kernel(distance):
-        d = np.where(distance > 1e-3, distance, 1.0)
-        value = radius * np.sin(math.pi * d) * np.sin(math.pi * d / radius) / (math.pi * d) ** 2
-        value = np.where(distance > 1e-3, value, 1.0)
-        return np.where(distance > radius, 0.0, value)
-
-    return kernel
-
-
-_KERNELS = {"bicubic": _keys_cubic, "lanczos3": _lanczos(3), "lanczos5": _lanczos(5)}
-
-
-@functools.lru_cache(maxsize=64)
-def _interpolation_matrix(size, factor, interpolation):
-    """The ``(size * factor, size)`` matrix mapping one input axis to the upsampled axis.
-
-    Output cell ``i`` is centred on input coordinate ``(i + 0.5) / factor - 0.5`` (half-pixel
-    centres); its weights are the kernel at the distance to each input cell, renormalised to sum
-    to one so that cells near the border only use the input that exists.
-    """
-    centres = (np.arange(size * factor) + 0.5) / factor - 0.5
-    weights = _KERNELS[interpolation](np.abs(centres[:, None] - np.arange(size)[None, :]))
-    total = weights.sum(axis=1, keepdims=True)
-    usable = np.abs(total) > 1000.0 * np.finfo(np.float32).eps
-    return np.where(usable, weights / np.where(total != 0, total, 1.0), 0.0)
-
-
-def _interpolate(x, factors, interpolation):
-    """Upsample the two last axes of ``x`` (``(batch, channels, rows, cols)``) by ``factors``."""
-    if interpolation == "bilinear":
-        # torch's half-pixel bilinear with border clamping equals the renormalised triangle
-        # kernel exactly when upsampling, and is a fused kernel.
-        size = (x.shape[2] * factors[0], x.shape[3] * factors[1])
-        return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-    for axis, factor in zip((2, 3), factors):
-        # A factor of 1 is the identity; skipping it also avoids the tiny off-centre weights
-        # the Lanczos kernels give at integer distances.
-        if factor == 1:
-            continue
-        matrix = _interpolation_matrix(x.shape[axis], factor, interpolation)
-        matrix = torch.as_tensor(matrix, dtype=x.dtype, device=x.device)
-        if axis == 2:
-            x = torch.matmul(matrix, x)
-        else:
-            x = torch.matmul(x, matrix.T)
-    return x
 
 
 def _resize(inputs, factors, data_format, interpolation):
@@ -78,12 +17,13 @@ def _resize(inputs, factors, data_format, interpolation):
         axes = (1, 2) if data_format == "channels_last" else (2, 3)
         return repeat_spatial(inputs, axes, factors)
     x = inputs.permute(0, 3, 1, 2) if data_format == "channels_last" else inputs
+    size = (x.shape[2] * factors[0], x.shape[3] * factors[1])
     if x.dtype in (torch.float32, torch.float64):
-        out = _interpolate(x, factors, interpolation)
+        out = resize_nchw(x, size, interpolation)
     else:
         # Half precision and integer images are interpolated in float32; integers are then
         # rounded half to even.
-        out = _interpolate(x.float(), factors, interpolation)
+        out = resize_nchw(x.float(), size, interpolation)
         out = (out if x.is_floating_point() else torch.round(out)).to(x.dtype)
     return out.permute(0, 2, 3, 1) if data_format == "channels_last" else out
 

@@ -1,0 +1,344 @@
+"""Image operations on torch tensors, as ``keras.ops.image`` defines them: resizing and affine warps.
+
+The numbers follow Keras's JAX backend (``jax.image.resize`` and
+``jax.scipy.ndimage.map_coordinates``), which defines the semantics: half-pixel centres, kernel
+weights renormalised at the borders, antialiasing only when asked for.
+"""
+
+import functools
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lamina.backend.config import standardize_data_format
+
+__all__ = ["affine_transform", "resize"]
+
+RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
+AFFINE_TRANSFORM_INTERPOLATIONS = ("nearest", "bilinear")
+AFFINE_TRANSFORM_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+
+def _triangle(distance):
+    return np.maximum(0.0, 1.0 - distance)
+
+
+def _keys_cubic(distance):
+    # Keys' cubic convolution kernel with a = -0.5 (what Keras' "bicubic" resize uses).
+    d = distance
+    near = (1.5 * d - 2.5) * d * d + 1.0
+    far = ((-0.5 * d + 2.5) * d - 4.0) * d + 2.0
+    return np.where(d < 1.0, near, np.where(d < 2.0, far, 0.0))
+
+
+def _lanczos(radius):
+    def kernel(distance):
+        d = np.where(distance > 1e-3, distance, 1.0)
+        value = radius * np.sin(math.pi * d) * np.sin(math.pi * d / radius) / (math.pi * d) ** 2
+        value = np.where(distance > 1e-3, value, 1.0)
+        return np.where(distance > radius, 0.0, value)
+
+    return kernel
+
+
+_KERNELS = {
+    "bilinear": _triangle,
+    "bicubic": _keys_cubic,
+    "lanczos3": _lanczos(3),
+    "lanczos5": _lanczos(5),
+}
+
+
+@functools.lru_cache(maxsize=128)
+def resize_weights(in_size, out_size, interpolation, antialias=False):
+    """The ``(out_size, in_size)`` matrix that resamples one axis.
+
+    Output cell ``i`` is centred on input coordinate ``(i + 0.5) * in_size / out_size - 0.5``
+    (half-pixel centres). Its weights are the kernel at the distance to each input cell (the
+    kernel widened by the shrink factor when antialiasing a downsample), renormalised to sum to
+    one so that cells near the border only use the input that exists.
+    """
+    inv_scale = in_size / out_size
+    kernel_scale = max(inv_scale, 1.0) if antialias else 1.0
+    centres = (np.arange(out_size) + 0.5) * inv_scale - 0.5
+    distance = np.abs(centres[:, None] - np.arange(in_size)[None, :]) / kernel_scale
+    weights = _KERNELS[interpolation](distance)
+    total = weights.sum(axis=1, keepdims=True)
+    usable = np.abs(total) > 1000.0 * np.finfo(np.float32).eps
+    return np.where(usable, weights / np.where(total != 0, total, 1.0), 0.0)
+
+
+@functools.lru_cache(maxsize=128)
+def _nearest_indices(in_size, out_size):
+    # float32 on purpose: this is the arithmetic that defines which cell is "nearest" in Keras.
+    f32 = np.float32
+    centres = (np.arange(out_size, dtype=f32) + f32(0.5)) * f32(in_size) / f32(out_size)
+    return np.minimum(np.floor(centres).astype(np.int64), in_size - 1)
+
+
+def resize_nchw(x, size, interpolation, antialias=False):
+    """Resample the two last axes of a floating ``(batch, channels, rows, cols)`` tensor to ``size``."""
+    size = tuple(int(s) for s in size)
+    if interpolation == "nearest":
+        for axis, out_size in zip((2, 3), size):
+            if x.shape[axis] != out_size:
+                index = torch.as_tensor(_nearest_indices(x.shape[axis], out_size), device=x.device)
+                x = torch.index_select(x, axis, index)
+        return x
+    if interpolation == "bilinear" or (interpolation == "bicubic" and antialias):
+        # torch's half-pixel bilinear (with or without antialias) and antialiased Keys bicubic
+        # equal the renormalised kernels above to float32 rounding, as fused kernels.
+        if tuple(x.shape[2:]) == size:
+            return x
+        return F.interpolate(x, size=size, mode=interpolation, align_corners=False, antialias=antialias)
+    for axis, out_size in zip((2, 3), size):
+        # Axes that keep their size are skipped (the kernels interpolate, so this is the identity);
+        # it also avoids the tiny off-centre weights the Lanczos kernels give at integer distances.
+        if x.shape[axis] == out_size:
+            continue
+        matrix = resize_weights(x.shape[axis], out_size, interpolation, bool(antialias))
+        matrix = torch.as_tensor(matrix, dtype=x.dtype, device=x.device)
+        x = torch.matmul(matrix, x) if axis == 2 else torch.matmul(x, matrix.T)
+    return x
+
+
+def _aspect_ratio_box(height, width, target_height, target_width):
+    """The centred crop (``crop_to_aspect_ratio``) of the target's aspect ratio."""
+    crop_height = max(min(height, int(float(width * target_height) / target_width)), 1)
+    crop_width = max(min(width, int(float(height * target_width) / target_height)), 1)
+    return (
+        int(float(height - crop_height) / 2),
+        int(float(width - crop_width) / 2),
+        crop_height,
+        crop_width,
+    )
+
+
+def _to_nchw(images, data_format):
+    """A 4D ``(batch, channels, rows, cols)`` view of rank-3/4 images, and how to undo it."""
+    batched = images.dim() == 4
+    x = images if batched else images.unsqueeze(0)
+    if data_format == "channels_last":
+        x = x.permute(0, 3, 1, 2)
+
+    def restore(y):
+        if data_format == "channels_last":
+            y = y.permute(0, 2, 3, 1)
+        return y if batched else y.squeeze(0)
+
+    return x, restore
+
+
+def _check_images_rank(images):
+    if images.dim() not in (3, 4):
+        raise ValueError(
+            "Invalid images rank: expected rank 3 (single image) or rank 4 (batch of images). "
+            f"Received input with shape: images.shape={tuple(images.shape)}"
+        )
+
+
+def resize(
+    images,
+    size,
+    interpolation="bilinear",
+    antialias=False,
+    crop_to_aspect_ratio=False,
+    pad_to_aspect_ratio=False,
+    fill_mode="constant",
+    fill_value=0.0,
+    data_format=None,
+):
+    """Resize images to ``size = (height, width)``.
+
+    Args:
+        images: Tensor of rank 3 (one image) or 4 (a batch).
+        size: Tuple of two ints, the output height and width.
+        interpolation: One of ``"bilinear"``, ``"nearest"``, ``"bicubic"``, ``"lanczos3"``,
+            ``"lanczos5"``.
+        antialias: Whether to low-pass filter when downsampling (widens the kernel by the
+            shrink factor). Has no effect when upsampling.
+        crop_to_aspect_ratio: Crop the largest centred window with the target aspect ratio
+            before resizing.
+        pad_to_aspect_ratio: Pad the short side evenly with ``fill_value`` to the target aspect
+            ratio before resizing.
+        fill_mode: Only ``"constant"`` is supported.
+        fill_value: Value of the padding.
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+
+    Returns:
+        The resized images, in the dtype of ``images`` (integers rounded half to even and
+        saturated).
+    """
+    data_format = standardize_data_format(data_format)
+    if interpolation not in RESIZE_INTERPOLATIONS:
+        raise ValueError(
+            f"Invalid value for argument `interpolation`. Expected one of {RESIZE_INTERPOLATIONS}. "
+            f"Received: interpolation={interpolation!r}"
+        )
+    if fill_mode != "constant":
+        raise ValueError(
+            "Invalid value for argument `fill_mode`. Only `'constant'` is supported. "
+            f"Received: fill_mode={fill_mode!r}"
+        )
+    if pad_to_aspect_ratio and crop_to_aspect_ratio:
+        raise ValueError("Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` can be `True`.")
+    if len(size) != 2:
+        raise ValueError(f"Argument `size` must be a tuple of two elements (height, width). Received: size={size}")
+    images = torch.as_tensor(images)
+    _check_images_rank(images)
+    x, restore = _to_nchw(images, data_format)
+    target_height, target_width = (int(s) for s in size)
+    height, width = x.shape[2], x.shape[3]
+    if crop_to_aspect_ratio:
+        top, left, crop_height, crop_width = _aspect_ratio_box(height, width, target_height, target_width)
+        x = x[:, :, top : top + crop_height, left : left + crop_width]
+    elif pad_to_aspect_ratio:
+        pad_height = max(height, int(float(width * target_height) / target_width))
+        pad_width = max(width, int(float(height * target_width) / target_height))
+        top = int(float(pad_height - height) / 2)
+        left = int(float(pad_width - width) / 2)
+        # Keras pads the same amount on both sides, and the rows when both would need it.
+        pads = (0, 0, top, top) if top > 0 else (left, left, 0, 0)
+        if any(pads):
+            x = F.pad(x, pads, mode="constant", value=fill_value)
+    if interpolation == "nearest" or x.dtype in (torch.float32, torch.float64):
+        out = resize_nchw(x, (target_height, target_width), interpolation, antialias)
+    else:
+        # Integer and half precision images are resampled in float32, then brought back to
+        # their dtype: integers rounded half to even and saturated to the dtype's range.
+        out = resize_nchw(x.float(), (target_height, target_width), interpolation, antialias)
+        if not x.is_floating_point():
+            info = torch.iinfo(x.dtype)
+            out = torch.round(out).clamp(info.min, info.max)
+        out = out.to(x.dtype)
+    return restore(out)
+
+
+# --- affine transforms ------------------------------------------------------------------------
+
+
+def _round_half_away_from_zero(x):
+    return torch.sign(x) * torch.floor(torch.abs(x) + 0.5)
+
+
+def _mirror_index(index, size):
+    if size == 1:
+        return torch.zeros_like(index)
+    s = size - 1
+    return torch.abs(torch.remainder(index + s, 2 * s) - s)
+
+
+def _fix_index(index, size, fill_mode):
+    """Map integer sample indices outside ``[0, size)`` back into it, per ``fill_mode``."""
+    if fill_mode == "nearest":
+        return index.clamp(0, size - 1)
+    if fill_mode == "wrap":
+        return torch.remainder(index, size)
+    if fill_mode == "mirror":
+        return _mirror_index(index, size)
+    if fill_mode == "reflect":
+        # Half-sample symmetric: ... 1 0 | 0 1 2 ... (n-1) | (n-1) (n-2) ...
+        return torch.div(_mirror_index(2 * index + 1, 2 * size + 1) - 1, 2, rounding_mode="floor")
+    return index.clamp(0, size - 1)  # "constant": any in-range index; the sample is masked out
+
+
+def _interpolation_nodes(coordinate, interpolation):
+    """(integer index, weight) pairs along one axis for each sample coordinate."""
+    if interpolation == "nearest":
+        return [(_round_half_away_from_zero(coordinate).long(), None)]
+    lower = torch.floor(coordinate)
+    upper_weight = coordinate - lower
+    lower_index = lower.long()
+    return [(lower_index, 1 - upper_weight), (lower_index + 1, upper_weight)]
+
+
+def affine_transform(
+    images,
+    transform,
+    interpolation="bilinear",
+    fill_mode="constant",
+    fill_value=0,
+    data_format=None,
+):
+    """Apply an affine transform to each image, sampling with ``interpolation``.
+
+    Each ``transform`` is ``[a0, a1, a2, b0, b1, b2, c0, c1]``: the output pixel ``(x, y)``
+    takes the input at ``(a0 * x + a1 * y + a2, b0 * x + b1 * y + b2)`` (an output-to-input
+    map, as in Keras). The projective terms ``c0, c1`` are ignored, as Keras's JAX backend does.
+    Samples outside the image are filled per ``fill_mode``:
+
+    - ``"constant"``: ``fill_value`` (per neighbour, so bilinear edges blend with it),
+    - ``"nearest"``: the edge pixel, ``"wrap"``: the opposite edge (tiling),
+    - ``"reflect"``: mirrored about the pixel edge (``d c b a | a b c d | d c b a``),
+    - ``"mirror"``: mirrored about the edge pixel's centre (``d c b | a b c d | c b a``).
+
+    Args:
+        images: Tensor of rank 3 (one image) or 4 (a batch).
+        transform: Array of shape ``(8,)`` or ``(batch, 8)``.
+        interpolation: ``"nearest"`` or ``"bilinear"``.
+        fill_mode: One of ``"constant"``, ``"nearest"``, ``"wrap"``, ``"mirror"``, ``"reflect"``.
+        fill_value: Value of samples outside the image with ``fill_mode="constant"``.
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+
+    Returns:
+        The transformed images, same shape and dtype.
+    """
+    data_format = standardize_data_format(data_format)
+    if interpolation not in AFFINE_TRANSFORM_INTERPOLATIONS:
+        raise ValueError(
+            "Invalid value for argument `interpolation`. Expected one of "
+            f"{AFFINE_TRANSFORM_INTERPOLATIONS}. Received: interpolation={interpolation!r}"
+        )
+    if fill_mode not in AFFINE_TRANSFORM_FILL_MODES:
+        raise ValueError(
+            f"Invalid value for argument `fill_mode`. Expected one of {AFFINE_TRANSFORM_FILL_MODES}. "
+            f"Received: fill_mode={fill_mode!r}"
+        )
+    images = torch.as_tensor(images)
+    _check_images_rank(images)
+    transform = torch.as_tensor(transform, device=images.device)
+    if transform.dim() not in (1, 2) or transform.shape[-1] != 8:
+        raise ValueError(
+            "Invalid transform: expected shape (8,) (single transform) or (batch, 8). "
+            f"Received input with shape: transform.shape={tuple(transform.shape)}"
+        )
+    batched = images.dim() == 4
+    x = images if batched else images.unsqueeze(0)
+    if data_format == "channels_first":
+        x = x.permute(0, 2, 3, 1)
+    batch, height, width, _ = x.shape
+    if transform.dim() == 1:
+        transform = transform.unsqueeze(0)
+    if not transform.is_floating_point():
+        transform = transform.float()
+    transform = transform.expand(batch, 8)
+    a0, a1, a2, b0, b1, b2 = (transform[:, i, None, None] for i in range(6))
+    rows = torch.arange(height, dtype=transform.dtype, device=x.device)[None, :, None]
+    cols = torch.arange(width, dtype=transform.dtype, device=x.device)[None, None, :]
+    # Same association as Keras (index terms first, offset last) for identical rounding.
+    y_in = rows * b1 + cols * b0 + b2
+    x_in = rows * a1 + cols * a0 + a2
+
+    compute = x if x.is_floating_point() else x.to(transform.dtype)
+    fill = torch.as_tensor(fill_value, dtype=x.dtype).to(compute.dtype)
+    batch_index = torch.arange(batch, device=x.device)[:, None, None]
+    out = None
+    for y_index, y_weight in _interpolation_nodes(y_in, interpolation):
+        for x_index, x_weight in _interpolation_nodes(x_in, interpolation):
+            values = compute[
+                batch_index, _fix_index(y_index, height, fill_mode), _fix_index(x_index, width, fill_mode)
+            ]
+            if fill_mode == "constant":
+                valid = (y_index >= 0) & (y_index < height) & (x_index >= 0) & (x_index < width)
+                values = torch.where(valid[..., None], values, fill.to(values.device))
+            if y_weight is not None:
+                values = (y_weight * x_weight)[..., None] * values
+            out = values if out is None else out + values
+    if not x.is_floating_point():
+        out = _round_half_away_from_zero(out)
+    out = out.to(x.dtype)
+    if data_format == "channels_first":
+        out = out.permute(0, 3, 1, 2)
+    return out if batched else out.squeeze(0)
