@@ -9,6 +9,7 @@ from lamina import (
     callbacks,
     config,
     constraints,
+    distribution,
     dtype_policies,
     engine,
     initializers,

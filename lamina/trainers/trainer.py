@@ -11,6 +11,7 @@ import warnings
 import torch
 
 from lamina.callbacks.callback import DeferredLogs
+from lamina.distribution import _trainer_hooks
 from lamina.trainers import data_adapters, trainer_utils
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics
 from lamina.trainers.data_adapters import EpochIterator, unpack_x_y_sample_weight
@@ -354,6 +355,7 @@ class Trainer:
         return self(x, training=False)
 
     # --- loops --------------------------------------------------------------------------------
+    @_trainer_hooks.distributed_loop("fit")
     @_gathering_layer_metrics
     def fit(
         self,
@@ -440,6 +442,7 @@ class Trainer:
         cbs.on_train_end(logs=training_logs)
         return self.history
 
+    @_trainer_hooks.distributed_loop("evaluate")
     @_gathering_layer_metrics
     def evaluate(
         self,
@@ -483,6 +486,7 @@ class Trainer:
         cbs.on_test_end(logs)
         return logs
 
+    @_trainer_hooks.distributed_loop("predict")
     @_gathering_layer_metrics
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs on ``x`` as numpy arrays (with the structure of the outputs)."""
@@ -550,6 +554,7 @@ class Trainer:
             x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps, shuffle=shuffle,
             class_weight=class_weight,
         )
+        adapter = _trainer_hooks.shard_adapter(adapter)
         iterator = EpochIterator(adapter, steps)
         first = iterator.peek()
         if first is not None:
@@ -565,6 +570,7 @@ class Trainer:
         return data
 
     def _metrics_result_or_logs(self, logs):
+        _trainer_hooks.reduce_metrics(self)
         # A custom train/test step may return other values than `self.metrics`: keep those.
         results = trainer_utils.flatten_logs(self.get_metrics_result())
         if isinstance(logs, DeferredLogs) or (
