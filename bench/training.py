@@ -1,11 +1,13 @@
 """Training and inference speed of Lamina next to plain PyTorch, measured in one run.
 
-Three comparisons, on 2 CPU threads:
+Four comparisons, on 2 CPU threads:
 
 1. An MLP 784-512-512-10 (relu, softmax, crossentropy), batch 128, Adam.
 2. The Keras MNIST convnet (Conv2D 32 3x3 relu, MaxPooling2D 2, Conv2D 64 3x3 relu, MaxPooling2D
    2, Flatten, Dropout 0.5, Dense 10 softmax), batch 128, Adam, 28x28x1 channels_last inputs.
-3. The per-batch Python overhead of ``fit`` / ``predict``: a model so small that compute is
+3. The seed document's Embedding(1000, 64) + LSTM(128) + Dense(10) on sequences of 50 token ids,
+   batch 128, Adam (PyTorch: ``nn.LSTM`` on the same shapes, logits from the last hidden state).
+4. The per-batch Python overhead of ``fit`` / ``predict``: a model so small that compute is
    negligible, against a raw torch loop doing the same work.
 
 Lamina runs ``model.fit(x, y, batch_size=128, epochs=1, verbose=0)`` on numpy arrays (time per
@@ -28,7 +30,7 @@ variant (the one least disturbed by other processes); a ratio is given of the be
 check, as the median of the per-round ratios. With two threads, contention slows torch kernels
 several-fold, so numbers taken while the load average is above about 1 say little.
 
-Run with ``make bench`` or ``python bench/training.py`` (about two minutes);
+Run with ``make bench`` or ``python bench/training.py`` (about three minutes);
 ``python bench/training.py --profile`` prints where ``fit`` spends its time per batch on the
 tiny model (cProfile).
 """
@@ -97,6 +99,35 @@ def _torch_convnet():
         nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, NUM_CLASSES),
     )
+
+
+VOCAB, SEQ_LEN = 1000, 50
+
+
+def _lamina_lstm():
+    # The seed document's model: Embedding(1000, 64) -> LSTM(128) -> Dense(10).
+    model = lamina.Sequential(
+        [
+            lamina.Input((SEQ_LEN,), dtype="int32"),
+            layers.Embedding(VOCAB, 64),
+            layers.LSTM(128),
+            layers.Dense(NUM_CLASSES, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    return model
+
+
+class _TorchLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(VOCAB, 64)
+        self.lstm = nn.LSTM(64, 128, batch_first=True)
+        self.dense = nn.Linear(128, NUM_CLASSES)
+
+    def forward(self, x):
+        _, (h, _) = self.lstm(self.embedding(x))
+        return self.dense(h[-1])
 
 
 def _lamina_tiny(metrics=None):
@@ -366,6 +397,43 @@ def convnet(fit_steps=4, predict_steps=8, seconds=(40, 15)):
     return [fit, predict], rows, checks
 
 
+def lstm(fit_steps=4, predict_steps=8, seconds=(30, 10)):
+    """Embedding + LSTM(128) + Dense on sequences of 50 token ids: fit and predict."""
+    n = max(fit_steps, predict_steps) * BATCH
+    rng = np.random.default_rng(0)
+    x_np = rng.integers(0, VOCAB, size=(n, SEQ_LEN)).astype(np.int32)
+    labels_np = rng.integers(0, NUM_CLASSES, size=n)
+    onehot_np = np.eye(NUM_CLASSES, dtype=np.float32)[labels_np]
+    x, labels = torch.from_numpy(x_np).long(), torch.from_numpy(labels_np)
+    torch.manual_seed(0)
+    ours = _lamina_lstm()
+    user, tuned = _TorchLSTM(), _TorchLSTM()
+    fit = _Result("LSTM fit step", _interleaved(
+        {
+            "lamina": _lamina_fit(ours, x_np, onehot_np),
+            "torch user": _user_fit(user, x, labels),
+            "torch tuned": _tuned_fit(tuned, x, labels),
+        },
+        fit_steps,
+        seconds[0],
+    ))
+    predict = _Result("LSTM predict batch", _interleaved(
+        {
+            "lamina": _lamina_predict(ours, x_np),
+            "torch user": _user_predict(user, x),
+            "torch tuned": _tuned_predict(tuned, x),
+        },
+        predict_steps,
+        seconds[1],
+    ))
+    baselines = ["torch user", "torch tuned"]
+    checks = [
+        ("LSTM fit / torch tuned", fit.ratio("lamina", "torch tuned")[0], 1.10, "x"),
+        ("LSTM predict / torch tuned", predict.ratio("lamina", "torch tuned")[0], 1.10, "x"),
+    ]
+    return [fit, predict], fit.rows("lamina", baselines) + predict.rows("lamina", baselines), checks
+
+
 def _fastest_tuned(result):
     """Both tuned layouts, the faster first: the target is against the faster one."""
     return sorted((k for k in result.best if k.startswith("tuned")), key=result.best.get)
@@ -479,7 +547,7 @@ def main(argv=()):
     load = os.getloadavg()[0]
     start = time.perf_counter()
     results, rows, checks = [], [], []
-    for comparison in (mlp, convnet, overhead):
+    for comparison in (mlp, convnet, lstm, overhead):
         found, new_rows, new_checks = comparison()
         results += found
         rows += new_rows
