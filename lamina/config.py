@@ -10,3 +10,4 @@ from lamina.backend.config import (
     set_image_data_format,
 )
 from lamina.backend.dtype_policy import dtype_policy, set_dtype_policy
+from lamina.saving.serialization_lib import enable_unsafe_deserialization

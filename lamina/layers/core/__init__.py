@@ -9,6 +9,9 @@ from lamina.layers.core.identity import Identity
 from lamina.layers.core.input_layer import Input, InputLayer
 from lamina.layers.core.lambda_layer import Lambda
 from lamina.layers.core.masking import Masking
+from lamina.layers.core.reversible_embedding import ReversibleEmbedding
+from lamina.layers.core.torch_module_wrapper import TorchModuleWrapper
+from lamina.layers.core.wrapper import Wrapper
 
 __all__ = [
     "Activation",
@@ -21,4 +24,7 @@ __all__ = [
     "InputLayer",
     "Lambda",
     "Masking",
+    "ReversibleEmbedding",
+    "TorchModuleWrapper",
+    "Wrapper",
 ]

@@ -5,9 +5,8 @@ import numbers
 import torch
 
 from lamina import initializers
+from lamina.layers.core.wrapper import Wrapper
 from lamina.layers.input_spec import InputSpec
-from lamina.layers.layer import Layer
-from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
 
 
@@ -33,7 +32,7 @@ def spectral_normalize(kernel, vector_u, power_iterations):
 
 
 @register_builtin("keras.layers")
-class SpectralNormalization(Layer):
+class SpectralNormalization(Wrapper):
     """Wraps a layer and divides its kernel by the kernel's spectral norm in training.
 
     Each training call runs ``power_iterations`` steps of power iteration from the stored vector
@@ -65,12 +64,7 @@ class SpectralNormalization(Layer):
     """
 
     def __init__(self, layer, power_iterations=1, **kwargs):
-        if not isinstance(layer, Layer):
-            raise ValueError(
-                f"Layer {layer} supplied to SpectralNormalization isn't a supported layer type. "
-                "Please ensure the wrapped layer is a valid Keras layer."
-            )
-        super().__init__(**kwargs)
+        super().__init__(layer, **kwargs)
         if (
             not isinstance(power_iterations, numbers.Integral)
             or isinstance(power_iterations, bool)
@@ -80,14 +74,10 @@ class SpectralNormalization(Layer):
                 "`power_iterations` should be an integer greater than zero. Received: "
                 f"`power_iterations={power_iterations!r}`"
             )
-        self.layer = layer
         self.power_iterations = int(power_iterations)
 
     def build(self, input_shape):
-        if not self.layer.built:
-            self.layer._build_shapes = tuple(input_shape)
-            self.layer.build(tuple(input_shape))
-            self.layer.built = True
+        self._build_wrapped(self.layer, tuple(input_shape))
         if hasattr(self.layer, "kernel") and self.layer.kernel is not None:
             kernel = self.layer.kernel
         elif hasattr(self.layer, "embeddings"):
@@ -135,16 +125,5 @@ class SpectralNormalization(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "layer": serialization_lib.serialize_keras_object(self.layer),
-                "power_iterations": self.power_iterations,
-            }
-        )
+        config["power_iterations"] = self.power_iterations
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        layer = serialization_lib.deserialize_keras_object(config.pop("layer"))
-        return super().from_config({**config, "layer": layer})

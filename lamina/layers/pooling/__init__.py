@@ -1,5 +1,11 @@
 """Pooling layers (also importable as the Keras 2 module ``keras.layers.pooling``)."""
 
+from lamina.layers.pooling.adaptive_average_pooling1d import AdaptiveAveragePooling1D
+from lamina.layers.pooling.adaptive_average_pooling2d import AdaptiveAveragePooling2D
+from lamina.layers.pooling.adaptive_average_pooling3d import AdaptiveAveragePooling3D
+from lamina.layers.pooling.adaptive_max_pooling1d import AdaptiveMaxPooling1D
+from lamina.layers.pooling.adaptive_max_pooling2d import AdaptiveMaxPooling2D
+from lamina.layers.pooling.adaptive_max_pooling3d import AdaptiveMaxPooling3D
 from lamina.layers.pooling.average_pooling1d import AveragePooling1D, AvgPool1D
 from lamina.layers.pooling.average_pooling2d import AveragePooling2D, AvgPool2D
 from lamina.layers.pooling.average_pooling3d import AveragePooling3D, AvgPool3D
@@ -14,6 +20,12 @@ from lamina.layers.pooling.max_pooling2d import MaxPool2D, MaxPooling2D
 from lamina.layers.pooling.max_pooling3d import MaxPool3D, MaxPooling3D
 
 __all__ = [
+    "AdaptiveAveragePooling1D",
+    "AdaptiveAveragePooling2D",
+    "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D",
+    "AdaptiveMaxPooling2D",
+    "AdaptiveMaxPooling3D",
     "AveragePooling1D",
     "AveragePooling2D",
     "AveragePooling3D",
