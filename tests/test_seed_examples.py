@@ -174,3 +174,32 @@ def test_node_api_seed_example():
     assert shared.get_input_shape_at(1) == (None, 4)
     assert shared.get_output_shape_at(0) == (None, 2)
     assert shared.get_output_at(1).shape == (None, 2)
+
+
+def test_embedding_lstm_dense_seed_example(capsys):
+    from lamina import layers
+
+    model = keras.Sequential()
+    model.add(layers.Embedding(input_dim=1000, output_dim=64))
+    model.add(layers.LSTM(128))
+    model.add(layers.Dense(10))
+    model.summary()
+    assert model(np.zeros((2, 9), "int32")).shape == (2, 10)
+    assert "lstm" in capsys.readouterr().out
+
+
+def test_masking_lstm_seed_example():
+    from lamina.layers import LSTM
+
+    timesteps, features = 6, 3
+    x = np.random.rand(3, timesteps, features).astype("float32")
+    x[0, 3, :] = 0.0
+    x[2, 5, :] = 0.0
+    model = Sequential()
+    model.add(Masking(mask_value=0.0, input_shape=(timesteps, features)))
+    model.add(LSTM(32))
+    out = model(x)
+    assert out.shape == (3, 32)
+    # Timestep 3 of sample 0 is skipped: removing it from the input gives the same output.
+    alone = model.layers[-1](torch.tensor(np.delete(x[:1], 3, axis=1)))
+    torch.testing.assert_close(out[:1], alone, rtol=1e-5, atol=1e-5)

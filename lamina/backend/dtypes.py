@@ -24,6 +24,9 @@ _TORCH = {
 }
 _NAMES = {v: k for k, v in _TORCH.items()}
 _ALIASES = {"float": "float32", "double": "float64", "half": "float16", "int": "int64"}
+# Keras's string dtype: symbolic tensors (``Input(dtype="string")``) may carry it, but torch has
+# no string tensors, so string data stays in numpy arrays and no torch dtype matches it.
+STRING = "string"
 
 
 def standardize_dtype(dtype):
@@ -45,17 +48,27 @@ def standardize_dtype(dtype):
         return "int64"
     if dtype is bool:
         return "bool"
+    if dtype is str:
+        return STRING
     name = str(dtype)
     name = _ALIASES.get(name, name)
     if name.startswith("torch."):
         name = name[len("torch."):]
+    if name == STRING:
+        return name
     if name not in _TORCH:
-        raise ValueError(f"Invalid dtype: {dtype!r}. Expected one of {sorted(_TORCH)}.")
+        raise ValueError(f"Invalid dtype: {dtype!r}. Expected one of {sorted(_TORCH) + [STRING]}.")
     return name
 
 
 def to_torch_dtype(dtype):
-    return _TORCH[standardize_dtype(dtype)]
+    name = standardize_dtype(dtype)
+    if name == STRING:
+        raise ValueError(
+            "torch has no string dtype: string data stays in numpy arrays, and only layers that "
+            "read strings (StringLookup, TextVectorization, Hashing...) accept it."
+        )
+    return _TORCH[name]
 
 
 def is_float_dtype(dtype):

@@ -8,6 +8,7 @@ part in the computation and plain meta tensors refuse to mix with them. Unknown
 between the two runs depends on an unknown input dimension and stays ``None``.
 """
 
+import numpy as np
 import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
 
@@ -124,6 +125,43 @@ class KerasTensor:
     def __ge__(self, o):
         return self._op("greater_equal", o)
 
+    # As in Keras: `!=` builds a node, `==` stays identity (tensors are dict keys and list items).
+    def __ne__(self, o):
+        return self._op("not_equal", o)
+
+    def __rfloordiv__(self, o):
+        return self._op("rfloor_divide", o)
+
+    def __mod__(self, o):
+        return self._op("mod", o)
+
+    def __rmod__(self, o):
+        return self._op("rmod", o)
+
+    def __and__(self, o):
+        return self._op("logical_and", o)
+
+    def __rand__(self, o):
+        return self._op("rlogical_and", o)
+
+    def __or__(self, o):
+        return self._op("logical_or", o)
+
+    def __ror__(self, o):
+        return self._op("rlogical_or", o)
+
+    def __xor__(self, o):
+        return self._op("logical_xor", o)
+
+    def __rxor__(self, o):
+        return self._op("rlogical_xor", o)
+
+    def __invert__(self):
+        return self._op("logical_not")
+
+    def __round__(self, ndigits=None):
+        return self._op("round", decimals=ndigits or 0)
+
 
 def is_keras_tensor(x):
     return getattr(x, "_is_keras_tensor", False) is True
@@ -189,6 +227,9 @@ class Node:
 def _meta_value(x, probe):
     if is_keras_tensor(x):
         shape = tuple(probe if d is None else d for d in x.shape)
+        if x.dtype == "string":
+            # String data is a numpy array at run time (torch has no string tensors): so here too.
+            return np.full(shape, "", dtype=str)
         return torch.empty(shape, dtype=to_torch_dtype(x.dtype), device=get_device())
     return x
 

@@ -4,11 +4,13 @@ At construction the graph is walked once and turned into a flat execution plan (
 topological order with their argument templates), so a forward pass is a loop over that plan.
 """
 
+import numpy as np
 import torch
 
 from lamina.backend.core import convert_to_tensor
-from lamina.backend.dtypes import to_torch_dtype
+from lamina.backend.dtypes import STRING, to_torch_dtype
 from lamina.layers import symbolic
+from lamina.layers.layer import _is_string_array
 from lamina.layers.core.input_layer import InputLayer
 from lamina.models.model import Model, _register_functional
 from lamina.saving.object_registration import register_builtin
@@ -230,9 +232,17 @@ def _standardize_input(x, meta, model_name):
     shape, dtype, name = meta
     if x is None:
         raise ValueError(f"Model '{model_name}' received None for input '{name}'.")
-    if not isinstance(x, torch.Tensor):
+    if dtype == STRING:
+        x = _string_input(x, name, model_name)
+    elif not isinstance(x, torch.Tensor):
+        if _is_string_array(x):
+            raise ValueError(
+                f"Input '{name}' of model '{model_name}' has dtype {dtype}, but it received strings "
+                f"(an array of dtype {x.dtype} and shape {x.shape}). Declare it with "
+                "`Input(..., dtype=\"string\")` and feed it to a StringLookup or TextVectorization."
+            )
         x = convert_to_tensor(x)
-    if x.dim() != len(shape):
+    if len(x.shape) != len(shape):
         raise ValueError(
             f"Input '{name}' of model '{model_name}' is incompatible: expected shape={shape}, "
             f"found shape={tuple(x.shape)}"
@@ -243,12 +253,26 @@ def _standardize_input(x, meta, model_name):
                 f"Input '{name}' of model '{model_name}' is incompatible: expected shape={shape}, "
                 f"found shape={tuple(x.shape)}"
             )
+    if dtype == STRING:
+        return x
     target = to_torch_dtype(dtype)
     if x.dtype != target and (x.is_floating_point() or target.is_floating_point):
         mask = getattr(x, "_keras_mask", None)
         x = x.to(target)
         if mask is not None:
             x._keras_mask = mask
+    return x
+
+
+def _string_input(x, name, model_name):
+    """String data for a ``dtype="string"`` input: a numpy array of str (never a torch tensor)."""
+    if not isinstance(x, (np.ndarray, torch.Tensor)):
+        x = np.asarray(x)
+    if not _is_string_array(x):
+        raise ValueError(
+            f"Input '{name}' of model '{model_name}' has dtype string, but it received data of dtype "
+            f"{x.dtype} and shape {tuple(x.shape)}. Pass a numpy array (or nested lists) of strings."
+        )
     return x
 
 

@@ -36,6 +36,9 @@ class Model(Trainer, Layer):
     >>> model = lamina.Model(inputs=inputs, outputs=outputs)
     """
 
+    # String data passes through a model to its layers, which accept or refuse it themselves.
+    _accepts_string_inputs = True
+
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             return _FUNCTIONAL[0].__new__(_FUNCTIONAL[0], *args, **kwargs)

@@ -5,7 +5,7 @@ import torch
 from lamina.backend.naming import unique_name
 from lamina.layers import symbolic
 from lamina.layers.core.input_layer import InputLayer
-from lamina.layers.layer import Layer
+from lamina.layers.layer import Layer, _is_string_array
 from lamina.models.model import Model
 from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
@@ -154,13 +154,20 @@ class Sequential(Model):
         if not self.built and args and not symbolic.any_symbolic(args[0]):
             x = args[0]
             if isinstance(x, torch.Tensor) or hasattr(x, "shape"):
-                self.build(tuple(x.shape))
+                self._build_from_data(x)
         return super().__call__(*args, **kwargs)
 
     def _maybe_build(self, inputs):
         if not self.built:
-            shape = tree.flatten(inputs)[0].shape
-            self.build(tuple(shape))
+            self._build_from_data(tree.flatten(inputs)[0])
+
+    def _build_from_data(self, x):
+        if self._input_layer is None and _is_string_array(x):
+            # String data has no torch dtype to infer the input from: declare a string input.
+            self._set_input_layer(InputLayer(batch_shape=tuple(x.shape), dtype="string"))
+            self._maybe_rebuild()
+        else:
+            self.build(tuple(x.shape))
 
     def call(self, inputs, training=None, mask=None):
         x = inputs

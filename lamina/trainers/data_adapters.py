@@ -3,8 +3,10 @@
 Supported, as in Keras: numpy arrays and torch tensors (and lists / dicts of them), Python
 generators, ``torch.utils.data.DataLoader`` and ``lamina.utils.PyDataset``; in addition a
 ``torch.utils.data.Dataset`` of samples is batched with a ``DataLoader``. Array data is moved to the
-device once; each epoch draws a permutation on the device and slices batches there. Floating-point
-data that is not ``floatx()`` is cast to it, as Keras does.
+device once; each epoch draws a permutation on the device and slices batches there. String arrays
+(for a ``StringLookup`` / ``TextVectorization`` front end) stay numpy arrays on the host, batched
+with the same permutation. Floating-point data that is not ``floatx()`` is cast to it, as Keras
+does.
 """
 
 import itertools
@@ -76,8 +78,10 @@ def to_device(x):
             return None
         if not isinstance(v, torch.Tensor):
             array = np.asarray(v)
+            if array.dtype.kind in "US":
+                return array  # torch has no string tensors: strings stay on the host, in numpy
             if array.dtype.kind not in "fiub":
-                return v  # strings and objects stay as they are (e.g. for preprocessing layers)
+                return v  # objects stay as they are (e.g. for preprocessing layers)
             if array.dtype.kind == "f" and array.dtype != np.dtype(config.floatx()):
                 array = array.astype(config.floatx())
             if not array.flags.writeable:  # torch.from_numpy needs writable memory
@@ -125,6 +129,14 @@ def _check_cardinality(x, y, sample_weight):
     return distinct.pop() if distinct else 0
 
 
+def _data_device(struct):
+    """The device of the first tensor in ``struct`` (string arrays live on the host)."""
+    for v in tree.flatten(struct):
+        if isinstance(v, torch.Tensor):
+            return v.device
+    return torch.device("cpu")
+
+
 class ArrayDataAdapter:
     """Batches sliced from in-memory arrays, reshuffled on the device every epoch.
 
@@ -158,6 +170,9 @@ class ArrayDataAdapter:
                 )
         self.x, self.y, self.sample_weight = to_device(x), to_device(y), to_device(sample_weight)
         self.num_samples = _check_cardinality(self.x, self.y, self.sample_weight)
+        self._has_host_arrays = any(
+            isinstance(v, np.ndarray) for v in tree.flatten((self.x, self.y, self.sample_weight))
+        )
         if not batch_size:
             batch_size = int(math.ceil(self.num_samples / steps)) if steps else 32
         self.batch_size = int(batch_size)
@@ -170,7 +185,7 @@ class ArrayDataAdapter:
         return int(math.ceil(self.num_samples / self.batch_size))
 
     def _order(self):
-        n, device = self.num_samples, tree.flatten(self.x)[0].device
+        n, device = self.num_samples, _data_device((self.x, self.y, self.sample_weight))
         if self.shuffle is True:
             return torch.randperm(n, device=device)
         if self.shuffle == "batch":
@@ -186,13 +201,22 @@ class ArrayDataAdapter:
     def __iter__(self):
         order, bs, n = self._order(), self.batch_size, self.num_samples
 
+        host_order = order.cpu().numpy() if order is not None and self._has_host_arrays else None
+
+        def pick(v, idx, start, stop):
+            if v is None:
+                return None
+            if isinstance(v, np.ndarray):  # string data, batched on the host
+                return v[host_order[start:stop]]
+            return v.index_select(0, idx)
+
         def take(struct, start, stop):
             if struct is None:
                 return None
             if order is None:
                 return tree.map_structure(lambda v: v[start:stop] if v is not None else None, struct)
             idx = order[start:stop]
-            return tree.map_structure(lambda v: v.index_select(0, idx) if v is not None else None, struct)
+            return tree.map_structure(lambda v: pick(v, idx, start, stop), struct)
 
         for step in range(self.num_batches):
             start, stop = step * bs, min((step + 1) * bs, n)
@@ -340,10 +364,16 @@ def _is_numbers(v):
     return isinstance(v, (int, float, bool, np.number))
 
 
+def _is_strings(v):
+    if isinstance(v, (list, tuple)):
+        return all(_is_strings(u) for u in v)
+    return isinstance(v, (str, bytes))
+
+
 def lists_to_arrays(struct):
     """Nested Python lists of numbers become numpy arrays; lists of arrays keep their structure."""
     if isinstance(struct, (list, tuple)):
-        if struct and _is_numbers(struct):
+        if struct and (_is_numbers(struct) or _is_strings(struct)):
             return np.asarray(struct)
         return type(struct)(lists_to_arrays(v) for v in struct)
     if isinstance(struct, dict):

@@ -10,6 +10,9 @@ models that are not built yet) are checked for sample counts only.
 
 import warnings
 
+import numpy as np
+import torch
+
 from lamina.trainers.data_adapters import unpack_x_y_sample_weight
 from lamina.utils import tree
 
@@ -40,6 +43,15 @@ def _check_input(value, spec, label):
     shape = _shape(value)
     if shape is None:
         return
+    # String data stays a numpy array (torch has no string tensors); numbers became tensors.
+    holds_strings = isinstance(value, np.ndarray) and value.dtype.kind in "US"
+    wants_strings = getattr(spec, "dtype", None) == "string"
+    if holds_strings != wants_strings and (holds_strings or isinstance(value, torch.Tensor)):
+        expected = "strings" if wants_strings else f"dtype {spec.dtype}"
+        received = f"strings (dtype {value.dtype})" if holds_strings else f"dtype {value.dtype}"
+        raise ValueError(
+            f"{label} expects {expected}, but the data holds {received} with shape={shape}."
+        )
     expected = tuple(spec.shape)
     compatible = len(shape) == len(expected) and all(
         e is None or e == s for e, s in zip(expected[1:], shape[1:])

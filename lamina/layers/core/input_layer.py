@@ -1,6 +1,6 @@
 """``InputLayer`` and ``Input``: the entry points of a functional graph."""
 
-from lamina.backend.dtypes import standardize_dtype
+from lamina.backend.dtypes import STRING, standardize_dtype
 from lamina.backend.naming import unique_name
 from lamina.layers import symbolic
 from lamina.layers.layer import Layer
@@ -14,13 +14,16 @@ class InputLayer(Layer):
     Args:
         shape: Shape without the batch dimension.
         batch_size: Optional fixed batch size.
-        dtype: Dtype of the input (default ``floatx()``).
+        dtype: Dtype of the input (default ``floatx()``); ``"string"`` for string data, which
+            reaches the model as numpy arrays of ``str`` (torch has no string tensors).
         sparse: Whether the input is sparse (accepted for API compatibility; dense tensors are used).
         batch_shape: Full shape including the batch dimension (instead of ``shape``/``batch_size``).
         input_tensor: An existing ``KerasTensor`` to wrap instead of creating one.
         name: Layer name; a unique ``input_layer`` name is generated when omitted.
         optional: Whether the input may be ``None``.
     """
+
+    _accepts_string_inputs = True
 
     def __init__(
         self,
@@ -61,7 +64,10 @@ class InputLayer(Layer):
             if d is not None and d < 0:
                 raise ValueError(f"Input shapes must not have negative dimensions: {batch_shape}")
         dtype = standardize_dtype(dtype if dtype is not None else (input_tensor.dtype if input_tensor is not None else None))
-        super().__init__(name=name or unique_name("input_layer"), dtype=dtype, **kwargs)
+        # A string input has no torch dtype to compute in; its layer keeps the default policy, as
+        # in Keras.
+        policy = None if dtype == STRING else dtype
+        super().__init__(name=name or unique_name("input_layer"), dtype=policy, **kwargs)
         self._batch_shape = batch_shape
         self.sparse = bool(sparse)
         self.optional = optional
@@ -111,7 +117,8 @@ def Input(
     Args:
         shape: Shape tuple without the batch dimension (``(32,)`` for vectors of 32 values).
         batch_size: Optional fixed batch size.
-        dtype: Expected input dtype (default ``floatx()``).
+        dtype: Expected input dtype (default ``floatx()``); ``"string"`` for text fed to a
+            ``StringLookup`` / ``TextVectorization`` front end as numpy arrays of ``str``.
         sparse: Whether the input is sparse.
         batch_shape: Shape including the batch dimension, e.g. ``(10, 32)`` or ``(None, 32)``.
         name: Optional name, unique within a model.

@@ -3,15 +3,18 @@
 torch has no string tensors, so these layers take strings as Python lists, nested lists or numpy
 arrays (unicode, bytes or object dtype) and work on numpy; numeric results come back as torch
 tensors (int64 indices, float32 encodings). Eager calls therefore skip the tensor conversion of
-``Layer.__call__``; symbolic calls go through it and get their output from ``compute_output_shape``.
+``Layer.__call__``; symbolic calls, string ones (``Input(dtype="string")``) included, go through it
+and get their output from ``compute_output_shape``.
 """
 
 import numpy as np
 import torch
 
 from lamina.backend.core import convert_to_tensor
+from lamina.backend.dtypes import is_int_dtype
 from lamina.layers import symbolic
 from lamina.layers.layer import Layer
+from lamina.utils import tree
 
 
 class HostDataLayer(Layer):
@@ -19,6 +22,12 @@ class HostDataLayer(Layer):
 
     # Output dtype of symbolic calls; subclasses set it from their output mode.
     _output_dtype = "int64"
+    # Symbolic string inputs (``Input(dtype="string")``) are welcome; the output shape comes from
+    # ``compute_output_shape`` (no fake-tensor run, which would need a torch dtype).
+    _accepts_string_inputs = True
+    # What symbolic inputs must hold: "string", "integer", or None (anything); eager calls check
+    # the data itself.
+    _expected_input = None
 
     def __call__(self, *args, **kwargs):
         if not args:
@@ -26,11 +35,30 @@ class HostDataLayer(Layer):
                 raise TypeError(f"Layer '{self.name}' was called without inputs.")
             args = (kwargs.pop("inputs"),)
         if symbolic.any_symbolic(args, kwargs):
+            self._check_symbolic_input(args[0])
             return super().__call__(*args, **kwargs)
         if len(args) > 1:
             raise TypeError(f"Layer '{self.name}' takes a single input; received {len(args)} positional arguments.")
         self.built = True
         return self.call(args[0])
+
+    def _check_symbolic_input(self, inputs):
+        expected = self._expected_input
+        if expected is None:
+            return
+        for t in tree.flatten(inputs):
+            if not symbolic.is_keras_tensor(t):
+                continue
+            if expected == "string":
+                ok = t.dtype == "string"
+            else:
+                ok = is_int_dtype(t.dtype) or t.dtype == "bool"
+            if ok:
+                continue
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) expects {expected} inputs. Received a "
+                f"symbolic input of dtype {t.dtype} and shape {t.shape}."
+            )
 
     @property
     def compute_dtype(self):

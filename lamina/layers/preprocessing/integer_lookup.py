@@ -40,6 +40,8 @@ class IntegerLookup(IndexLookup):
     [[1, 3, 4], [4, 0, 2]]
     """
 
+    _expected_input = "integer"
+
     def __init__(
         self,
         max_tokens=None,

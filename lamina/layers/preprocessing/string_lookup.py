@@ -13,8 +13,9 @@ class StringLookup(IndexLookup):
 
     Strings are passed as Python lists, nested lists or numpy arrays (unicode, bytes or object
     dtype); indices come back as an int64 torch tensor, encodings as float32, and inverted
-    lookups as a numpy array of ``str``. With several OOV indices, OOV strings are spread over
-    them with FarmHash Fingerprint64 (or SipHash-2-4 keyed by ``salt``), bit-exact with Keras.
+    lookups as a numpy array of ``str``; in a model it follows ``Input(dtype="string")``. With
+    several OOV indices, OOV strings are spread over them with FarmHash Fingerprint64 (or
+    SipHash-2-4 keyed by ``salt``), bit-exact with Keras.
 
     Args:
         max_tokens: Maximum vocabulary size, mask and OOV indices included (``None``: no cap).
@@ -80,6 +81,10 @@ class StringLookup(IndexLookup):
             vocabulary_dtype="string",
             **kwargs,
         )
+        # Inverted, the layer reads indices and returns strings (numpy arrays of str).
+        self._expected_input = "integer" if invert else "string"
+        if invert:
+            self._output_dtype = "string"
 
     def _tokens_from(self, arr):
         if not isinstance(arr, np.ndarray):
@@ -93,24 +98,6 @@ class StringLookup(IndexLookup):
         out = np.empty(len(values), dtype=object)
         out[:] = values
         return out.reshape(shape).astype(str)
-
-    def compute_output_shape(self, input_shape):
-        if self.invert:
-            raise ValueError(
-                f"StringLookup '{self.name}' with `invert=True` returns strings, which Lamina's "
-                "symbolic tensors cannot hold: call it eagerly on integer arrays instead."
-            )
-        return super().compute_output_shape(input_shape)
-
-    def _symbolic_call(self, args, kwargs):
-        dtype = getattr(args[0], "dtype", None)
-        if not self.invert:
-            raise ValueError(
-                f"StringLookup '{self.name}' needs string inputs, and Lamina's symbolic tensors cannot "
-                f"hold strings (received a symbolic tensor of dtype {dtype}). Call the layer eagerly "
-                "on lists or numpy arrays of strings, e.g. in the input pipeline before the model."
-            )
-        return super()._symbolic_call(args, kwargs)
 
     def get_config(self):
         config = super().get_config()

@@ -44,7 +44,9 @@ class TextVectorization(HostDataLayer):
     Each example is standardized (by default lowercased, ASCII letters only as in Keras, and
     stripped of punctuation), split (by default on whitespace), optionally combined into
     n-grams, then looked up in a vocabulary given on construction or learned with ``adapt``.
-    Inputs are Python lists or numpy arrays of strings; outputs are torch tensors.
+    Inputs are Python lists or numpy arrays of strings; outputs are torch tensors. In a model,
+    the layer follows ``Input(shape=(1,), dtype="string")`` and the data stays numpy arrays of
+    ``str`` up to it.
 
     Args:
         max_tokens: Maximum vocabulary size, the padding (``"int"`` mode) and OOV tokens included.
@@ -75,6 +77,8 @@ class TextVectorization(HostDataLayer):
     >>> layer([["foo qux bar"], ["qux baz"]]).tolist()
     [[4, 1, 3, 0], [1, 2, 0, 0]]
     """
+
+    _expected_input = "string"
 
     def __init__(
         self,
@@ -314,11 +318,30 @@ class TextVectorization(HostDataLayer):
         return to_output_tensor(encoded.reshape(lead + (depth,)), self._output_dtype)
 
     def compute_output_shape(self, input_shape):
-        raise ValueError(
-            f"TextVectorization '{self.name}' needs string inputs, and Lamina's symbolic tensors "
-            f"cannot hold strings (received a symbolic input of shape {tuple(input_shape)}). Call "
-            "the layer eagerly on lists or numpy arrays of strings, e.g. in the input pipeline."
-        )
+        # The shapes `call` produces: token rows keep the leading axes and get a last axis of
+        # `output_sequence_length` (unknown without it) or of the vocabulary size.
+        shape = tuple(input_shape)
+        depth = self._lookup_layer._depth()
+        if self._split is not None:
+            if len(shape) > 1:
+                if shape[-1] not in (1, None):
+                    raise ValueError(
+                        "When using `TextVectorization` to tokenize strings, the input rank must be 1 "
+                        f"or the last shape dimension must be 1. Received: inputs.shape={shape} with "
+                        f"rank={len(shape)}"
+                    )
+                shape = shape[:-1]
+            return shape + ((self._output_sequence_length if self._output_mode == "int" else depth),)
+        if self._ngrams is not None:
+            lead = shape[:-1]
+            return lead + ((self._output_sequence_length if self._output_mode == "int" else depth),)
+        if self._output_mode == "int":
+            if self._output_sequence_length is not None and shape:
+                return shape[:-1] + (self._output_sequence_length,)
+            return shape
+        if len(shape) <= 1:
+            shape = shape + (1,) if shape else (1, 1)
+        return shape[:-1] + (depth,)
 
     # --- config and saving --------------------------------------------------------------------
     def get_config(self):
