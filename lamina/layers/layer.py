@@ -1,8 +1,10 @@
 """The ``Layer`` base class: a ``torch.nn.Module`` with the Keras layer API.
 
 A layer owns variables (``add_weight``), builds them lazily from the first input shape, and is called
-on torch tensors (eager) or on ``KerasTensor``s (symbolic, recording a graph node). The node API,
-masks, losses and config live here; graph execution lives in ``lamina.models``.
+on torch tensors (eager) or on ``KerasTensor``s (symbolic, recording a graph node). Weights, losses,
+the call and config live here; the symbolic call (`_symbolic_call.py`) and the Keras 2 node API
+(`_node_api.py`) are mixins, the call helpers are in `_call_utils.py`, and graph execution lives in
+``lamina.models``.
 """
 
 import inspect
@@ -11,15 +13,31 @@ import threading
 import numpy as np
 import torch
 
-from lamina.backend import config as backend_config
 from lamina.backend import dtype_policy
-from lamina.backend.core import convert_to_numpy, convert_to_tensor, standardize_shape
+from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
 from lamina.backend.naming import to_snake_case, unique_name
 from lamina.backend.variables import SCOPE as _SCOPE
 from lamina.backend.variables import Variable
 from lamina.layers import symbolic
-from lamina.layers.input_spec import InputSpec, assert_input_compatibility
+from lamina.layers._call_utils import (
+    _attach_masks,
+    _batch_input_shape_from_kwargs,
+    _collect_mask,
+    _device_type,
+    _fast_spec_ok,
+    _keep_mask,
+    _map_specs,
+    _reject_strings,
+    _shape_structure,
+    _shapes_to_keras_tensors,
+    _to_shape_structure,
+    _to_tensor,
+    _to_tensor_if_array,
+)
+from lamina.layers._node_api import NodeAPI
+from lamina.layers._symbolic_call import SymbolicCall
+from lamina.layers.input_spec import assert_input_compatibility
 from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
 from lamina.utils import tree
@@ -65,7 +83,7 @@ def _call_signature(cls):
 
 
 @register_builtin("keras.layers")
-class Layer(torch.nn.Module):
+class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
     """Base class of all layers: state (weights) plus a computation (``call``).
 
     Args:
@@ -140,6 +158,11 @@ class Layer(torch.nn.Module):
 
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._batch_input_shape = _batch_input_shape_from_kwargs(kwargs)
+
+    @classmethod
+    def _call_facts(cls):
+        """``(takes_training, takes_mask, overrides compute_mask, overrides compute_output_shape)``."""
+        return _call_signature(cls)
 
     # --- attributes ---------------------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -563,86 +586,6 @@ class Layer(torch.nn.Module):
             inputs,
         )
 
-    def _symbolic_call(self, args, kwargs):
-        inputs = args[0]
-        if not self._accepts_string_inputs:
-            _reject_strings(self, args)
-        if self.input_spec is not None:
-            assert_input_compatibility(self.input_spec, inputs, self.name)
-        if not self.built:
-            self._maybe_build(inputs)
-        takes_training, takes_mask, mask_overridden, shape_overridden = _call_signature(type(self))
-        call_kwargs = dict(kwargs)
-        if takes_mask and call_kwargs.get("mask") is None:
-            mask = _collect_mask(inputs)
-            if mask is not None:
-                call_kwargs["mask"] = mask
-        if not takes_training:
-            call_kwargs.pop("training", None)
-        outputs = self._symbolic_outputs(args, call_kwargs, shape_overridden)
-        # An explicit `mask=` that is a graph tensor (e.g. a model input) is part of the node, as
-        # in Keras; other masks travel on `_keras_mask` and are collected again at run time.
-        node_kwargs = {
-            k: v for k, v in kwargs.items() if k != "mask" or getattr(v, "_keras_history", None) is not None
-        }
-        symbolic.Node(self, args, node_kwargs, outputs)
-        if mask_overridden or self.supports_masking:
-            previous_mask = call_kwargs.get("mask") if takes_mask else _collect_mask(inputs)
-            if mask_overridden or previous_mask is not None:
-                masks = self._symbolic_mask(inputs, previous_mask)
-                flat_out, flat_masks = tree.flatten(outputs), tree.flatten(masks)
-                if len(flat_masks) == 1 and len(flat_out) > 1:
-                    flat_masks = flat_masks * len(flat_out)
-                for out, m in zip(flat_out, flat_masks):
-                    if symbolic.is_keras_tensor(out):
-                        out._keras_mask = m
-        return outputs
-
-    def _symbolic_outputs(self, args, kwargs, shape_overridden):
-        if shape_overridden:
-            shapes = self.compute_output_shape(
-                tree.map_structure(lambda t: t.shape if symbolic.is_keras_tensor(t) else t, args[0])
-            )
-            return _shapes_to_keras_tensors(shapes, self.compute_dtype)
-        specs = self._meta_run(args, kwargs)
-        return _specs_to_tensors(specs)
-
-    def _meta_run(self, args, kwargs):
-        was_symbolic = _SCOPE.symbolic
-        _SCOPE.symbolic = True
-        call_kwargs = dict(kwargs)
-        if "training" in call_kwargs or _call_signature(type(self))[0]:
-            # State updates (e.g. moving statistics) must never run on meta tensors.
-            call_kwargs["training"] = False
-            if not _call_signature(type(self))[0]:
-                call_kwargs.pop("training")
-        try:
-            inputs_dtype = self.compute_dtype
-
-            def run(*a, **k):
-                a = (_cast_meta(a[0], inputs_dtype) if self._autocast else a[0],) + a[1:]
-                return self.call(*a, **k)
-
-            return symbolic.run_on_meta(run, args, call_kwargs)
-        except Exception as e:
-            raise type(e)(
-                f"Exception encountered when calling {type(self).__name__} '{self.name}' on "
-                f"symbolic inputs {tree.map_structure(_describe, args)}: {e}"
-            ) from e
-        finally:
-            _SCOPE.symbolic = was_symbolic
-
-    def _symbolic_mask(self, inputs, previous_mask):
-        was_symbolic = _SCOPE.symbolic
-        _SCOPE.symbolic = True
-        try:
-            specs = symbolic.run_on_meta(
-                lambda x, m: self.compute_mask(x, m), (inputs, previous_mask), {}
-            )
-        finally:
-            _SCOPE.symbolic = was_symbolic
-        return _specs_to_tensors(specs)
-
     def compute_mask(self, inputs, previous_mask=None):
         """The mask of the output; by default the input mask passes through maskable layers."""
         if not self.supports_masking:
@@ -657,75 +600,6 @@ class Layer(torch.nn.Module):
 
     def compute_output_spec(self, *args, **kwargs):
         return self._symbolic_outputs(args, kwargs, _call_signature(type(self))[3])
-
-    # --- node API -----------------------------------------------------------------------------
-    def _single_node(self, attr):
-        if not self._inbound_nodes:
-            raise AttributeError(
-                f"Layer '{self.name}' has never been called and thus has no defined {attr}."
-            )
-        if len(self._inbound_nodes) > 1:
-            raise AttributeError(
-                f"Layer '{self.name}' has multiple inbound nodes, hence the notion of \"layer {attr}\" "
-                f"is ill-defined. Use `get_{attr.replace(' ', '_')}_at(node_index)` instead."
-            )
-        return self._inbound_nodes[0]
-
-    def _node_at(self, node_index, attr):
-        if not self._inbound_nodes:
-            raise RuntimeError(f"Layer '{self.name}' has never been called and has no {attr}.")
-        if not 0 <= node_index < len(self._inbound_nodes):
-            raise ValueError(
-                f"Asked to get {attr} at node {node_index}, but layer '{self.name}' has only "
-                f"{len(self._inbound_nodes)} inbound nodes."
-            )
-        return self._inbound_nodes[node_index]
-
-    @property
-    def input(self):
-        return self._single_node("input")._primary_input()
-
-    @property
-    def output(self):
-        return _unwrap_single(self._single_node("output").outputs)
-
-    @property
-    def input_shape(self):
-        if not self._inbound_nodes and self._batch_input_shape is not None:
-            return self._batch_input_shape
-        return self._single_node("input shape").input_shapes
-
-    @property
-    def output_shape(self):
-        return _unwrap_single(self._single_node("output shape").output_shapes)
-
-    def get_input_at(self, node_index):
-        return self._node_at(node_index, "input")._primary_input()
-
-    def get_output_at(self, node_index):
-        return _unwrap_single(self._node_at(node_index, "output").outputs)
-
-    def get_input_shape_at(self, node_index):
-        return self._node_at(node_index, "input shape").input_shapes
-
-    def get_output_shape_at(self, node_index):
-        return _unwrap_single(self._node_at(node_index, "output shape").output_shapes)
-
-    def get_input_mask_at(self, node_index):
-        x = self.get_input_at(node_index)
-        return tree.map_structure(lambda t: getattr(t, "_keras_mask", None), x)
-
-    def get_output_mask_at(self, node_index):
-        x = self.get_output_at(node_index)
-        return tree.map_structure(lambda t: getattr(t, "_keras_mask", None), x)
-
-    @property
-    def input_mask(self):
-        return self.get_input_mask_at(0) if len(self._inbound_nodes) == 1 else self._single_node("input mask")
-
-    @property
-    def output_mask(self):
-        return self.get_output_mask_at(0) if len(self._inbound_nodes) == 1 else self._single_node("output mask")
 
     # --- config -------------------------------------------------------------------------------
     def get_config(self):
@@ -787,196 +661,3 @@ class Layer(torch.nn.Module):
     # torch.nn.Module's own repr helper is kept for `print(model)` of nested modules.
     def extra_repr(self):
         return f"name={self.name!r}"
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def _batch_input_shape_from_kwargs(kwargs):
-    if kwargs.get("batch_input_shape") is not None:
-        return tuple(kwargs["batch_input_shape"])
-    shape = kwargs.get("input_shape")
-    if shape is None and kwargs.get("input_dim") is not None:
-        shape = (kwargs["input_dim"],)
-    if shape is None:
-        return None
-    if isinstance(shape, int):
-        shape = (shape,)
-    return (kwargs.get("batch_size"),) + tuple(shape)
-
-
-def _fast_spec_ok(spec, x):
-    """Cheap check of one tensor against one InputSpec; False means "run the full check"."""
-    if type(spec) is not InputSpec:
-        return False
-    nd = x.dim()
-    if spec.ndim is not None and nd != spec.ndim and not spec.allow_last_axis_squeeze:
-        return False
-    if spec.min_ndim is not None and nd < spec.min_ndim:
-        return False
-    if spec.max_ndim is not None and nd > spec.max_ndim:
-        return False
-    if spec.dtype is not None or spec.shape is not None:
-        return False
-    shape = x.shape
-    for axis, size in spec.axes.items():
-        if size is not None and (axis >= nd or axis < -nd or shape[axis] != size):
-            return False
-    return True
-
-
-def _shape_structure(x):
-    """Shapes mirroring the input structure: a tuple per tensor, lists/dicts kept."""
-    if hasattr(x, "shape"):
-        return tuple(x.shape)
-    if isinstance(x, dict):
-        return {k: _shape_structure(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_shape_structure(v) for v in x]
-    return None
-
-
-def _to_tensor(x):
-    if isinstance(x, torch.Tensor) or x is None or isinstance(x, (str, bytes)):
-        return x
-    if isinstance(x, (np.ndarray, np.generic, float, int, bool)):
-        if _is_string_array(x):
-            return x  # torch has no string tensors; the caller checks the layer accepts strings
-        return convert_to_tensor(x)
-    return x
-
-
-def _is_string_array(x):
-    """Whether ``x`` is a numpy array of strings (unicode, bytes, or objects that are all str/bytes)."""
-    if not isinstance(x, np.ndarray):
-        return False
-    kind = x.dtype.kind
-    if kind in "US":
-        return True
-    return kind == "O" and x.size > 0 and all(isinstance(v, (str, bytes)) for v in x.reshape(-1).tolist())
-
-
-def _reject_strings(layer, structure):
-    """Raise a ValueError naming ``layer`` if ``structure`` holds string data (eager or symbolic)."""
-    for x in tree.flatten(structure):
-        if _is_string_array(x):
-            received = f"a numpy array of strings of dtype {x.dtype} and shape {x.shape}"
-        elif getattr(x, "_is_keras_tensor", False) and x.dtype == "string":
-            received = f"a symbolic tensor of dtype string and shape {x.shape}"
-        else:
-            continue
-        raise ValueError(
-            f"Layer '{layer.name}' ({type(layer).__name__}) cannot take string inputs: received "
-            f"{received}. torch has no string tensors; turn strings into numbers first with a layer "
-            "that reads them (StringLookup, TextVectorization, Hashing)."
-        )
-
-
-def _to_tensor_if_array(x):
-    return convert_to_tensor(x) if isinstance(x, np.ndarray) else x
-
-
-def _keep_mask(src, dst):
-    mask = getattr(src, "_keras_mask", None)
-    if mask is not None:
-        dst._keras_mask = mask
-    return dst
-
-
-def _collect_mask(inputs):
-    if isinstance(inputs, torch.Tensor) or symbolic.is_keras_tensor(inputs):
-        return getattr(inputs, "_keras_mask", None)
-    masks = tree.map_structure(lambda t: getattr(t, "_keras_mask", None), inputs)
-    return None if all(m is None for m in tree.flatten(masks)) else masks
-
-
-def _attach_masks(outputs, masks, inputs):
-    if masks is None:
-        return outputs
-    flat_in = {id(t) for t in tree.flatten(inputs)}
-    if isinstance(outputs, torch.Tensor):
-        if id(outputs) in flat_in and getattr(outputs, "_keras_mask", None) is not masks:
-            # Never overwrite the mask carried by the caller's tensor: mark an alias instead.
-            outputs = outputs.view_as(outputs)
-        outputs._keras_mask = masks
-        return outputs
-    flat_out = tree.flatten(outputs)
-    flat_masks = tree.flatten(masks) if tree.is_nested(masks) else [masks] * len(flat_out)
-    new = []
-    for out, m in zip(flat_out, flat_masks):
-        if isinstance(out, torch.Tensor) and m is not None:
-            if id(out) in flat_in:
-                out = out.view_as(out)
-            out._keras_mask = m
-        new.append(out)
-    return tree.pack_sequence_as(outputs, new)
-
-
-def _device_type(inputs):
-    for x in tree.flatten(inputs):
-        if isinstance(x, torch.Tensor):
-            return x.device.type
-    return backend_config.get_device().type
-
-
-def _cast_meta(x, dtype):
-    target = to_torch_dtype(dtype)
-    return tree.map_structure(
-        lambda t: t.to(target) if isinstance(t, torch.Tensor) and t.is_floating_point() else t, x
-    )
-
-
-def _describe(x):
-    return f"KerasTensor{x.shape}" if symbolic.is_keras_tensor(x) else x
-
-
-def _specs_to_tensors(specs):
-    def make(spec):
-        if spec is None:
-            return None
-        return symbolic.KerasTensor(spec[0], dtype=spec[1])
-
-    if isinstance(specs, tuple) and len(specs) == 2 and isinstance(specs[1], str):
-        return make(specs)
-    return _map_specs(make, specs)
-
-
-def _map_specs(fn, specs):
-    if isinstance(specs, tuple) and len(specs) == 2 and isinstance(specs[1], str):
-        return fn(specs)
-    if isinstance(specs, list):
-        return [_map_specs(fn, s) for s in specs]
-    if isinstance(specs, tuple):
-        return tuple(_map_specs(fn, s) for s in specs)
-    if isinstance(specs, dict):
-        return {k: _map_specs(fn, v) for k, v in specs.items()}
-    return fn(specs) if specs is not None else None
-
-
-def _is_single_shape(shape):
-    return isinstance(shape, (tuple, list, torch.Size)) and all(
-        d is None or isinstance(d, (int, np.integer)) for d in shape
-    )
-
-
-def _shapes_to_keras_tensors(shapes, dtype):
-    """A structure of shapes (leaves are shape tuples) -> the same structure of KerasTensors."""
-    if _is_single_shape(shapes):
-        return symbolic.KerasTensor(shapes, dtype=dtype)
-    if isinstance(shapes, dict):
-        return {k: _shapes_to_keras_tensors(v, dtype) for k, v in shapes.items()}
-    return [_shapes_to_keras_tensors(s, dtype) for s in shapes]
-
-
-def _to_shape_structure(shape):
-    if isinstance(shape, dict):
-        return {k: _to_shape_structure(v) for k, v in shape.items()}
-    if isinstance(shape, (list, tuple)) and shape and all(isinstance(s, (list, tuple)) or s is None for s in shape) and any(isinstance(s, (list, tuple)) for s in shape):
-        return [_to_shape_structure(s) for s in shape]
-    return tuple(shape)
-
-
-def _unwrap_single(x):
-    if isinstance(x, (list, tuple)) and len(x) == 1:
-        return x[0]
-    return x

@@ -10,7 +10,7 @@ import torch
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import STRING, to_torch_dtype
 from lamina.layers import symbolic
-from lamina.layers.layer import _is_string_array
+from lamina.layers._call_utils import _is_string_array
 from lamina.layers.core.input_layer import InputLayer
 from lamina.models.model import Model, _register_functional
 from lamina.saving.object_registration import register_builtin

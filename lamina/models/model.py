@@ -80,7 +80,7 @@ class Model(Trainer, Layer):
     def _maybe_build(self, inputs):
         if type(self).build is Model.build and not self.built:
             # The call about to run creates the sub-layers' weights; no separate pass needed.
-            from lamina.layers.layer import _shape_structure
+            from lamina.layers._call_utils import _shape_structure
 
             self._build_shapes = _shape_structure(inputs)
             self.built = True

@@ -5,7 +5,8 @@ import torch
 from lamina.backend.naming import unique_name
 from lamina.layers import symbolic
 from lamina.layers.core.input_layer import InputLayer
-from lamina.layers.layer import Layer, _is_string_array
+from lamina.layers._call_utils import _is_string_array
+from lamina.layers.layer import Layer
 from lamina.models.model import Model
 from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin

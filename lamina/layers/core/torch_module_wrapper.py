@@ -10,7 +10,8 @@ import torch
 
 from lamina.backend import config as backend_config
 from lamina.backend.variables import Variable
-from lamina.layers.layer import Layer, _shapes_to_keras_tensors
+from lamina.layers._call_utils import _shapes_to_keras_tensors
+from lamina.layers.layer import Layer
 from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
 

@@ -1,6 +1,5 @@
 """``Pipeline``: a plain layer that applies a list of layers one after the other."""
 
-from lamina.layers import layer as layer_module
 from lamina.layers.layer import Layer
 from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
@@ -69,7 +68,7 @@ class Pipeline(Layer):
     def call(self, inputs, training=True, mask=None):
         outputs = inputs
         for layer in self._pipeline_layers:
-            _, takes_mask, _, _ = layer_module._call_signature(type(layer))
+            _, takes_mask, _, _ = layer._call_facts()
             kwargs = {}
             if takes_mask and mask is not None:
                 kwargs["mask"] = mask

@@ -4,7 +4,6 @@ import copy
 
 import torch
 
-from lamina.layers import layer as layer_module
 from lamina.layers.core.wrapper import Wrapper
 from lamina.layers.layer import Layer
 from lamina.saving import serialization_lib
@@ -144,7 +143,7 @@ class Bidirectional(Wrapper):
         kwargs = {}
         if training is not None:
             kwargs["training"] = training
-        if mask is not None and layer_module._call_signature(type(self.forward_layer))[1]:
+        if mask is not None and self.forward_layer._call_facts()[1]:
             kwargs["mask"] = mask
         forward_kwargs, backward_kwargs = dict(kwargs), dict(kwargs)
         if initial_state is not None:

@@ -1,6 +1,5 @@
 """``TimeDistributed``: apply one layer to every time step of a sequence."""
 
-from lamina.layers import layer as layer_module
 from lamina.layers.core.wrapper import Wrapper
 from lamina.layers.layer import Layer
 from lamina.saving.object_registration import register_builtin
@@ -83,7 +82,7 @@ class TimeDistributed(Wrapper):
             kwargs["training"] = training
         if mask is not None:
             self._check_mask(mask, inputs)
-            if layer_module._call_signature(type(self.layer))[1]:
+            if self.layer._call_facts()[1]:
                 kwargs["mask"] = mask.reshape(batch * steps, *mask.shape[2:])
         folded = inputs.reshape(batch * steps, *inputs.shape[2:])
         outputs = self.layer(folded, **kwargs)
