@@ -3,11 +3,19 @@
 Each layer entry carries its ``inbound_nodes``: the call arguments with every symbolic tensor
 written as ``{"class_name": "__keras_tensor__", "config": {"shape", "dtype", "keras_history":
 [layer_name, node_index, tensor_index]}}``. Node indices count only the nodes inside this model.
+Other constants in the call arguments (slices and ``...`` of ``x[1:, ...]``, tensors and arrays of
+``x @ w``) are written as Keras writes them (``__slice__``, ``__ellipsis__``, ``__tensor__``,
+``__numpy__``).
 """
 
+import numpy as np
+import torch
+
+from lamina.backend.core import convert_to_tensor
+from lamina.backend.dtypes import standardize_dtype
 from lamina.layers import symbolic
+from lamina.layers.core import keras_op_nodes
 from lamina.saving import serialization_lib
-from lamina.utils import tree
 
 
 def _model_node_index(model):
@@ -35,6 +43,11 @@ def functional_config(model):
     in_model = {id(n) for n in model._nodes}
 
     def encode(x):
+        # Tuples become lists, as in Keras's files (JSON has no tuples).
+        if isinstance(x, (list, tuple)):
+            return [encode(v) for v in x]
+        if isinstance(x, dict):
+            return {k: encode(v) for k, v in x.items()}
         if symbolic.is_keras_tensor(x):
             return {
                 "class_name": "__keras_tensor__",
@@ -44,7 +57,7 @@ def functional_config(model):
                     "keras_history": _tensor_ref(x, node_index),
                 },
             }
-        return serialization_lib.serialize_keras_object(x)
+        return _encode_constant(x)
 
     layer_configs = []
     for layer in model.layers:
@@ -52,8 +65,8 @@ def functional_config(model):
         entry["name"] = layer.name
         entry["inbound_nodes"] = [
             {
-                "args": [tree.map_structure(encode, a) for a in node.call_args],
-                "kwargs": {k: tree.map_structure(encode, v) for k, v in node.call_kwargs.items()},
+                "args": [encode(a) for a in node.call_args],
+                "kwargs": {k: encode(v) for k, v in node.call_kwargs.items()},
             }
             for node in layer._inbound_nodes
             if id(node) in in_model and not node.is_input
@@ -82,10 +95,12 @@ def functional_from_config(cls, config, custom_objects=None):
     created = {}
     pending = []
     for entry in config["layers"]:
-        layer = deserialize_layer(
-            {k: v for k, v in entry.items() if k not in ("inbound_nodes", "name")},
-            custom_objects=custom_objects,
-        )
+        layer_config = {k: v for k, v in entry.items() if k not in ("inbound_nodes", "name")}
+        if keras_op_nodes.is_keras_op_module(entry.get("module")):
+            # Operations (`x + 1`, `ops.mean`) resolve only through Lamina's table of Keras ops.
+            layer = keras_op_nodes.deserialize_op_node(layer_config)
+        else:
+            layer = deserialize_layer(layer_config, custom_objects=custom_objects)
         created[entry.get("name", layer.name)] = layer
         for node in entry.get("inbound_nodes", []):
             pending.append((layer, node))
@@ -103,6 +118,8 @@ def functional_from_config(cls, config, custom_objects=None):
             if t is None:
                 raise _NotReady
             return t
+        if isinstance(x, dict) and x.get("class_name") in _CONSTANT_DECODERS:
+            return _CONSTANT_DECODERS[x["class_name"]](x.get("config") or {}, decode)
         if isinstance(x, dict) and "class_name" in x:
             return serialization_lib.deserialize_keras_object(x, custom_objects=custom_objects)
         if isinstance(x, list):
@@ -141,3 +158,31 @@ def functional_from_config(cls, config, custom_objects=None):
 
 class _NotReady(Exception):
     pass
+
+
+def _encode_constant(x):
+    if isinstance(x, slice):
+        bounds = {"start": x.start, "stop": x.stop, "step": x.step}
+        return {"class_name": "__slice__", "config": {k: _encode_constant(v) for k, v in bounds.items()}}
+    if x is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(x, (torch.Tensor, np.ndarray)):
+        value = x.detach().cpu().tolist() if isinstance(x, torch.Tensor) else x.tolist()
+        kind = "__tensor__" if isinstance(x, torch.Tensor) else "__numpy__"
+        return {"class_name": kind, "config": {"value": value, "dtype": standardize_dtype(x.dtype)}}
+    return serialization_lib.serialize_keras_object(x)
+
+
+def _decode_slice(config, decode):
+    return slice(decode(config.get("start")), decode(config.get("stop")), decode(config.get("step")))
+
+
+def _decode_tensor(config, decode):
+    return convert_to_tensor(config["value"], dtype=config.get("dtype"))
+
+
+_CONSTANT_DECODERS = {
+    "__slice__": _decode_slice,
+    "__ellipsis__": lambda config, decode: Ellipsis,
+    "__tensor__": _decode_tensor,
+}

@@ -29,15 +29,19 @@ def _holds_keras_tensor(values):
     return False
 
 
-def _symbolic_aware(fn):
-    """Let ``fn`` take symbolic tensors: the call is then recorded as a graph node (functional API)."""
+def _symbolic_aware(fn, name):
+    """Let ``fn`` take symbolic tensors: the call is then recorded as a graph node (functional API).
+
+    The node records the public ``name`` (``true_divide``), not ``fn.__name__`` (``divide``):
+    aliases are different operations in Keras's files.
+    """
 
     @_functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if args and _holds_keras_tensor(args):
             from lamina.layers.core.tensor_op import apply_tensor_op
 
-            return apply_tensor_op(fn.__name__, *args, **kwargs)
+            return apply_tensor_op(name, *args, **kwargs)
         return fn(*args, **kwargs)
 
     return wrapper
@@ -48,5 +52,5 @@ import functools as _functools  # noqa: E402
 for _name in __all__:
     _obj = globals()[_name]
     if callable(_obj) and not isinstance(_obj, type):
-        globals()[_name] = _symbolic_aware(_obj)
+        globals()[_name] = _symbolic_aware(_obj, _name)
 del _name, _obj

@@ -1,7 +1,9 @@
-"""Operations on symbolic tensors (``x + 1``, ``x[:, 0]``, ``ops.mean(x)``) recorded as graph nodes.
+"""Lamina's own node for operations on symbolic tensors, for what Keras has no operation class.
 
-Each node stores the operation by name, so functional models using them can be saved and loaded:
-the name is looked up in a fixed table (Python operators) or in ``lamina.ops``, never imported.
+Operations Keras knows (``x + 1``, ``x[:, 0]``, ``ops.mean(x)``) are recorded as Keras operation
+nodes (``keras_op_nodes.py``). ``TensorOp`` remains for the rest, and to load files written by
+earlier Lamina versions, which stored every operation this way. The node stores the operation by
+name, looked up in a fixed table (Python operators) or in ``lamina.ops``, never imported.
 """
 
 import torch
@@ -75,9 +77,17 @@ class TensorOp(Layer):
 
 
 def apply_tensor_op(name, x, *others, **arguments):
-    """Record ``name(x, *others, **arguments)`` in the graph and return the symbolic result."""
-    from lamina.backend.naming import unique_name
+    """Record ``name(x, *others, **arguments)`` in the graph and return the symbolic result.
 
+    Operations Keras knows are recorded as Keras operation nodes (so Keras can read the saved
+    model); only the rest use ``TensorOp``, which Lamina alone reads.
+    """
+    from lamina.backend.naming import unique_name
+    from lamina.layers.core.keras_op_nodes import record_op
+
+    outputs = record_op(name, (x, *others), arguments)
+    if outputs is not NotImplemented:
+        return outputs
     return TensorOp(name, arguments, name=unique_name(name))(x, *others)
 
 
