@@ -22,7 +22,7 @@ def _model_node_index(model):
     """Map id(node) -> index among the nodes of that layer that belong to this model."""
     index, per_layer = {}, {}
     in_model = {id(n) for n in model._nodes}
-    for layer in model.layers:
+    for layer in model._operations:
         i = 0
         for node in layer._inbound_nodes:
             if id(node) in in_model:
@@ -60,7 +60,7 @@ def functional_config(model):
         return _encode_constant(x)
 
     layer_configs = []
-    for layer in model.layers:
+    for layer in model._operations:
         entry = serialization_lib.serialize_keras_object(layer)
         entry["name"] = layer.name
         entry["inbound_nodes"] = [

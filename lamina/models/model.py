@@ -89,7 +89,13 @@ class Model(Trainer, Layer):
 
     @property
     def layers(self):
-        """Direct sub-layers, in the order they were added."""
+        """Direct sub-layers, in the order they were added (graph operations such as ``x + 1`` are
+        not layers: `summary` shows them, ``layers`` does not, as in Keras)."""
+        return [layer for layer in self._direct_layers() if not getattr(layer, "_is_op_node", False)]
+
+    @property
+    def _operations(self):
+        # Layers and graph operations alike: what configs and `summary` list.
         return list(self._direct_layers())
 
     def get_layer(self, name=None, index=None):

@@ -17,7 +17,8 @@ def _format_shape(shape):
         return ", ".join(_format_shape(s) for s in shape)
     if isinstance(shape, dict):
         return "{" + ", ".join(f"{k}: {_format_shape(v)}" for k, v in shape.items()) + "}"
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
+    # Keras writes a one-dimensional shape as "(None)", not as the Python tuple "(None,)".
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
 def _readable_bytes(n):
@@ -73,14 +74,16 @@ def _connections(layer, model_nodes, node_index):
 def _rows(model, expand_nested, show_connections, show_trainable, depth=0):
     model_nodes = {id(n) for n in getattr(model, "_nodes", [])}
     node_index = {}
-    for layer in model.layers:
+    # Every operation of the graph, layers and operations (`x + 1`) alike, as Keras's summary.
+    operations = model._operations if hasattr(model, "_operations") else model.layers
+    for layer in operations:
         i = 0
         for node in layer._inbound_nodes:
             if id(node) in model_nodes:
                 node_index[id(node)] = i
                 i += 1
     rows = []
-    for layer in model.layers:
+    for layer in operations:
         name = ("   " * depth) + f"{layer.name} ({type(layer).__name__})"
         shape = _layer_output_shape(layer, model_nodes) if model_nodes else (
             _format_shape(_safe_output_shape(layer))
@@ -107,6 +110,23 @@ def _safe_output_shape(layer):
         return None
 
 
+def _is_chain(model):
+    """Whether a functional graph is a plain chain (Keras then prints it like a Sequential)."""
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        return False
+    consumed, layers = set(), set()
+    for node in model._nodes:
+        inputs = node.input_tensors
+        if len(inputs) > 1 or id(node.layer) in layers:
+            return False
+        layers.add(id(node.layer))
+        for t in inputs:
+            if id(t) in consumed:
+                return False
+            consumed.add(id(t))
+    return True
+
+
 def print_summary(
     model,
     line_length=None,
@@ -119,7 +139,11 @@ def print_summary(
     from lamina.models.sequential import Sequential
 
     print_fn = print_fn or print
-    show_connections = not isinstance(model, Sequential) and bool(getattr(model, "_nodes", None))
+    show_connections = (
+        not isinstance(model, Sequential)
+        and bool(getattr(model, "_nodes", None))
+        and not _is_chain(model)
+    )
     headers = ["Layer (type)", "Output Shape", "Param #"]
     if show_connections:
         headers.append("Connected to")

@@ -291,8 +291,10 @@ def _single_op_config(class_name, module="keras.src.ops.numpy", config=None, arg
 def test_keras_op_names_resolve_to_operations_not_layers():
     # `Add`, `Concatenate`, `Reshape` are also layer names; an op module must pick the operation.
     model = lamina.Model.from_config(_single_op_config("Add", args_extra=[2.5]))
-    assert type(model.get_layer("op")) is OP_CLASSES["Add"]
-    assert not isinstance(model.get_layer("op"), lamina.layers.Add)
+    (op,) = [o for o in model._operations if o.name == "op"]
+    assert type(op) is OP_CLASSES["Add"] and not isinstance(op, lamina.layers.Add)
+    # An operation is not a layer of the model, as in Keras.
+    assert "op" not in [layer.name for layer in model.layers]
     np.testing.assert_allclose(_outputs(model, np.ones((2, 4), "float32"))[0], np.full((2, 4), 3.5))
 
 
@@ -389,3 +391,23 @@ def test_image_and_linalg_op_nodes_from_keras(oracle):
         _as_numpy(oracle.ops.norm(data, axis=-1)),
     ]
     _assert_same(_outputs(model, data), expected)
+
+
+@pytest.mark.oracle
+def test_layers_leave_operations_out_and_summary_lists_them_like_keras(oracle, capsys):
+    def build(lib):
+        x = lib.Input((4,), name="x")
+        y = lib.layers.Dense(3, name="dense")(x)
+        return lib.Model(x, lib.ops.mean(y + 1, axis=1))
+
+    theirs, ours = build(oracle), build(lamina)
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
+
+    def rows(model):
+        model.summary()
+        lines = capsys.readouterr().out.splitlines()
+        return [line.split("│")[1:3] for line in lines if line.startswith("│")]
+
+    assert [[cell.strip() for cell in row] for row in rows(ours)] == [
+        [cell.strip() for cell in row] for row in rows(theirs)
+    ]

@@ -70,6 +70,8 @@ class KerasOpNode(Layer):
             ``Mean``), under Keras's names.
     """
 
+    _is_op_node = True  # a graph operation, not a layer: left out of `model.layers`, as in Keras
+
     _ops_module = None
     _function_name = None
     _call_params = ()

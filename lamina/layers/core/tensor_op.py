@@ -60,6 +60,8 @@ class TensorOp(Layer):
         arguments: Keyword arguments of the operation (e.g. ``{"axis": 1}``).
     """
 
+    _is_op_node = True  # a graph operation, not a layer: left out of `model.layers`, as in Keras
+
     def __init__(self, function, arguments=None, **kwargs):
         super().__init__(**kwargs)
         self.function = function
