@@ -60,7 +60,7 @@ from lamina.losses.regression import (
 )
 from lamina.losses.segmentation import Dice, Tversky, dice, tversky
 from lamina.losses.similarity import Circle, circle
-from lamina.saving import object_registration, serialization_lib
+from lamina.saving import object_lookup, object_registration
 
 # Short and Keras 2 spellings of the functions (the same objects, so they serialize by their full
 # names).
@@ -110,58 +110,9 @@ def serialize(loss):
     return _serialize(loss)
 
 
-def deserialize(name, custom_objects=None):
-    """Rebuild a loss from its config or name.
-
-    Args:
-        name: A config dict from ``serialize`` (Keras 3 or legacy ``{"class_name", "config"}``
-            form) or a name: a class name gives an instance with default arguments, a function
-            name or alias the function.
-        custom_objects: Optional dict of user losses to resolve names against.
-
-    Returns:
-        A ``Loss`` instance or a loss function.
-    """
-    obj = serialization_lib.deserialize_keras_object(
-        name, module_objects=_ALL_OBJECTS, custom_objects=custom_objects
-    )
-    return obj() if isinstance(obj, type) else obj
-
-
-def get(identifier):
-    """Resolve ``identifier`` to a loss.
-
-    Args:
-        identifier: ``None``; a name (``"mse"``, ``"categorical_crossentropy"``,
-            ``"CategoricalCrossentropy"``); a config dict; a ``Loss`` class (instantiated with
-            defaults) or instance; or any callable ``fn(y_true, y_pred)``.
-
-    Returns:
-        A ``Loss`` instance or a loss function, or ``None`` for ``None``.
-
-    Raises:
-        ValueError: If ``identifier`` cannot be interpreted.
-
-    Example:
-
-    >>> lamina.losses.get("mse") is lamina.losses.mean_squared_error
-    True
-    >>> lamina.losses.get({"class_name": "Huber", "config": {"delta": 0.5}}).delta
-    0.5
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = _ALL_OBJECTS.get(identifier)
-    else:
-        obj = identifier
-    if isinstance(obj, type):
-        obj = obj()
-    if callable(obj):
-        return obj
-    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+# Keras resolves loss names against this module's table only (no custom-object lookup in `get`).
+deserialize = object_lookup.deserializer(_ALL_OBJECTS)
+get = object_lookup.name_getter("loss", _ALL_OBJECTS, deserialize)
 
 
 __all__ = sorted(

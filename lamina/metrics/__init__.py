@@ -81,7 +81,7 @@ from lamina.metrics.regression_metrics import (
     R2Score,
     RootMeanSquaredError,
 )
-from lamina.saving import serialization_lib
+from lamina.saving import object_lookup, serialization_lib
 
 ALL_OBJECTS = (
     Metric,
@@ -190,17 +190,7 @@ _FUNCTIONS = {
 }
 
 
-def serialize(metric):
-    """Serialize a metric instance or metric function to a JSON-friendly config.
-
-    Args:
-        metric: A ``Metric`` instance or a metric function.
-
-    Returns:
-        The Keras 3 config dict (``{"module", "class_name", "config", "registered_name"}``), or the
-        name of a built-in function.
-    """
-    return serialization_lib.serialize_keras_object(metric)
+serialize = object_lookup.serialize
 
 
 def deserialize(config, custom_objects=None):
@@ -225,33 +215,4 @@ def deserialize(config, custom_objects=None):
     )
 
 
-def get(identifier):
-    """Return a metric from a name, a config dict, a class, a function or an instance.
-
-    Args:
-        identifier: ``None``; a name such as ``"accuracy"``, ``"mse"``, ``"auc"`` or
-            ``"CategoricalCrossentropy"`` (names give metric instances); a config dict
-            ``{"class_name": ..., "config": ...}``; a ``Metric`` class (instantiated with its
-            defaults); or a metric function or instance (returned as is).
-
-    Returns:
-        A ``Metric`` instance, a metric function, or ``None``.
-
-    Example:
-
-    >>> lamina.metrics.get("mse")
-    <MeanSquaredError name=mean_squared_error>
-    >>> lamina.metrics.get({"class_name": "AUC", "config": {"num_thresholds": 10}}).num_thresholds
-    10
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = ALL_OBJECTS_DICT.get(identifier)
-    else:
-        obj = identifier
-    if callable(obj):
-        return obj() if inspect.isclass(obj) else obj
-    raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+get = object_lookup.name_getter("metric", ALL_OBJECTS_DICT, deserialize)

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from lamina.backend import config
-from lamina.metrics._utils import match_rank, to_tensor
+from lamina.losses.loss import squeeze_or_expand_to_same_rank
+from lamina.metrics._utils import to_tensor
 
 # The score given to entries that `top_k` filters out: below any threshold.
 NEG_INF = -1e10
@@ -76,10 +77,10 @@ def update_confusion_matrix(
     device = y_pred.device
     y_pred = y_pred.to(dtype)
     y_true = to_tensor(y_true, device=device).to(dtype)
-    y_pred, y_true = match_rank(y_pred, y_true)
+    y_pred, y_true = squeeze_or_expand_to_same_rank(y_pred, y_true)
     if sample_weight is not None:
         sample_weight = to_tensor(sample_weight, device=device).to(dtype).unsqueeze(-1)
-        _, sample_weight = match_rank(y_true, sample_weight, expand_rank_1=False)
+        _, sample_weight = squeeze_or_expand_to_same_rank(y_true, sample_weight, expand_rank_1=False)
     if top_k is not None:
         y_pred = _filter_top_k(y_pred, top_k)
     if class_id is not None:

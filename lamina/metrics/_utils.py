@@ -12,6 +12,7 @@ import torch
 
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
+from lamina.losses.loss import squeeze_or_expand_to_same_rank
 
 
 def to_tensor(x, dtype=None, device=None):
@@ -33,26 +34,6 @@ def divide_no_nan(x, y):
     return torch.where(y == 0, 0.0, x / y)
 
 
-def match_rank(x1, x2, expand_rank_1=True):
-    """Squeeze or expand a trailing axis of size 1 so ranks that differ by exactly one agree.
-
-    ``(n,)`` against ``(n, 1)`` becomes ``(n, 1)`` and ``(n, 1)`` (or both ``(n,)`` when
-    ``expand_rank_1`` is false); ``(n, m, 1)`` against ``(n, m)`` becomes ``(n, m)`` twice.
-    """
-    r1, r2 = x1.ndim, x2.ndim
-    if r1 == r2 + 1 and x1.shape[-1] == 1:
-        if r2 == 1 and expand_rank_1:
-            x2 = x2.unsqueeze(-1)
-        else:
-            x1 = x1.squeeze(-1)
-    elif r2 == r1 + 1 and x2.shape[-1] == 1:
-        if r1 == 1 and expand_rank_1:
-            x1 = x1.unsqueeze(-1)
-        else:
-            x2 = x2.squeeze(-1)
-    return x1, x2
-
-
 def apply_mask(sample_weight, mask, dtype):
     """Fold a boolean ``mask`` into ``sample_weight`` (``None`` means all ones): masked entries get 0."""
     if mask is None:
@@ -61,7 +42,7 @@ def apply_mask(sample_weight, mask, dtype):
     if sample_weight is None:
         return float_mask
     sample_weight = to_tensor(sample_weight, dtype, device=float_mask.device)
-    float_mask, sample_weight = match_rank(float_mask, sample_weight)
+    float_mask, sample_weight = squeeze_or_expand_to_same_rank(float_mask, sample_weight)
     return sample_weight * float_mask
 
 
@@ -81,7 +62,7 @@ def reduce_to_samplewise(values, sample_weight, reduce_fn, dtype):
     if sample_weight is not None:
         sample_weight = to_tensor(sample_weight, dtype, device=values.device)
         sample_weight = apply_mask(sample_weight, mask, dtype)
-        values, sample_weight = match_rank(values, sample_weight)
+        values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
         weight_ndim = sample_weight.ndim
         if values.ndim > weight_ndim:
             values = reduce_fn(values, dim=tuple(range(weight_ndim, values.ndim)))

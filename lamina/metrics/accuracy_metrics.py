@@ -4,7 +4,8 @@ import torch
 
 from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
-from lamina.metrics._utils import match_rank, to_tensor
+from lamina.losses.loss import squeeze_or_expand_to_same_rank
+from lamina.metrics._utils import to_tensor
 from lamina.metrics.reduction_metrics import _FunctionMetric
 from lamina.saving.object_registration import register_builtin
 
@@ -34,7 +35,7 @@ def accuracy(y_true, y_pred):
     """1.0 where ``y_true == y_pred`` (element-wise), else 0.0."""
     y_pred = to_tensor(y_pred)
     y_true = to_tensor(y_true, dtype=y_pred.dtype, device=y_pred.device)
-    y_true, y_pred = match_rank(y_true, y_pred)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     return (y_true == y_pred).to(_floatx())
 
 
@@ -43,7 +44,7 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
     """1.0 where ``y_pred > threshold`` agrees with the 0/1 label ``y_true``, else 0.0."""
     y_pred = to_tensor(y_pred)
     y_true = to_tensor(y_true, device=y_pred.device)
-    y_true, y_pred = match_rank(y_true, y_pred)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     y_pred = (y_pred > threshold).to(y_true.dtype)
     return (y_true == y_pred).to(_floatx())
 

@@ -3,7 +3,8 @@
 import torch
 
 from lamina.backend import config
-from lamina.metrics._utils import match_rank, to_tensor
+from lamina.losses.loss import squeeze_or_expand_to_same_rank
+from lamina.metrics._utils import to_tensor
 from lamina.metrics.reduction_metrics import _FunctionMetric
 from lamina.saving.object_registration import register_builtin
 
@@ -11,7 +12,7 @@ from lamina.saving.object_registration import register_builtin
 def _pair(y_true, y_pred):
     y_pred = to_tensor(y_pred)
     y_true = to_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
-    return match_rank(y_true, y_pred)
+    return squeeze_or_expand_to_same_rank(y_true, y_pred)
 
 
 @register_builtin("keras.metrics")

@@ -10,7 +10,8 @@ from lamina.losses import (
     mean_squared_error,
     mean_squared_logarithmic_error,
 )
-from lamina.metrics._utils import match_rank, to_tensor
+from lamina.losses.loss import squeeze_or_expand_to_same_rank
+from lamina.metrics._utils import to_tensor
 from lamina.metrics.metric import Metric
 from lamina.metrics.reduction_metrics import Mean, _FunctionMetric
 from lamina.saving.object_registration import register_builtin
@@ -21,7 +22,7 @@ def _cosine_similarity(y_true, y_pred, axis=-1):
     y_pred = to_tensor(y_pred)
     y_true = to_tensor(y_true, device=y_pred.device)
     y_true = y_true.to(y_pred.dtype) if y_pred.is_floating_point() else y_true
-    y_true, y_pred = match_rank(y_true, y_pred)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     return torch.sum(ops.normalize(y_true, axis=axis) * ops.normalize(y_pred, axis=axis), dim=axis)
 
 
@@ -136,7 +137,7 @@ class RootMeanSquaredError(Mean):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = to_tensor(y_true, self.dtype)
         y_pred = to_tensor(y_pred, self.dtype, device=y_true.device)
-        y_true, y_pred = match_rank(y_true, y_pred)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         super().update_state(torch.square(y_pred - y_true), sample_weight=sample_weight)
 
     def result(self):
@@ -210,7 +211,7 @@ class R2Score(Metric):
         """
         y_true = to_tensor(y_true, self.dtype)
         y_pred = to_tensor(y_pred, self.dtype, device=y_true.device)
-        y_true, y_pred = match_rank(y_true, y_pred)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         if not self._built:
             self._build(y_true.shape, y_pred.shape)
         if sample_weight is None:

@@ -24,7 +24,7 @@ from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from lamina.optimizers.nadam import Nadam
 from lamina.optimizers.rmsprop import RMSprop
 from lamina.optimizers.sgd import SGD
-from lamina.saving import serialization_lib
+from lamina.saving import object_lookup, serialization_lib
 
 ALL_OBJECTS = (
     Optimizer,
@@ -45,16 +45,7 @@ ALL_OBJECTS = (
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
 
 
-def serialize(optimizer):
-    """Return the Keras 3 config dict of an optimizer (``{"module", "class_name", "config", ...}``).
-
-    Args:
-        optimizer: An `Optimizer` instance.
-
-    Returns:
-        A JSON-friendly dict.
-    """
-    return serialization_lib.serialize_keras_object(optimizer)
+serialize = object_lookup.serialize
 
 
 def deserialize(config, custom_objects=None):

@@ -15,7 +15,6 @@ A training loop calls it as::
     optimizer.apply([v.grad for v in model.trainable_weights], model.trainable_weights)
 """
 
-import re
 import warnings
 
 import numpy as np
@@ -26,12 +25,14 @@ from lamina.backend import config, naming
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.variables import Variable
 from lamina.optimizers import _clipping
+from lamina.optimizers._moving_average import MovingAverageMixin
+from lamina.optimizers._weight_decay import WeightDecayMixin
 from lamina.optimizers.schedules import learning_rate_schedule
 from lamina.saving import object_registration, serialization_lib
 
 
 @object_registration.register_builtin("keras.optimizers")
-class Optimizer:
+class Optimizer(WeightDecayMixin, MovingAverageMixin):
     """Base class of optimizers.
 
     To write an optimizer, subclass it and override:
@@ -503,7 +504,7 @@ class Optimizer:
             return loss * self.loss_scale_factor
         return loss
 
-    # --- clipping and weight decay --------------------------------------------------------------
+    # --- clipping -------------------------------------------------------------------------------
     def _clip_gradients(self, grads):
         """Return clipped copies of the gradients; the caller's tensors are never modified."""
         if self.clipnorm and self.clipnorm > 0:
@@ -513,92 +514,6 @@ class Optimizer:
         if self.clipvalue and self.clipvalue > 0:
             return _clipping.clip_by_value(grads, self.clipvalue)
         return grads
-
-    def exclude_from_weight_decay(self, var_list=None, var_names=None):
-        """Exclude variables from weight decay.
-
-        Args:
-            var_list: Variables to exclude.
-            var_names: Strings; a variable whose name contains any of them is excluded (e.g.
-                ``["bias"]``).
-        """
-        self._exclude_from_weight_decay = {id(v) for v in var_list} if var_list else set()
-        self._exclude_from_weight_decay_pattern = (
-            re.compile("|".join(set(var_names))) if var_names else None
-        )
-        self._exclude_from_weight_decay_cache = {}
-
-    def _use_weight_decay(self, variable):
-        key = id(variable)
-        cached = self._exclude_from_weight_decay_cache.get(key)
-        if cached is not None:
-            return cached
-        pattern = self._exclude_from_weight_decay_pattern
-        use = key not in self._exclude_from_weight_decay and not (
-            pattern is not None and pattern.search(variable.name) is not None
-        )
-        self._exclude_from_weight_decay_cache[key] = use
-        return use
-
-    def _apply_weight_decay(self, variables, learning_rate):
-        if self.weight_decay is None:
-            return
-        decayed = [v for v in variables if self._use_weight_decay(v)]
-        if decayed:
-            # variable - variable * (weight_decay * lr): the same rounding as Keras, unlike
-            # variable * (1 - weight_decay * lr), whose factor loses the small decay in float32.
-            shrink = torch._foreach_mul(decayed, learning_rate * self.weight_decay)
-            torch._foreach_sub_(decayed, shrink)
-
-    # --- moving average of the weights ----------------------------------------------------------
-    def _ema_pairs(self, trainable_variables):
-        return [
-            (v, a)
-            for v, a in zip(trainable_variables, self._model_variables_moving_average)
-            if a is not None
-        ]
-
-    def _update_model_variables_moving_average(self, trainable_variables):
-        pairs = self._ema_pairs(trainable_variables)
-        if not pairs:
-            return
-        variables, averages = [p[0] for p in pairs], [p[1] for p in pairs]
-        # The first step copies the weights (momentum 0), later steps average.
-        momentum = (self.iterations != 0).to(averages[0].dtype) * self.ema_momentum
-        torch._foreach_mul_(averages, momentum)
-        torch._foreach_add_(averages, torch._foreach_mul(variables, 1 - momentum))
-
-    def _overwrite_model_variables_periodically(self):
-        pairs = self._ema_pairs(self._trainable_variables)
-        if not pairs:
-            return
-        variables, averages = [p[0] for p in pairs], [p[1] for p in pairs]
-        due = (torch.remainder(self.iterations + 1, self.ema_overwrite_frequency) == 0)
-        due = due.to(variables[0].dtype)
-        # Exact selection with 0/1 weights: the weights become exactly their averages when due.
-        torch._foreach_mul_(variables, 1 - due)
-        torch._foreach_add_(variables, torch._foreach_mul(averages, due))
-
-    def _overwrite_model_variables_with_average_value(self, trainable_variables):
-        if len(trainable_variables) != len(self._model_variables_moving_average):
-            raise ValueError(
-                f"The length of model variables ({len(trainable_variables)}) to override does not "
-                "match the length of model variables stored in the optimizer "
-                f"({len(self._model_variables_moving_average)}). Please check if the optimizer "
-                "was called on your model."
-            )
-        with torch.no_grad():
-            for variable, average in self._ema_pairs(trainable_variables):
-                variable.copy_(average)
-
-    def finalize_variable_values(self, var_list):
-        """End of training: with `use_ema`, overwrite the variables with their moving averages.
-
-        Args:
-            var_list: The model variables, in the order the optimizer was built with.
-        """
-        if self.use_ema:
-            self._overwrite_model_variables_with_average_value(var_list)
 
     # --- state ----------------------------------------------------------------------------------
     def assign(self, variable, value):

@@ -24,13 +24,10 @@ def standardize_tuple(value, n, name, allow_zero=False):
         A tuple of ``n`` Python ints.
 
     Raises:
-        ValueError: naming the argument when ``value`` has the wrong form or out-of-range items.
+        ValueError: naming the argument (in Keras's words) when ``value`` has the wrong form or
+            holds values that are not strictly positive (non-negative when ``allow_zero``).
     """
-    bound = ">= 0" if allow_zero else "> 0"
-    message = (
-        f"The `{name}` argument must be an integer or a tuple of {n} integers, each {bound}. "
-        f"Received: {name}={value!r}"
-    )
+    message = f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value!r}"
     try:
         if isinstance(value, (str, bytes)):
             raise TypeError
@@ -40,8 +37,12 @@ def standardize_tuple(value, n, name, allow_zero=False):
             items = (_as_int(value),) * n
     except TypeError:
         raise ValueError(message) from None
-    if len(items) != n or any(v < 0 or (v == 0 and not allow_zero) for v in items):
+    if len(items) != n:
         raise ValueError(message)
+    bound = ">= 0" if allow_zero else "> 0"
+    bad = sorted({v for v in items if v < 0 or (v == 0 and not allow_zero)})
+    if bad:
+        raise ValueError(f"{message}, including values {bad} that do not satisfy `value {bound}`")
     return items
 
 

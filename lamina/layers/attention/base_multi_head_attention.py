@@ -214,6 +214,55 @@ class BaseMultiHeadAttention(Layer):
             masks.insert(0, attention_mask)
         return ops.combine_masks(*masks)
 
+    def _attend(
+        self,
+        projections,
+        query,
+        value,
+        key,
+        masks,
+        attention_mask,
+        return_attention_scores,
+        training,
+        use_causal_mask,
+    ):
+        """The whole call: project, attend, (gate,) project back.
+
+        ``projections`` are the query, key, value and output ``EinsumDense`` layers; ``masks``
+        the ``(query_mask, value_mask, key_mask)`` arguments.
+        """
+        query_dense, key_dense, value_dense, output_dense = projections
+        (query, value, key), (query_mask, value_mask, key_mask) = self._prepare_inputs(
+            query, value, key, *masks
+        )
+        causal_only = (
+            use_causal_mask
+            and query_mask is None
+            and value_mask is None
+            and key_mask is None
+            and attention_mask is None
+            and self._sliding_window is None
+        )
+        mask = None
+        if not causal_only:
+            mask = self._compute_attention_mask(
+                query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask
+            )
+        gate = self._gate_dense(query) if self._use_gate else None
+        output, scores = self._run_attention(
+            query_dense(query),
+            key_dense(key),
+            value_dense(value),
+            mask,
+            training,
+            return_attention_scores,
+            causal_only,
+        )
+        output = output_dense(output * gate if gate is not None else output)
+        if return_attention_scores:
+            return output, scores
+        return output
+
     def _run_attention(self, query, key, value, attention_mask, training, return_attention_scores, causal_only):
         """Attention of projected ``query``/``key``/``value``; returns ``(output, scores)``."""
         if self._flash_attention and return_attention_scores:

@@ -196,36 +196,17 @@ class GroupedQueryAttention(BaseMultiHeadAttention):
         training=None,
         use_causal_mask=False,
     ):
-        (query, value, key), (query_mask, value_mask, key_mask) = self._prepare_inputs(
-            query, value, key, query_mask, value_mask, key_mask
-        )
-        causal_only = (
-            use_causal_mask
-            and query_mask is None
-            and value_mask is None
-            and key_mask is None
-            and attention_mask is None
-            and self._sliding_window is None
-        )
-        mask = None
-        if not causal_only:
-            mask = self._compute_attention_mask(
-                query, value, query_mask, value_mask, key_mask, attention_mask, use_causal_mask
-            )
-        gate = self._gate_dense(query) if self._use_gate else None
-        output, scores = self._run_attention(
-            self._query_dense(query),
-            self._key_dense(key),
-            self._value_dense(value),
-            mask,
-            training,
+        return self._attend(
+            (self._query_dense, self._key_dense, self._value_dense, self._output_dense),
+            query,
+            value,
+            key,
+            (query_mask, value_mask, key_mask),
+            attention_mask,
             return_attention_scores,
-            causal_only,
+            training,
+            use_causal_mask,
         )
-        output = self._output_dense(output * gate if gate is not None else output)
-        if return_attention_scores:
-            return output, scores
-        return output
 
     def compute_output_shape(self, query_shape, value_shape, key_shape=None):
         query_shape, value_shape = tuple(query_shape), tuple(value_shape)

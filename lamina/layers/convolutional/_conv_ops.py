@@ -15,6 +15,9 @@ import numbers
 
 import torch.nn.functional as F
 
+# Re-exported: the convolution and ConvLSTM layers read their size arguments through this module.
+from lamina.utils.argument_validation import standardize_tuple  # noqa: F401
+
 _CONV = {2: F.conv2d, 3: F.conv3d}
 _CONV_TRANSPOSE = {2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
@@ -24,31 +27,6 @@ _CONV_TRANSPOSE = {2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def standardize_tuple(value, n, name, allow_zero=False):
-    """Return ``value`` (one int, or ``n`` ints) as a tuple of ``n`` Python ints.
-
-    Raises:
-        ValueError: naming the argument when ``value`` is not of that form, or holds values that
-            are not strictly positive (non-negative when ``allow_zero``).
-    """
-    what = f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value!r}"
-    if _is_int(value):
-        values = (int(value),) * n
-    else:
-        try:
-            values = tuple(value)
-        except TypeError:
-            raise ValueError(what) from None
-        if len(values) != n or not all(_is_int(v) for v in values):
-            raise ValueError(what)
-        values = tuple(int(v) for v in values)
-    bound = ">= 0" if allow_zero else "> 0"
-    bad = sorted({v for v in values if v < 0 or (v == 0 and not allow_zero)})
-    if bad:
-        raise ValueError(f"{what}, including values {bad} that do not satisfy `value {bound}`")
-    return values
 
 
 def standardize_padding(padding, allowed):

@@ -6,34 +6,25 @@ constraints, dropout rates, seed) and creates ``kernel (input_dim, gates * units
 around such a cell; its arguments are the cell's, read back through properties.
 """
 
-import numbers
-
 import torch
 
-from lamina import activations, constraints, initializers, regularizers
+from lamina import activations
 from lamina.backend import config as backend_config
 from lamina.backend.random import SeedGenerator
 from lamina.layers.layer import Layer
+from lamina.layers.recurrent._arguments import (
+    add_recurrent_weights,
+    cell_property,
+    check_seed,
+    clip_rate,
+    set_weight_options,
+    validate_units,
+    weight_options_config,
+)
 from lamina.layers.recurrent._fused_rnn import fused_ok, fused_rnn
 from lamina.layers.recurrent.dropout_rnn_cell import DropoutRNNCell
 from lamina.layers.recurrent.rnn import RNN
 from lamina.saving import serialization_lib
-
-
-def validate_units(units):
-    if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units <= 0:
-        raise ValueError(
-            "Received an invalid value for argument `units`, expected a positive integer, "
-            f"got {units!r}."
-        )
-    return int(units)
-
-
-def _clip_rate(rate, name):
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
-        raise ValueError(f"Argument `{name}` must be a float in [0, 1]. Received: {name}={rate!r}")
-    # Keras clips out-of-range rates rather than rejecting them.
-    return min(1.0, max(0.0, float(rate)))
 
 
 class RecurrentCell(DropoutRNNCell, Layer):
@@ -70,22 +61,20 @@ class RecurrentCell(DropoutRNNCell, Layer):
             activations.get(recurrent_activation) if recurrent_activation is not None else None
         )
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = _clip_rate(dropout, "dropout")
-        self.recurrent_dropout = _clip_rate(recurrent_dropout, "recurrent_dropout")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-            raise ValueError(f"Argument `seed` must be an integer or None. Received: seed={seed!r}")
-        self.seed = seed
+        set_weight_options(self, locals())
+        self.dropout = clip_rate(dropout, "dropout")
+        self.recurrent_dropout = clip_rate(recurrent_dropout, "recurrent_dropout")
+        self.seed = check_seed(seed)
         self.seed_generator = SeedGenerator(seed)
         self.output_size = units
+
+    def _set_implementation(self, implementation):
+        """Keras 2's `implementation`: 1 draws one dropout mask per gate block (LSTM, GRU)."""
+        if implementation not in (0, 1, 2):
+            raise ValueError(f"`implementation` must be 1 or 2. Received: implementation={implementation!r}")
+        self.implementation = 1 if self.recurrent_dropout != 0.0 else implementation
+        if self.implementation == 1:
+            self.dropout_mask_count = self.gates
 
     def _check_input_dim(self, input_shape):
         input_dim = input_shape[-1]
@@ -104,47 +93,22 @@ class RecurrentCell(DropoutRNNCell, Layer):
 
     def _add_kernels(self, input_dim, bias_shape=None, bias_initializer=None):
         width = self.gates * self.units
-        self.kernel = self.add_weight(
-            shape=(input_dim, width),
-            name="kernel",
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
+        add_recurrent_weights(
+            self,
+            (input_dim, width),
+            (self.units, width),
+            (bias_shape or (width,)) if self.use_bias else None,
+            bias_initializer,
         )
-        self.recurrent_kernel = self.add_weight(
-            shape=(self.units, width),
-            name="recurrent_kernel",
-            initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
-        )
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                shape=bias_shape or (width,),
-                name="bias",
-                initializer=bias_initializer or self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
 
     def get_config(self):
         config = super().get_config()
-        s = serialization_lib.serialize_keras_object
         config.update(
             {
                 "units": self.units,
                 "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias,
-                "kernel_initializer": s(self.kernel_initializer),
-                "recurrent_initializer": s(self.recurrent_initializer),
-                "bias_initializer": s(self.bias_initializer),
-                "kernel_regularizer": s(self.kernel_regularizer),
-                "recurrent_regularizer": s(self.recurrent_regularizer),
-                "bias_regularizer": s(self.bias_regularizer),
-                "kernel_constraint": s(self.kernel_constraint),
-                "recurrent_constraint": s(self.recurrent_constraint),
-                "bias_constraint": s(self.bias_constraint),
+                **weight_options_config(self),
                 "dropout": self.dropout,
                 "recurrent_dropout": self.recurrent_dropout,
                 "seed": self.seed,
@@ -155,32 +119,28 @@ class RecurrentCell(DropoutRNNCell, Layer):
         return config
 
 
-def _cell_property(name):
-    return property(lambda self: getattr(self.cell, name), doc=f"The cell's ``{name}``.")
-
-
 class CellRNN(RNN):
     """Base of ``SimpleRNN``/``LSTM``/``GRU``: an ``RNN`` whose config is its cell's arguments."""
 
     # Keras's SimpleRNN leaves `seed` out of its config; LSTM and GRU keep it.
     _config_has_seed = True
 
-    units = _cell_property("units")
-    activation = _cell_property("activation")
-    recurrent_activation = _cell_property("recurrent_activation")
-    use_bias = _cell_property("use_bias")
-    kernel_initializer = _cell_property("kernel_initializer")
-    recurrent_initializer = _cell_property("recurrent_initializer")
-    bias_initializer = _cell_property("bias_initializer")
-    kernel_regularizer = _cell_property("kernel_regularizer")
-    recurrent_regularizer = _cell_property("recurrent_regularizer")
-    bias_regularizer = _cell_property("bias_regularizer")
-    kernel_constraint = _cell_property("kernel_constraint")
-    recurrent_constraint = _cell_property("recurrent_constraint")
-    bias_constraint = _cell_property("bias_constraint")
-    dropout = _cell_property("dropout")
-    recurrent_dropout = _cell_property("recurrent_dropout")
-    seed = _cell_property("seed")
+    units = cell_property("units")
+    activation = cell_property("activation")
+    recurrent_activation = cell_property("recurrent_activation")
+    use_bias = cell_property("use_bias")
+    kernel_initializer = cell_property("kernel_initializer")
+    recurrent_initializer = cell_property("recurrent_initializer")
+    bias_initializer = cell_property("bias_initializer")
+    kernel_regularizer = cell_property("kernel_regularizer")
+    recurrent_regularizer = cell_property("recurrent_regularizer")
+    bias_regularizer = cell_property("bias_regularizer")
+    kernel_constraint = cell_property("kernel_constraint")
+    recurrent_constraint = cell_property("recurrent_constraint")
+    bias_constraint = cell_property("bias_constraint")
+    dropout = cell_property("dropout")
+    recurrent_dropout = cell_property("recurrent_dropout")
+    seed = cell_property("seed")
 
     # "lstm" or "gru" where torch has a fused kernel for the layer; the Keras `use_cudnn` flag.
     _fused_mode = None
@@ -246,6 +206,14 @@ class CellRNN(RNN):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def check_use_cudnn(use_cudnn):
+    if use_cudnn not in ("auto", True, False):
+        raise ValueError(
+            "Invalid value received for argument `use_cudnn`. Expected one of "
+            f"{{'auto', True, False}}. Received: use_cudnn={use_cudnn!r}"
+        )
 
 
 def cell_kwargs(kwargs):

@@ -6,33 +6,29 @@ batch axis; only the recurrent convolution runs inside the step loop. Weights li
 those of Keras (``conv_lstm2d/cell/vars``: kernel, recurrent_kernel, bias).
 """
 
-import numbers
-
 import torch
 
-from lamina import activations, constraints, initializers, regularizers
+from lamina import activations
 from lamina.backend import config as backend_config
 from lamina.backend.config import standardize_data_format
 from lamina.backend.random import SeedGenerator
 from lamina.layers.convolutional import _conv_ops
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.layers.recurrent._arguments import (
+    add_recurrent_weights,
+    arguments_for,
+    cell_property,
+    check_rate,
+    check_seed,
+    forget_bias_initializer,
+    set_weight_options,
+    weight_options_config,
+)
 from lamina.layers.recurrent._rnn_loop import rnn_loop
 from lamina.layers.recurrent.dropout_rnn_cell import DropoutRNNCell
 from lamina.layers.recurrent.rnn import RNN
 from lamina.saving import serialization_lib
-
-
-def _check_rate(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"Argument `{name}` must be a float in [0, 1]. Received: {name}={value!r}")
-    return float(value)
-
-
-def _check_seed(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise ValueError(f"Argument `seed` must be an integer or None. Received: seed={seed!r}")
-    return None if seed is None else int(seed)
 
 
 def _lstm_gates(z, c, channel_axis, activation, recurrent_activation):
@@ -92,19 +88,12 @@ class ConvLSTMCell(Layer, DropoutRNNCell):
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = _check_rate(dropout, "dropout")
-        self.recurrent_dropout = _check_rate(recurrent_dropout, "recurrent_dropout")
-        self.seed = _check_seed(seed)
+        set_weight_options(self, locals())
+        self.dropout = check_rate(dropout, "dropout")
+        self.recurrent_dropout = check_rate(recurrent_dropout, "recurrent_dropout")
+        seed = check_seed(seed)
+        self.seed = None if seed is None else int(seed)
         self.seed_generator = SeedGenerator(self.seed)
         self.dropout_mask_count = 4
         # Two states (h, c) whose shapes depend on the input's spatial size: no fixed sizes.
@@ -119,40 +108,16 @@ class ConvLSTMCell(Layer, DropoutRNNCell):
         """``input_shape`` is the shape of one time step, ``(batch, *spatial, channels)``."""
         channels = _conv_ops.input_channels(input_shape, self.rank, self.data_format, self.name)
         self._step_shape = tuple(input_shape)
-        self.kernel = self.add_weight(
-            shape=self.kernel_size + (channels, 4 * self.filters),
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-            name="kernel",
+        add_recurrent_weights(
+            self,
+            self.kernel_size + (channels, 4 * self.filters),
+            self.kernel_size + (self.filters, 4 * self.filters),
+            (4 * self.filters,) if self.use_bias else None,
+            forget_bias_initializer(self.bias_initializer, self.filters, 1, 4)
+            if self.unit_forget_bias
+            else None,
         )
-        self.recurrent_kernel = self.add_weight(
-            shape=self.kernel_size + (self.filters, 4 * self.filters),
-            initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
-            name="recurrent_kernel",
-        )
-        self.bias = None
-        if self.use_bias:
-            init = self.bias_initializer
-            if self.unit_forget_bias:
-                init = self._forget_bias_initializer
-            self.bias = self.add_weight(
-                shape=(4 * self.filters,),
-                initializer=init,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-                name="bias",
-            )
         self.built = True
-
-    def _forget_bias_initializer(self, shape, dtype=None):
-        # The forget gate starts at one (Jozefowicz et al., 2015); the rest uses bias_initializer.
-        f = self.filters
-        i = torch.as_tensor(self.bias_initializer((f,), dtype=dtype))
-        rest = torch.as_tensor(self.bias_initializer((2 * f,), dtype=dtype))
-        return torch.cat([i, torch.ones_like(i), rest])
 
     def state_shape(self, step_shape):
         """Shape of ``h`` and ``c`` for a time step of shape ``step_shape``."""
@@ -233,7 +198,6 @@ class ConvLSTMCell(Layer, DropoutRNNCell):
 
 
 def _cell_config(cell):
-    s = serialization_lib.serialize_keras_object
     return {
         "filters": cell.filters,
         "kernel_size": cell.kernel_size,
@@ -244,16 +208,9 @@ def _cell_config(cell):
         "activation": activations.serialize(cell.activation),
         "recurrent_activation": activations.serialize(cell.recurrent_activation),
         "use_bias": cell.use_bias,
-        "kernel_initializer": s(cell.kernel_initializer),
-        "recurrent_initializer": s(cell.recurrent_initializer),
-        "bias_initializer": s(cell.bias_initializer),
+        **weight_options_config(cell, ("initializer",)),
         "unit_forget_bias": cell.unit_forget_bias,
-        "kernel_regularizer": s(cell.kernel_regularizer),
-        "recurrent_regularizer": s(cell.recurrent_regularizer),
-        "bias_regularizer": s(cell.bias_regularizer),
-        "kernel_constraint": s(cell.kernel_constraint),
-        "recurrent_constraint": s(cell.recurrent_constraint),
-        "bias_constraint": s(cell.bias_constraint),
+        **weight_options_config(cell, ("regularizer", "constraint")),
         "dropout": cell.dropout,
         "recurrent_dropout": cell.recurrent_dropout,
         "seed": cell.seed,
@@ -268,10 +225,6 @@ _CELL_ATTRIBUTES = (
     "bias_regularizer", "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout",
     "recurrent_dropout", "seed",
 )
-
-
-def _from_cell(name):
-    return property(lambda self: getattr(self.cell, name), doc=f"The cell's ``{name}``.")
 
 
 class ConvLSTM(RNN):
@@ -348,29 +301,7 @@ class ConvLSTM(RNN):
         **kwargs,
     ):
         cell = ConvLSTMCell(
-            rank=rank,
-            filters=filters,
-            kernel_size=kernel_size,
-            strides=strides,
-            padding=padding,
-            data_format=data_format,
-            dilation_rate=dilation_rate,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            unit_forget_bias=unit_forget_bias,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
+            **arguments_for(ConvLSTMCell.__init__, locals()),
             name="conv_lstm_cell",
             dtype=kwargs.get("dtype"),
         )
@@ -481,6 +412,7 @@ class ConvLSTM(RNN):
         # No `cell` entry: the constructor arguments rebuild the cell.
         return Layer.from_config.__func__(cls, config)
 
+
 for _name in _CELL_ATTRIBUTES:
-    setattr(ConvLSTM, _name, _from_cell(_name))
+    setattr(ConvLSTM, _name, cell_property(_name))
 del _name

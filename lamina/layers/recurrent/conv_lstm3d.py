@@ -1,5 +1,6 @@
 """``ConvLSTM3D``: 3D convolutional LSTM (sequences of volumes)."""
 
+from lamina.layers.recurrent._arguments import arguments_for
 from lamina.layers.recurrent.conv_lstm import ConvLSTM
 from lamina.saving.object_registration import register_builtin
 
@@ -94,34 +95,4 @@ class ConvLSTM3D(ConvLSTM):
         stateful=False,
         **kwargs,
     ):
-        super().__init__(
-            rank=3,
-            filters=filters,
-            kernel_size=kernel_size,
-            strides=strides,
-            padding=padding,
-            data_format=data_format,
-            dilation_rate=dilation_rate,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            unit_forget_bias=unit_forget_bias,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            go_backwards=go_backwards,
-            stateful=stateful,
-            **kwargs,
-        )
+        super().__init__(rank=3, **arguments_for(ConvLSTM.__init__, locals()), **kwargs)

@@ -8,12 +8,16 @@ input biases followed by the recurrent biases (``(8 * units,)`` for LSTM with ga
 (cuDNN on GPU); there is no dropout, no masking and no activation choice.
 """
 
-import torch
-
-from lamina import constraints, initializers, regularizers
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
-from lamina.layers.recurrent._cell_base import validate_units
+from lamina.layers.recurrent._arguments import (
+    add_recurrent_weights,
+    arguments_for,
+    forget_bias_initializer,
+    set_weight_options,
+    validate_units,
+    weight_options_config,
+)
 from lamina.layers.recurrent._fused_rnn import fused_ok, fused_rnn, gru_weights, lstm_weights
 from lamina.layers.recurrent.rnn import RNN
 from lamina.saving import serialization_lib
@@ -53,15 +57,7 @@ class _CuDNNRNN(RNN):
         Layer.__init__(self, activity_regularizer=activity_regularizer, **kwargs)
         self.units = units
         self.cell = None
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(self, locals())
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -87,26 +83,8 @@ class _CuDNNRNN(RNN):
                 f"defined. Found None. Full input shape received: {tuple(sequences_shape)}"
             )
         width = self._gates * self.units
-        self.kernel = self.add_weight(
-            shape=(input_dim, width),
-            name="kernel",
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        self.recurrent_kernel = self.add_weight(
-            shape=(self.units, width),
-            name="recurrent_kernel",
-            initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
-        )
-        self.bias = self.add_weight(
-            shape=(2 * width,),
-            name="bias",
-            initializer=self._bias_initializer(),
-            regularizer=self.bias_regularizer,
-            constraint=self.bias_constraint,
+        add_recurrent_weights(
+            self, (input_dim, width), (self.units, width), (2 * width,), self._bias_initializer()
         )
         if self.stateful and self.states is None:
             batch = sequences_shape[0]
@@ -141,20 +119,14 @@ class _CuDNNRNN(RNN):
 
     def get_config(self):
         config = Layer.get_config(self)
-        s = serialization_lib.serialize_keras_object
         config.update(
             {
                 "units": self.units,
-                "kernel_initializer": s(self.kernel_initializer),
-                "recurrent_initializer": s(self.recurrent_initializer),
-                "bias_initializer": s(self.bias_initializer),
-                "kernel_regularizer": s(self.kernel_regularizer),
-                "recurrent_regularizer": s(self.recurrent_regularizer),
-                "bias_regularizer": s(self.bias_regularizer),
-                "activity_regularizer": s(self.activity_regularizer),
-                "kernel_constraint": s(self.kernel_constraint),
-                "recurrent_constraint": s(self.recurrent_constraint),
-                "bias_constraint": s(self.bias_constraint),
+                **weight_options_config(self, ("initializer", "regularizer")),
+                "activity_regularizer": serialization_lib.serialize_keras_object(
+                    self.activity_regularizer
+                ),
+                **weight_options_config(self, ("constraint",)),
                 "return_sequences": self.return_sequences,
                 "return_state": self.return_state,
                 "go_backwards": self.go_backwards,
@@ -222,42 +194,15 @@ class CuDNNLSTM(_CuDNNRNN):
         stateful=False,
         **kwargs,
     ):
-        super().__init__(
-            units,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            stateful=stateful,
-            **kwargs,
-        )
+        super().__init__(**arguments_for(_CuDNNRNN.__init__, locals()), **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
 
     def _bias_initializer(self):
         if not self.unit_forget_bias:
             return self.bias_initializer
-        base, units = self.bias_initializer, self.units
-
-        def init(shape, dtype=None):
-            # Keras 2 layout: input biases (i, f, c, o) then recurrent ones; the recurrent
-            # forget bias (block 5 of 8) starts at one.
-            return torch.cat(
-                [
-                    torch.as_tensor(base((5 * units,), dtype=dtype)),
-                    torch.as_tensor(initializers.get("ones")((units,), dtype=dtype)),
-                    torch.as_tensor(base((2 * units,), dtype=dtype)),
-                ]
-            )
-
-        return init
+        # Keras 2 layout: input biases (i, f, c, o) then recurrent ones; the recurrent forget
+        # bias (block 5 of 8) starts at one.
+        return forget_bias_initializer(self.bias_initializer, self.units, 5, 8)
 
     def _torch_weights(self):
         width = 4 * self.units
@@ -324,23 +269,7 @@ class CuDNNGRU(_CuDNNRNN):
         stateful=False,
         **kwargs,
     ):
-        super().__init__(
-            units,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            stateful=stateful,
-            **kwargs,
-        )
+        super().__init__(**arguments_for(_CuDNNRNN.__init__, locals()), **kwargs)
 
     def _torch_weights(self):
         width = 3 * self.units

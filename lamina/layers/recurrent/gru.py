@@ -1,7 +1,8 @@
 """``GRUCell`` and ``GRU``: gated recurrent unit (Cho et al. 2014), gates z, r, h."""
 
 from lamina.layers.input_spec import InputSpec
-from lamina.layers.recurrent._cell_base import CellRNN, RecurrentCell, cell_kwargs
+from lamina.layers.recurrent._arguments import arguments_for
+from lamina.layers.recurrent._cell_base import CellRNN, RecurrentCell, cell_kwargs, check_use_cudnn
 from lamina.layers.recurrent._fused_rnn import gru_weights
 from lamina.layers.recurrent.lstm import _project
 from lamina.saving.object_registration import register_builtin
@@ -76,31 +77,9 @@ class GRUCell(RecurrentCell):
         **kwargs,
     ):
         implementation = kwargs.pop("implementation", 2)
-        super().__init__(
-            units,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
-            **kwargs,
-        )
-        if implementation not in (0, 1, 2):
-            raise ValueError(f"`implementation` must be 1 or 2. Received: implementation={implementation!r}")
+        super().__init__(**arguments_for(RecurrentCell.__init__, locals()), **kwargs)
+        self._set_implementation(implementation)
         self.reset_after = bool(reset_after)
-        self.implementation = 1 if self.recurrent_dropout != 0.0 else implementation
-        if self.implementation == 1:
-            self.dropout_mask_count = 3
         self.state_size = self.units
 
     def build(self, input_shape):
@@ -232,29 +211,9 @@ class GRU(CellRNN):
         use_cudnn="auto",
         **kwargs,
     ):
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(
-                "Invalid value received for argument `use_cudnn`. Expected one of "
-                f"{{'auto', True, False}}. Received: use_cudnn={use_cudnn!r}"
-            )
+        check_use_cudnn(use_cudnn)
         cell = GRUCell(
-            units,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            reset_after=reset_after,
-            seed=seed,
+            **arguments_for(GRUCell.__init__, locals()),
             implementation=kwargs.pop("implementation", 2),
             name="gru_cell",
             **cell_kwargs(kwargs),

@@ -2,9 +2,9 @@
 
 import torch
 
-from lamina import initializers
 from lamina.layers.input_spec import InputSpec
-from lamina.layers.recurrent._cell_base import CellRNN, RecurrentCell, cell_kwargs
+from lamina.layers.recurrent._arguments import arguments_for, forget_bias_initializer
+from lamina.layers.recurrent._cell_base import CellRNN, RecurrentCell, cell_kwargs, check_use_cudnn
 from lamina.layers.recurrent._fused_rnn import lstm_weights
 from lamina.saving.object_registration import register_builtin
 
@@ -76,49 +76,15 @@ class LSTMCell(RecurrentCell):
         **kwargs,
     ):
         implementation = kwargs.pop("implementation", 2)
-        super().__init__(
-            units,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
-            **kwargs,
-        )
-        if implementation not in (0, 1, 2):
-            raise ValueError(f"`implementation` must be 1 or 2. Received: implementation={implementation!r}")
+        super().__init__(**arguments_for(RecurrentCell.__init__, locals()), **kwargs)
+        self._set_implementation(implementation)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.implementation = 1 if self.recurrent_dropout != 0.0 else implementation
-        if self.implementation == 1:
-            self.dropout_mask_count = 4
         self.state_size = [self.units, self.units]
 
     def build(self, input_shape):
         bias_init = None
         if self.use_bias and self.unit_forget_bias:
-            base = self.bias_initializer
-            units = self.units
-
-            def bias_init(shape, dtype=None):
-                # Forget gate bias starts at one (Jozefowicz et al. 2015).
-                return torch.cat(
-                    [
-                        torch.as_tensor(base((units,), dtype=dtype)),
-                        torch.as_tensor(initializers.get("ones")((units,), dtype=dtype)),
-                        torch.as_tensor(base((2 * units,), dtype=dtype)),
-                    ]
-                )
-
+            bias_init = forget_bias_initializer(self.bias_initializer, self.units, 1, 4)
         self._add_kernels(self._check_input_dim(input_shape), bias_initializer=bias_init)
         self.built = True
 
@@ -230,29 +196,9 @@ class LSTM(CellRNN):
         use_cudnn="auto",
         **kwargs,
     ):
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(
-                "Invalid value received for argument `use_cudnn`. Expected one of "
-                f"{{'auto', True, False}}. Received: use_cudnn={use_cudnn!r}"
-            )
+        check_use_cudnn(use_cudnn)
         cell = LSTMCell(
-            units,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            unit_forget_bias=unit_forget_bias,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
+            **arguments_for(LSTMCell.__init__, locals()),
             implementation=kwargs.pop("implementation", 2),
             name="lstm_cell",
             **cell_kwargs(kwargs),

@@ -1,6 +1,7 @@
 """``SimpleRNNCell`` and ``SimpleRNN``: ``h_t = activation(x_t W + h_{t-1} U + b)``."""
 
 from lamina.layers.input_spec import InputSpec
+from lamina.layers.recurrent._arguments import arguments_for
 from lamina.layers.recurrent._cell_base import CellRNN, RecurrentCell, cell_kwargs
 from lamina.saving.object_registration import register_builtin
 from lamina.utils import tree
@@ -55,24 +56,7 @@ class SimpleRNNCell(RecurrentCell):
         seed=None,
         **kwargs,
     ):
-        super().__init__(
-            units,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
-            **kwargs,
-        )
+        super().__init__(**arguments_for(RecurrentCell.__init__, locals()), **kwargs)
         self.state_size = self.units
 
     def build(self, input_shape):
@@ -164,21 +148,7 @@ class SimpleRNN(CellRNN):
         **kwargs,
     ):
         cell = SimpleRNNCell(
-            units,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
+            **arguments_for(SimpleRNNCell.__init__, locals()),
             name="simple_rnn_cell",
             **cell_kwargs(kwargs),
         )

@@ -1,13 +1,8 @@
-"""Initializers: objects that compute the starting values of weights.
+"""Initializers drawing random values: normal, uniform, variance scaling and orthogonal.
 
-An initializer is called as ``initializer(shape, dtype=None)`` and returns a torch tensor of that shape
-on ``lamina.backend.get_device()``, of dtype ``floatx()`` unless ``dtype`` says otherwise. Layers accept
-an initializer object, its string name (``"glorot_uniform"``) or its serialized config.
-
-Seeds follow Keras 3: an initializer made with an integer seed, or with ``seed=None`` (a seed is then
-drawn once, when it is made, from Lamina's global generator, so ``set_random_seed`` makes programs
-reproducible), returns the same values on every call. Pass a
-``lamina.backend.random.SeedGenerator`` as ``seed`` to get new values on each call.
+Seeds follow Keras 3: an integer seed, or ``seed=None`` (a seed drawn once, when the initializer
+is made, from Lamina's global generator), gives the same values on every call; a
+``SeedGenerator`` gives new values on each call.
 """
 
 import math
@@ -15,14 +10,15 @@ import math
 import numpy as np
 import torch
 
-from lamina.backend import config as _config
-from lamina.backend.core import standardize_shape
-from lamina.backend.dtypes import is_float_dtype, standardize_dtype, to_torch_dtype
 from lamina.backend.random import SeedGenerator, draw_seed, make_generator
-from lamina.saving import object_lookup, serialization_lib
-from lamina.saving.object_registration import builtin_objects, register_builtin
-
-_MODULE = "keras.initializers"
+from lamina.initializers.initializer import (
+    Initializer,
+    _known_shape,
+    _output_spec,
+    _register,
+    _require_float,
+    _work_dtype,
+)
 
 # Standard deviation of a unit normal truncated to [-2, 2]: sqrt(1 - 4 * pdf(2) / (cdf(2) - cdf(-2))).
 # Dividing by it makes the *truncated* samples have the requested standard deviation.
@@ -33,46 +29,6 @@ _CDF_HIGH = 1.0 - _CDF_LOW
 
 _MODES = ("fan_in", "fan_out", "fan_avg")
 _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
-
-
-def _register(*aliases):
-    """Register a built-in class under its own name and its Keras aliases."""
-
-    def decorator(cls):
-        register_builtin(_MODULE)(cls)
-        for alias in aliases:
-            register_builtin(_MODULE, alias)(cls)
-        return cls
-
-    return decorator
-
-
-def _known_shape(shape):
-    shape = standardize_shape(shape)
-    if any(d is None for d in shape):
-        raise ValueError(
-            f"Cannot initialize a tensor with an unknown dimension. Received: shape={shape}"
-        )
-    return shape
-
-
-def _output_spec(shape, dtype):
-    """Validate ``shape`` and ``dtype``; return ``(shape tuple, torch dtype, device)``."""
-    return _known_shape(shape), to_torch_dtype(standardize_dtype(dtype)), _config.get_device()
-
-
-def _require_float(initializer, dtype):
-    if not is_float_dtype(dtype):
-        raise ValueError(
-            f"{type(initializer).__name__} can only produce floating-point tensors, "
-            f"but received dtype={standardize_dtype(dtype)!r}."
-        )
-
-
-def _work_dtype(dtype):
-    # Half-precision samples are drawn in float32 and rounded once, so a seed gives the same values
-    # (up to rounding) whatever the output precision.
-    return torch.float64 if dtype == torch.float64 else torch.float32
 
 
 def _compute_fans(shape, input_axes=None, output_axes=None):
@@ -109,150 +65,6 @@ def _deserialize_seed(seed):
         return SeedGenerator((seed.get("config") or {}).get("seed"))
     return seed
 
-
-@_register("initializer")
-class Initializer:
-    """Base class of all initializers.
-
-    Subclasses implement ``__call__(shape, dtype=None)`` returning a tensor of that shape, and
-    ``get_config()`` when their constructor takes arguments, so they can be saved and cloned.
-
-    Example:
-
-    >>> class Halves(lamina.initializers.Initializer):
-    ...     def __call__(self, shape, dtype=None):
-    ...         return lamina.initializers.Constant(0.5)(shape, dtype=dtype)
-    """
-
-    def __call__(self, shape, dtype=None):
-        """Return a tensor of shape ``shape`` and dtype ``dtype`` (``floatx()`` when ``None``)."""
-        raise NotImplementedError("Initializer subclasses must implement the `__call__()` method.")
-
-    def get_config(self):
-        """The constructor arguments as a JSON-friendly dict."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        """Make an initializer from the output of ``get_config()``."""
-        return cls(**config)
-
-    def clone(self):
-        """A new initializer with the same configuration (an unseeded one draws a new seed)."""
-        return self.__class__.from_config(self.get_config())
-
-
-@_register("zeros", "zero")
-class Zeros(Initializer):
-    """Initializer filling the tensor with 0 (any dtype, integers included).
-
-    Example:
-
-    >>> lamina.initializers.Zeros()((2, 2))
-    """
-
-    def __call__(self, shape, dtype=None):
-        shape, dtype, device = _output_spec(shape, dtype)
-        return torch.zeros(shape, dtype=dtype, device=device)
-
-
-@_register("ones", "one")
-class Ones(Initializer):
-    """Initializer filling the tensor with 1 (any dtype, integers included).
-
-    Example:
-
-    >>> lamina.initializers.Ones()((2, 2))
-    """
-
-    def __call__(self, shape, dtype=None):
-        shape, dtype, device = _output_spec(shape, dtype)
-        return torch.ones(shape, dtype=dtype, device=device)
-
-
-@_register("constant")
-class Constant(Initializer):
-    """Initializer filling the tensor with a constant.
-
-    Args:
-        value: A Python number, or an array broadcastable to the requested shape.
-
-    Example:
-
-    >>> lamina.initializers.Constant(3.0)((2, 2))
-    """
-
-    def __init__(self, value=0.0):
-        if isinstance(value, torch.Tensor):
-            value = value.detach().cpu().numpy()
-        if np.asarray(value).dtype.kind not in "biuf":
-            raise ValueError(
-                f"Argument `value` of Constant must be a number or an array of numbers. "
-                f"Received: value={value!r}"
-            )
-        self.value = value
-
-    def __call__(self, shape, dtype=None):
-        shape, dtype, device = _output_spec(shape, dtype)
-        value = torch.as_tensor(np.asarray(self.value), device=device).to(dtype)
-        try:
-            return value.broadcast_to(shape).clone()
-        except RuntimeError:
-            raise ValueError(
-                f"Constant initializer value of shape {tuple(value.shape)} cannot be broadcast to "
-                f"the requested shape {shape}."
-            ) from None
-
-    def get_config(self):
-        value = self.value
-        if isinstance(value, np.generic):
-            value = value.item()
-        elif isinstance(value, np.ndarray):
-            # The same tagged form Keras writes, so arrays keep their dtype in saved configs.
-            value = {
-                "class_name": "__numpy__",
-                "config": {"value": value.tolist(), "dtype": value.dtype.name},
-            }
-        return {"value": value}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("value"), dict):
-            config["value"] = serialization_lib.deserialize_keras_object(config["value"])
-        return cls(**config)
-
-
-@_register("identity", "IdentityInitializer")
-class Identity(Initializer):
-    """Initializer producing ``gain`` times the identity matrix (2D shapes only).
-
-    Non-square shapes get ones on the main diagonal and zeros elsewhere.
-
-    Args:
-        gain: Multiplier of the identity matrix.
-
-    Example:
-
-    >>> lamina.initializers.Identity(gain=2.0)((2, 3))
-    """
-
-    def __init__(self, gain=1.0):
-        self.gain = gain
-
-    def __call__(self, shape, dtype=None):
-        shape, dtype, device = _output_spec(shape, dtype)
-        if len(shape) != 2:
-            raise ValueError(
-                "Identity initializer can only be used for 2D matrices. "
-                f"Received: shape={shape} of rank {len(shape)}."
-            )
-        out = torch.zeros(shape, dtype=dtype, device=device)
-        out.diagonal().fill_(self.gain)
-        return out
-
-    def get_config(self):
-        return {"gain": self.gain}
 
 
 class _RandomInitializer(Initializer):
@@ -636,25 +448,3 @@ class Orthogonal(_RandomInitializer):
     def get_config(self):
         return {**super().get_config(), "gain": self.gain}
 
-
-# Module-level aliases that `keras.initializers` exposes.
-zeros = Zeros
-ones = Ones
-constant = Constant
-identity = IdentityInitializer = Identity
-random_normal = RandomNormal
-truncated_normal = TruncatedNormal
-random_uniform = RandomUniform
-variance_scaling = VarianceScaling
-glorot_normal = GlorotNormal
-glorot_uniform = GlorotUniform
-he_normal = HeNormal
-he_uniform = HeUniform
-lecun_normal = LecunNormal
-lecun_uniform = LecunUniform
-orthogonal = OrthogonalInitializer = Orthogonal
-
-
-get, serialize, deserialize = object_lookup.lookup_functions(
-    "initializer", builtin_objects(_MODULE), Initializer
-)
