@@ -1,4 +1,5 @@
-"""Image operations on torch tensors, as ``keras.ops.image`` defines them: resizing and affine warps.
+"""Image operations on torch tensors, as ``keras.ops.image`` defines them: resizing, affine warps and
+colour space conversions.
 
 The numbers follow Keras's JAX backend (``jax.image.resize`` and
 ``jax.scipy.ndimage.map_coordinates``), which defines the semantics: half-pixel centres, kernel
@@ -14,7 +15,7 @@ import torch.nn.functional as F
 
 from lamina.backend.config import standardize_data_format
 
-__all__ = ["affine_transform", "resize"]
+__all__ = ["affine_transform", "hsv_to_rgb", "resize", "rgb_to_grayscale", "rgb_to_hsv"]
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
 AFFINE_TRANSFORM_INTERPOLATIONS = ("nearest", "bilinear")
@@ -342,3 +343,89 @@ def affine_transform(
     if data_format == "channels_first":
         out = out.permute(0, 3, 1, 2)
     return out if batched else out.squeeze(0)
+
+
+# --- colour spaces ----------------------------------------------------------------------------
+
+
+def _channels_axis(images, data_format):
+    images = torch.as_tensor(images)
+    _check_images_rank(images)
+    return images, -1 if standardize_data_format(data_format) == "channels_last" else -3
+
+
+def _check_float_images(images):
+    if not images.is_floating_point():
+        raise ValueError(f"Invalid images dtype: expected float dtype. Received: images.dtype={images.dtype}")
+
+
+def rgb_to_grayscale(images, data_format=None):
+    """Luma ``0.2989 R + 0.5870 G + 0.1140 B`` as one channel (one-channel images pass through).
+
+    Args:
+        images: Tensor of rank 3 (one image) or 4 (a batch) with 3 (or 1) channels.
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+
+    Returns:
+        Grayscale images with one channel, in the dtype of ``images`` (integers truncated).
+    """
+    images, axis = _channels_axis(images, data_format)
+    if images.shape[axis] not in (1, 3):
+        raise ValueError(
+            "Invalid channel size: expected 3 (RGB) or 1 (Grayscale). "
+            f"Received input with shape: images.shape={tuple(images.shape)}"
+        )
+    if images.shape[axis] == 1:
+        return images
+    compute = images if images.is_floating_point() else images.to(torch.float32)
+    weights = torch.tensor([0.2989, 0.5870, 0.1140], dtype=compute.dtype, device=compute.device)
+    shape = [1] * compute.dim()
+    shape[axis] = 3
+    gray = (compute * weights.reshape(shape)).sum(dim=axis, keepdim=True)
+    return gray.to(images.dtype)
+
+
+def rgb_to_hsv(images, data_format=None):
+    """Convert float RGB images to HSV, all three in ``[0, 1]`` for RGB in ``[0, 1]``.
+
+    Hue is the position on the colour wheel as a fraction of a turn (0 for grays); saturation
+    is ``(max - min) / max`` (0 for black); value is ``max``.
+
+    Args:
+        images: Float tensor of rank 3 or 4 with 3 channels.
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+    """
+    images, axis = _channels_axis(images, data_format)
+    _check_float_images(images)
+    eps = torch.finfo(images.dtype).eps
+    # Tiny magnitudes are treated as exact zeros, so they cannot produce a spurious hue.
+    images = torch.where(images.abs() < eps, torch.zeros_like(images), images)
+    red, green, blue = images.unbind(dim=axis)
+    value = torch.maximum(torch.maximum(red, green), blue)
+    spread = value - torch.minimum(torch.minimum(red, green), blue)
+    one = torch.ones_like(value)
+    saturation = torch.where(value > 0, spread / torch.where(value > 0, value, one), torch.zeros_like(value))
+    norm = 1.0 / (6.0 * torch.where(spread > 0, spread, one))
+    hue = torch.where(value == green, norm * (blue - red) + 2.0 / 6.0, norm * (red - green) + 4.0 / 6.0)
+    hue = torch.where(value == red, norm * (green - blue), hue)
+    hue = torch.where(spread > 0, hue, torch.zeros_like(hue)) + (hue < 0.0).to(hue.dtype)
+    return torch.stack([hue, saturation, value], dim=axis)
+
+
+def hsv_to_rgb(images, data_format=None):
+    """Convert float HSV images (hue as a fraction of a turn) back to RGB.
+
+    Args:
+        images: Float tensor of rank 3 or 4 with 3 channels.
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+    """
+    images, axis = _channels_axis(images, data_format)
+    _check_float_images(images)
+    hue, saturation, value = images.unbind(dim=axis)
+    sector = torch.remainder(hue, 1.0) * 6.0
+    red = torch.clamp(torch.abs(sector - 3.0) - 1.0, 0.0, 1.0)
+    green = torch.clamp(2.0 - torch.abs(sector - 2.0), 0.0, 1.0)
+    blue = torch.clamp(2.0 - torch.abs(sector - 4.0), 0.0, 1.0)
+    gray = 1.0 - saturation
+    planes = [value * (gray + saturation * c) for c in (red, green, blue)]
+    return torch.stack(planes, dim=axis)

@@ -1,47 +1,73 @@
-"""Preprocessing layers (so far: Rescaling)."""
+"""Preprocessing layers: text, numeric, categorical, image, augmentation and audio."""
 
+from lamina.layers.preprocessing.auto_contrast import AutoContrast
 from lamina.layers.preprocessing.category_encoding import CategoryEncoding
 from lamina.layers.preprocessing.center_crop import CenterCrop
 from lamina.layers.preprocessing.discretization import Discretization
+from lamina.layers.preprocessing.equalization import Equalization
 from lamina.layers.preprocessing.hashed_crossing import HashedCrossing
 from lamina.layers.preprocessing.hashing import Hashing
 from lamina.layers.preprocessing.integer_lookup import IntegerLookup
+from lamina.layers.preprocessing.mel_spectrogram import MelSpectrogram
 from lamina.layers.preprocessing.normalization import Normalization
 from lamina.layers.preprocessing.pipeline import Pipeline
 from lamina.layers.preprocessing.random_brightness import RandomBrightness
+from lamina.layers.preprocessing.random_color_degeneration import RandomColorDegeneration
+from lamina.layers.preprocessing.random_color_jitter import RandomColorJitter
 from lamina.layers.preprocessing.random_contrast import RandomContrast
 from lamina.layers.preprocessing.random_crop import RandomCrop
 from lamina.layers.preprocessing.random_flip import RandomFlip
+from lamina.layers.preprocessing.random_grayscale import RandomGrayscale
 from lamina.layers.preprocessing.random_height import RandomHeight
+from lamina.layers.preprocessing.random_hue import RandomHue
+from lamina.layers.preprocessing.random_invert import RandomInvert
+from lamina.layers.preprocessing.random_posterization import RandomPosterization
 from lamina.layers.preprocessing.random_rotation import RandomRotation
+from lamina.layers.preprocessing.random_saturation import RandomSaturation
+from lamina.layers.preprocessing.random_sharpness import RandomSharpness
 from lamina.layers.preprocessing.random_translation import RandomTranslation
 from lamina.layers.preprocessing.random_width import RandomWidth
 from lamina.layers.preprocessing.random_zoom import RandomZoom
 from lamina.layers.preprocessing.rescaling import Rescaling
 from lamina.layers.preprocessing.resizing import Resizing
+from lamina.layers.preprocessing.solarization import Solarization
+from lamina.layers.preprocessing.stft_spectrogram import STFTSpectrogram
 from lamina.layers.preprocessing.string_lookup import StringLookup
 from lamina.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = [
+    "AutoContrast",
     "CategoryEncoding",
     "CenterCrop",
     "Discretization",
+    "Equalization",
     "HashedCrossing",
     "Hashing",
     "IntegerLookup",
+    "MelSpectrogram",
     "Normalization",
     "Pipeline",
     "RandomBrightness",
+    "RandomColorDegeneration",
+    "RandomColorJitter",
     "RandomContrast",
     "RandomCrop",
     "RandomFlip",
+    "RandomGrayscale",
     "RandomHeight",
+    "RandomHue",
+    "RandomInvert",
+    "RandomPosterization",
     "RandomRotation",
+    "RandomSaturation",
+    "RandomSharpness",
     "RandomTranslation",
     "RandomWidth",
     "RandomZoom",
     "Rescaling",
     "Resizing",
+    "STFTSpectrogram",
+    "Solarization",
     "StringLookup",
     "TextVectorization",
 ]

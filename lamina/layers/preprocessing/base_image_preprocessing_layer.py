@@ -245,3 +245,21 @@ class BaseRandomAffineLayer(BaseImagePreprocessingLayer):
             }
         )
         return config
+
+
+def transform_value_range(images, original_range, target_range):
+    """Map pixel values linearly from ``original_range`` to ``target_range`` (in their dtype)."""
+    if original_range[0] == target_range[0] and original_range[1] == target_range[1]:
+        return images
+    unit = (images - original_range[0]) / (original_range[1] - original_range[0])
+    return unit * (target_range[1] - target_range[0]) + target_range[0]
+
+
+def sorted_value_range(value_range):
+    """Keras's rule for the colour layers: a list or tuple of two numbers, stored sorted."""
+    return sorted(validate_value_range(value_range))
+
+
+def per_image(values):
+    """``(batch,)`` values shaped ``(batch, 1, 1, 1)`` to broadcast over images."""
+    return values.reshape(-1, 1, 1, 1)
