@@ -63,22 +63,22 @@ class _CallContext(threading.local):
 
 _CONTEXT = _CallContext()
 
-# Per-class facts about `call`'s signature, computed once per class rather than once per call.
-_SIGNATURES = {}
-
-
 def _call_signature(cls):
-    info = _SIGNATURES.get(cls)
-    if info is None:
-        params = inspect.signature(cls.call).parameters
-        has_var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-        info = (
-            "training" in params or has_var_kw,
-            "mask" in params or has_var_kw,
-            cls.compute_mask is not Layer.compute_mask,
-            cls.compute_output_shape is not Layer.compute_output_shape,
-        )
-        _SIGNATURES[cls] = info
+    # Facts about `call`'s signature, computed once per class rather than once per call and kept
+    # on the class itself (torch.compile misreads a dict keyed by classes here).
+    owner_and_info = getattr(cls, "_lamina_call_facts", None)
+    if owner_and_info is not None and owner_and_info[0] is cls:
+        return owner_and_info[1]
+    params = inspect.signature(cls.call).parameters
+    has_var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    info = (
+        "training" in params or has_var_kw,
+        "mask" in params or has_var_kw,
+        cls.compute_mask is not Layer.compute_mask,
+        cls.compute_output_shape is not Layer.compute_output_shape,
+    )
+    # With its owner: a subclass finds its parent's entry by inheritance and must not use it.
+    cls._lamina_call_facts = (cls, info)
     return info
 
 
