@@ -5,7 +5,8 @@ and out. The functions live in modules by concept (``core``, ``numpy``, ``math``
 ``nn``) and are all re-exported here.
 """
 
-from lamina.ops import core, image, linalg, math, nn, numpy
+from lamina.ops import control_flow, core, image, linalg, math, nn, numpy
+from lamina.ops.control_flow import *  # noqa: F401,F403
 from lamina.ops.core import *  # noqa: F401,F403
 from lamina.ops.linalg import *  # noqa: F401,F403
 from lamina.ops.math import *  # noqa: F401,F403
@@ -13,7 +14,7 @@ from lamina.ops.nn import *  # noqa: F401,F403
 from lamina.ops.numpy import *  # noqa: F401,F403
 
 __all__ = sorted(
-    set(core.__all__) | set(numpy.__all__) | set(math.__all__) | set(linalg.__all__) | set(nn.__all__)
+    set(core.__all__) | set(control_flow.__all__) | set(numpy.__all__) | set(math.__all__) | set(linalg.__all__) | set(nn.__all__)
 )
 
 
@@ -53,4 +54,9 @@ for _name in __all__:
     _obj = globals()[_name]
     if callable(_obj) and not isinstance(_obj, type):
         globals()[_name] = _symbolic_aware(_obj, _name)
-del _name, _obj
+# `lamina.ops.nn.X`, `lamina.ops.linalg.X` and `lamina.ops.numpy.X` (as `keras.ops.nn.X`) are the
+# same wrapped functions.
+for _module in (nn, linalg, numpy):
+    for _name in _module.__all__:
+        setattr(_module, _name, globals()[_name])
+del _name, _obj, _module

@@ -114,4 +114,34 @@ def scatter_update(inputs, indices, updates):
     return x.index_put(tuple(idx.unbind(-1)), updates)
 
 
+def _dtype_range(dtype):
+    if dtype == torch.bool:
+        return 0, 1
+    info = torch.finfo(dtype) if dtype.is_floating_point else torch.iinfo(dtype)
+    return info.min, info.max
+
+
+def saturate_cast(x, dtype):
+    """Cast ``x`` to ``dtype``, clipping values to the range of ``dtype`` first.
+
+    A plain cast of ``300.0`` to uint8 wraps around; this gives 255. Limits that the input dtype
+    cannot represent exactly are nudged inward (toward 0), so the cast never overflows.
+    """
+    x = tensor(x)
+    target = to_torch_dtype(dtype)
+    in_min, in_max = _dtype_range(x.dtype)
+    out_min, out_max = _dtype_range(target)
+    lo = torch.tensor(builtins.max(in_min, out_min), dtype=x.dtype)
+    hi = torch.tensor(builtins.min(in_max, out_max), dtype=x.dtype)
+    if x.is_floating_point():
+        zero = torch.zeros((), dtype=x.dtype)
+        if float(lo) < out_min:
+            lo = torch.nextafter(lo, zero)
+        if float(hi) > out_max:
+            hi = torch.nextafter(hi, zero)
+    if x.dtype == torch.bool:
+        return x.to(target)
+    return torch.clamp(x, lo.to(x.device), hi.to(x.device)).to(target)
+
+
 __all__ = public_names(globals(), __name__)

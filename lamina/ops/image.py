@@ -15,7 +15,21 @@ import torch.nn.functional as F
 
 from lamina.backend.config import standardize_data_format
 
-__all__ = ["affine_transform", "hsv_to_rgb", "resize", "rgb_to_grayscale", "rgb_to_hsv"]
+__all__ = [
+    "affine_transform",
+    "crop_images",
+    "elastic_transform",
+    "extract_patches",
+    "gaussian_blur",
+    "hsv_to_rgb",
+    "map_coordinates",
+    "pad_images",
+    "perspective_transform",
+    "resize",
+    "rgb_to_grayscale",
+    "rgb_to_hsv",
+    "sobel_edges",
+]
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
 AFFINE_TRANSFORM_INTERPOLATIONS = ("nearest", "bilinear")
@@ -429,3 +443,10 @@ def hsv_to_rgb(images, data_format=None):
     gray = 1.0 - saturation
     planes = [value * (gray + saturation * c) for c in (red, green, blue)]
     return torch.stack(planes, dim=axis)
+
+
+# Filters, warps and crops live in their own modules (imported last: they use the helpers above);
+# ``keras.ops.image`` offers them all in one namespace.
+from lamina.ops.image_filters import gaussian_blur, sobel_edges  # noqa: E402
+from lamina.ops.image_patches import crop_images, extract_patches, pad_images  # noqa: E402
+from lamina.ops.image_warps import elastic_transform, map_coordinates, perspective_transform  # noqa: E402

@@ -1,11 +1,15 @@
 """Neural-network functions (``keras.ops`` nn): activations, one-hot encodings, cross-entropies,
-moments and normalization."""
+moments, normalization and attention.
+
+Convolution and pooling live in ``nn_conv`` and CTC in ``nn_ctc``; both are re-exported here, so
+``lamina.ops.nn`` offers everything ``keras.ops.nn`` does.
+"""
 
 import torch
 import torch.nn.functional as F
 
 from lamina.backend import config
-from lamina.ops import linalg
+from lamina.ops import linalg, nn_conv, nn_ctc
 from lamina.ops._utils import (
     canonical_axes,
     canonical_axis,
@@ -16,6 +20,8 @@ from lamina.ops._utils import (
     tensor,
     to_float,
 )
+from lamina.ops.nn_conv import *  # noqa: F401,F403
+from lamina.ops.nn_ctc import *  # noqa: F401,F403
 
 # --------------------------------------------------------------------------- activations
 
@@ -109,6 +115,69 @@ def log_softmax(x, axis=-1):
         return torch.log_softmax(x, dim=canonical_axis(axis, x.ndim))
     dims = reduce_dims(x, axis)
     return x - torch.logsumexp(x, dim=dims, keepdim=True)
+
+
+def celu(x, alpha=1.0):
+    """Continuously differentiable ELU: ``x`` if ``x > 0`` else ``alpha * (exp(x / alpha) - 1)``."""
+    return _activations().celu(x, alpha=alpha)
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: ``a * sigmoid(b)`` for the two halves ``a, b`` of ``x`` along ``axis``."""
+    return _activations().glu(x, axis=axis)
+
+
+def hard_tanh(x):
+    """``x`` clipped to ``[-1, 1]`` (integer inputs keep their dtype)."""
+    return _activations().hard_tanh(tensor(x))
+
+
+def hard_shrink(x, threshold=0.5):
+    """``x`` where ``|x| > threshold``, else 0."""
+    return _activations().hard_shrink(x, threshold=threshold)
+
+
+def soft_shrink(x, threshold=0.5):
+    """``x`` moved toward 0 by ``threshold``; 0 where ``|x| <= threshold``."""
+    return _activations().soft_shrink(x, threshold=threshold)
+
+
+def tanh_shrink(x):
+    """``x - tanh(x)``."""
+    return _activations().tanh_shrink(x)
+
+
+def threshold(x, threshold, default_value):
+    """``x`` where ``x > threshold``, else ``default_value``."""
+    return _activations().threshold(tensor(x), threshold, default_value)
+
+
+def squareplus(x, b=4):
+    """``(x + sqrt(x**2 + b)) / 2``, a smooth ReLU."""
+    return _activations().squareplus(x, b=b)
+
+
+def sparse_plus(x):
+    """0 for ``x <= -1``, ``x`` for ``x >= 1``, ``(x + 1)**2 / 4`` in between."""
+    return _activations().sparse_plus(x)
+
+
+def sparse_sigmoid(x):
+    """0 for ``x <= -1``, 1 for ``x >= 1``, ``(x + 1) / 2`` in between."""
+    return _activations().sparse_sigmoid(x)
+
+
+def sparsemax(x, axis=-1):
+    """Euclidean projection of ``x`` onto the probability simplex along ``axis``."""
+    return _activations().sparsemax(x, axis=axis)
+
+
+def _activations():
+    # Imported on first use: `lamina.activations` pulls in the saving registry, which imports
+    # the layers, which import this module.
+    from lamina.activations import activations
+
+    return activations
 
 
 # --------------------------------------------------------------------------- encodings
@@ -307,4 +376,153 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
     return x * inv + shift
 
 
-__all__ = public_names(globals(), __name__)
+def _in_float32_at_least(x):
+    """``x`` as a tensor computed in at least float32, and the dtype to cast the result back to."""
+    x = tensor(x)
+    original = x.dtype
+    if not x.is_floating_point() or x.dtype in (torch.float16, torch.bfloat16):
+        x = x.to(torch.float32)
+    return x, original
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, *, rms_scaling=False):
+    """Layer normalization of ``x`` over ``axis`` (an int or a sequence of ints).
+
+    Computed in at least float32 and cast back to ``x``'s dtype, as Keras does.
+
+    Args:
+        x: Input tensor.
+        gamma: Optional scale, sized over the normalized axes.
+        beta: Optional offset, sized over the normalized axes.
+        axis: Axis or axes to normalize over.
+        epsilon: Added to the variance (default ``backend.epsilon()``).
+        rms_scaling: Keras's deprecated option: divide by the standard deviation without
+            centering (use ``rms_normalization`` for RMS normalization).
+
+    Returns:
+        The normalized tensor, with the shape and dtype of ``x``.
+    """
+    from lamina.layers.normalization._normalization_ops import layer_norm
+
+    x, original = _in_float32_at_least(x)
+    epsilon = config.epsilon() if epsilon is None else epsilon
+    axes = sorted(canonical_axes(axis, x.ndim))
+    gamma = None if gamma is None else tensor(gamma).to(device=x.device)
+    beta = None if beta is None else tensor(beta).to(device=x.device)
+    return layer_norm(x, axes, gamma, beta, epsilon, rms_scaling=rms_scaling).to(original)
+
+
+def rms_normalization(x, scale=None, axis=-1, epsilon=None):
+    """Root-mean-square normalization: ``x / sqrt(mean(x**2 over axis) + epsilon) * scale``.
+
+    Computed in at least float32 and cast back to ``x``'s dtype, as Keras does.
+    """
+    from lamina.layers.normalization._normalization_ops import rms_norm
+
+    x, original = _in_float32_at_least(x)
+    if x.ndim == 0:
+        x = x.reshape(1)
+    epsilon = config.epsilon() if epsilon is None else epsilon
+    axes = sorted(canonical_axes(axis, x.ndim))
+    if scale is None:
+        scale = torch.ones((), dtype=x.dtype, device=x.device)
+        shape = [x.shape[a] for a in axes]
+        scale = scale.expand(shape)
+    return rms_norm(x, axes, tensor(scale).to(device=x.device), epsilon).to(original)
+
+
+# --------------------------------------------------------------------------- image quality and complex
+
+
+def psnr(x1, x2, max_val):
+    """Peak signal-to-noise ratio ``20 log10(max_val) - 10 log10(mean((x1 - x2)**2))`` in dB.
+
+    ``x1`` and ``x2`` must have the same shape; the mean runs over all their entries.
+    """
+    x1, x2 = tensor(x1), tensor(x2)
+    if x1.shape != x2.shape:
+        raise ValueError(
+            f"Input shapes {tuple(x1.shape)} and {tuple(x2.shape)} must match for PSNR calculation."
+        )
+    x1, x2 = promote(x1, x2, force_float=True)
+    mse = torch.mean(torch.square(x1 - x2))
+    max_val = torch.as_tensor(max_val, dtype=x2.dtype, device=x2.device)
+    return 20.0 * torch.log10(max_val) - 10.0 * torch.log10(mse)
+
+
+def polar(abs_, angle):
+    """The complex number with magnitude ``abs_`` and phase ``angle``."""
+    abs_, angle = promote(abs_, angle, force_float=True)
+    return torch.polar(abs_, angle)
+
+
+# --------------------------------------------------------------------------- attention
+
+
+def dot_product_attention(
+    query, key, value, bias=None, mask=None, scale=None, is_causal=False, flash_attention=None,
+    attn_logits_soft_cap=None,
+):
+    """Scaled dot-product attention ``softmax(q k^T * scale + bias) v`` in the Keras layout.
+
+    Args:
+        query: ``(batch, T, heads, depth)`` tensor.
+        key: ``(batch, S, key_heads, depth)`` tensor; ``key_heads`` divides ``heads`` (grouped
+            query attention: query head ``n`` reads key head ``n // (heads / key_heads)``).
+        value: ``(batch, S, key_heads, depth_v)`` tensor.
+        bias: Optional logits bias broadcastable to ``(batch, heads, T, S)``.
+        mask: Optional boolean mask broadcastable to ``(batch, heads, T, S)``, True where
+            attention is allowed. A query row with every key masked gets uniform weights.
+        scale: Logit scale (default ``1 / sqrt(depth)``).
+        is_causal: Let query ``i`` see only keys ``j <= i``.
+        flash_attention: Accepted for compatibility; torch chooses its fused kernel itself.
+        attn_logits_soft_cap: Optional cap: logits become ``logits / (1 + |logits| / cap)``.
+
+    Returns:
+        ``(batch, T, heads, depth_v)`` tensor.
+    """
+    from lamina.layers.attention._attention_ops import fused_attention
+
+    query, key, value = promote(query, key, value)
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if t.ndim != 4:
+            raise ValueError(
+                "`dot_product_attention` only supports 4D inputs. Received: "
+                f"query.shape={tuple(query.shape)}, key.shape={tuple(key.shape)}, "
+                f"value.shape={tuple(value.shape)}."
+            )
+    if mask is not None:
+        mask = tensor(mask).to(device=query.device, dtype=torch.bool)
+    if bias is None and attn_logits_soft_cap is None:
+        # With bias=None both masked-row conventions match Keras once rows are set to the mean.
+        if mask is not None and is_causal:
+            causal = torch.ones(query.shape[1], key.shape[1], dtype=torch.bool, device=query.device).tril()
+            mask, is_causal = mask & causal, False
+        return fused_attention(query, key, value, mask, is_causal, scale, fully_masked="mean")
+    return _explicit_attention(query, key, value, bias, mask, scale, is_causal, attn_logits_soft_cap)
+
+
+def _explicit_attention(query, key, value, bias, mask, scale, is_causal, soft_cap):
+    heads, key_heads = query.shape[2], key.shape[2]
+    if key_heads != heads:
+        key = key.repeat_interleave(heads // key_heads, dim=2)
+        value = value.repeat_interleave(heads // key_heads, dim=2)
+    scale = 1.0 / float(query.shape[-1]) ** 0.5 if scale is None else scale
+    logits_dtype = torch.promote_types(query.dtype, torch.float32)
+    logits = torch.einsum("btnh,bsnh->bnts", query.to(logits_dtype), key.to(logits_dtype)) * scale
+    if bias is not None:
+        logits = logits + tensor(bias).to(device=logits.device, dtype=logits_dtype)
+    if soft_cap is not None:
+        logits = logits / (1.0 + torch.abs(logits) / soft_cap)
+    allowed = mask
+    if is_causal:
+        causal = torch.ones(logits.shape[-2:], dtype=torch.bool, device=logits.device).tril()
+        allowed = causal if allowed is None else allowed & causal
+    if allowed is not None:
+        # A finite stand-in (not -inf) so that fully masked rows get uniform weights, as in Keras.
+        logits = torch.where(allowed, logits, -0.7 * torch.finfo(logits.dtype).max)
+    probs = torch.softmax(logits.float(), dim=-1).to(value.dtype)
+    return torch.einsum("bnts,bsnh->btnh", probs, value)
+
+
+__all__ = sorted(set(public_names(globals(), __name__)) | set(nn_conv.__all__) | set(nn_ctc.__all__))

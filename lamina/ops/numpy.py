@@ -1,7 +1,9 @@
 """NumPy-like tensor functions on torch tensors (what ``keras.ops`` offers from ``keras.ops.numpy``).
 
 Array creation (``zeros``, ``arange``, ...) and manipulation (``reshape``, ``pad``, ``take``, ...)
-live in ``array_creation`` and ``array_manipulation`` and are re-exported here, where Keras has them.
+live in ``array_creation`` and ``array_manipulation``, the rest by concept in ``numpy_*`` modules
+(``numpy_stats``, ``numpy_bitwise``, ``numpy_matrix``, ...); all are re-exported here, where Keras
+has them.
 
 Every function accepts torch tensors, NumPy arrays, Python lists and scalars, and returns torch
 tensors. ``axis`` arguments take an int, a tuple of ints or ``None`` (all axes). Dtypes follow Keras:
@@ -542,4 +544,41 @@ def argsort(x, axis=-1):
 
 
 
-__all__ = public_names(globals(), __name__) + array_creation.__all__ + array_manipulation.__all__
+_OWN = public_names(globals(), __name__)
+
+# The modules below build on the functions above (`nansum` uses `sum`): import them last.
+from lamina.ops import (  # noqa: E402
+    numpy_bitwise,
+    numpy_creation,
+    numpy_elementwise,
+    numpy_indexing,
+    numpy_joining,
+    numpy_matrix,
+    numpy_stats,
+    numpy_vectorize,
+    numpy_windows,
+)
+from lamina.ops.numpy_bitwise import *  # noqa: E402,F401,F403
+from lamina.ops.numpy_creation import *  # noqa: E402,F401,F403
+from lamina.ops.numpy_elementwise import *  # noqa: E402,F401,F403
+from lamina.ops.numpy_indexing import *  # noqa: E402,F401,F403
+from lamina.ops.numpy_joining import *  # noqa: E402,F401,F403
+from lamina.ops.numpy_matrix import *  # noqa: E402,F401,F403
+from lamina.ops.numpy_stats import *  # noqa: E402,F401,F403
+from lamina.ops.numpy_vectorize import *  # noqa: E402,F401,F403
+from lamina.ops.numpy_windows import *  # noqa: E402,F401,F403
+
+__all__ = sorted(
+    set(_OWN)
+    | set(array_creation.__all__)
+    | set(array_manipulation.__all__)
+    | set(numpy_bitwise.__all__)
+    | set(numpy_creation.__all__)
+    | set(numpy_elementwise.__all__)
+    | set(numpy_indexing.__all__)
+    | set(numpy_joining.__all__)
+    | set(numpy_matrix.__all__)
+    | set(numpy_stats.__all__)
+    | set(numpy_vectorize.__all__)
+    | set(numpy_windows.__all__)
+)

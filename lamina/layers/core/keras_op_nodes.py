@@ -110,8 +110,12 @@ class KerasOpNode(Layer):
 
     def call(self, *args):
         if self._variadic:
-            leading = [self._fn_kwargs[p] for p in self._init_params if p in self._fn_kwargs]
-            return self._fn(*leading, *args)
+            # Constructor arguments go before the tensors (`einsum(subscripts, *operands)`), or
+            # by keyword where the function takes them after (`meshgrid(*x, indexing=...)`).
+            params = inspect.signature(self._fn).parameters
+            after = {p for p in self._fn_kwargs if params[p].kind is inspect.Parameter.KEYWORD_ONLY}
+            leading = [self._fn_kwargs[p] for p in self._init_params if p in self._fn_kwargs and p not in after]
+            return self._fn(*leading, *args, **{p: self._fn_kwargs[p] for p in after})
         if len(args) > len(self._call_params):
             raise ValueError(
                 f"Operation '{self.name}' ({type(self).__name__}) takes at most "
