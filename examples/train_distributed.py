@@ -15,6 +15,7 @@ import sys
 import time
 
 import numpy as np
+import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -46,6 +47,9 @@ def main():
               f"{accuracy:.4f} (loss {loss:.4f}), from predict {predicted_accuracy:.4f}")
     if accuracy < 0.95 or abs(predicted_accuracy - accuracy) > 1e-6:
         raise SystemExit("Distributed demo failed: accuracy below 95% or predict disagrees.")
+    if torch.distributed.is_initialized():
+        torch.distributed.barrier()  # nobody leaves while a peer still communicates
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":

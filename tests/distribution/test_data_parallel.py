@@ -68,8 +68,14 @@ def _fit_worker(rank, port, out_dir):
         results["builtin"] = _train(_mlp(seed=rank), x, y, verbose=1)
         results["custom"] = _train(_mlp(seed=rank, cls=CustomStepModel), x, y)
         np.save(os.path.join(out_dir, f"rank{rank}.npy"), results, allow_pickle=True)
-    finally:
+        # Both ranks done, then leave without interpreter teardown: on this torch build, gloo's
+        # threads intermittently abort the process at exit ("terminate called without an
+        # active exception") after all the work is done and saved.
+        torch.distributed.barrier()
+    except BaseException:
         torch.distributed.destroy_process_group()
+        raise
+    os._exit(0)
 
 
 @pytest.mark.slow
@@ -143,8 +149,14 @@ def _small_data_worker(rank, port, out_dir):
         results["loader_seen"] = torch.cat(results["loader_seen"]).numpy()
         results["warned"] = [str(w.message) for w in caught]
         np.save(os.path.join(out_dir, f"rank{rank}.npy"), results, allow_pickle=True)
-    finally:
+        # Both ranks done, then leave without interpreter teardown: on this torch build, gloo's
+        # threads intermittently abort the process at exit ("terminate called without an
+        # active exception") after all the work is done and saved.
+        torch.distributed.barrier()
+    except BaseException:
         torch.distributed.destroy_process_group()
+        raise
+    os._exit(0)
 
 
 @pytest.mark.slow

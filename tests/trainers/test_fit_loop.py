@@ -92,7 +92,7 @@ def test_evaluate_steps_and_predict_from_generator():
     part = model.evaluate(X, Y, batch_size=5, steps=2, verbose=0, return_dict=True)
     assert part == model.evaluate(X[:10], Y[:10], batch_size=5, verbose=0, return_dict=True)
     batches = (X[i:i + 6] for i in range(0, 20, 6))
-    np.testing.assert_allclose(model.predict(batches, verbose=0), model.predict(X, verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(model.predict(batches, verbose=0), model.predict(X, verbose=0), rtol=1e-6, atol=1e-6)
     with pytest.raises(ValueError, match="no batches"):
         model.predict(iter([]), verbose=0)
 
