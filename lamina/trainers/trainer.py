@@ -23,7 +23,7 @@ _LOOP_STATE = ("_layer_metric_lists", "_step_cache", "_batch_logs_wanted")
 _MISSING = object()
 
 
-def _gathering_layer_metrics(method):
+def _with_loop_state(method):
     """Run ``method`` with the layers' ``add_metric`` lists gathered once, not on every step.
 
     The per-loop state (those lists, the epoch's `StepCache`, whether batch logs are wanted) is
@@ -356,7 +356,7 @@ class Trainer:
 
     # --- loops --------------------------------------------------------------------------------
     @_trainer_hooks.distributed_loop("fit")
-    @_gathering_layer_metrics
+    @_with_loop_state
     def fit(
         self,
         x=None,
@@ -443,7 +443,7 @@ class Trainer:
         return self.history
 
     @_trainer_hooks.distributed_loop("evaluate")
-    @_gathering_layer_metrics
+    @_with_loop_state
     def evaluate(
         self,
         x=None,
@@ -487,7 +487,7 @@ class Trainer:
         return logs
 
     @_trainer_hooks.distributed_loop("predict")
-    @_gathering_layer_metrics
+    @_with_loop_state
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs on ``x`` as numpy arrays (with the structure of the outputs)."""
         iterator = self._epoch_iterator(x, None, None, batch_size, steps, False, None, targets=False)
@@ -509,7 +509,7 @@ class Trainer:
             raise ValueError("Unexpected result of `predict`: the input data yielded no batches.")
         return trainer_utils.concat_outputs(outputs)
 
-    @_gathering_layer_metrics
+    @_with_loop_state
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch; returns the metric values on that batch."""
         self._assert_compiled()
@@ -531,7 +531,7 @@ class Trainer:
         logs = trainer_utils.pythonify_logs(logs)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
-    @_gathering_layer_metrics
+    @_with_loop_state
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on one batch, without updating weights."""
         self._assert_compiled()
