@@ -22,6 +22,9 @@ from lamina.backend.core import (
     standardize_shape,
 )
 from lamina.backend.naming import get_uid
+from lamina.backend import numpy_interop as _numpy_interop
+
+_numpy_interop.install()
 
 
 def clear_session():

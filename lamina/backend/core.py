@@ -17,8 +17,9 @@ def convert_to_tensor(x, dtype=None, device=None):
     Python floats and float64 numpy arrays become ``floatx()`` unless ``dtype`` says otherwise, as in
     Keras; integer and boolean data keep their kind.
     """
-    if hasattr(x, "value") and hasattr(x, "_is_lamina_variable"):
-        x = x.value
+    if hasattr(x, "_is_lamina_variable"):
+        # A plain tensor sharing the variable's memory (and its gradient path), not the Parameter.
+        x = x.view_as(x) if x.requires_grad else x.detach()
     torch_dtype = None if dtype is None else to_torch_dtype(dtype)
     if isinstance(x, torch.Tensor):
         if torch_dtype is not None and x.dtype != torch_dtype:
@@ -49,8 +50,6 @@ def convert_to_tensor(x, dtype=None, device=None):
 
 def convert_to_numpy(x):
     """Return ``x`` as a numpy array (tensors are detached and moved to the CPU)."""
-    if hasattr(x, "_is_lamina_variable"):
-        x = x.value
     if isinstance(x, torch.Tensor):
         x = x.detach()
         if x.dtype == torch.bfloat16:

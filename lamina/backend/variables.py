@@ -17,6 +17,7 @@ import torch
 from lamina.backend import config
 from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+from lamina.backend.torch_compat import unset_fake_temporarily
 
 
 class _Scope(threading.local):
@@ -61,8 +62,11 @@ class Variable(torch.nn.Parameter):
         name=None,
         **kwargs,
     ):
-        value = _initial_value(initializer, shape, dtype)
-        self = torch.Tensor._make_subclass(cls, value, bool(trainable) and value.is_floating_point())
+        # Weights made while symbolic shape inference runs (a sublayer built inside `call`) must be
+        # real, initialized tensors, not fake ones.
+        with unset_fake_temporarily():
+            value = _initial_value(initializer, shape, dtype)
+            self = torch.Tensor._make_subclass(cls, value, bool(trainable) and value.is_floating_point())
         self._trainable = bool(trainable)
         self._name = name or "variable"
         self.path = self._name
@@ -79,8 +83,9 @@ class Variable(torch.nn.Parameter):
     # --- Keras variable API ---------------------------------------------------------------------
     @property
     def value(self):
-        """The current value as a plain tensor (shares memory with the variable)."""
-        return self.detach() if not self.requires_grad else self.view_as(self)
+        """The variable's tensor: the variable itself, so ``v.value.grad`` is the gradient that
+        ``loss.backward()`` fills (a torch custom training loop reads it there)."""
+        return self
 
     @property
     def name(self):

@@ -10,7 +10,7 @@ between the two runs depends on an unknown input dimension and stays ``None``.
 
 import numpy as np
 import torch
-from torch._subclasses.fake_tensor import FakeTensorMode
+from lamina.backend.torch_compat import FakeTensorMode
 
 from lamina.backend.config import get_device
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
