@@ -235,6 +235,10 @@ def group_norm(x, axis, groups, gamma, beta, epsilon):
     moved = x.movedim(axis, 1) if axis != 1 else x
     g = gamma.to(x.dtype) if gamma is not None else None
     b = beta.to(x.dtype) if beta is not None else None
+    if not moved.requires_grad and not moved.is_contiguous() and torch.is_grad_enabled():
+        # torch 2.13's CPU group_norm backward segfaults on a non-contiguous (e.g. channels_last)
+        # input that does not require grad while gamma/beta do: give it a contiguous copy.
+        moved = moved.contiguous()
     out = F.group_norm(moved, groups, g, b, epsilon)
     return out.movedim(1, axis) if axis != 1 else out
 
