@@ -135,3 +135,17 @@ def assert_input_compatibility(input_spec, inputs, layer_name):
                     raise ValueError(
                         f"{where}: expected shape={spec.shape}, found shape={shape}"
                     )
+
+
+def last_axis_adjustment(received_shape, expected_shape):
+    """How a model input of rank one off is made to fit, as Keras does for model inputs.
+
+    Returns ``-1`` when the data has one trailing axis of size 1 too many (squeeze it), ``1`` when
+    the ``Input`` ends in a size-1 axis the data lacks (add it), ``0`` otherwise.
+    """
+    got, want = len(received_shape), len(expected_shape)
+    if got == want + 1 and received_shape[-1] == 1:
+        return -1
+    if got == want - 1 and expected_shape[-1] == 1:
+        return 1
+    return 0

@@ -12,6 +12,7 @@ from lamina.backend.dtypes import STRING, to_torch_dtype
 from lamina.layers import symbolic
 from lamina.layers._call_utils import _is_string_array
 from lamina.layers.core.input_layer import InputLayer
+from lamina.layers.input_spec import last_axis_adjustment
 from lamina.models.model import Model, _register_functional
 from lamina.saving.object_registration import register_builtin
 from lamina.utils import tree
@@ -242,6 +243,15 @@ def _standardize_input(x, meta, model_name):
                 "`Input(..., dtype=\"string\")` and feed it to a StringLookup or TextVectorization."
             )
         x = convert_to_tensor(x)
+    adjust = last_axis_adjustment(tuple(x.shape), shape)
+    if adjust:
+        mask = getattr(x, "_keras_mask", None)
+        if isinstance(x, np.ndarray):  # string data
+            x = np.expand_dims(x, -1) if adjust == 1 else np.squeeze(x, -1)
+        else:
+            x = x.unsqueeze(-1) if adjust == 1 else x.squeeze(-1)
+        if mask is not None:
+            x._keras_mask = mask
     if len(x.shape) != len(shape):
         raise ValueError(
             f"Input '{name}' of model '{model_name}' is incompatible: expected shape={shape}, "

@@ -18,6 +18,32 @@ def _register_functional(cls):
     return cls
 
 
+def _functional_init_arguments(args, kwargs):
+    # Keras's rule: (inputs, outputs) positionally or by keyword; other subclasses (Sequential,
+    # user models) may take positional arguments of their own.
+    return (
+        len(args) == 2
+        or (len(args) == 1 and "outputs" in kwargs)
+        or ("inputs" in kwargs and "outputs" in kwargs)
+    )
+
+
+def _make_functional(cls):
+    """Put the functional class under ``cls`` in place of ``Model``, in ``cls`` and its bases.
+
+    The subclass's own methods (``train_step``, ``call``, ...) still come first in its MRO.
+    """
+    functional = _FUNCTIONAL[0]
+    bases = []
+    for base in cls.__bases__:
+        if base is Model:
+            base = functional
+        elif issubclass(base, Model) and not issubclass(base, functional):
+            _make_functional(base)
+        bases.append(base)
+    cls.__bases__ = tuple(bases)
+
+
 @register_builtin("keras")
 @register_builtin("keras.models")
 class Model(Trainer, Layer):
@@ -40,15 +66,21 @@ class Model(Trainer, Layer):
     _accepts_string_inputs = True
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+        functional_args = _functional_init_arguments(args, kwargs)
+        if cls is Model and (functional_args or args or "inputs" in kwargs or "outputs" in kwargs):
             return _FUNCTIONAL[0].__new__(_FUNCTIONAL[0], *args, **kwargs)
+        if functional_args and not issubclass(cls, _FUNCTIONAL[0]):
+            # `class CustomModel(Model)` built as `CustomModel(inputs, outputs)` (Keras's recipe for
+            # a custom train_step): the class becomes a functional model class, as in Keras.
+            _make_functional(cls)
         return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, **kwargs):
         if args or "inputs" in kwargs or "outputs" in kwargs:
             raise TypeError(
-                f"{type(self).__name__} was given `inputs`/`outputs`: use `lamina.Model(inputs, "
-                "outputs)` for functional models."
+                f"{type(self).__name__}.__init__ was given positional arguments or "
+                f"`inputs`/`outputs`: {args}, {sorted(kwargs)}. A subclassed model takes keyword "
+                "arguments such as `name`; build functional models with `Model(inputs, outputs)`."
             )
         super().__init__(**kwargs)
 

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import torch
 
+from lamina.layers.input_spec import last_axis_adjustment
 from lamina.trainers.data_adapters import unpack_x_y_sample_weight
 from lamina.utils import tree
 
@@ -53,6 +54,11 @@ def _check_input(value, spec, label):
             f"{label} expects {expected}, but the data holds {received} with shape={shape}."
         )
     expected = tuple(spec.shape)
+    adjust = last_axis_adjustment(shape, expected)
+    if adjust == 1:
+        shape = shape + (1,)
+    elif adjust == -1:
+        shape = shape[:-1]
     compatible = len(shape) == len(expected) and all(
         e is None or e == s for e, s in zip(expected[1:], shape[1:])
     )
