@@ -96,6 +96,20 @@ def _reject_strings(layer, structure):
         )
 
 
+def _arrays_to_tensors(x):
+    """numpy arrays, and lists of plain numbers, in ``x`` become tensors; other leaves stay."""
+    if isinstance(x, (np.ndarray, np.generic)) and not _is_string_array(x):
+        return convert_to_tensor(x)
+    if isinstance(x, (list, tuple)):
+        leaves = tree.flatten(x)
+        if leaves and all(isinstance(v, (int, float, bool, np.number, np.bool_)) for v in leaves):
+            return convert_to_tensor(np.asarray(x))
+        return type(x)(_arrays_to_tensors(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _arrays_to_tensors(v) for k, v in x.items()}
+    return x
+
+
 def _to_tensor_if_array(x):
     return convert_to_tensor(x) if isinstance(x, np.ndarray) else x
 
@@ -143,10 +157,13 @@ def _device_type(inputs):
     return backend_config.get_device().type
 
 
-def _cast_meta(x, dtype):
+def _cast_meta(x, dtype, promote=False):
     target = to_torch_dtype(dtype)
     return tree.map_structure(
-        lambda t: t.to(target) if isinstance(t, torch.Tensor) and t.is_floating_point() else t, x
+        lambda t: t.to(target)
+        if isinstance(t, torch.Tensor) and (t.is_floating_point() or (promote and t.dtype != target))
+        else t,
+        x,
     )
 
 

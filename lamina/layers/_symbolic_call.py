@@ -79,7 +79,8 @@ class SymbolicCall:
             inputs_dtype = self.compute_dtype
 
             def run(*a, **k):
-                a = (_cast_meta(a[0], inputs_dtype) if self._autocast else a[0],) + a[1:]
+                if self._autocast:
+                    a = (_cast_meta(a[0], inputs_dtype, self._promotes_non_float_inputs),) + a[1:]
                 return self.call(*a, **k)
 
             return symbolic.run_on_meta(run, args, call_kwargs)

@@ -7,6 +7,7 @@ the call and config live here; the symbolic call (`_symbolic_call.py`) and the K
 ``lamina.models``.
 """
 
+import functools
 import inspect
 import threading
 
@@ -16,7 +17,10 @@ import torch
 from lamina.backend import dtype_policy
 from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+from lamina.backend import torch_compat
 from lamina.backend.naming import to_snake_case, unique_name
+from lamina.backend.numpy_interop import mark_eager_output
+from lamina.backend.torch_compat import unset_fake_temporarily
 from lamina.backend.variables import SCOPE as _SCOPE
 from lamina.backend.variables import Variable
 from lamina.layers import symbolic
@@ -34,6 +38,7 @@ from lamina.layers._call_utils import (
     _to_shape_structure,
     _to_tensor,
     _to_tensor_if_array,
+    _arrays_to_tensors,
 )
 from lamina.layers._node_api import NodeAPI
 from lamina.layers._symbolic_call import SymbolicCall
@@ -62,6 +67,23 @@ class _CallContext(threading.local):
 
 
 _CONTEXT = _CallContext()
+
+
+def _accepting_arrays(method):
+    """Wrap ``method(self, inputs, mask=None, ...)`` so numpy and list data become tensors."""
+
+    @functools.wraps(method)
+    def wrapper(self, inputs, *args, **kwargs):
+        if not isinstance(inputs, torch.Tensor):
+            inputs = _arrays_to_tensors(inputs)
+        if args and not isinstance(args[0], torch.Tensor):
+            args = (_arrays_to_tensors(args[0]),) + args[1:]
+        if kwargs.get("mask") is not None:
+            kwargs["mask"] = _arrays_to_tensors(kwargs["mask"])
+        return method(self, inputs, *args, **kwargs)
+
+    wrapper._accepts_arrays = True
+    return wrapper
 
 def _call_signature(cls):
     # Facts about `call`'s signature, computed once per class rather than once per call and kept
@@ -111,6 +133,19 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
     # Whether the layer reads string data (numpy arrays of str, KerasTensors of dtype "string").
     # torch has no string tensors, so any other layer refuses them with a ValueError naming it.
     _accepts_string_inputs = False
+
+    # Whether integer and boolean inputs are cast to the compute dtype. Layers whose math combines
+    # the input with float weights (Dense, convolutions, RNNs, normalization) say yes: Keras gets
+    # there by type promotion (int x float -> float), which torch kernels do not do. Layers that
+    # read integers (Embedding, lookups) or keep the input's dtype (reshaping, pooling) say no.
+    _promotes_non_float_inputs = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("compute_mask")
+        if own is not None and not getattr(own, "_accepts_arrays", False):
+            # Keras documents `compute_mask` as public: numpy arrays and nested lists work there.
+            cls.compute_mask = _accepting_arrays(own)
 
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
@@ -463,7 +498,10 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
             return
         shapes = _shape_structure(inputs)
         self._build_shapes = shapes
-        self.build(shapes)
+        # A sublayer first called while its parent's output shape is inferred builds here inside
+        # fake-tensor mode: its state must be real all the same.
+        with unset_fake_temporarily():
+            self.build(shapes)
         self.built = True
         if self._initial_weights is not None:
             weights, self._initial_weights = self._initial_weights, None
@@ -502,7 +540,9 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
         if isinstance(inputs, torch.Tensor) and len(args) == 1 and not (
             kwargs and symbolic.any_symbolic(kwargs)
         ):
-            if self._autocast and inputs.dtype is not self._compute_torch_dtype and inputs.is_floating_point():
+            if inputs.dtype is not self._compute_torch_dtype and self._autocast and (
+                inputs.is_floating_point() or self._promotes_non_float_inputs
+            ):
                 inputs = _keep_mask(inputs, inputs.to(self._compute_torch_dtype))
             args = (inputs,)
             spec = self.__dict__["_input_spec"]
@@ -561,6 +601,11 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
             previous_mask = kwargs.get("mask") if takes_mask else _collect_mask(inputs)
             if mask_overridden or previous_mask is not None:
                 outputs = _attach_masks(outputs, self.compute_mask(inputs, previous_mask), inputs)
+        if ctx.depth == 0 and not torch_compat.is_compiling():
+            # What the user receives converts to numpy as a Keras value does (see numpy_interop).
+            if isinstance(outputs, torch.Tensor):
+                return mark_eager_output(outputs)
+            return tree.map_structure(mark_eager_output, outputs)
         return outputs
 
     @property
@@ -575,16 +620,16 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
         if not self._autocast:
             return inputs
         target = self._compute_torch_dtype
+        promote = self._promotes_non_float_inputs
+
+        def cast(x):
+            if isinstance(x, torch.Tensor) and x.dtype != target and (x.is_floating_point() or promote):
+                return _keep_mask(x, x.to(target))
+            return x
+
         if isinstance(inputs, torch.Tensor):
-            if inputs.dtype != target and inputs.is_floating_point():
-                return _keep_mask(inputs, inputs.to(target))
-            return inputs
-        return tree.map_structure(
-            lambda x: _keep_mask(x, x.to(target))
-            if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dtype != target
-            else x,
-            inputs,
-        )
+            return cast(inputs)
+        return tree.map_structure(cast, inputs)
 
     def compute_mask(self, inputs, previous_mask=None):
         """The mask of the output; by default the input mask passes through maskable layers."""

@@ -10,9 +10,10 @@ import numbers
 import torch
 
 from lamina.backend import config as backend_config
-from lamina.backend import dtype_policy, naming
+from lamina.backend import dtype_policy, naming, torch_compat
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
+from lamina.backend.numpy_interop import mark_eager_output
 from lamina.saving import object_registration, serialization_lib
 from lamina.utils import tree
 
@@ -296,9 +297,11 @@ class Loss:
             mask = convert_to_tensor(in_mask).to(torch.bool) & out_mask.to(torch.bool)
         else:
             mask = in_mask if in_mask is not None else out_mask
-        return reduce_weighted_values(
+        result = reduce_weighted_values(
             losses, sample_weight=sample_weight, mask=mask, reduction=self.reduction, dtype=torch_dtype
         )
+        # A loss value the user holds converts to numpy / float as a Keras value does.
+        return result if torch_compat.is_compiling() else mark_eager_output(result)
 
     def call(self, y_true, y_pred):
         """Return the unreduced loss values. Subclasses must implement this."""

@@ -36,6 +36,8 @@ class PReLU(Layer):
     (1, 1, 3)
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(
         self,
         alpha_initializer="Zeros",

@@ -54,6 +54,8 @@ class Attention(Layer):
     (None, 4, 8)
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         if score_mode not in ("dot", "concat"):

@@ -34,6 +34,8 @@ class BaseMultiHeadAttention(Layer):
     dot-product equation takes the query before the key).
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(
         self,
         dropout=0.0,

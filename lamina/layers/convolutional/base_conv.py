@@ -39,6 +39,8 @@ class BaseConv(Layer):
     The kernel has the Keras layout ``(*kernel_size, input_channels // groups, filters)``.
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(
         self,
         rank,

@@ -44,6 +44,8 @@ class BaseConvTranspose(Layer):
     The kernel has the Keras layout ``(*kernel_size, filters, input_channels)``.
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(
         self,
         rank,

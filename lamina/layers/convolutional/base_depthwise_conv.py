@@ -34,6 +34,8 @@ class BaseDepthwiseConv(Layer):
     The weight ``kernel`` has the Keras layout ``(*kernel_size, input_channels, depth_multiplier)``.
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(
         self,
         rank,

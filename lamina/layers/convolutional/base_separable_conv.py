@@ -38,6 +38,8 @@ class BaseSeparableConv(Layer):
     ``pointwise_kernel`` ``(1, ..., 1, input_channels * depth_multiplier, filters)``, ``bias``.
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(
         self,
         rank,

@@ -39,6 +39,8 @@ class Dense(Layer):
     (None, 32)
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(
         self,
         units,

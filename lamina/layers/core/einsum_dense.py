@@ -195,6 +195,8 @@ class EinsumDense(Layer):
     (None, 32, 64)
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(
         self,
         equation,

@@ -32,6 +32,12 @@ class Wrapper(Layer):
     # weights (if any) are neither trained nor saved, as in Keras.
     _tracks_wrapped_layer = True
 
+    @property
+    def _promotes_non_float_inputs(self):
+        # The wrapped layer's math meets the inputs, so its rule holds.
+        layer = self._modules.get("layer") or self.__dict__.get("layer")
+        return layer is not None and layer._promotes_non_float_inputs
+
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):
             raise ValueError(

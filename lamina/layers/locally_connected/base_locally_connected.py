@@ -106,6 +106,8 @@ class BaseLocallyConnected(Layer):
         implementation: 1, 2 or 3: the storage layout of the kernel (see the module docstring).
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(
         self,
         rank,

@@ -123,6 +123,8 @@ class BatchNormalization(Layer):
     ['gamma', 'beta', 'moving_mean', 'moving_variance']
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(
         self,
         axis=-1,

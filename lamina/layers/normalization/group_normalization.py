@@ -43,6 +43,8 @@ class GroupNormalization(Layer):
     torch.Size([2, 5, 4])
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(
         self,
         groups=32,

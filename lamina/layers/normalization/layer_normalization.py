@@ -46,6 +46,8 @@ class LayerNormalization(Layer):
     torch.Size([3, 4])
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(
         self,
         axis=-1,

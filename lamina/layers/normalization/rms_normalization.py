@@ -31,6 +31,8 @@ class RMSNormalization(Layer):
             [1.0000, 1.0000, 1.0000, 1.0000]], grad_fn=<...>)
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
         super().__init__(**kwargs)
         self.axis = _axes.standardize_axes_argument(axis)

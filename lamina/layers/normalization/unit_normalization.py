@@ -28,6 +28,8 @@ class UnitNormalization(Layer):
     tensor([[0.6000, 0.8000]])
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = _axes.standardize_axes_argument(axis)

@@ -69,6 +69,8 @@ class Normalization(Layer):
     tensor([[0., 0.]])
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
         super().__init__(**kwargs)
         if axis is None:

@@ -81,6 +81,8 @@ class RNN(Layer):
     torch.Size([2, 5, 4])
     """
 
+    _promotes_non_float_inputs = True
+
     def __init__(
         self,
         cell,
