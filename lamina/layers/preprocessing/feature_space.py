@@ -475,7 +475,7 @@ def _dict_batches(dataset):
         for start in range(0, size, _ADAPT_BATCH_SIZE):
             yield {name: col[start : start + _ADAPT_BATCH_SIZE] if col.ndim else col for name, col in columns.items()}
         return
-    if isinstance(dataset, (str, bytes)) or not hasattr(dataset, "__iter__"):
+    if isinstance(dataset, (str, bytes, np.ndarray, torch.Tensor)) or not hasattr(dataset, "__iter__"):
         raise ValueError(
             "`adapt()` can only be called on a dict of arrays/lists or an iterable of dict batches. "
             f"Received instead: {dataset!r} (of type {type(dataset)})"

@@ -121,6 +121,9 @@ class TFDIdentity(Layer):
     def call(self, inputs):
         return inputs.to(self._compute_torch_dtype)
 
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
 
 @register_builtin(_KERAS_MODULE)
 class TFDConcat(Layer):
@@ -134,6 +137,12 @@ class TFDConcat(Layer):
 
     def call(self, inputs):
         return torch.cat([x.to(self._compute_torch_dtype) for x in inputs], dim=self.axis)
+
+    def compute_output_shape(self, input_shape):
+        shapes = [tuple(shape) for shape in input_shape]
+        axis = self.axis % len(shapes[0])
+        sizes = [shape[axis] for shape in shapes]
+        return shapes[0][:axis] + (None if None in sizes else sum(sizes),) + shapes[0][axis + 1 :]
 
     def get_config(self):
         config = super().get_config()
