@@ -155,6 +155,16 @@ def test_adapt_from_batches_samples_and_pairs_equals_adapt_from_dict():
         assert fs.preprocessors["floor"].bin_boundaries == pytest.approx(reference.preprocessors["floor"].bin_boundaries)
 
 
+def test_adapting_again_resizes_the_encodings():
+    fs = FeatureSpace(features={"color": "string_categorical"})
+    fs.adapt({"color": np.array(["a", "b"])})
+    assert tuple(fs({"color": np.array(["a"])}).shape) == (1, 3)
+    fs.adapt({"color": np.array(["a", "b", "c", "d"])})
+    index = fs.preprocessors["color"].get_vocabulary().index("d")
+    np.testing.assert_array_equal(_np(fs({"color": np.array(["d"])})), np.eye(5)[[index]])
+    assert tuple(fs.get_encoded_features().shape) == (None, 5)
+
+
 def test_string_feature_names_use_the_defaults():
     fs = FeatureSpace(
         features={"a": "float_discretized", "b": "integer_hashed", "c": "string_hashed"},

@@ -283,6 +283,8 @@ class FeatureSpace(Layer):
                 raise ValueError("FeatureSpace.adapt() received no data.")
             self.preprocessors[name].adapt(iter(columns[name]))
         self._is_adapted = True
+        # Adapting again may change vocabulary sizes: the encoders are made anew for the new state.
+        self.encoded_features = None
         self.get_encoded_features()
         self.built = True
         self._sublayers_built = True
