@@ -137,3 +137,19 @@ def test_get_source_inputs_matches_keras_order(oracle):
         return [t.name for t in k.utils.get_source_inputs(y)], [t.name for t in k.utils.get_source_inputs(s)]
 
     assert build(lamina) == build(oracle)
+
+
+def test_interactive_logging_switches_come_from_lamina_config(monkeypatch):
+    names = ("disable_interactive_logging", "enable_interactive_logging", "is_interactive_logging_enabled")
+    for name in names:
+        if not hasattr(lamina.config, name):
+            assert not hasattr(lamina.utils, name)
+            monkeypatch.setattr(lamina.config, name, lambda: name, raising=False)
+        assert getattr(lamina.utils, name) is getattr(lamina.config, name)
+    with pytest.raises(AttributeError, match="no attribute 'not_a_switch'"):
+        lamina.utils.not_a_switch  # noqa: B018
+
+
+def test_new_utils_names_are_exported():
+    for name in ("FeatureSpace", "Config", "get_source_inputs", "bounding_boxes"):
+        assert name in lamina.utils.__all__ and hasattr(lamina.utils, name)

@@ -320,7 +320,8 @@ def test_numeric_features_match_keras_graph(oracle):
     fs.adapt(data)
     kfs = _keras_numeric_space(oracle, fs, data)
     kmodel = oracle.Model(kfs.get_inputs(), kfs.get_encoded_features())
-    expected = kmodel.predict({k: v[:, None] for k, v in data.items()}, verbose=0)
+    # Keys in the order of Keras's (sorted) inputs, which Keras would otherwise warn about.
+    expected = kmodel.predict({k: data[k][:, None] for k in sorted(data)}, verbose=0)
     np.testing.assert_allclose(_np(fs(data)), expected, rtol=1e-5, atol=1e-6)
     # The same graph in Lamina: raw inputs in, the encoding out.
     model = lamina.Model(fs.get_inputs(), fs.get_encoded_features())
@@ -334,7 +335,7 @@ def test_numeric_features_match_keras_graph(oracle):
 @pytest.mark.oracle
 def test_keras_saved_feature_space_loads_and_lamina_saved_one_loads_in_keras(oracle, tmp_path):
     data = {k: v for k, v in _data().items() if k in _NUMERIC}
-    columns = {k: v[:, None] for k, v in data.items()}
+    columns = {k: data[k][:, None] for k in sorted(data)}
     fs = FeatureSpace(features=_numeric_specs(lamina), output_mode="concat")
     fs.adapt(data)
     kfs = _keras_numeric_space(oracle, fs, data)
