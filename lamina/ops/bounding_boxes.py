@@ -202,7 +202,9 @@ def _param(value, batch, dtype, device):
     return value.reshape(-1).expand(batch) if value.numel() == 1 else value.reshape(batch)
 
 
-def _inverse_affine_matrix(center_x, center_y, angle, translate_x, translate_y, scale, shear_x, shear_y, height, width):
+def _inverse_affine_matrix(
+    center_x, center_y, angle, translate_x, translate_y, scale, shear_x, shear_y, height, width
+):
     """The ``(batch, 3, 3)`` matrix mapping output pixels to input pixels (TF's geometry)."""
     angle, shear_x, shear_y = -angle, -shear_x, -shear_y
     cx = center_x * (width - 1)
@@ -320,9 +322,13 @@ def crop(boxes, top, left, height, width, bounding_box_format="xyxy"):
         The cropped boxes.
     """
     if bounding_box_format != "xyxy":
-        raise NotImplementedError(f"crop() supports bounding_box_format='xyxy' only. Received: {bounding_box_format!r}")
+        raise NotImplementedError(
+            f"crop() supports bounding_box_format='xyxy' only. Received: {bounding_box_format!r}"
+        )
     x1, y1, x2, y2 = _split(convert_to_tensor(boxes))
-    return _join(_clip(x1 - left, width), _clip(y1 - top, height), _clip(x2 - left, width), _clip(y2 - top, height))
+    x1, x2 = _clip(x1 - left, width), _clip(x2 - left, width)
+    y1, y2 = _clip(y1 - top, height), _clip(y2 - top, height)
+    return _join(x1, y1, x2, y2)
 
 
 def pad(boxes, top, left, height=None, width=None, bounding_box_format="xyxy"):
@@ -340,7 +346,9 @@ def pad(boxes, top, left, height=None, width=None, bounding_box_format="xyxy"):
         The shifted boxes.
     """
     if bounding_box_format != "xyxy":
-        raise NotImplementedError(f"pad() supports bounding_box_format='xyxy' only. Received: {bounding_box_format!r}")
+        raise NotImplementedError(
+            f"pad() supports bounding_box_format='xyxy' only. Received: {bounding_box_format!r}"
+        )
     x1, y1, x2, y2 = _split(convert_to_tensor(boxes))
     return _join(x1 + left, y1 + top, x2 + left, y2 + top)
 
@@ -451,8 +459,7 @@ def compute_iou(boxes1, boxes2, bounding_box_format, use_masking=False, mask_val
     Returns:
         ``(M, N)``, or ``(batch, M, N)`` if either set is batched.
     """
-    ranks = (np.ndim(boxes1) if not isinstance(boxes1, torch.Tensor) else boxes1.ndim,
-             np.ndim(boxes2) if not isinstance(boxes2, torch.Tensor) else boxes2.ndim)
+    ranks = (len(np.shape(boxes1)), len(np.shape(boxes2)))
     for name, rank in zip(("boxes1", "boxes2"), ranks):
         if rank not in (2, 3):
             raise ValueError(
@@ -470,16 +477,18 @@ def compute_iou(boxes1, boxes2, bounding_box_format, use_masking=False, mask_val
     boxes2 = convert_format(boxes2, source=bounding_box_format, target="yxyx", height=height, width=width)
     top1, left1, bottom1, right1 = _split(boxes1)
     top2, left2, bottom2, right2 = (t.transpose(-1, -2) for t in _split(boxes2))
-    zero = torch.zeros((), dtype=boxes1.dtype)
+    zero = torch.zeros((), dtype=boxes1.dtype, device=boxes1.device)
     inter_h = torch.maximum(zero, torch.minimum(bottom1, bottom2) - torch.maximum(top1, top2))
     inter_w = torch.maximum(zero, torch.minimum(right1, right2) - torch.maximum(left1, left2))
     intersection = inter_h * inter_w
     area1 = (bottom1 - top1) * (right1 - left1)
-    area2 = ((bottom2 - top2) * (right2 - left2))
+    area2 = (bottom2 - top2) * (right2 - left2)
     iou = intersection / (area1 + area2 - intersection + backend_config.epsilon())
     if not use_masking:
         return iou
-    background = (boxes1.amax(dim=-1, keepdim=True) < 0) | (boxes2.amax(dim=-1, keepdim=True) < 0).transpose(-1, -2)
+    # Padding boxes (all coordinates negative) on either side.
+    background1 = boxes1.amax(dim=-1, keepdim=True) < 0
+    background = background1 | (boxes2.amax(dim=-1, keepdim=True) < 0).transpose(-1, -2)
     return torch.where(background, torch.full_like(iou, mask_val), iou)
 
 
@@ -508,15 +517,19 @@ def compute_ciou(boxes1, boxes2, bounding_box_format, image_shape=None):
     x_min2, y_min2, x_max2, y_max2 = _split(boxes2)
     width_1, height_1 = x_max1 - x_min1, y_max1 - y_min1 + eps
     width_2, height_2 = x_max2 - x_min2, y_max2 - y_min2 + eps
-    intersection = torch.clamp(torch.minimum(x_max1, x_max2) - torch.maximum(x_min1, x_min2), min=0) * torch.clamp(
-        torch.minimum(y_max1, y_max2) - torch.maximum(y_min1, y_min2), min=0
-    )
+    overlap_w = torch.clamp(torch.minimum(x_max1, x_max2) - torch.maximum(x_min1, x_min2), min=0)
+    overlap_h = torch.clamp(torch.minimum(y_max1, y_max2) - torch.maximum(y_min1, y_min2), min=0)
+    intersection = overlap_w * overlap_h
     union = width_1 * height_1 + width_2 * height_2 - intersection + eps
     iou = (intersection / (union + eps)).squeeze(-1)
     convex_w = torch.maximum(x_max1, x_max2) - torch.minimum(x_min1, x_min2)
     convex_h = torch.maximum(y_max1, y_max2) - torch.minimum(y_min1, y_min2)
     diagonal = (convex_w**2 + convex_h**2 + eps).squeeze(-1)
-    centers = (((x_min1 + x_max1) / 2 - (x_min2 + x_max2) / 2) ** 2 + ((y_min1 + y_max1) / 2 - (y_min2 + y_max2) / 2) ** 2).squeeze(-1)
-    v = ((4 / math.pi**2) * torch.pow(torch.atan(width_2 / height_2) - torch.atan(width_1 / height_1), 2)).squeeze(-1)
+    center_dx = (x_min1 + x_max1) / 2 - (x_min2 + x_max2) / 2
+    center_dy = (y_min1 + y_max1) / 2 - (y_min2 + y_max2) / 2
+    centers = (center_dx**2 + center_dy**2).squeeze(-1)
+    # The aspect-ratio consistency term.
+    angle_gap = torch.atan(width_2 / height_2) - torch.atan(width_1 / height_1)
+    v = ((4 / math.pi**2) * torch.pow(angle_gap, 2)).squeeze(-1)
     alpha = v / (v - iou + (1 + eps))
     return iou - (centers / diagonal + v * alpha)

@@ -49,7 +49,9 @@ def test_convert_format_every_pair_matches_keras(oracle, rng, shape):
         expected = oracle.utils.bounding_boxes.convert_format(boxes, source, target, height=HEIGHT, width=WIDTH)
         got = bb.convert_format(boxes, source, target, height=HEIGHT, width=WIDTH)
         assert isinstance(got, torch.Tensor) and got.dtype == torch.float32
-        np.testing.assert_allclose(_np(got), np.asarray(expected), rtol=1e-6, atol=1e-6, err_msg=f"{source}->{target}")
+        np.testing.assert_allclose(
+            _np(got), np.asarray(expected), rtol=1e-6, atol=1e-6, err_msg=f"{source}->{target}"
+        )
 
 
 @pytest.mark.oracle
@@ -166,7 +168,9 @@ def test_encode_and_decode_deltas_match_keras(oracle, rng, encoding):
             expected = oracle.utils.bounding_boxes.encode_box_to_deltas(
                 anchors_f, boxes, anchor_format, box_format, encoding_format=encoding, **kwargs
             )
-            got = bb.encode_box_to_deltas(anchors_f, boxes, anchor_format, box_format, encoding_format=encoding, **kwargs)
+            got = bb.encode_box_to_deltas(
+                anchors_f, boxes, anchor_format, box_format, encoding_format=encoding, **kwargs
+            )
             np.testing.assert_allclose(_np(got), np.asarray(expected), rtol=1e-5, atol=1e-5)
             decoded = bb.decode_deltas_to_boxes(
                 anchors_f, got, anchor_format, box_format, encoded_format=encoding, **kwargs

@@ -152,7 +152,8 @@ def test_adapt_from_batches_samples_and_pairs_equals_adapt_from_dict():
         fs = _full_space()
         fs.adapt(source)
         np.testing.assert_allclose(_np(fs(data)), _np(reference(data)), rtol=1e-5, atol=1e-6)
-        assert fs.preprocessors["floor"].bin_boundaries == pytest.approx(reference.preprocessors["floor"].bin_boundaries)
+        boundaries = reference.preprocessors["floor"].bin_boundaries
+        assert fs.preprocessors["floor"].bin_boundaries == pytest.approx(boundaries)
 
 
 def test_adapting_again_resizes_the_encodings():
@@ -251,7 +252,9 @@ def test_config_round_trip():
     fs = _full_space("dict")
     config = fs.get_config()
     json.dumps(config)
-    assert sorted(config) == ["crosses", "crossing_dim", "features", "hashing_dim", "num_discretization_bins", "output_mode"]
+    assert sorted(config) == [
+        "crosses", "crossing_dim", "features", "hashing_dim", "num_discretization_bins", "output_mode"
+    ]
     assert config["features"]["color"]["class_name"] == "Feature"
     assert config["features"]["color"]["module"] == "keras.src.layers.preprocessing.feature_space"
     assert config["features"]["color"]["config"]["preprocessor"]["class_name"] == "StringLookup"
@@ -286,7 +289,8 @@ def test_save_and_load_every_feature_type(tmp_path):
             h5.visit(groups.append)
     assert "assets/preprocessors/string_lookup/vocabulary.txt" in names
     assert "preprocessors/normalization/vars/2" in groups
-    assert {"concat/vars", "crossers/hashed_crossing_1/vars", "one_hot_encoders/category_encoding_6/vars", "vars"} <= set(groups)
+    expected = {"concat/vars", "crossers/hashed_crossing_1/vars", "one_hot_encoders/category_encoding_6/vars", "vars"}
+    assert expected <= set(groups)
 
 
 # --- against Keras --------------------------------------------------------------------------
@@ -325,7 +329,8 @@ def test_numeric_features_match_keras_graph(oracle):
     np.testing.assert_allclose(_np(fs(data)), expected, rtol=1e-5, atol=1e-6)
     # The same graph in Lamina: raw inputs in, the encoding out.
     model = lamina.Model(fs.get_inputs(), fs.get_encoded_features())
-    np.testing.assert_allclose(model.predict({k: v[:, None] for k, v in data.items()}, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    got = model.predict({k: v[:, None] for k, v in data.items()}, verbose=0)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     assert fs.get_config()["features"].keys() == kfs.get_config()["features"].keys()
     assert {k: v for k, v in fs.get_config().items() if k != "features"} == {
         k: v for k, v in kfs.get_config().items() if k != "features"
@@ -429,9 +434,8 @@ def test_structured_data_classification_example(tmp_path):
     # Raw columns in, probability out (Lamina asks for the (batch, 1) shape of the inputs).
     sample = {k: np.asarray(v[:5])[:, None] for k, v in x_val.items()}
     probabilities = inference_model.predict(sample, verbose=0)
-    np.testing.assert_allclose(
-        probabilities, training_model.predict(feature_space({k: v[:5] for k, v in x_val.items()}), verbose=0), rtol=1e-5
-    )
+    encoded = feature_space({k: v[:5] for k, v in x_val.items()})
+    np.testing.assert_allclose(probabilities, training_model.predict(encoded, verbose=0), rtol=1e-5)
     path = str(tmp_path / "inference.keras")
     inference_model.save(path)
     reloaded = lamina.models.load_model(path)

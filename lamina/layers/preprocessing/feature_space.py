@@ -348,7 +348,8 @@ class FeatureSpace(Layer):
                     )
                 encoders[name] = CategoryEncoding(num_tokens=self._cardinality(name), output_mode="multi_hot")
                 dtype = encoders[name].compute_dtype
-            if self.output_mode == "concat" and (dtype.startswith("int") or dtype.startswith("uint") or dtype == "string"):
+            unencoded = dtype.startswith(("int", "uint")) or dtype == "string"
+            if self.output_mode == "concat" and unencoded:
                 raise ValueError(
                     f"Cannot concatenate features because feature '{name}' has not been encoded (it "
                     f"has dtype {dtype}). Consider using `output_mode='dict'`."
@@ -475,7 +476,8 @@ def _dict_batches(dataset):
             raise ValueError(f"FeatureSpace.adapt(): all features must have the same length. Received: {sizes}")
         size = next(iter(sizes.values()), 0)
         for start in range(0, size, _ADAPT_BATCH_SIZE):
-            yield {name: col[start : start + _ADAPT_BATCH_SIZE] if col.ndim else col for name, col in columns.items()}
+            stop = start + _ADAPT_BATCH_SIZE
+            yield {name: col[start:stop] if col.ndim else col for name, col in columns.items()}
         return
     if isinstance(dataset, (str, bytes, np.ndarray, torch.Tensor)) or not hasattr(dataset, "__iter__"):
         raise ValueError(
