@@ -94,6 +94,10 @@ def test_concat_output_is_each_feature_encoded_in_sorted_order():
     assert len(fs.preprocessors["floor"].bin_boundaries) == 3
     encoded = fs.get_encoded_features()
     assert lamina.utils.is_keras_tensor(encoded) and tuple(encoded.shape) == (None, 67)
+    # Torch tensors, lists and float64 columns are accepted too.
+    mixed = {k: (torch.as_tensor(v) if v.dtype.kind in "if" else v.tolist()) for k, v in data.items()}
+    mixed["price"] = data["price"].astype("float64")
+    np.testing.assert_allclose(_np(fs(mixed)), _np(out), rtol=1e-6)
 
 
 def test_dict_output_mode_and_int_features():
