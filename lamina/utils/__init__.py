@@ -16,20 +16,28 @@ from lamina.saving.object_registration import (
 from lamina.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
 from lamina.trainers.data_adapters import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from lamina.utils.numerical_utils import normalize, to_categorical
+from lamina.layers.preprocessing.feature_space import FeatureSpace
+from lamina.utils import bounding_boxes
+from lamina.utils.config import Config
+from lamina.utils.source_inputs import get_source_inputs
 from lamina.utils.progbar import Progbar
 from lamina.utils.py_dataset import PyDataset, Sequence
 
 __all__ = [
+    "Config",
     "CustomObjectScope",
+    "FeatureSpace",
     "Progbar",
     "PyDataset",
     "Sequence",
     "clear_session",
     "custom_object_scope",
+    "bounding_boxes",
     "deserialize_keras_object",
     "get_custom_objects",
     "get_registered_name",
     "get_registered_object",
+    "get_source_inputs",
     "is_keras_tensor",
     "normalize",
     "pack_x_y_sample_weight",
@@ -40,3 +48,17 @@ __all__ = [
     "to_categorical",
     "unpack_x_y_sample_weight",
 ]
+
+
+# The interactive-logging switches live in `lamina.config`; they are offered here only once
+# that module defines them (looked up lazily: `lamina.config` is imported after this package).
+_FROM_CONFIG = ("disable_interactive_logging", "enable_interactive_logging", "is_interactive_logging_enabled")
+
+
+def __getattr__(name):
+    if name in _FROM_CONFIG:
+        from lamina import config as _config
+
+        if hasattr(_config, name):
+            return getattr(_config, name)
+    raise AttributeError(f"module 'lamina.utils' has no attribute {name!r}")
