@@ -16,24 +16,31 @@ from lamina.saving.object_registration import (
 from lamina.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
 from lamina.trainers.data_adapters import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from lamina.utils.numerical_utils import normalize, to_categorical
+from lamina.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from lamina.utils.progbar import Progbar
 from lamina.utils.py_dataset import PyDataset, Sequence
+from lamina.utils.sequence_utils import pad_sequences
 
 __all__ = [
     "CustomObjectScope",
     "Progbar",
     "PyDataset",
     "Sequence",
+    "array_to_img",
     "clear_session",
     "custom_object_scope",
     "deserialize_keras_object",
     "get_custom_objects",
     "get_registered_name",
     "get_registered_object",
+    "img_to_array",
     "is_keras_tensor",
+    "load_img",
     "normalize",
     "pack_x_y_sample_weight",
+    "pad_sequences",
     "register_keras_serializable",
+    "save_img",
     "serialize_keras_object",
     "set_random_seed",
     "standardize_dtype",
