@@ -20,6 +20,7 @@ from lamina.preprocessing.image.directory_iterator import DirectoryIterator
 from lamina.preprocessing.image.image_data_generator import ImageDataGenerator
 from lamina.preprocessing.image.iterator import Iterator
 from lamina.preprocessing.image.numpy_array_iterator import NumpyArrayIterator
+from lamina.preprocessing.image.smart_resize import smart_resize
 from lamina.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "random_shift",
     "random_zoom",
     "save_img",
+    "smart_resize",
 ]
