@@ -202,3 +202,42 @@ def test_generator_argument_errors_and_warnings():
         datagen.flow(np.zeros((4, 2, 2, 5)))
     with pytest.raises(ValueError, match="has length 1"):
         datagen.flow(np.zeros((4, 2, 2, 3)), batch_size=4)[1]
+
+
+def test_keras2_documentation_examples_run():
+    x_train = np.random.default_rng(0).random((64, 8, 8, 3)).astype("float32")
+    y_train = lamina.utils.to_categorical(np.arange(64) % 4, 4)
+    model = lamina.Sequential([
+        lamina.Input((8, 8, 3)),
+        lamina.layers.Flatten(),
+        lamina.layers.Dense(4, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    datagen = image.ImageDataGenerator(
+        featurewise_center=True, featurewise_std_normalization=True, rotation_range=20,
+        width_shift_range=0.2, height_shift_range=0.2, horizontal_flip=True,
+        validation_split=0.2,
+    )
+    datagen.fit(x_train)
+    model.fit(datagen.flow(x_train, y_train, batch_size=32, subset="training"),
+              validation_data=datagen.flow(x_train, y_train, batch_size=8, subset="validation"),
+              steps_per_epoch=len(x_train) / 32, epochs=2, verbose=0)
+    # The "manual" loop: the iterator is endless, the loop breaks by itself.
+    batches = 0
+    for x_batch, y_batch in datagen.flow(x_train, y_train, batch_size=32):
+        model.fit(x_batch, y_batch, verbose=0)
+        batches += 1
+        if batches >= len(x_train) / 32:
+            break
+    # Images and masks transformed together by sharing the seed.
+    image_generator = image.ImageDataGenerator(rotation_range=90, zoom_range=0.2).flow(
+        x_train, seed=1, batch_size=16)
+    mask_generator = image.ImageDataGenerator(rotation_range=90, zoom_range=0.2).flow(
+        x_train[..., :1], seed=1, batch_size=16)
+    first_images, first_masks = next(zip(image_generator, mask_generator))
+    np.testing.assert_allclose(first_images[..., :1], first_masks, rtol=1e-6, atol=1e-5)
+    segmenter = lamina.Sequential(
+        [lamina.Input((8, 8, 3)), lamina.layers.Conv2D(1, 3, padding="same")]
+    )
+    segmenter.compile(optimizer="sgd", loss="mse")
+    segmenter.fit(zip(image_generator, mask_generator), steps_per_epoch=3, epochs=1, verbose=0)

@@ -123,3 +123,13 @@ def test_skipgrams_pairs():
     couples, labels = sequence.skipgrams([1, 2], 4, categorical=True, shuffle=False)
     assert labels == [[0, 1], [0, 1], [1, 0], [1, 0]]
     assert all(1 <= c[1] < 4 for c in couples[2:])
+
+
+def test_keras2_docstring_example():
+    data = np.array([[i] for i in range(50)])
+    targets = np.array([[i] for i in range(50)])
+    data_gen = sequence.TimeseriesGenerator(data, targets, length=10, sampling_rate=2, batch_size=2)
+    assert len(data_gen) == 20
+    x, y = data_gen[0]
+    assert np.array_equal(x, np.array([[[0], [2], [4], [6], [8]], [[1], [3], [5], [7], [9]]]))
+    assert np.array_equal(y, np.array([[10], [11]]))

@@ -29,7 +29,8 @@ def test_pad_sequences_vectors_dtypes_and_strings(oracle):
         )
     words = [["a", "bb"], ["ccc"]]
     got = pad_sequences(words, dtype=object, value="<pad>")
-    np.testing.assert_array_equal(got, oracle.utils.pad_sequences(words, dtype=object, value="<pad>"))
+    expected = oracle.utils.pad_sequences(words, dtype=object, value="<pad>")
+    np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(
         pad_sequences(words, dtype="<U3", value="-"),
         oracle.utils.pad_sequences(words, dtype="<U3", value="-"),
