@@ -152,7 +152,12 @@ def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
 
 
 def load_img(
-    path, color_mode="rgb", target_size=None, interpolation="nearest", keep_aspect_ratio=False
+    path,
+    color_mode="rgb",
+    target_size=None,
+    interpolation="nearest",
+    keep_aspect_ratio=False,
+    grayscale=False,
 ):
     """Load an image file into a PIL Image.
 
@@ -165,6 +170,8 @@ def load_img(
             ``"bicubic"``, ``"hamming"``, ``"box"`` or ``"lanczos"``.
         keep_aspect_ratio: Resize without distorting the aspect ratio: the largest centered crop
             with the target's aspect ratio is resized.
+        grayscale: Deprecated Keras 2 spelling of ``color_mode="grayscale"`` (Keras 2 took it as
+            the second positional argument, which is accepted too).
 
     Returns:
         A PIL Image.
@@ -176,6 +183,15 @@ def load_img(
     >>> predictions = model.predict(batch)
     """
     image_module = _pil_image("load_img")
+    if isinstance(color_mode, bool):  # Keras 2: load_img(path, grayscale, ...)
+        color_mode, grayscale = "rgb", color_mode
+    if grayscale:
+        warnings.warn(
+            'The `grayscale` argument is deprecated. Please use `color_mode="grayscale"`.',
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        color_mode = "grayscale"
     if color_mode not in _COLOR_MODES:
         raise ValueError(
             f"Invalid `color_mode`: {color_mode!r}. Expected one of {', '.join(_COLOR_MODES)}."

@@ -117,6 +117,17 @@ def test_save_img_options(tmp_path):
     assert lamina.utils.load_img(tmp_path / "rgba.jpg").mode == "RGB"
 
 
+def test_load_img_keras2_grayscale_argument(image_files):
+    path = image_files["rgb"]
+    expected = np.asarray(lamina.utils.load_img(path, color_mode="grayscale"))
+    with pytest.warns(DeprecationWarning, match="color_mode"):
+        np.testing.assert_array_equal(np.asarray(lamina.utils.load_img(path, grayscale=True)),
+                                      expected)
+    with pytest.warns(DeprecationWarning, match="color_mode"):
+        np.testing.assert_array_equal(np.asarray(lamina.utils.load_img(path, True)), expected)
+    assert lamina.utils.load_img(path, False).mode == "RGB"
+
+
 def test_image_utils_errors(image_files):
     with pytest.raises(ValueError, match="color_mode"):
         lamina.utils.load_img(image_files["rgb"], color_mode="cmyk")
