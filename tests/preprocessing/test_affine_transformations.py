@@ -115,7 +115,7 @@ def test_affine_transform_errors():
     with pytest.raises(ValueError, match="multi-channel 2D images"):
         image.apply_affine_transform(np.zeros((4, 4)), theta=10, channel_axis=2, row_axis=0,
                                      col_axis=1)
-    with pytest.raises(ValueError, match="Channels are allowed"):
+    with pytest.raises(ValueError, match="channel_axis` must be 0 or 2"):
         image.apply_affine_transform(x, theta=10, row_axis=0, col_axis=2, channel_axis=1)
     with pytest.raises(ValueError, match="fill_mode"):
         image.apply_affine_transform(x, theta=10, fill_mode="mirror")

@@ -94,9 +94,7 @@ def _axis_taps(c, size, mode, order):
 
 
 def _cast_like_scipy(t, dtype):
-    if dtype.kind == "f" or dtype.kind == "c":
-        return t.astype(dtype)
-    if dtype.kind == "b":
+    if dtype.kind in "fcb":
         return t.astype(dtype)
     info = np.iinfo(dtype)
     # SciPy rounds half away from zero (half up for unsigned types) and saturates.
@@ -185,7 +183,9 @@ def apply_affine_transform(
     if x.ndim != 3:
         raise ValueError(f"Input arrays must be multi-channel 2D images. Received shape: {x.shape}")
     if channel_axis not in (0, 2):
-        raise ValueError("Channels are allowed and the first and last dimensions.")
+        raise ValueError(
+            f"`channel_axis` must be 0 or 2 (channels first or last). Received: {channel_axis}"
+        )
     if fill_mode not in _FILL_MODES:
         raise ValueError(f"Invalid `fill_mode`: {fill_mode!r}. Expected one of {_FILL_MODES}.")
     if order not in (0, 1):
@@ -195,7 +195,6 @@ def apply_affine_transform(
         )
 
     # Compose in Keras's order: rotation, shift, shear, zoom.
-    transform = None
     parts = []
     if theta != 0:
         t = np.deg2rad(theta)
@@ -207,17 +206,18 @@ def apply_affine_transform(
         parts.append(np.array([[1, -np.sin(s), 0], [0, np.cos(s), 0], [0, 0, 1]]))
     if zx != 1 or zy != 1:
         parts.append(np.array([[zx, 0, 0], [0, zy, 0], [0, 0, 1]]))
-    for part in parts:
-        transform = part if transform is None else np.dot(transform, part)
-    if transform is None:
+    if not parts:
         return x
+    transform = parts[0]
+    for part in parts[1:]:
+        transform = np.dot(transform, part)
 
     h, w = x.shape[row_axis], x.shape[col_axis]
     transform = transform_matrix_offset_center(transform, h, w)
     x = np.rollaxis(x, channel_axis, 0)
     if col_axis > row_axis:
-        # The matrix is written for (row, col); the channel-first image holds them in this order
-        # only after swapping (Keras 2 does the same).
+        # Keras 2 swaps the matrix's two spatial coordinates in this case; so must we, to
+        # transform images the same way.
         transform[:, [0, 1]] = transform[:, [1, 0]]
         transform[[0, 1]] = transform[[1, 0]]
     matrix, offset = transform[:2, :2], transform[:2, 2]
