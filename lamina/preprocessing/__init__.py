@@ -1,14 +1,14 @@
 """Data preprocessing (``keras.preprocessing``).
 
 Keras 3's names (``image_dataset_from_directory``, ``text_dataset_from_directory``,
-``timeseries_dataset_from_array``) come from ``lamina.utils``; the Keras 2 modules ``image``,
-``sequence`` and ``text`` hold ``ImageDataGenerator``, ``TimeseriesGenerator``, ``Tokenizer`` and
-their helpers.
+``timeseries_dataset_from_array``) are the functions of ``lamina.utils``; the Keras 2 modules
+``image``, ``sequence`` and ``text`` hold ``ImageDataGenerator``, ``TimeseriesGenerator``,
+``Tokenizer`` and their helpers.
 """
 
 from lamina.preprocessing import image, sequence, text
 
-# Defined in lamina.utils; looked up on first use.
+# Defined in lamina.utils and looked up there on first use.
 _FROM_UTILS = (
     "image_dataset_from_directory",
     "text_dataset_from_directory",
@@ -20,19 +20,12 @@ def __getattr__(name):
     if name in _FROM_UTILS:
         import lamina.utils
 
-        try:
+        if hasattr(lamina.utils, name):
             return getattr(lamina.utils, name)
-        except AttributeError:
-            pass
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    names = set(globals()) | {n for n in _FROM_UTILS if _utils_has(n)}
-    return sorted(names)
-
-
-def _utils_has(name):
     import lamina.utils
 
-    return hasattr(lamina.utils, name)
+    return sorted(set(globals()) | {n for n in _FROM_UTILS if hasattr(lamina.utils, n)})
