@@ -105,10 +105,13 @@ def _cast_like_scipy(t, dtype):
     return np.clip(t, info.min, info.max).astype(dtype)
 
 
-def _resample(image, matrix, offset, order, mode, cval):
-    """``scipy.ndimage.affine_transform(image, matrix, offset, order, mode=mode, cval=cval)``
-    for a 2D ``image`` and spline order 0 or 1."""
-    rows, cols = image.shape
+def _resample(channels, matrix, offset, order, mode, cval):
+    """``scipy.ndimage.affine_transform(channel, matrix, offset, order, mode=mode, cval=cval)``
+    for every 2D channel of ``channels`` (shape ``(C, H, W)``), spline order 0 or 1.
+
+    The sample coordinates, taps and weights are shared by all channels and computed once.
+    """
+    _, rows, cols = channels.shape
     out_r, out_c = np.meshgrid(np.arange(rows, dtype=np.float64),
                                np.arange(cols, dtype=np.float64), indexing="ij")
     # Accumulated from the offset, as SciPy does, so coordinates round the same way.
@@ -116,17 +119,20 @@ def _resample(image, matrix, offset, order, mode, cval):
     coord_c = offset[1] + out_r * matrix[1, 0] + out_c * matrix[1, 1]
     idx_r, w_r, outside_r = _axis_taps(coord_r, rows, mode, order)
     idx_c, w_c, outside_c = _axis_taps(coord_c, cols, mode, order)
-    source = image.astype(np.float64)
-    total = np.zeros((rows, cols))
+    # Pixels as rows (channels last) so each tap is one gather of whole pixels.
+    source = np.moveaxis(channels, 0, -1).reshape(rows * cols, -1).astype(np.float64)
+    total = np.zeros(source.shape)
     # Summed in SciPy's order (row tap outer, column tap inner) for the same rounding.
     for ir, wr in zip(idx_r, w_r):
         for ic, wc in zip(idx_c, w_c):
-            term = source[ir, ic]
+            term = np.take(source, (ir * cols + ic).ravel(), axis=0)
             if order > 0:
-                term = term * wr * wc
+                term *= wr.reshape(-1, 1)
+                term *= wc.reshape(-1, 1)
             total += term
-    total[outside_r | outside_c] = cval
-    return _cast_like_scipy(total, image.dtype)
+    total[(outside_r | outside_c).ravel()] = cval
+    total = total.reshape(rows, cols, -1)
+    return np.moveaxis(_cast_like_scipy(total, channels.dtype), -1, 0)
 
 
 def transform_matrix_offset_center(matrix, x, y):
@@ -221,8 +227,8 @@ def apply_affine_transform(
         transform[:, [0, 1]] = transform[:, [1, 0]]
         transform[[0, 1]] = transform[[1, 0]]
     matrix, offset = transform[:2, :2], transform[:2, 2]
-    channels = [_resample(channel, matrix, offset, order, fill_mode, cval) for channel in x]
-    return np.rollaxis(np.stack(channels, axis=0), 0, channel_axis + 1)
+    x = _resample(x, matrix, offset, order, fill_mode, cval)
+    return np.rollaxis(x, 0, channel_axis + 1)
 
 
 def random_rotation(
