@@ -4,8 +4,6 @@ import pytest
 import lamina
 from lamina.preprocessing import image
 
-pytest.importorskip("PIL", reason="Pillow is needed to read image files")
-
 
 @pytest.fixture
 def image_dir(tmp_path):

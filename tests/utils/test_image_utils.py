@@ -8,8 +8,6 @@ import pytest
 import lamina
 from lamina.utils import image_utils
 
-PIL = pytest.importorskip("PIL", reason="Pillow is needed for the image file helpers")
-
 
 def _write_image(path, shape, mode=None):
     rng = np.random.default_rng(len(shape) * 7 + shape[0])
