@@ -65,6 +65,8 @@ def hashing_trick(
     >>> hashing_trick("The cat sat", 100, hash_function="md5")
     [51, 3, 10]
     """
+    if n < 2:
+        raise ValueError(f"`n` must be at least 2 (indices are in [1, n - 1]). Received: n={n}")
     if hash_function is None:
         hash_function = hash
     elif hash_function == "md5":

@@ -143,3 +143,5 @@ def test_tokenizer_errors():
     with pytest.raises(ValueError, match="num_words"):
         text.Tokenizer(num_words=-1)
     assert text.Tokenizer(nb_words=3).num_words == 3
+    with pytest.raises(ValueError, match="`n` must be at least 2"):
+        text.one_hot("a b", 1)
