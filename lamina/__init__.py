@@ -20,6 +20,7 @@ from lamina import (
     models,
     ops,
     optimizers,
+    preprocessing,
     regularizers,
     saving,
     utils,

@@ -20,8 +20,10 @@ from lamina.layers.preprocessing.feature_space import FeatureSpace
 from lamina.utils import bounding_boxes
 from lamina.utils.config import Config
 from lamina.utils.source_inputs import get_source_inputs
+from lamina.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from lamina.utils.progbar import Progbar
 from lamina.utils.py_dataset import PyDataset, Sequence
+from lamina.utils.sequence_utils import pad_sequences
 
 __all__ = [
     "Config",
@@ -30,6 +32,7 @@ __all__ = [
     "Progbar",
     "PyDataset",
     "Sequence",
+    "array_to_img",
     "clear_session",
     "custom_object_scope",
     "bounding_boxes",
@@ -38,10 +41,14 @@ __all__ = [
     "get_registered_name",
     "get_registered_object",
     "get_source_inputs",
+    "img_to_array",
     "is_keras_tensor",
+    "load_img",
     "normalize",
     "pack_x_y_sample_weight",
+    "pad_sequences",
     "register_keras_serializable",
+    "save_img",
     "serialize_keras_object",
     "set_random_seed",
     "standardize_dtype",
