@@ -32,3 +32,5 @@ from lamina.models import Functional, Model, Sequential
 from lamina.optimizers import Optimizer
 
 __version__ = "0.1.0"
+
+from lamina import tree  # noqa: E402
