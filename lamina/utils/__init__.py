@@ -40,3 +40,8 @@ __all__ = [
     "to_categorical",
     "unpack_x_y_sample_weight",
 ]
+from lamina.utils.io_utils import (  # noqa: E402
+    disable_interactive_logging,
+    enable_interactive_logging,
+    is_interactive_logging_enabled,
+)
