@@ -33,4 +33,4 @@ from lamina.optimizers import Optimizer
 
 __version__ = "0.1.0"
 
-from lamina import tree  # noqa: E402
+from lamina import random, tree  # noqa: E402

@@ -172,6 +172,11 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
             return
         if isinstance(value, (list, tuple, dict)) and not name.startswith("_") and "_modules" in self.__dict__:
             self._track_layer_collection(name, value)
+        elif getattr(value, "_is_lamina_seed_generator", False) and "_own_variables" in self.__dict__:
+            # Its state joins `layer.variables` (not `weights`), as a Keras layer's seed generators.
+            generators = self.__dict__.setdefault("_seed_generators", [])
+            if not any(value is g for g in generators):
+                generators.append(value)
         elif getattr(value, "_is_lamina_metric", False) and not name.startswith("_") and "_metrics" in self.__dict__:
             # A metric held as a public attribute joins `layer.metrics` (and so `model.metrics`);
             # private ones are the trainer's own (`_loss_tracker`, `_compile_metrics`).
@@ -356,7 +361,18 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
                     out.append(v)
         return out
 
-    variables = weights
+    @property
+    def variables(self):
+        """All state: the weights, and the states of the layers' ``SeedGenerator``s (Keras order)."""
+        out, seen = [], set()
+        for layer in self._flatten_layers(include_self=True):
+            own = layer._own_variables
+            states = [g.state for g in layer.__dict__.get("_seed_generators", ())]
+            for v in [v for v in own if v.trainable] + [v for v in own if not v.trainable] + states:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(v)
+        return out
 
     @property
     def trainable_weights(self):
@@ -371,7 +387,11 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
         trainable = {id(v) for v in self.trainable_weights}
         return [v for v in self.weights if id(v) not in trainable]
 
-    non_trainable_variables = non_trainable_weights
+    @property
+    def non_trainable_variables(self):
+        """Non-trainable weights plus seed-generator states."""
+        trainable = {id(v) for v in self.trainable_weights}
+        return [v for v in self.variables if id(v) not in trainable]
 
     def get_weights(self):
         """Weights as numpy arrays, in the order of ``layer.weights``."""
