@@ -7,6 +7,7 @@ unreadable or read-only home directory is never an error: defaults apply.
 
 import json
 import os
+import threading
 
 import torch
 
@@ -88,9 +89,28 @@ def backend():
     return "torch"
 
 
+class _DeviceStack(threading.local):
+    def __init__(self):
+        self.devices = []
+
+
+# Devices chosen by `lamina.device(...)` blocks (innermost last), per thread.
+_DEVICE_STACK = _DeviceStack()
+
+
+def push_device(device):
+    _DEVICE_STACK.devices.append(torch.device(device))
+
+
+def pop_device():
+    _DEVICE_STACK.devices.pop()
+
+
 def get_device():
     """Device new variables and converted inputs live on (CUDA when available, else CPU)."""
     global _DEVICE
+    if _DEVICE_STACK.devices:
+        return _DEVICE_STACK.devices[-1]
     if _DEVICE is None:
         _DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return _DEVICE

@@ -17,6 +17,7 @@ from lamina.backend import dtype_policy
 from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
 from lamina.backend.naming import to_snake_case, unique_name
+from lamina.backend.remat import get_current_remat_mode
 from lamina.backend.variables import SCOPE as _SCOPE
 from lamina.backend.variables import Variable
 from lamina.layers import symbolic
@@ -36,6 +37,7 @@ from lamina.layers._call_utils import (
     _to_tensor_if_array,
 )
 from lamina.layers._node_api import NodeAPI
+from lamina.layers._remat_call import remat_call
 from lamina.layers._symbolic_call import SymbolicCall
 from lamina.layers.input_spec import assert_input_compatibility
 from lamina.saving import serialization_lib
@@ -158,6 +160,8 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
 
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._batch_input_shape = _batch_input_shape_from_kwargs(kwargs)
+        # As Keras, the `RematScope` open when the layer is made decides its rematerialization.
+        self._remat_mode = get_current_remat_mode()
 
     @classmethod
     def _call_facts(cls):
@@ -431,6 +435,8 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
         """Add a loss tensor computed in ``call``; losses are reset on each outer call."""
         if _SCOPE.symbolic:
             return
+        if _SCOPE.stateless is not None and _SCOPE.stateless.collect_losses:
+            _SCOPE.stateless.add_loss(loss)
         if self._loss_epoch != _CONTEXT.epoch:
             self._losses = []
             self._loss_epoch = _CONTEXT.epoch
@@ -565,9 +571,14 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
         try:
             if self._autocast_context:
                 with torch.autocast(_device_type(inputs), dtype=self._compute_torch_dtype):
-                    outputs = self.call(*args, **kwargs)
-            else:
+                    if self._remat_mode is None:
+                        outputs = self.call(*args, **kwargs)
+                    else:
+                        outputs = remat_call(self, args, kwargs)
+            elif self._remat_mode is None:
                 outputs = self.call(*args, **kwargs)
+            else:
+                outputs = remat_call(self, args, kwargs)
         finally:
             ctx.depth -= 1
             ctx.training = previous_training

@@ -45,3 +45,4 @@ from lamina.utils.io_utils import (  # noqa: E402
     enable_interactive_logging,
     is_interactive_logging_enabled,
 )
+from lamina.utils import legacy  # noqa: E402,F401
