@@ -9,26 +9,45 @@ from lamina.backend.remat import remat
 from lamina.utils import tree
 
 
-def _generators(layer):
-    """Every torch generator and seed-generator state variable the layer (and sublayers) draws from."""
-    gens, states = [], []
+def _random_state(layer):
+    """The layer's (and sublayers') random state: generator tables (device -> torch generator,
+    filled lazily) and seed-generator state variables."""
+    tables, states = [], []
     for sub in layer._flatten_layers(include_self=True):
         for value in sub.__dict__.values():
             table = getattr(value, "_generators", None)
             if isinstance(table, dict):
-                gens.extend(table.values())
+                tables.append(table)
         states.extend(g.state for g in sub.__dict__.get("_seed_generators", ()))
-    return gens, states
+    return tables, states
+
+
+def _snapshot(tables, states):
+    return (
+        [{key: (gen, gen.get_state()) for key, gen in table.items()} for table in tables],
+        [s.data.clone() for s in states],
+    )
+
+
+def _restore(tables, states, snapshot):
+    saved_tables, saved_states = snapshot
+    for table, saved in zip(tables, saved_tables):
+        # A generator made after the snapshot is dropped: it is rebuilt from its seed, identically.
+        table.clear()
+        for key, (gen, state) in saved.items():
+            gen.set_state(state)
+            table[key] = gen
+    for s, value in zip(states, saved_states):
+        s.data.copy_(value)
 
 
 def _replaying(layer, fn):
     """``fn`` that, when run a second time (the recomputation), first rewinds the layer's random
     generators so dropout masks and noise match the forward pass."""
-    gens, states = _generators(layer)
-    if not gens and not states:
+    tables, states = _random_state(layer)
+    if not tables and not states:
         return fn
-    saved_gens = [g.get_state() for g in gens]
-    saved_states = [s.data.clone() for s in states]
+    before = _snapshot(tables, states)
     runs = [0]
 
     def run(*args, **kwargs):
@@ -36,19 +55,12 @@ def _replaying(layer, fn):
         if runs[0] == 1:
             return fn(*args, **kwargs)
         # Recomputation: replay the forward draws, then leave the generators where they were.
-        now_gens = [g.get_state() for g in gens]
-        now_states = [s.data.clone() for s in states]
-        for g, state in zip(gens, saved_gens):
-            g.set_state(state)
-        for s, value in zip(states, saved_states):
-            s.data.copy_(value)
+        now = _snapshot(tables, states)
+        _restore(tables, states, before)
         try:
             return fn(*args, **kwargs)
         finally:
-            for g, state in zip(gens, now_gens):
-                g.set_state(state)
-            for s, value in zip(states, now_states):
-                s.data.copy_(value)
+            _restore(tables, states, now)
 
     return run
 
