@@ -184,3 +184,23 @@ def test_seed_generator_in_a_trained_model():
     model.fit(np.ones((8, 4), "float32"), np.ones((8, 4), "float32"), batch_size=4, epochs=1, verbose=0)
     assert layer.seed_generator.state.numpy().tolist() == [1337, 2]
     assert len(model.trainable_weights) == 1
+
+
+def test_symbolic_call_with_randomness_neither_fails_nor_draws():
+    layer = _noisy_layer(lamina)()
+    out = layer(lamina.Input((4,)), training=True)
+    assert out.shape == (None, 4)
+    assert layer.seed_generator.state.numpy().tolist() == [1337, 0]
+    out = lamina.layers.Lambda(lambda t: t + lamina.random.normal(lamina.ops.shape(t), seed=1))(
+        lamina.Input((3,))
+    )
+    assert out.shape == (None, 3)
+
+
+def test_initializers_accept_a_seed_generator():
+    gen = lamina.random.SeedGenerator(3)
+    init = lamina.initializers.RandomNormal(seed=gen)
+    first, second = init((4,)), init((4,))
+    assert not torch.equal(torch.as_tensor(first), torch.as_tensor(second))
+    assert gen.state.numpy().tolist() == [3, 2]
+    assert init.get_config()["seed"]["config"] == {"seed": 3, "name": gen.name}

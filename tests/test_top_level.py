@@ -42,6 +42,10 @@ def test_name_scope_prefixes_variable_paths_like_keras(oracle):
             with lib.name_scope("block", caller=caller):
                 w = lib.Variable(np.zeros(1, "float32"), name="w")
         assert w.path == "block/w", lib
+        dense = lib.layers.Dense(2, name="d")
+        with lib.name_scope("block2"):
+            dense.build((None, 3))
+        assert dense.kernel.path == "block2/d/kernel", lib
     with pytest.raises(ValueError, match="cannot contain"):
         lamina.name_scope("a/b")
 

@@ -16,6 +16,7 @@ import torch
 from lamina.backend import dtype_policy
 from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+from lamina.backend.name_scope import current_path
 from lamina.backend.naming import to_snake_case, unique_name
 from lamina.backend.remat import get_current_remat_mode
 from lamina.backend.variables import SCOPE as _SCOPE
@@ -338,7 +339,8 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
             while f"{key}_{i}" in self._parameters or f"{key}_{i}" in self.__dict__:
                 i += 1
             key = f"{key}_{i}"
-        variable.path = f"{self.name}/{variable.name}"
+        scope = current_path()
+        variable.path = f"{scope}/{self.name}/{variable.name}" if scope else f"{self.name}/{variable.name}"
         self._own_variables.append(variable)
         self.register_parameter(key, variable)
         # Also a plain attribute: normal lookup then finds it without Module.__getattr__. Safe

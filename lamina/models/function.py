@@ -65,10 +65,12 @@ class Function(Operation):
         self._outputs_struct = tree.map_structure(lambda x: x, outputs)
         self._inputs = tree.flatten(inputs)
         self._outputs = tree.flatten(outputs)
-        if not self._inputs:
-            raise ValueError(f"`inputs` argument cannot be empty. Received:\ninputs={inputs}\noutputs={outputs}")
-        if not self._outputs:
-            raise ValueError(f"`outputs` argument cannot be empty. Received:\ninputs={inputs}\noutputs={outputs}")
+        for label, flat in (("inputs", self._inputs), ("outputs", self._outputs)):
+            if not flat:
+                raise ValueError(
+                    f"`{label}` argument cannot be empty. Received:\ninputs={inputs}\n"
+                    f"outputs={outputs}"
+                )
         for t in self._inputs + self._outputs:
             if not symbolic.is_keras_tensor(t):
                 raise ValueError(
