@@ -3,7 +3,9 @@
 
 import json
 
+import numpy as np
 import pytest
+import torch
 
 import lamina
 from lamina.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
@@ -116,6 +118,8 @@ def test_dtype_policy_map_errors_and_global_default():
         lamina.dtype_policies.DTypePolicyMap(policy_map=[1])
     with pytest.raises(ValueError, match="Cannot interpret"):
         lamina.dtype_policies.DTypePolicyMap()["a"] = "int3"
+    layer = lamina.layers.Dense(2, dtype=lamina.dtype_policies.DTypePolicyMap("float64"))
+    assert layer.compute_dtype == "float64" and layer(np.ones((1, 3))).dtype == torch.float64
     m = lamina.dtype_policies.DTypePolicyMap()
     lamina.config.set_dtype_policy("mixed_float16")
     try:

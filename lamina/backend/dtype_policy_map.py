@@ -65,6 +65,10 @@ class DTypePolicyMap(DTypePolicy, MutableMapping):
     def variable_dtype(self):
         return self.default_policy.variable_dtype
 
+    @property
+    def is_mixed(self):
+        return self.default_policy.is_mixed
+
     def __getitem__(self, key):
         if key in self._policy_map:
             return self._policy_map[key]
