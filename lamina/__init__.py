@@ -34,3 +34,21 @@ from lamina.models import Functional, Model, Sequential
 from lamina.optimizers import Optimizer
 
 __version__ = "0.1.0"
+
+from lamina import legacy, random, tree  # noqa: E402
+from lamina.backend.device_scope import device  # noqa: E402
+from lamina.backend.dtype_policy import DTypePolicy, FloatDTypePolicy  # noqa: E402
+from lamina.backend.name_scope import name_scope  # noqa: E402
+from lamina.backend.remat import RematScope, remat  # noqa: E402
+from lamina.backend.stateless_scope import StatelessScope, SymbolicScope  # noqa: E402
+from lamina.initializers import Initializer  # noqa: E402
+from lamina.layers import InputSpec, Layer  # noqa: E402
+from lamina.layers.operation import Operation  # noqa: E402
+from lamina.layers.symbolic import KerasTensor  # noqa: E402
+from lamina.models.function import Function  # noqa: E402
+from lamina.regularizers import Regularizer  # noqa: E402
+
+
+def version():
+    """The Lamina version string (``keras.version()`` gives Keras's)."""
+    return __version__

@@ -11,3 +11,7 @@ def serialize(policy):
 
 def deserialize(config):
     return get(config)
+
+
+from lamina.backend.dtype_policy import FloatDTypePolicy  # noqa: E402
+from lamina.backend.dtype_policy_map import DTypePolicyMap  # noqa: E402

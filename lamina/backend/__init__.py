@@ -21,10 +21,16 @@ from lamina.backend.core import (
     standardize_dtype,
     standardize_shape,
 )
+from lamina.backend.dtypes import is_float_dtype, is_int_dtype, result_type
 from lamina.backend.naming import get_uid
 from lamina.backend import numpy_interop as _numpy_interop
 
 _numpy_interop.install()
+
+
+def is_keras_tensor(x):
+    """Whether ``x`` is a symbolic ``KerasTensor`` (as made by ``lamina.Input``), not real data."""
+    return getattr(x, "_is_keras_tensor", False) is True
 
 
 def clear_session():

@@ -7,6 +7,7 @@ unreadable or read-only home directory is never an error: defaults apply.
 
 import json
 import os
+import threading
 
 import torch
 
@@ -14,6 +15,12 @@ _FLOATX = "float32"
 _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"
 _DEVICE = None
+_FLASH_ATTENTION = None
+# Debugging caps, settable from the environment as in Keras.
+_MAX_EPOCHS = int(os.environ["KERAS_MAX_EPOCHS"]) if os.environ.get("KERAS_MAX_EPOCHS") else None
+_MAX_STEPS_PER_EPOCH = (
+    int(os.environ["KERAS_MAX_STEPS_PER_EPOCH"]) if os.environ.get("KERAS_MAX_STEPS_PER_EPOCH") else None
+)
 
 _FLOAT_TYPES = ("float16", "bfloat16", "float32", "float64")
 _DATA_FORMATS = ("channels_last", "channels_first")
@@ -82,9 +89,28 @@ def backend():
     return "torch"
 
 
+class _DeviceStack(threading.local):
+    def __init__(self):
+        self.devices = []
+
+
+# Devices chosen by `lamina.device(...)` blocks (innermost last), per thread.
+_DEVICE_STACK = _DeviceStack()
+
+
+def push_device(device):
+    _DEVICE_STACK.devices.append(torch.device(device))
+
+
+def pop_device():
+    _DEVICE_STACK.devices.pop()
+
+
 def get_device():
     """Device new variables and converted inputs live on (CUDA when available, else CPU)."""
     global _DEVICE
+    if _DEVICE_STACK.devices:
+        return _DEVICE_STACK.devices[-1]
     if _DEVICE is None:
         _DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return _DEVICE
@@ -94,6 +120,71 @@ def set_device(device):
     """Choose the device for new variables and converted inputs (``"cpu"``, ``"cuda:0"``, ...)."""
     global _DEVICE
     _DEVICE = torch.device(device)
+
+
+def set_backend(backend):
+    """Keras's backend switch. Lamina runs on torch only, so only ``"torch"`` is accepted."""
+    if backend != "torch":
+        raise ValueError(
+            f"Lamina runs on the torch backend only; cannot switch to backend={backend!r}. "
+            "Use Keras itself for the JAX, TensorFlow or NumPy backends."
+        )
+
+
+def is_nnx_enabled():
+    """Whether Flax NNX features are on: a JAX-backend option, always ``False`` on torch."""
+    return False
+
+
+def enable_flash_attention():
+    """Let attention layers use the fused kernel (the default).
+
+    On torch the fused path is ``torch.nn.functional.scaled_dot_product_attention``, which picks
+    a flash, memory-efficient or plain kernel itself for the device, dtype and shapes.
+    """
+    global _FLASH_ATTENTION
+    _FLASH_ATTENTION = None
+
+
+def disable_flash_attention():
+    """Make attention layers built from now on compute softmax attention step by step."""
+    global _FLASH_ATTENTION
+    _FLASH_ATTENTION = False
+
+
+def is_flash_attention_enabled():
+    """``False`` after ``disable_flash_attention()``; otherwise ``None`` (layers may use it)."""
+    return _FLASH_ATTENTION
+
+
+def _int_or_none(value, name):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"`{name}` must be a non-negative integer or None. Received: {value!r}")
+    return value
+
+
+def max_epochs():
+    """Cap on the number of epochs of any ``fit`` (``None``: no cap). Also ``$KERAS_MAX_EPOCHS``."""
+    return _MAX_EPOCHS
+
+
+def set_max_epochs(max_epochs):
+    """Cap the number of epochs of every ``fit`` call (a debugging aid); ``None`` removes it."""
+    global _MAX_EPOCHS
+    _MAX_EPOCHS = _int_or_none(max_epochs, "max_epochs")
+
+
+def max_steps_per_epoch():
+    """Cap on the steps of one epoch of ``fit``/``evaluate``/``predict`` (``None``: no cap)."""
+    return _MAX_STEPS_PER_EPOCH
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch):
+    """Cap the steps per epoch of every ``fit``/``evaluate``/``predict`` call; ``None`` removes it."""
+    global _MAX_STEPS_PER_EPOCH
+    _MAX_STEPS_PER_EPOCH = _int_or_none(max_steps_per_epoch, "max_steps_per_epoch")
 
 
 def _load_config_file():

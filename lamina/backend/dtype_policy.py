@@ -79,6 +79,12 @@ class DTypePolicy:
         return f'<DTypePolicy "{self._name}">'
 
 
+@register_builtin("keras.dtype_policies")
+@register_builtin("keras")
+class FloatDTypePolicy(DTypePolicy):
+    """Another name of ``DTypePolicy`` (Keras 3 keeps it for older code)."""
+
+
 # Keras 2 name for the same thing.
 Policy = DTypePolicy
 
@@ -90,10 +96,16 @@ def get(identifier):
     if isinstance(identifier, DTypePolicy):
         return identifier
     if isinstance(identifier, dict):
-        if identifier.get("class_name") not in (None, "DTypePolicy", "Policy", "FloatDTypePolicy"):
+        class_name = identifier.get("class_name")
+        if class_name == "DTypePolicyMap":
+            from lamina.backend.dtype_policy_map import DTypePolicyMap
+
+            return DTypePolicyMap.from_config(identifier.get("config", {}))
+        if class_name not in (None, "DTypePolicy", "Policy", "FloatDTypePolicy"):
             raise ValueError(f"Unsupported dtype policy config: {identifier!r}")
         inner = identifier.get("config", identifier)
-        return DTypePolicy(inner.get("name"))
+        cls = FloatDTypePolicy if class_name == "FloatDTypePolicy" else DTypePolicy
+        return cls(inner.get("name"))
     if not isinstance(identifier, str):
         identifier = standardize_dtype(identifier)
     return DTypePolicy(identifier)

@@ -20,6 +20,16 @@ def set_random_seed(seed):
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
     _GLOBAL.seed(seed)
+    _EPOCH[0] += 1
+
+
+# Bumped by `set_random_seed` so cached global generators know to start over.
+_EPOCH = [0]
+
+
+def seed_epoch():
+    """How many times ``set_random_seed`` has been called (global generators restart on change)."""
+    return _EPOCH[0]
 
 
 def draw_seed():

@@ -18,11 +18,14 @@ from lamina.backend import config
 from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
 from lamina.backend.torch_compat import unset_fake_temporarily
+from lamina.backend.name_scope import current_path
 
 
 class _Scope(threading.local):
     def __init__(self):
         self.symbolic = False
+        # The innermost open `StatelessScope`: assignments are collected there, not applied.
+        self.stateless = None
 
 
 # While layers run on meta tensors to infer shapes, variable updates must be skipped.
@@ -69,7 +72,8 @@ class Variable(torch.nn.Parameter):
             self = torch.Tensor._make_subclass(cls, value, bool(trainable) and value.is_floating_point())
         self._trainable = bool(trainable)
         self._name = name or "variable"
-        self.path = self._name
+        prefix = current_path()
+        self.path = f"{prefix}/{self._name}" if prefix else self._name
         self.autocast = autocast
         self.aggregation = aggregation
         self.synchronization = synchronization
@@ -121,6 +125,9 @@ class Variable(torch.nn.Parameter):
                 f"Cannot assign a value of shape {tuple(value.shape)} to variable '{self.path}' of "
                 f"shape {tuple(self.shape)}."
             )
+        if SCOPE.stateless is not None:
+            SCOPE.stateless.add_update((self, value))
+            return self
         with torch.no_grad():
             self.data.copy_(value)
         return self
@@ -128,6 +135,8 @@ class Variable(torch.nn.Parameter):
     def assign_add(self, value):
         if SCOPE.symbolic:
             return self
+        if SCOPE.stateless is not None:
+            return self.assign(self.data + torch.as_tensor(value, device=self.device, dtype=self.dtype))
         with torch.no_grad():
             self.data.add_(torch.as_tensor(value, device=self.device, dtype=self.dtype))
         return self
@@ -135,6 +144,8 @@ class Variable(torch.nn.Parameter):
     def assign_sub(self, value):
         if SCOPE.symbolic:
             return self
+        if SCOPE.stateless is not None:
+            return self.assign(self.data - torch.as_tensor(value, device=self.device, dtype=self.dtype))
         with torch.no_grad():
             self.data.sub_(torch.as_tensor(value, device=self.device, dtype=self.dtype))
         return self

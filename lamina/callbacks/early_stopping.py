@@ -6,6 +6,7 @@ import numpy as np
 
 from lamina.callbacks.monitor_callback import MonitorCallback
 from lamina.saving.object_registration import register_builtin
+from lamina.utils import io_utils
 
 
 @register_builtin("keras.callbacks")
@@ -100,10 +101,10 @@ class EarlyStopping(MonitorCallback):
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            io_utils.print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(
+                io_utils.print_msg(
                     "Restoring model weights from the end of the best epoch: "
                     f"{self.best_epoch + 1}."
                 )

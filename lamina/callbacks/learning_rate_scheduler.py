@@ -7,6 +7,7 @@ import numpy as np
 from lamina.backend.core import convert_to_numpy
 from lamina.callbacks.callback import Callback
 from lamina.saving.object_registration import register_builtin
+from lamina.utils import io_utils
 
 
 def _takes_two_arguments(fn):
@@ -68,7 +69,7 @@ class LearningRateScheduler(Callback):
             )
         optimizer.learning_rate = learning_rate
         if self.verbose > 0:
-            print(
+            io_utils.print_msg(
                 f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
                 f"{learning_rate}."
             )

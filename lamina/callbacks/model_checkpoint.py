@@ -9,6 +9,7 @@ import torch
 from lamina.callbacks.callback import pythonify_logs
 from lamina.callbacks.monitor_callback import MonitorCallback
 from lamina.saving.object_registration import register_builtin
+from lamina.utils import io_utils
 
 
 @register_builtin("keras.callbacks")
@@ -113,7 +114,7 @@ class ModelCheckpoint(MonitorCallback):
     def _should_save_model(self, epoch, logs, filepath):
         if not self.save_best_only:
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: saving model to {filepath}")
+                io_utils.print_msg(f"\nEpoch {epoch + 1}: saving model to {filepath}")
             return True
         current = (logs or {}).get(self.monitor)
         if current is None:
@@ -129,14 +130,14 @@ class ModelCheckpoint(MonitorCallback):
         best_str = "None" if self.best is None else f"{self.best:.5f}"
         if self._is_improvement(current, self.best):
             if self.verbose > 0:
-                print(
+                io_utils.print_msg(
                     f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_str} to "
                     f"{current:.5f}, saving model to {filepath}"
                 )
             self.best = current
             return True
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best_str}")
+            io_utils.print_msg(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best_str}")
         return False
 
     def _save_model(self, epoch, batch, logs):
@@ -156,7 +157,7 @@ class ModelCheckpoint(MonitorCallback):
         else:
             self.model.save(filepath, overwrite=True)
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
+            io_utils.print_msg(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
 
     def _get_file_path(self, epoch, batch, logs):
         """``filepath`` with ``epoch``, ``batch`` and the logs filled in."""

@@ -2,6 +2,7 @@
 
 from lamina.callbacks.callback import Callback, DeferredLogs
 from lamina.saving.object_registration import register_builtin
+from lamina.utils import io_utils
 from lamina.utils.progbar import Progbar
 
 
@@ -25,7 +26,7 @@ class ProgbarLogger(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose and self.epochs > 1:
-            print(f"Epoch {epoch + 1}/{self.epochs}")
+            io_utils.print_msg(f"Epoch {epoch + 1}/{self.epochs}")
         self._new_bar(self.params.get("steps"))
 
     def _wants_batch_logs(self):

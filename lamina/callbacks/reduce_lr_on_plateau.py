@@ -7,6 +7,7 @@ import numpy as np
 from lamina.backend.core import convert_to_numpy
 from lamina.callbacks.monitor_callback import MonitorCallback
 from lamina.saving.object_registration import register_builtin
+from lamina.utils import io_utils
 
 
 @register_builtin("keras.callbacks")
@@ -121,5 +122,5 @@ class ReduceLROnPlateau(MonitorCallback):
         new_lr = max(old_lr * self.factor, self.min_lr)
         optimizer.learning_rate = new_lr
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
+            io_utils.print_msg(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
         return True

@@ -57,6 +57,13 @@ def _serialize_seed(seed):
             "config": {"seed": seed.seed, "name": "seed_generator"},
             "registered_name": None,
         }
+    if getattr(seed, "_is_lamina_seed_generator", False):
+        return {
+            "module": "keras.random",
+            "class_name": "SeedGenerator",
+            "config": seed.get_config(),
+            "registered_name": None,
+        }
     return seed
 
 
@@ -81,7 +88,7 @@ class _RandomInitializer(Initializer):
         elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
             seed = int(seed)
             self._seed_argument = seed
-        elif not isinstance(seed, SeedGenerator):
+        elif not isinstance(seed, SeedGenerator) and not getattr(seed, "_is_lamina_seed_generator", False):
             raise ValueError(
                 "Argument `seed` must be an integer, a `SeedGenerator` or None. "
                 f"Received: seed={seed!r}"
@@ -89,6 +96,11 @@ class _RandomInitializer(Initializer):
         self.seed = seed
 
     def _generator(self, device):
+        if getattr(self.seed, "_is_lamina_seed_generator", False):
+            # `lamina.random.SeedGenerator`: each call takes the next seed of its state variable.
+            from lamina.random.seed_generator import draw_seed as next_seed
+
+            return make_generator(next_seed(self.seed), device=device)
         if isinstance(self.seed, SeedGenerator):
             # A seed generator's stream continues from call to call: new values each time.
             return self.seed.generator(device)

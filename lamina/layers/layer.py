@@ -18,8 +18,10 @@ from lamina.backend import dtype_policy
 from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
 from lamina.backend import torch_compat
+from lamina.backend.name_scope import current_path
 from lamina.backend.naming import to_snake_case, unique_name
 from lamina.backend.numpy_interop import mark_eager_output
+from lamina.backend.remat import get_current_remat_mode
 from lamina.backend.torch_compat import unset_fake_temporarily
 from lamina.backend.variables import SCOPE as _SCOPE
 from lamina.backend.variables import Variable
@@ -41,6 +43,7 @@ from lamina.layers._call_utils import (
     _arrays_to_tensors,
 )
 from lamina.layers._node_api import NodeAPI
+from lamina.layers._remat_call import remat_call
 from lamina.layers._symbolic_call import SymbolicCall
 from lamina.layers.input_spec import assert_input_compatibility
 from lamina.saving import serialization_lib
@@ -193,6 +196,8 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
 
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._batch_input_shape = _batch_input_shape_from_kwargs(kwargs)
+        # As Keras, the `RematScope` open when the layer is made decides its rematerialization.
+        self._remat_mode = get_current_remat_mode()
 
     @classmethod
     def _call_facts(cls):
@@ -207,6 +212,11 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
             return
         if isinstance(value, (list, tuple, dict)) and not name.startswith("_") and "_modules" in self.__dict__:
             self._track_layer_collection(name, value)
+        elif getattr(value, "_is_lamina_seed_generator", False) and "_own_variables" in self.__dict__:
+            # Its state joins `layer.variables` (not `weights`), as a Keras layer's seed generators.
+            generators = self.__dict__.setdefault("_seed_generators", [])
+            if not any(value is g for g in generators):
+                generators.append(value)
         elif getattr(value, "_is_lamina_metric", False) and not name.startswith("_") and "_metrics" in self.__dict__:
             # A metric held as a public attribute joins `layer.metrics` (and so `model.metrics`);
             # private ones are the trainer's own (`_loss_tracker`, `_compile_metrics`).
@@ -364,7 +374,8 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
             while f"{key}_{i}" in self._parameters or f"{key}_{i}" in self.__dict__:
                 i += 1
             key = f"{key}_{i}"
-        variable.path = f"{self.name}/{variable.name}"
+        scope = current_path()
+        variable.path = f"{scope}/{self.name}/{variable.name}" if scope else f"{self.name}/{variable.name}"
         self._own_variables.append(variable)
         self.register_parameter(key, variable)
         # Also a plain attribute: normal lookup then finds it without Module.__getattr__. Safe
@@ -391,7 +402,18 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
                     out.append(v)
         return out
 
-    variables = weights
+    @property
+    def variables(self):
+        """All state: the weights, and the states of the layers' ``SeedGenerator``s (Keras order)."""
+        out, seen = [], set()
+        for layer in self._flatten_layers(include_self=True):
+            own = layer._own_variables
+            states = [g.state for g in layer.__dict__.get("_seed_generators", ())]
+            for v in [v for v in own if v.trainable] + [v for v in own if not v.trainable] + states:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(v)
+        return out
 
     @property
     def trainable_weights(self):
@@ -406,7 +428,11 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
         trainable = {id(v) for v in self.trainable_weights}
         return [v for v in self.weights if id(v) not in trainable]
 
-    non_trainable_variables = non_trainable_weights
+    @property
+    def non_trainable_variables(self):
+        """Non-trainable weights plus seed-generator states."""
+        trainable = {id(v) for v in self.trainable_weights}
+        return [v for v in self.variables if id(v) not in trainable]
 
     def get_weights(self):
         """Weights as numpy arrays, in the order of ``layer.weights``."""
@@ -446,6 +472,8 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
         """Add a loss tensor computed in ``call``; losses are reset on each outer call."""
         if _SCOPE.symbolic:
             return
+        if _SCOPE.stateless is not None and _SCOPE.stateless.collect_losses:
+            _SCOPE.stateless.add_loss(loss)
         if self._loss_epoch != _CONTEXT.epoch:
             self._losses = []
             self._loss_epoch = _CONTEXT.epoch
@@ -585,9 +613,14 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
         try:
             if self._autocast_context:
                 with torch.autocast(_device_type(inputs), dtype=self._compute_torch_dtype):
-                    outputs = self.call(*args, **kwargs)
-            else:
+                    if self._remat_mode is None:
+                        outputs = self.call(*args, **kwargs)
+                    else:
+                        outputs = remat_call(self, args, kwargs)
+            elif self._remat_mode is None:
                 outputs = self.call(*args, **kwargs)
+            else:
+                outputs = remat_call(self, args, kwargs)
         finally:
             ctx.depth -= 1
             ctx.training = previous_training

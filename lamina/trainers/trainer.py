@@ -10,6 +10,7 @@ import warnings
 
 import torch
 
+from lamina.backend import config
 from lamina.callbacks.callback import DeferredLogs
 from lamina.distribution import _trainer_hooks
 from lamina.trainers import data_adapters, trainer_utils
@@ -17,6 +18,7 @@ from lamina.trainers.compile_utils import CompileLoss, CompileMetrics
 from lamina.trainers.data_adapters import EpochIterator, unpack_x_y_sample_weight
 from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from lamina.trainers.validation import check_batch_against_model
+from lamina.utils import traceback_utils
 
 
 _LOOP_STATE = ("_layer_metric_lists", "_step_cache", "_batch_logs_wanted")
@@ -48,6 +50,14 @@ def _with_loop_state(method):
                     state[key] = value
 
     return run
+
+
+def _capped(value, cap, name):
+    """``value`` limited by a ``keras.config`` debugging cap (``None`` value: no limit asked)."""
+    if cap and (value is None or cap < value):
+        warnings.warn(f"Limiting {name} to {cap}", stacklevel=3)
+        return cap
+    return value
 
 
 class Trainer:
@@ -355,6 +365,7 @@ class Trainer:
         return self(x, training=False)
 
     # --- loops --------------------------------------------------------------------------------
+    @traceback_utils.filter_traceback
     @_trainer_hooks.distributed_loop("fit")
     @_with_loop_state
     def fit(
@@ -386,6 +397,7 @@ class Trainer:
         epoch, then the ``val_`` values.
         """
         self._assert_compiled()
+        epochs = _capped(epochs, config.max_epochs(), "epochs")
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = data_adapters.train_validation_split(
                 (x, y, sample_weight), validation_split
@@ -442,6 +454,7 @@ class Trainer:
         cbs.on_train_end(logs=training_logs)
         return self.history
 
+    @traceback_utils.filter_traceback
     @_trainer_hooks.distributed_loop("evaluate")
     @_with_loop_state
     def evaluate(
@@ -486,6 +499,7 @@ class Trainer:
         cbs.on_test_end(logs)
         return logs
 
+    @traceback_utils.filter_traceback
     @_trainer_hooks.distributed_loop("predict")
     @_with_loop_state
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -550,6 +564,7 @@ class Trainer:
     # --- helpers ------------------------------------------------------------------------------
     def _epoch_iterator(self, x, y, sample_weight, batch_size, steps, shuffle, class_weight,
                         targets=True):
+        steps = _capped(steps, config.max_steps_per_epoch(), "steps_per_epoch")
         adapter = data_adapters.get_data_adapter(
             x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps, shuffle=shuffle,
             class_weight=class_weight,

@@ -69,3 +69,9 @@ def __getattr__(name):
         if hasattr(_config, name):
             return getattr(_config, name)
     raise AttributeError(f"module 'lamina.utils' has no attribute {name!r}")
+from lamina.utils.io_utils import (  # noqa: E402
+    disable_interactive_logging,
+    enable_interactive_logging,
+    is_interactive_logging_enabled,
+)
+from lamina.utils import legacy  # noqa: E402,F401

@@ -8,6 +8,8 @@ only when a line is drawn, so training never waits on the host for a progress ba
 import sys
 import time
 
+from lamina.utils import io_utils
+
 
 def _as_float(value):
     if hasattr(value, "detach"):
@@ -47,7 +49,12 @@ class Progbar:
         self.interval = interval
         self.unit_name = unit_name
         self.stream = stream or sys.stdout
-        self._dynamic = verbose == 1 and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._dynamic = (
+            verbose == 1
+            and io_utils.is_interactive_logging_enabled()
+            and hasattr(self.stream, "isatty")
+            and self.stream.isatty()
+        )
         self._start = time.time()
         self._last_draw = 0.0
         self._values = {}
@@ -71,6 +78,9 @@ class Progbar:
             return
         self._last_draw = now
         line = self._line(current, now, finalize)
+        if not io_utils.is_interactive_logging_enabled():
+            io_utils.print_msg(line)
+            return
         if self._dynamic:
             self.stream.write("\r" + line + ("\n" if finalize else ""))
         elif finalize:

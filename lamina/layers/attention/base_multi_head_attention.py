@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from lamina import constraints, initializers, regularizers
+from lamina.backend import config
 from lamina.backend.core import convert_to_tensor
 from lamina.layers.attention import _attention_ops as ops
 from lamina.layers.layer import Layer
@@ -65,6 +66,8 @@ class BaseMultiHeadAttention(Layer):
             )
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
             raise ValueError(f"Argument `seed` must be an integer or None. Received: seed={seed!r}")
+        # As Keras: `keras.config.disable_flash_attention()` applies to layers built after it.
+        flash_attention = flash_attention or config.is_flash_attention_enabled()
         if flash_attention and dropout > 0.0:
             raise ValueError(
                 "Dropout is not supported when flash attention is enabled. "

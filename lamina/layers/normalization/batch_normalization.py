@@ -299,6 +299,8 @@ class BatchNormalization(Layer):
             and not distributed
             and self._fused_ok(x)
             and x.numel() > x.shape[axes[0]]
+            # The fused kernel updates the statistics in place; a StatelessScope collects them.
+            and SCOPE.stateless is None
         ):
             return _ops.fused_batch_norm_train(
                 x, axes[0], self.gamma, self.beta, self.moving_mean, self.moving_variance,

@@ -1,0 +1,3 @@
+"""``lamina.legacy`` (mirrors ``keras.legacy``)."""
+
+from lamina.legacy import saving
