@@ -27,7 +27,6 @@ from lamina import (
 )
 from lamina.backend.variables import Variable
 from lamina.layers.core.input_layer import Input, InputLayer
-from lamina.layers.layer import Layer
 from lamina.losses import Loss
 from lamina.metrics import Metric
 from lamina.models import Functional, Model, Sequential
