@@ -634,11 +634,13 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
             previous_mask = kwargs.get("mask") if takes_mask else _collect_mask(inputs)
             if mask_overridden or previous_mask is not None:
                 outputs = _attach_masks(outputs, self.compute_mask(inputs, previous_mask), inputs)
-        if ctx.depth == 0 and not torch_compat.is_compiling():
+        if ctx.depth == 0:
             # What the user receives converts to numpy as a Keras value does (see numpy_interop).
             if isinstance(outputs, torch.Tensor):
-                return mark_eager_output(outputs)
-            return tree.map_structure(mark_eager_output, outputs)
+                if outputs.requires_grad and not torch_compat.is_compiling():
+                    mark_eager_output(outputs)
+            elif not torch_compat.is_compiling():
+                tree.map_structure(mark_eager_output, outputs)
         return outputs
 
     @property
