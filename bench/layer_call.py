@@ -13,8 +13,8 @@ import lamina
 from lamina import layers
 
 
-def _time_per_call(fn, x, repeats=2000, rounds=5):
-    with torch.no_grad():
+def _time_per_call(fn, x, repeats=2000, rounds=5, grad=False):
+    with torch.set_grad_enabled(grad):
         for _ in range(200):
             fn(x)
         best = float("inf")
@@ -26,12 +26,12 @@ def _time_per_call(fn, x, repeats=2000, rounds=5):
     return best
 
 
-def dense_call(batch=8, features=32, units=32):
+def dense_call(batch=8, features=32, units=32, grad=False):
     x = torch.randn(batch, features)
     ours = layers.Dense(units)
     ours(x)
     theirs = torch.nn.Linear(features, units)
-    return _time_per_call(ours, x), _time_per_call(theirs, x)
+    return _time_per_call(ours, x, grad=grad), _time_per_call(theirs, x, grad=grad)
 
 
 def sequential_predict(batch=32, width=64, depth=10):
@@ -50,6 +50,8 @@ def main():
     torch.set_num_threads(1)
     rows = [
         ("Dense(32) eager call, batch 8", *dense_call()),
+        # Autograd on, as a plain eager call runs: the result is relabelled for numpy conversion.
+        ("Dense(32) eager call with autograd, batch 8", *dense_call(grad=True)),
         ("Sequential 10 x Dense(64, relu), batch 32", *sequential_predict()),
     ]
     print(f"{'benchmark':45s} {'lamina':>10s} {'torch':>10s} {'ratio':>7s}")
