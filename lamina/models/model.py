@@ -66,16 +66,18 @@ class Model(Trainer, Layer):
     _accepts_string_inputs = True
 
     def __new__(cls, *args, **kwargs):
-        functional_args = _functional_init_arguments(args, kwargs)
-        if cls is Model and (functional_args or args or "inputs" in kwargs or "outputs" in kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             return _FUNCTIONAL[0].__new__(_FUNCTIONAL[0], *args, **kwargs)
-        if functional_args and not issubclass(cls, _FUNCTIONAL[0]):
-            # `class CustomModel(Model)` built as `CustomModel(inputs, outputs)` (Keras's recipe for
-            # a custom train_step): the class becomes a functional model class, as in Keras.
-            _make_functional(cls)
         return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, **kwargs):
+        if _functional_init_arguments(args, kwargs):
+            # `class CustomModel(Model)` built as `CustomModel(inputs, outputs)` (Keras's recipe
+            # for a custom train_step): as in Keras, decided by what reaches `Model.__init__`, the
+            # class becomes a functional model class and the graph is set up here.
+            _make_functional(type(self))
+            _FUNCTIONAL[0].__init__(self, *args, **kwargs)
+            return
         if args or "inputs" in kwargs or "outputs" in kwargs:
             raise TypeError(
                 f"{type(self).__name__}.__init__ was given positional arguments or "
