@@ -201,7 +201,9 @@ def test_mixed_precision_matches_oracle(oracle, rng):
         out = layer(x)
         # Variables stay float32, the computation runs in bfloat16.
         assert out.dtype == torch.bfloat16 and layer.kernel.dtype == torch.float32
-        np.testing.assert_allclose(out.float().detach().numpy(), expected, rtol=1e-2, atol=1e-2)
+        # bfloat16 keeps 8 bits of mantissa; torch and XLA accumulate in different orders, so a
+        # few outputs differ by several bfloat16 steps (measured up to 0.024 at values near 0.5).
+        np.testing.assert_allclose(out.float().detach().numpy(), expected, rtol=2e-2, atol=3e-2)
 
 
 def test_formats_agree_and_outputs_stay_contiguous(rng):
@@ -343,7 +345,9 @@ def test_keras_files_round_trip_with_the_oracle(oracle, rng, tmp_path):
     model.set_weights([rng.standard_normal(w.shape) for w in model.weights])
     model.save(tmp_path / "keras.keras")
     loaded = saving_api.load_model(str(tmp_path / "keras.keras"))
-    np.testing.assert_allclose(loaded(x).detach().numpy(), np.asarray(model(x)), rtol=1e-5, atol=1e-5)
+    # Four stacked convolutions with unit-variance weights: float32 rounding in different
+    # summation orders reaches ~2e-5 (jax 0.10's CPU convolutions); DESIGN's bound is 1e-4.
+    np.testing.assert_allclose(loaded(x).detach().numpy(), np.asarray(model(x)), rtol=1e-4, atol=1e-4)
     saving_api.save_model(loaded, str(tmp_path / "lamina.keras"))
     back = oracle.saving.load_model(tmp_path / "lamina.keras")
-    np.testing.assert_allclose(np.asarray(back(x)), np.asarray(model(x)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(back(x)), np.asarray(model(x)), rtol=1e-4, atol=1e-4)
