@@ -16,6 +16,7 @@ import torch
 from lamina.backend import dtype_policy
 from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+from lamina.backend.legacy import training_phase as _training_phase
 from lamina.backend.naming import to_snake_case, unique_name
 from lamina.backend.variables import SCOPE as _SCOPE
 from lamina.backend.variables import Variable
@@ -62,6 +63,13 @@ class _CallContext(threading.local):
 
 
 _CONTEXT = _CallContext()
+
+
+def call_context_training():
+    """The ``training`` flag of the layer call in progress (``None`` outside a call or when
+    none was given); Keras 2's ``K.in_train_phase`` reads it."""
+    return _CONTEXT.training
+
 
 def _call_signature(cls):
     # Facts about `call`'s signature, computed once per class rather than once per call and kept
@@ -532,6 +540,10 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
         previous_training = ctx.training
         if training is None:
             training = previous_training
+            if training is None and ctx.depth == 0:
+                # Keras 2's `K.set_learning_phase` sets the default of outermost calls.
+                phase = _training_phase.global_learning_phase()
+                training = None if phase is None else bool(phase)
             if takes_training and training is not None:
                 kwargs["training"] = training
         elif not takes_training:
