@@ -136,11 +136,12 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
     from lamina.models import Model
 
     model = Model(inputs=inputs, outputs=outputs)
-    wrap = isinstance(outputs, list) and len(outputs) == 1
+    as_list = isinstance(outputs, list)
 
     def run(model_inputs):
-        results = model(model_inputs)
-        if wrap:
+        with torch.no_grad():
+            results = model(model_inputs)
+        if as_list and not isinstance(results, (list, tuple)):
             results = [results]
         if isinstance(results, (list, tuple)):
             return [convert_to_numpy(r) for r in results]
