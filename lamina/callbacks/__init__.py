@@ -26,3 +26,6 @@ __all__ = [
     "ReduceLROnPlateau",
     "TerminateOnNaN",
 ]
+from lamina.callbacks.base_logger import BaseLogger  # noqa: E402  (Keras 2)
+
+__all__ += ["BaseLogger"]
