@@ -40,3 +40,6 @@ __all__ = [
     "to_categorical",
     "unpack_x_y_sample_weight",
 ]
+
+# Keras 2 module paths (`keras.utils.np_utils.to_categorical`, ...).
+from lamina.utils import generic_utils, layer_utils, np_utils  # noqa: E402
