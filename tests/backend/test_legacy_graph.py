@@ -15,9 +15,8 @@ from lamina.backend.legacy import training_phase
 
 @pytest.fixture(autouse=True)
 def _no_learning_phase():
-    training_phase._PHASE = None
     yield
-    training_phase._PHASE = None
+    training_phase.reset_learning_phase()
 
 
 def _dropout_model():
@@ -145,6 +144,13 @@ def test_learning_phase_is_the_default_training_flag_of_calls():
     # An explicit training argument still wins, and predict() runs in inference mode.
     np.testing.assert_array_equal(K.convert_to_numpy(model.layers[2](data, training=False)), data)
     np.testing.assert_allclose(model.predict(data, verbose=0), model.predict(data, verbose=0))
+
+
+def test_clear_session_unsets_the_learning_phase():
+    with pytest.warns(UserWarning):
+        K.set_learning_phase(1)
+    K.clear_session()
+    assert training_phase.global_learning_phase() is None and K.learning_phase() == 0
 
 
 def test_in_train_phase_and_in_test_phase():

@@ -3,8 +3,8 @@
 
 The learning phase is 0 (test) or 1 (train). Once set, it is the default ``training`` argument
 of every outermost layer or model call that does not pass one (``fit``, ``evaluate`` and
-``predict`` pass their own), as in tf-keras 2.x; ``K.clear_session`` does not reset it here.
-Kept free of heavy imports: ``Layer.__call__`` reads it.
+``predict`` pass their own), as in tf-keras 2.x; ``K.clear_session`` unsets it. Kept free of
+heavy imports: ``Layer.__call__`` reads it.
 """
 
 import contextlib
@@ -17,6 +17,12 @@ def global_learning_phase():
     """The learning phase set with ``set_learning_phase`` / ``learning_phase_scope``, or
     ``None`` when none is set."""
     return _PHASE
+
+
+def reset_learning_phase():
+    """Unset the learning phase (``K.clear_session`` calls this, as Keras 2's does)."""
+    global _PHASE
+    _PHASE = None
 
 
 def _check(value):
