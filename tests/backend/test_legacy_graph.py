@@ -198,6 +198,12 @@ def test_sparse_and_dense():
     np.testing.assert_array_equal(dense.numpy(), np.eye(3))
     plain = torch.ones(2)
     assert K.to_dense(plain) is plain
+    # Keras 2's docstring: a sparse placeholder made dense, then fed through K.function.
+    b = K.placeholder((None, 3), sparse=True)
+    c = K.to_dense(b)
+    assert K.is_sparse(b) and not K.is_sparse(c) and K.is_keras_tensor(c)
+    fed = torch.eye(3).to_sparse()
+    np.testing.assert_array_equal(K.function([b], [c])([fed])[0], np.eye(3))
 
 
 def test_name_scope_yields_nested_prefix():

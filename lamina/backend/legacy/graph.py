@@ -76,10 +76,21 @@ def is_sparse(tensor):
     return isinstance(tensor, torch.Tensor) and tensor.layout != torch.strided
 
 
+def _densify(tensor):
+    return tensor.to_dense() if tensor.layout != torch.strided else tensor
+
+
 def to_dense(tensor):
-    """``tensor`` as a dense tensor (dense inputs are returned as they are)."""
-    if isinstance(tensor, torch.Tensor) and tensor.layout != torch.strided:
-        return tensor.to_dense()
+    """``tensor`` as a dense tensor (dense inputs are returned as they are). A sparse symbolic
+    tensor gives a dense symbolic tensor, computed by a layer in the graph."""
+    if _symbolic(tensor):
+        if not getattr(tensor, "sparse", False):
+            return tensor
+        from lamina.layers.core.lambda_layer import Lambda
+
+        return Lambda(_densify, name="to_dense")(tensor)
+    if isinstance(tensor, torch.Tensor):
+        return _densify(tensor)
     return tensor
 
 
