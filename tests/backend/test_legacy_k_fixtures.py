@@ -58,8 +58,10 @@ def _run(fn, inputs, kwargs):
         return {"out": K.moving_average_update(x, inputs["value"], **kwargs)}
     args = [list(v) if k == "reduction_axes" else v for k, v in inputs.items()]
     result = getattr(K, fn)(*args, **kwargs)
-    if fn == "ctc_decode":
+    if fn == "ctc_decode" and kwargs.get("greedy", True):
         return {"decoded": result[0][0], "log_prob": result[1]}
+    if fn == "ctc_decode":
+        return {**{f"decoded_{i}": d for i, d in enumerate(result[0])}, "log_prob": result[1]}
     if fn == "ctc_label_dense_to_sparse":
         return {"indices": result.indices().T, "values": result.values(), "dense_shape": torch.tensor(result.shape)}
     if fn == "normalize_batch_in_training":

@@ -99,7 +99,9 @@ def test_argument_errors():
         K.conv2d_transpose(np.ones((1, 3, 3, 2)), np.ones((3, 3, 4, 2)), (1, 5, 5, 3))
     with pytest.raises(ValueError, match="output positions"):
         K.local_conv2d(x, np.ones((3, 18, 1)), (3, 3), (1, 1), (3, 3))
-    with pytest.raises(ValueError, match="beam search"):
-        K.ctc_decode(np.ones((1, 4, 3)) / 3, np.array([4]), greedy=False)
+    with pytest.raises(ValueError, match="top_paths <= beam_width"):
+        K.ctc_decode(np.ones((1, 4, 3)) / 3, np.array([4]), greedy=False, beam_width=2, top_paths=3)
+    with pytest.raises(ValueError, match="more than the 1 paths"):
+        K.ctc_decode(np.ones((1, 1, 2)) / 2, np.array([0]), greedy=False, beam_width=4, top_paths=2)
     with pytest.raises(ValueError, match="num_categories"):
         K.ctc_batch_cost(np.zeros((1, 2)), np.ones((4, 3)), np.array([[4]]), np.array([[2]]))
