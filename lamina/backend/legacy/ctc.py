@@ -51,7 +51,7 @@ def ctc_label_dense_to_sparse(labels, label_lengths):
     lengths = _lengths(label_lengths, "label_lengths", labels.device)
     keep = torch.arange(labels.shape[1], device=labels.device).unsqueeze(0) < lengths.unsqueeze(1)
     indices = keep.nonzero().T
-    return torch.sparse_coo_tensor(indices, labels[keep], tuple(labels.shape)).coalesce()
+    return torch.sparse_coo_tensor(indices, labels[keep], tuple(labels.shape), check_invariants=True).coalesce()
 
 
 def ctc_batch_cost(y_true, y_pred, input_length, label_length):
