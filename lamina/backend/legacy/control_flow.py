@@ -34,6 +34,35 @@ def _select(keep, new, old):
     return torch.where(keep, new, old)
 
 
+def _keep_fn(mask, input_length, go_backwards, time_major, device):
+    """``keep(count, t)``: which samples step ``t`` (the ``count``-th processed) updates, or
+    None when every step updates every sample."""
+    if mask is not None:
+        mask = tensor(mask).to(device=device).bool()
+        if mask.ndim == 3:
+            mask = mask[..., 0]
+        if mask.ndim != 2:
+            raise ValueError(f"`mask` must be (samples, time) or (samples, time, 1). Received: {tuple(mask.shape)}")
+        if not time_major:
+            mask = mask.transpose(0, 1)
+
+        def keep(count, t):
+            return mask[t]
+
+        return keep
+    if not isinstance(input_length, torch.Tensor):
+        return None  # an int (or array) only documents the length, as in Keras 2
+    # Keras 2 keys the mask it derives from lengths by loop position; going backwards it counts
+    # from the longest sequence's end.
+    lengths = input_length.to(device=device)
+    first_valid = lengths.max() - 1 - lengths
+
+    def keep(count, t):
+        return first_valid < count if go_backwards else lengths > count
+
+    return keep
+
+
 def rnn(
     step_function,
     inputs,
@@ -61,8 +90,8 @@ def rnn(
             ``zero_output_for_mask``, and at the first step).
         constants: List of tensors passed to every step after the states.
         unroll: Accepted for compatibility; the eager loop gives the same result either way.
-        input_length: Tensor ``(samples,)`` of valid lengths, used as the mask when ``mask`` is
-            None (an int is only informative).
+        input_length: Torch tensor ``(samples,)`` of valid lengths, used as the mask when
+            ``mask`` is None (an int or a NumPy array is only informative, as in Keras 2).
         time_major: ``inputs`` and outputs are ``(time, samples, ...)``.
         zero_output_for_mask: Masked steps output zeros.
         return_all_outputs: Return every step's output; ``False`` keeps only the last one, with
@@ -84,25 +113,7 @@ def rnn(
     steps = leaves[0].shape[0]
     states = list(initial_states)
     constants = list(constants or [])
-    keep_at = None
-    if mask is not None:
-        mask = tensor(mask).to(device=leaves[0].device).bool()
-        if mask.ndim == 3:
-            mask = mask[..., 0]
-        if mask.ndim != 2:
-            raise ValueError(f"`mask` must be (samples, time) or (samples, time, 1). Received: {tuple(mask.shape)}")
-        if not time_major:
-            mask = mask.transpose(0, 1)
-        keep_at = lambda count, t: mask[t]  # noqa: E731
-    elif isinstance(input_length, torch.Tensor) or hasattr(input_length, "__array__"):
-        # Keras 2 keys the mask it derives from lengths by loop position; going backwards it
-        # counts from the longest sequence's end.
-        lengths = tensor(input_length).to(device=leaves[0].device)
-        if go_backwards:
-            first_valid = lengths.max() - 1 - lengths
-            keep_at = lambda count, t: first_valid < count  # noqa: E731
-        else:
-            keep_at = lambda count, t: lengths > count  # noqa: E731
+    keep_at = _keep_fn(mask, input_length, go_backwards, time_major, leaves[0].device)
     order = range(steps - 1, -1, -1) if go_backwards else range(steps)
 
     outputs, prev_flat, out_spec = [], None, None
