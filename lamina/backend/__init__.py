@@ -38,4 +38,7 @@ def clear_session():
     from lamina.backend import naming
 
     naming.reset_uids()
+    from lamina.backend.legacy import training_phase  # Keras 2: the learning phase is unset too
+
+    training_phase.reset_learning_phase()
 from lamina.backend.legacy import *  # noqa: E402,F401,F403  (Keras 2 K.* functions)

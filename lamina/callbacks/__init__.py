@@ -26,3 +26,5 @@ __all__ = [
     "ReduceLROnPlateau",
     "TerminateOnNaN",
 ]
+# Keras 2 only: reachable as `lamina.callbacks.BaseLogger`, left out of `__all__` (Keras 3's list).
+from lamina.callbacks.base_logger import BaseLogger  # noqa: E402,F401

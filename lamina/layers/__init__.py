@@ -15,3 +15,14 @@ from lamina.layers.recurrent import *  # noqa: F401,F403
 from lamina.layers.regularization import *  # noqa: F401,F403
 from lamina.layers.reshaping import *  # noqa: F401,F403
 from lamina.layers.serialization import deserialize, serialize
+
+# Keras 2 module paths (`keras.layers.merge.Add`, `keras.layers.noise.GaussianNoise`, ...).
+from lamina.layers import (  # noqa: E402
+    advanced_activations,
+    convolutional_recurrent,
+    dense_attention,
+    embeddings,
+    merge,
+    noise,
+    wrappers,
+)

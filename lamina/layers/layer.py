@@ -19,6 +19,7 @@ from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
 from lamina.backend import torch_compat
 from lamina.backend.name_scope import current_path
+from lamina.backend.legacy import training_phase as _training_phase
 from lamina.backend.naming import to_snake_case, unique_name
 from lamina.backend.numpy_interop import mark_eager_output
 from lamina.backend.remat import get_current_remat_mode
@@ -87,6 +88,11 @@ def _accepting_arrays(method):
 
     wrapper._accepts_arrays = True
     return wrapper
+def call_context_training():
+    """The ``training`` flag of the layer call in progress (``None`` outside a call or when
+    none was given); Keras 2's ``K.in_train_phase`` reads it."""
+    return _CONTEXT.training
+
 
 def _call_signature(cls):
     # Facts about `call`'s signature, computed once per class rather than once per call and kept
@@ -600,6 +606,10 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
         previous_training = ctx.training
         if training is None:
             training = previous_training
+            if training is None and ctx.depth == 0:
+                # Keras 2's `K.set_learning_phase` sets the default of outermost calls.
+                phase = _training_phase.global_learning_phase()
+                training = None if phase is None else bool(phase)
             if takes_training and training is not None:
                 kwargs["training"] = training
         elif not takes_training:

@@ -75,3 +75,5 @@ from lamina.utils.io_utils import (  # noqa: E402
     is_interactive_logging_enabled,
 )
 from lamina.utils import legacy  # noqa: E402,F401
+# Keras 2 module paths (`keras.utils.np_utils.to_categorical`, ...).
+from lamina.utils import generic_utils, layer_utils, np_utils  # noqa: E402

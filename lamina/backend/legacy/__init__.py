@@ -30,3 +30,20 @@ __all__ = sorted(
     set(variables.__all__ + math.__all__ + arrays.__all__ + nn.__all__)
     | {"cast", "epsilon", "floatx", "image_data_format", "set_epsilon", "set_floatx", "set_image_data_format"}
 )
+
+# Keras 2 convolution/pooling, CTC, the RNN loop and higher-order functions, graph-era helpers,
+# the learning phase, focal losses and batch statistics.
+from lamina.backend.legacy import batch_stats, control_flow, conv, ctc, focal, graph, training_phase  # noqa: E402
+from lamina.backend.legacy.batch_stats import *  # noqa: E402,F401,F403
+from lamina.backend.legacy.control_flow import *  # noqa: E402,F401,F403
+from lamina.backend.legacy.conv import *  # noqa: E402,F401,F403
+from lamina.backend.legacy.ctc import *  # noqa: E402,F401,F403
+from lamina.backend.legacy.focal import *  # noqa: E402,F401,F403
+from lamina.backend.legacy.graph import *  # noqa: E402,F401,F403
+from lamina.backend.legacy.training_phase import *  # noqa: E402,F401,F403
+
+__all__ = sorted(
+    set(__all__)
+    | set(batch_stats.__all__ + control_flow.__all__ + conv.__all__ + ctc.__all__ + focal.__all__)
+    | set(graph.__all__ + training_phase.__all__)
+)

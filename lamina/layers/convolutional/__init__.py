@@ -48,3 +48,13 @@ from lamina.layers.reshaping import (  # noqa: E402,F401
     ZeroPadding2D,
     ZeroPadding3D,
 )
+
+# tf-keras 2.x's `keras.layers.convolutional` also re-exported the pooling layers.
+from lamina.layers.pooling import (  # noqa: E402,F401
+    AveragePooling1D,
+    AveragePooling2D,
+    AveragePooling3D,
+    MaxPooling1D,
+    MaxPooling2D,
+    MaxPooling3D,
+)

@@ -13,6 +13,19 @@ from lamina.layers.core.reversible_embedding import ReversibleEmbedding
 from lamina.layers.core.torch_module_wrapper import TorchModuleWrapper
 from lamina.layers.core.wrapper import Wrapper
 
+# Keras 2's `keras.layers.core` also held these (now in the regularization and reshaping
+# families).
+from lamina.layers.regularization.dropout import Dropout  # noqa: E402
+from lamina.layers.regularization.spatial_dropout import (  # noqa: E402
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
+from lamina.layers.reshaping.flatten import Flatten  # noqa: E402
+from lamina.layers.reshaping.permute import Permute  # noqa: E402
+from lamina.layers.reshaping.repeat_vector import RepeatVector  # noqa: E402
+from lamina.layers.reshaping.reshape import Reshape  # noqa: E402
+
 __all__ = [
     "Activation",
     "ActivityRegularization",
@@ -27,4 +40,14 @@ __all__ = [
     "ReversibleEmbedding",
     "TorchModuleWrapper",
     "Wrapper",
+]
+__all__ += [
+    "Dropout",
+    "Flatten",
+    "Permute",
+    "RepeatVector",
+    "Reshape",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
 ]

@@ -14,3 +14,4 @@ from lamina.layers.recurrent.rnn import RNN
 from lamina.layers.recurrent.simple_rnn import SimpleRNN, SimpleRNNCell
 from lamina.layers.recurrent.stacked_rnn_cells import StackedRNNCells
 from lamina.layers.recurrent.time_distributed import TimeDistributed
+from lamina.layers.recurrent.abstract_rnn_cell import AbstractRNNCell

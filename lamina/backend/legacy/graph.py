@@ -1,0 +1,204 @@
+"""Keras 2 backend: symbolic placeholders, ``K.function``, ``K.gradients`` and the graph-era
+helpers (name scopes, uids, sparse checks).
+
+``K.function`` runs the functional graph between Keras tensors (as tf-keras 2.x does in eager
+mode, by building a ``Model``); ``K.gradients`` differentiates an *eager* loss with
+``torch.autograd``.
+"""
+
+import contextlib
+
+import torch
+
+from lamina.backend import config, naming
+from lamina.backend.core import convert_to_numpy
+from lamina.ops._utils import public_names
+
+_NAME_SCOPES = []
+_MANUAL_VARIABLE_INITIALIZATION = False
+
+
+def _symbolic(x):
+    return getattr(x, "_is_keras_tensor", False) is True
+
+
+def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None, ragged=False):
+    """A symbolic input tensor (the output of a new ``InputLayer``), to build a graph on and
+    feed through ``K.function``.
+
+    Args:
+        shape: Full shape, batch axis included (``None`` for unknown sizes).
+        ndim: Number of axes, all of unknown size (used when ``shape`` is not given).
+        dtype: Dtype name; defaults to ``floatx()``.
+        sparse: Whether the placeholder stands for sparse data.
+        name: Optional name.
+        ragged: Ragged placeholders are not supported (``ValueError``).
+
+    Example:
+
+    >>> x = K.placeholder(shape=(2, 4, 5))
+    >>> K.int_shape(x)
+    (2, 4, 5)
+    """
+    if sparse and ragged:
+        raise ValueError("Cannot set both sparse and ragged to True when creating a placeholder.")
+    if ragged:
+        raise ValueError("Ragged placeholders are not supported: Lamina has no ragged tensors.")
+    if not shape:
+        if not ndim:
+            raise ValueError("`placeholder` needs `shape` or `ndim`. Received neither.")
+        shape = (None,) * ndim
+    from lamina.layers.core.input_layer import Input
+
+    return Input(
+        batch_shape=tuple(shape), dtype=config.floatx() if dtype is None else dtype, sparse=sparse, name=name
+    )
+
+
+def is_keras_tensor(x):
+    """Whether ``x`` is a Keras (symbolic) tensor: made by ``Input``, ``placeholder`` or a layer
+    called on one. Eager tensors and variables are not.
+
+    Raises:
+        ValueError: If ``x`` is not a tensor at all (NumPy arrays and Python values included).
+    """
+    if _symbolic(x):
+        return True
+    if isinstance(x, torch.Tensor):
+        return False
+    raise ValueError(f"Unexpectedly found an instance of type `{type(x)}`. Expected a symbolic tensor instance.")
+
+
+def is_sparse(tensor):
+    """Whether ``tensor`` is a sparse torch tensor (or a symbolic tensor declared sparse)."""
+    if _symbolic(tensor):
+        return bool(getattr(tensor, "sparse", False))
+    return isinstance(tensor, torch.Tensor) and tensor.layout != torch.strided
+
+
+def _densify(tensor):
+    return tensor.to_dense() if tensor.layout != torch.strided else tensor
+
+
+def to_dense(tensor):
+    """``tensor`` as a dense tensor (dense inputs are returned as they are). A sparse symbolic
+    tensor gives a dense symbolic tensor, computed by a layer in the graph."""
+    if _symbolic(tensor):
+        if not getattr(tensor, "sparse", False):
+            return tensor
+        from lamina.layers.core.lambda_layer import Lambda
+
+        return Lambda(_densify, name="to_dense")(tensor)
+    if isinstance(tensor, torch.Tensor):
+        return _densify(tensor)
+    return tensor
+
+
+@contextlib.contextmanager
+def name_scope(name):
+    """A context manager nesting ``name`` in the current name scope; it yields the scope's full
+    prefix (``"outer/inner/"``), for naming what is created inside it."""
+    if not isinstance(name, str):
+        raise TypeError(f"`name` must be a string. Received: {name!r}")
+    _NAME_SCOPES.append(name)
+    try:
+        yield "".join(f"{n}/" for n in _NAME_SCOPES if n)
+    finally:
+        _NAME_SCOPES.pop()
+
+
+def reset_uids():
+    """Reset the default-name counters, so the next ``Dense`` is named ``dense`` again."""
+    naming.reset_uids()
+
+
+def manual_variable_initialization(value):
+    """Record Keras 2's manual-initialization flag. Lamina variables, like TensorFlow 2 eager
+    variables, always hold their value from creation on, so the flag changes nothing."""
+    global _MANUAL_VARIABLE_INITIALIZATION
+    _MANUAL_VARIABLE_INITIALIZATION = bool(value)
+
+
+def function(inputs, outputs, updates=None, name=None, **kwargs):
+    """A Python function computing ``outputs`` from values fed for the symbolic ``inputs``.
+
+    Args:
+        inputs: Keras tensor or list of Keras tensors (``Input``/``placeholder``, or any layer
+            output the ``outputs`` depend on).
+        outputs: Keras tensor or list of them, computed from ``inputs``.
+        updates: Not supported (Keras 2 graph mode only): ``ValueError``.
+        name: Unused.
+
+    Returns:
+        A function taking the input values (a list in the order of ``inputs``) and returning the
+        outputs as NumPy arrays (a list when ``outputs`` is a list).
+
+    Example:
+
+    >>> x = K.placeholder(shape=(None, 3))
+    >>> double = K.function([x], [lamina.layers.Lambda(lambda t: 2 * t)(x)])
+    >>> double([np.ones((1, 3))])
+    [array([[2., 2., 2.]], dtype=float32)]
+    """
+    if kwargs:
+        raise ValueError(f"Session keyword arguments are not supported during eager execution. You passed: {kwargs}")
+    if updates:
+        raise ValueError(f"`updates` argument is not supported during eager execution. You passed: {updates}")
+    from lamina.models import Model
+
+    model = Model(inputs=inputs, outputs=outputs)
+    as_list = isinstance(outputs, list)
+
+    def run(model_inputs):
+        with torch.no_grad():
+            results = model(model_inputs)
+        if as_list and not isinstance(results, (list, tuple)):
+            results = [results]
+        if isinstance(results, (list, tuple)):
+            return [convert_to_numpy(r) for r in results]
+        if isinstance(results, dict):
+            return {k: convert_to_numpy(v) for k, v in results.items()}
+        return convert_to_numpy(results)
+
+    return run
+
+
+def gradients(loss, variables):
+    """Gradients of ``loss`` (summed when it is not a scalar) with respect to ``variables``.
+
+    ``loss`` must be an eager tensor computed from the ``variables`` (weights, or tensors on
+    which ``requires_grad_()`` was set before computing it). The gradients can themselves be
+    differentiated (gradient penalties).
+
+    Returns:
+        A list with one gradient per variable, ``None`` where ``loss`` does not depend on it.
+    """
+    if _symbolic(loss) or any(_symbolic(v) for v in _as_list(variables)):
+        raise ValueError(
+            "`gradients` needs an eager `loss` tensor: compute it from tensors (with "
+            "`requires_grad_()`) or weights, not from symbolic Keras tensors."
+        )
+    variables = _as_list(variables)
+    if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
+        return [None] * len(variables)
+    wanted = [i for i, v in enumerate(variables) if isinstance(v, torch.Tensor) and v.requires_grad]
+    grads = [None] * len(variables)
+    if wanted:
+        found = torch.autograd.grad(
+            loss,
+            [variables[i] for i in wanted],
+            grad_outputs=torch.ones_like(loss),
+            retain_graph=True,
+            create_graph=True,
+            allow_unused=True,
+        )
+        for i, g in zip(wanted, found):
+            grads[i] = g
+    return grads
+
+
+def _as_list(values):
+    return list(values) if isinstance(values, (list, tuple)) else [values]
+
+
+__all__ = public_names(globals(), __name__)
