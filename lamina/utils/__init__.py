@@ -16,6 +16,14 @@ from lamina.saving.object_registration import (
 from lamina.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
 from lamina.trainers.data_adapters import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from lamina.utils.numerical_utils import normalize, to_categorical
+from lamina.utils.audio_dataset_utils import audio_dataset_from_directory
+from lamina.utils.dataset import Dataset
+from lamina.utils.dataset_utils import split_dataset
+from lamina.utils.enqueuers import GeneratorEnqueuer, OrderedEnqueuer, SequenceEnqueuer
+from lamina.utils.file_utils import get_file
+from lamina.utils.image_dataset_utils import image_dataset_from_directory
+from lamina.utils.text_dataset_utils import text_dataset_from_directory
+from lamina.utils.timeseries_dataset_utils import timeseries_dataset_from_array
 from lamina.utils.progbar import Progbar
 from lamina.utils.py_dataset import PyDataset, Sequence
 
@@ -39,4 +47,14 @@ __all__ = [
     "standardize_dtype",
     "to_categorical",
     "unpack_x_y_sample_weight",
+    "Dataset",
+    "GeneratorEnqueuer",
+    "OrderedEnqueuer",
+    "SequenceEnqueuer",
+    "audio_dataset_from_directory",
+    "get_file",
+    "image_dataset_from_directory",
+    "split_dataset",
+    "text_dataset_from_directory",
+    "timeseries_dataset_from_array",
 ]

@@ -1,0 +1,297 @@
+"""``Dataset``: what Lamina's ``*_dataset_from_*`` utilities return in place of a ``tf.data.Dataset``.
+
+A ``Dataset`` is a finite, indexable pipeline of elements (an array, or a tuple / dict of arrays),
+built lazily from a source by ``batch``, ``shuffle``, ``map``, ``take``, ``skip`` and ``cache``, the
+``tf.data`` methods Keras code calls on these datasets. Iterating it yields numpy arrays: numpy is
+what ``tf.data``'s ``as_numpy_iterator()`` gives, it holds the string batches of
+``text_dataset_from_directory`` (torch has no string tensors), and ``fit`` moves arrays to the
+device once per batch anyway.
+
+It is a ``PyDataset`` (item ``i`` is batch ``i``), so ``fit`` / ``evaluate`` / ``predict`` take it
+as they take any ``PyDataset``, and its ``workers`` setting prepares batches in threads ahead of
+the training loop. Every epoch (every ``iter()``, or every ``fit`` epoch) draws a new order for
+the shuffled stages, from the stage's seed when one was given.
+"""
+
+import math
+
+import numpy as np
+import torch
+
+from lamina.utils.py_dataset import PyDataset
+
+
+def _stack(elements, pad=False):
+    """Stack a list of elements (arrays / tensors / strings, or tuples / dicts of them)."""
+    first = elements[0]
+    if isinstance(first, tuple):
+        return tuple(_stack(list(column), pad) for column in zip(*elements))
+    if isinstance(first, list):
+        return [_stack(list(column), pad) for column in zip(*elements)]
+    if isinstance(first, dict):
+        return {key: _stack([e[key] for e in elements], pad) for key in first}
+    if isinstance(first, torch.Tensor):
+        return torch.stack(elements) if not pad else torch.from_numpy(_pad_stack([e.numpy() for e in elements]))
+    arrays = [np.asarray(e) for e in elements]
+    return _pad_stack(arrays) if pad else np.stack(arrays)
+
+
+def _pad_stack(arrays):
+    # Zero-pad every axis to the longest in the batch (tf.data's `padded_batch`).
+    shape = tuple(max(a.shape[d] for a in arrays) for d in range(arrays[0].ndim))
+    out = np.zeros((len(arrays),) + shape, dtype=arrays[0].dtype)
+    for i, a in enumerate(arrays):
+        out[(i,) + tuple(slice(0, s) for s in a.shape)] = a
+    return out
+
+
+def _slice(data, index):
+    if isinstance(data, tuple):
+        return tuple(_slice(d, index) for d in data)
+    if isinstance(data, list):
+        return [_slice(d, index) for d in data]
+    if isinstance(data, dict):
+        return {k: _slice(v, index) for k, v in data.items()}
+    return data[index]
+
+
+def _length(data):
+    if isinstance(data, (tuple, list)):
+        lengths = {_length(d) for d in data}
+    elif isinstance(data, dict):
+        lengths = {_length(v) for v in data.values()}
+    else:
+        return len(data)
+    if len(lengths) != 1:
+        raise ValueError(f"All arrays must have the same number of samples. Received lengths: {sorted(lengths)}")
+    return lengths.pop()
+
+
+def _as_arrays(data):
+    if isinstance(data, (tuple, list)) and data and not all(np.isscalar(d) for d in data):
+        return type(data)(_as_arrays(d) for d in data)
+    if isinstance(data, dict):
+        return {k: _as_arrays(v) for k, v in data.items()}
+    if isinstance(data, torch.Tensor):
+        return data.detach().cpu().numpy()
+    return np.asarray(data)
+
+
+class Dataset(PyDataset):
+    """A finite sequence of elements (single samples, or batches after ``batch``).
+
+    Build one with ``Dataset.from_tensor_slices`` or one of the ``lamina.utils.*_dataset_from_*``
+    functions, then chain ``batch`` / ``shuffle`` / ``map`` / ``take`` / ``skip`` / ``cache``.
+    ``len(ds)`` is the number of elements; ``ds[i]`` is element ``i`` of the current epoch; a
+    ``for`` loop starts a new epoch. Set ``ds.workers = 4`` to prepare batches in 4 threads
+    while ``fit`` trains.
+
+    Example:
+
+    >>> ds = lamina.utils.Dataset.from_tensor_slices((x, y)).shuffle(seed=1).batch(32)
+    >>> for x_batch, y_batch in ds:
+    ...     pass
+    >>> model.fit(ds, epochs=3)
+    """
+
+    def __init__(self, parent=None):
+        super().__init__()
+        self._parent = parent
+
+    # --- the stage interface: subclasses define the length and the element of the epoch ---
+    def __len__(self):
+        raise NotImplementedError
+
+    def _element(self, index):
+        raise NotImplementedError
+
+    def _start_epoch(self):
+        if self._parent is not None:
+            self._parent._start_epoch()
+
+    # --- reading ---
+    def __getitem__(self, index):
+        n = len(self)
+        if not isinstance(index, (int, np.integer)):
+            raise TypeError(f"Dataset indices must be integers. Received: {type(index).__name__}")
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError(f"Dataset index {index} out of range for a dataset of {n} elements.")
+        return self._element(int(index))
+
+    def __iter__(self):
+        self._start_epoch()
+        for index in range(len(self)):
+            yield self._element(index)
+
+    def on_epoch_begin(self):
+        self._start_epoch()
+
+    def as_numpy_iterator(self):
+        """Iterate over the elements (already numpy arrays), as ``tf.data``'s method of that name."""
+        return iter(self)
+
+    def cardinality(self):
+        """The number of elements."""
+        return len(self)
+
+    # --- building ---
+    @classmethod
+    def from_tensor_slices(cls, data):
+        """A dataset of the rows of ``data`` (an array, or a tuple / list / dict of arrays)."""
+        data = _as_arrays(data)
+        return _Source(_length(data), lambda i: _slice(data, i))
+
+    def batch(self, batch_size, drop_remainder=False):
+        """Group consecutive elements into batches of ``batch_size`` (stacked arrays)."""
+        return _Batch(self, batch_size, drop_remainder)
+
+    def padded_batch(self, batch_size, drop_remainder=False):
+        """Like ``batch``, zero-padding every axis to the longest element of each batch."""
+        return _Batch(self, batch_size, drop_remainder, pad=True)
+
+    def unbatch(self):
+        """Split batches back into elements.
+
+        Unbatching a ``batch`` stage is free; any other pipeline is read once, in its current
+        epoch's order, and its rows are kept in memory.
+        """
+        if isinstance(self, _Batch):
+            return self._parent if not self.drop_remainder else self._parent.take(len(self) * self.batch_size)
+        rows = []
+        for element in self:
+            rows.extend(_slice(element, i) for i in range(_length(element)))
+        return _Source(len(rows), rows.__getitem__)
+
+    def shuffle(self, buffer_size=None, seed=None, reshuffle_each_iteration=True):
+        """Shuffle the elements, with a new order every epoch unless ``reshuffle_each_iteration=False``.
+
+        The whole dataset is permuted (``buffer_size`` is accepted for ``tf.data`` code and does
+        not limit the shuffle); with a ``seed`` the sequence of orders is reproducible.
+        """
+        return _Shuffle(self, seed, reshuffle_each_iteration)
+
+    def map(self, map_func):
+        """Apply ``map_func`` to each element; a tuple element is passed as separate arguments."""
+        return _Map(self, map_func)
+
+    def take(self, count):
+        """The first ``count`` elements (all of them for ``count=-1``)."""
+        return _Range(self, 0, count)
+
+    def skip(self, count):
+        """All but the first ``count`` elements."""
+        return _Range(self, count, -1)
+
+    def cache(self):
+        """Keep each element in memory once computed; later epochs replay the first one's order."""
+        return _Cache(self)
+
+    def prefetch(self, buffer_size=None):
+        """Returns the dataset itself: reading ahead is set with ``workers`` (``PyDataset``)."""
+        return self
+
+
+class _Source(Dataset):
+    def __init__(self, length, element_fn):
+        super().__init__()
+        self._n, self._fn = int(length), element_fn
+
+    def __len__(self):
+        return self._n
+
+    def _element(self, index):
+        return self._fn(index)
+
+
+class _Batch(Dataset):
+    def __init__(self, parent, batch_size, drop_remainder=False, pad=False):
+        super().__init__(parent)
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
+        self.batch_size, self.drop_remainder, self._pad = int(batch_size), bool(drop_remainder), pad
+
+    def __len__(self):
+        n = len(self._parent)
+        return n // self.batch_size if self.drop_remainder else math.ceil(n / self.batch_size)
+
+    def _element(self, index):
+        start = index * self.batch_size
+        stop = min(start + self.batch_size, len(self._parent))
+        return _stack([self._parent._element(i) for i in range(start, stop)], self._pad)
+
+
+class _Shuffle(Dataset):
+    def __init__(self, parent, seed, reshuffle):
+        super().__init__(parent)
+        self._rng = np.random.default_rng(seed)
+        self._reshuffle = bool(reshuffle)
+        self._order = None
+        self._fresh = False  # drawn ahead of the first epoch (by indexing before iterating)
+
+    def __len__(self):
+        return len(self._parent)
+
+    def _draw(self):
+        self._order = self._rng.permutation(len(self._parent))
+
+    def _start_epoch(self):
+        super()._start_epoch()
+        if self._order is None or (self._reshuffle and not self._fresh):
+            self._draw()
+        self._fresh = False
+
+    def _element(self, index):
+        if self._order is None:
+            self._draw()
+            self._fresh = True
+        return self._parent._element(int(self._order[index]))
+
+
+class _Map(Dataset):
+    def __init__(self, parent, fn):
+        super().__init__(parent)
+        if not callable(fn):
+            raise TypeError(f"`map_func` must be callable. Received: {fn!r}")
+        self._fn = fn
+
+    def __len__(self):
+        return len(self._parent)
+
+    def _element(self, index):
+        element = self._parent._element(index)
+        return self._fn(*element) if isinstance(element, tuple) else self._fn(element)
+
+
+class _Range(Dataset):
+    def __init__(self, parent, start, count):
+        super().__init__(parent)
+        self._start, self._count = int(start), int(count)
+
+    def __len__(self):
+        available = max(len(self._parent) - self._start, 0)
+        return available if self._count < 0 else min(self._count, available)
+
+    def _element(self, index):
+        return self._parent._element(self._start + index)
+
+
+class _Cache(Dataset):
+    def __init__(self, parent):
+        super().__init__(parent)
+        self._store = {}
+
+    def __len__(self):
+        return len(self._parent)
+
+    def _start_epoch(self):
+        # Once every element is stored the upstream stages are not read (nor reshuffled) again.
+        if len(self._store) < len(self):
+            self._store.clear()
+            super()._start_epoch()
+
+    def _element(self, index):
+        if index not in self._store:
+            self._store[index] = self._parent._element(index)
+        return self._store[index]
