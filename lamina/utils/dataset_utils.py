@@ -110,15 +110,23 @@ def _split_torch(dataset, left_size, right_size, shuffle, seed):
             "At least one of the `left_size` or `right_size` must be specified. Received: "
             "left_size=None and right_size=None"
         )
-    left_size, right_size = _rescale_split_sizes(left_size, right_size, len(dataset))
-    generator = None
-    if shuffle:
+    total = len(dataset)
+    left_size, right_size = _rescale_split_sizes(left_size, right_size, total)
+    if not shuffle:
+        # Keras hands torch's `random_split` no generator here, which shuffles anyway; Lamina
+        # keeps the order, as the array path (and the argument's name) says.
+        order = list(range(total))
+        left, right = order[:left_size], order[total - right_size:]
+    else:
         generator = torch.Generator()
         if seed is not None:
             generator.manual_seed(seed)
         else:
             generator.seed()
-    return tuple(torch.utils.data.random_split(dataset, [left_size, right_size], generator=generator))
+        # The permutation `random_split` draws, so a seeded split matches Keras's.
+        order = torch.randperm(total, generator=generator).tolist()
+        left, right = order[:left_size], order[left_size:left_size + right_size]
+    return torch.utils.data.Subset(dataset, left), torch.utils.data.Subset(dataset, right)
 
 
 def _rescale_split_sizes(left_size, right_size, total):
