@@ -158,25 +158,66 @@ def extract_archive(file_path, path=".", archive_format="auto"):
     return False
 
 
-def _download(origin, target):
-    """Stream ``origin`` into a temporary file beside ``target``; return the temporary path."""
+def _download(origin, partial, offset=0):
+    """Stream ``origin`` into the file ``partial``, continuing at byte ``offset`` when the server
+    honours a Range request (else from the start). Returns the offset actually resumed from."""
     from lamina.utils.progbar import Progbar
 
-    fd, partial = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".part",
-                                   dir=os.path.dirname(target))
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(origin) as response:
-            total = response.headers.get("Content-Length")
-            progbar = Progbar(int(total) if total else None, unit_name="byte")
-            done = 0
+    request = urllib.request.Request(origin)
+    if offset:
+        request.add_header("Range", f"bytes={offset}-")
+    with urllib.request.urlopen(request) as response:
+        content_range = response.headers.get("Content-Range", "")
+        if not (offset and response.status == 206 and content_range.startswith(f"bytes {offset}-")):
+            offset = 0
+        length = response.headers.get("Content-Length")
+        progbar = Progbar(offset + int(length) if length else None, unit_name="byte")
+        done = offset
+        with open(partial, "ab" if offset else "wb") as out:
             for chunk in iter(lambda: response.read(_CHUNK), b""):
                 out.write(chunk)
                 done += len(chunk)
                 progbar.update(done)
-    except BaseException:
+    return offset
+
+
+def _fetch(origin, target, file_hash, hash_algorithm):
+    """Download ``origin`` to ``target`` through a temporary file, renamed into place when whole
+    and verified.
+
+    With a ``file_hash`` the temporary file is ``target + ".part"`` and an interrupted download
+    is resumed from it next time (the hash then proves the pieces fit; if it does not match, the
+    file is downloaded once more from scratch). Without one, a fresh temporary file is used and
+    removed on failure.
+    """
+    if file_hash is None:
+        fd, partial = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".part",
+                                       dir=os.path.dirname(target))
+        os.close(fd)
+        try:
+            _download(origin, partial)
+        except BaseException:
+            os.remove(partial)
+            raise
+        os.replace(partial, target)
+        return
+    partial = target + ".part"
+    offset = os.path.getsize(partial) if os.path.exists(partial) else 0
+    try:
+        offset = _download(origin, partial, offset)
+    except urllib.error.HTTPError as e:
+        if e.code != 416 or not offset:  # 416: the partial file is already complete (or stale)
+            raise
+        offset = _download(origin, partial, 0)
+    if not validate_file(partial, file_hash, hash_algorithm) and offset:
+        offset = _download(origin, partial, 0)
+    if not validate_file(partial, file_hash, hash_algorithm):
         os.remove(partial)
-        raise
-    return partial
+        raise ValueError(
+            f"Incomplete or corrupted file detected. The {hash_algorithm} file hash does not "
+            f"match the provided value of {file_hash}."
+        )
+    os.replace(partial, target)
 
 
 def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None,
@@ -261,7 +302,7 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
     if download:
         print(f"Downloading data from {origin}")
         try:
-            partial = _download(origin, target)
+            _fetch(origin, target, file_hash, hash_algorithm)
         except urllib.error.HTTPError as e:
             raise OSError(f"URL fetch failure on {origin}: {e.code} -- {e.msg}") from e
         except (urllib.error.URLError, OSError) as e:
@@ -272,13 +313,6 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
                 + (f" (it is extracted into {extraction_dir})" if extraction_dir else "")
                 + "; it is then used without a download."
             ) from e
-        if file_hash is not None and not validate_file(partial, file_hash, hash_algorithm):
-            os.remove(partial)
-            raise ValueError(
-                f"Incomplete or corrupted file detected. The {hash_algorithm} file hash does not "
-                f"match the provided value of {file_hash}."
-            )
-        os.replace(partial, target)
 
     if extraction_dir is not None:
         if download or not os.path.isdir(extraction_dir):

@@ -211,3 +211,110 @@ def test_same_cache_layout_as_keras(oracle, http_server, tmp_path):
     assert get_file("w.json", http_server.url("w.json"), cache_dir=str(tmp_path / "keras")) == str(
         tmp_path / "keras" / "datasets" / "w.json"
     )
+
+
+@pytest.fixture
+def range_server():
+    """A server that honours `Range: bytes=N-` for the files in `server.files`, logging requests."""
+    import http.server
+    import threading
+
+    files, requests = {}, []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            data = files[self.path.lstrip("/")]
+            requested = self.headers.get("Range")
+            requests.append(requested)
+            start = int(requested[len("bytes="):-1]) if requested else 0
+            if start >= len(data):
+                self.send_response(416)
+                self.end_headers()
+                return
+            self.send_response(206 if requested else 200)
+            if requested:
+                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            self.send_header("Content-Length", str(len(data) - start))
+            self.end_headers()
+            self.wfile.write(data[start:])
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.files, server.requests = files, requests
+    server.url = lambda name: f"http://127.0.0.1:{server.server_address[1]}/{name}"
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_interrupted_download_resumes_with_range(range_server, tmp_path):
+    data = bytes(range(256)) * 40
+    range_server.files["big.bin"] = data
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "big.bin.part").write_bytes(data[:3000])  # left by an interruption
+    path = get_file("big.bin", range_server.url("big.bin"), cache_dir=str(tmp_path), file_hash=_sha256(data))
+    assert open(path, "rb").read() == data
+    assert range_server.requests == ["bytes=3000-"]
+    assert os.listdir(tmp_path / "datasets") == ["big.bin"]
+
+
+def test_resumed_download_with_wrong_start_is_redone(range_server, tmp_path):
+    data = b"0123456789" * 100
+    range_server.files["f.bin"] = data
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "f.bin.part").write_bytes(b"garbage!")
+    path = get_file("f.bin", range_server.url("f.bin"), cache_dir=str(tmp_path), file_hash=_sha256(data))
+    assert open(path, "rb").read() == data
+    assert range_server.requests == ["bytes=8-", None]  # resumed, hash failed, downloaded afresh
+
+
+def test_complete_part_file_answered_416_is_redone(range_server, tmp_path):
+    data = b"abc" * 10
+    range_server.files["g.bin"] = data
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "g.bin.part").write_bytes(data + b"extra")
+    path = get_file("g.bin", range_server.url("g.bin"), cache_dir=str(tmp_path), file_hash=_sha256(data))
+    assert open(path, "rb").read() == data and range_server.requests == ["bytes=35-", None]
+
+
+def test_server_without_range_support_restarts(http_server, tmp_path):
+    data = b"fresh content"
+    (http_server.root / "h.bin").write_bytes(data)
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "h.bin.part").write_bytes(b"stale")
+    path = get_file("h.bin", http_server.url("h.bin"), cache_dir=str(tmp_path), file_hash=_sha256(data))
+    assert open(path, "rb").read() == data
+
+
+class _DyingResponse:
+    """A response whose connection drops (Ctrl-C) after the first chunk."""
+
+    status, headers = 200, {"Content-Length": "1000"}
+
+    def __init__(self):
+        self.reads = 0
+
+    def read(self, n=-1):
+        self.reads += 1
+        if self.reads > 1:
+            raise KeyboardInterrupt
+        return b"x" * 10
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.mark.parametrize("file_hash, left", [("0" * 64, ["j.bin.part"]), (None, [])])
+def test_interrupted_download_keeps_part_only_with_hash(tmp_path, monkeypatch, file_hash, left):
+    monkeypatch.setattr(file_utils.urllib.request, "urlopen", lambda request: _DyingResponse())
+    with pytest.raises(KeyboardInterrupt):
+        get_file("j.bin", "http://127.0.0.1:9/j.bin", cache_dir=str(tmp_path), file_hash=file_hash)
+    assert os.listdir(tmp_path / "datasets") == left
