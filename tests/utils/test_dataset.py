@@ -115,3 +115,20 @@ def test_fit_evaluate_predict_take_a_dataset():
     predictions = model.predict(Dataset.from_tensor_slices(x).batch(10), verbose=0)
     assert predictions.shape == (64, 1)
     np.testing.assert_allclose(predictions, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_fit_leaves_batch_order_to_the_dataset():
+    from lamina.trainers.data_adapters import get_data_adapter
+
+    ds = Dataset.from_tensor_slices((np.arange(40.0)[:, None], np.arange(40.0)[:, None])).batch(4)
+    adapter = get_data_adapter(ds, shuffle=True)
+    assert [float(b[0][0, 0]) for b in adapter] == [4.0 * i for i in range(10)]
+
+
+def test_fit_with_workers_and_reshuffling_dataset():
+    x = np.arange(32, dtype="float32")[:, None]
+    ds = Dataset.from_tensor_slices((x, x)).shuffle(seed=2).batch(8)
+    ds.workers = 2
+    model = lamina.Sequential([lamina.Input((1,)), lamina.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(ds, epochs=2, verbose=0)
