@@ -13,6 +13,7 @@ the training loop. Every epoch (every ``iter()``, or every ``fit`` epoch) draws 
 the shuffled stages, from the stage's seed when one was given.
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -111,18 +112,31 @@ class Dataset(PyDataset):
 
     # --- reading ---
     def __getitem__(self, index):
-        n = len(self)
         if not isinstance(index, (int, np.integer)):
             raise TypeError(f"Dataset indices must be integers. Received: {type(index).__name__}")
+        if self._infinite():
+            if index < 0:
+                raise IndexError("A dataset repeated forever has no negative indices.")
+            return self._element(int(index))
+        n = len(self)
         if index < 0:
             index += n
         if not 0 <= index < n:
             raise IndexError(f"Dataset index {index} out of range for a dataset of {n} elements.")
         return self._element(int(index))
 
+    @property
+    def num_batches(self):
+        """The number of elements (batches, once batched), ``None`` when repeated forever."""
+        return None if self._infinite() else len(self)
+
+    def _infinite(self):
+        return self._parent is not None and self._parent._infinite()
+
     def __iter__(self):
         self._start_epoch()
-        for index in range(len(self)):
+        indices = itertools.count() if self._infinite() else range(len(self))
+        for index in indices:
             yield self._element(index)
 
     def on_epoch_begin(self):
@@ -143,12 +157,22 @@ class Dataset(PyDataset):
         data = _as_arrays(data)
         return _Source(_length(data), lambda i: _slice(data, i))
 
-    def batch(self, batch_size, drop_remainder=False):
-        """Group consecutive elements into batches of ``batch_size`` (stacked arrays)."""
+    def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None, deterministic=None, name=None):
+        """Group consecutive elements into batches of ``batch_size`` (stacked arrays).
+
+        ``num_parallel_calls``, ``deterministic`` and ``name`` are accepted for ``tf.data`` code:
+        batches are assembled when read, in ``workers`` threads when set.
+        """
         return _Batch(self, batch_size, drop_remainder)
 
-    def padded_batch(self, batch_size, drop_remainder=False):
-        """Like ``batch``, zero-padding every axis to the longest element of each batch."""
+    def padded_batch(self, batch_size, padded_shapes=None, padding_values=None, drop_remainder=False, name=None):
+        """Like ``batch``, zero-padding every axis to the longest element of each batch.
+
+        Only the default padding is supported: ``padded_shapes`` and ``padding_values`` must be
+        ``None``.
+        """
+        if padded_shapes is not None or padding_values is not None:
+            raise ValueError("`padded_batch` supports only padded_shapes=None and padding_values=None (pad with zeros to the longest element).")
         return _Batch(self, batch_size, drop_remainder, pad=True)
 
     def unbatch(self):
@@ -164,31 +188,50 @@ class Dataset(PyDataset):
             rows.extend(_slice(element, i) for i in range(_length(element)))
         return _Source(len(rows), rows.__getitem__)
 
-    def shuffle(self, buffer_size=None, seed=None, reshuffle_each_iteration=True):
+    def shuffle(self, buffer_size=None, seed=None, reshuffle_each_iteration=True, name=None):
         """Shuffle the elements, with a new order every epoch unless ``reshuffle_each_iteration=False``.
 
         The whole dataset is permuted (``buffer_size`` is accepted for ``tf.data`` code and does
         not limit the shuffle); with a ``seed`` the sequence of orders is reproducible.
         """
-        return _Shuffle(self, seed, reshuffle_each_iteration)
+        return _Shuffle(self, seed, reshuffle_each_iteration is not False)
 
-    def map(self, map_func):
-        """Apply ``map_func`` to each element; a tuple element is passed as separate arguments."""
+    def map(self, map_func, num_parallel_calls=None, deterministic=None, name=None):
+        """Apply ``map_func`` to each element; a tuple element is passed as separate arguments.
+
+        The function runs when an element is read (in ``workers`` threads when set), so
+        ``num_parallel_calls`` and ``deterministic`` are accepted for ``tf.data`` code only.
+        """
         return _Map(self, map_func)
 
-    def take(self, count):
+    def take(self, count, name=None):
         """The first ``count`` elements (all of them for ``count=-1``)."""
         return _Range(self, 0, count)
 
-    def skip(self, count):
+    def skip(self, count, name=None):
         """All but the first ``count`` elements."""
         return _Range(self, count, -1)
 
-    def cache(self):
-        """Keep each element in memory once computed; later epochs replay the first one's order."""
+    def cache(self, filename="", name=None):
+        """Keep each element in memory once computed; later epochs replay the first one's order.
+
+        Only the in-memory cache exists: ``filename`` must be empty.
+        """
+        if filename:
+            raise ValueError(f"Caching to a file is not supported; use `cache()` (in memory). Received: filename={filename!r}")
         return _Cache(self)
 
-    def prefetch(self, buffer_size=None):
+    def repeat(self, count=None, name=None):
+        """Repeat the dataset ``count`` times (forever for ``None`` or -1), reshuffling the
+        shuffled stages on every pass. A dataset repeated forever has no length: ``fit`` then
+        needs ``steps_per_epoch``."""
+        return _Repeat(self, count)
+
+    def concatenate(self, dataset, name=None):
+        """The elements of this dataset followed by those of ``dataset``."""
+        return _Concatenate(self, dataset)
+
+    def prefetch(self, buffer_size=None, name=None):
         """Returns the dataset itself: reading ahead is set with ``workers`` (``PyDataset``)."""
         return self
 
@@ -218,13 +261,21 @@ class _Batch(Dataset):
 
     def _element(self, index):
         start = index * self.batch_size
-        stop = min(start + self.batch_size, len(self._parent))
+        stop = start + self.batch_size
+        if not self._parent._infinite():
+            stop = min(stop, len(self._parent))
         return _stack([self._parent._element(i) for i in range(start, stop)], self._pad)
+
+
+def _require_finite(parent, what):
+    if parent._infinite():
+        raise ValueError(f"`{what}` needs a finite dataset: call it before `repeat()`.")
 
 
 class _Shuffle(Dataset):
     def __init__(self, parent, seed, reshuffle):
         super().__init__(parent)
+        _require_finite(parent, "shuffle")
         self._rng = np.random.default_rng(seed)
         self._reshuffle = bool(reshuffle)
         self._order = None
@@ -269,7 +320,12 @@ class _Range(Dataset):
         super().__init__(parent)
         self._start, self._count = int(start), int(count)
 
+    def _infinite(self):
+        return self._count < 0 and self._parent._infinite()
+
     def __len__(self):
+        if self._parent._infinite():
+            return self._count
         available = max(len(self._parent) - self._start, 0)
         return available if self._count < 0 else min(self._count, available)
 
@@ -280,6 +336,7 @@ class _Range(Dataset):
 class _Cache(Dataset):
     def __init__(self, parent):
         super().__init__(parent)
+        _require_finite(parent, "cache")
         self._store = {}
 
     def __len__(self):
@@ -295,3 +352,56 @@ class _Cache(Dataset):
         if index not in self._store:
             self._store[index] = self._parent._element(index)
         return self._store[index]
+
+
+class _Repeat(Dataset):
+    def __init__(self, parent, count):
+        super().__init__(parent)
+        self._count = None if count is None or count < 0 else int(count)
+        self._pass = 0
+
+    def _infinite(self):
+        return self._count is None or self._parent._infinite()
+
+    def __len__(self):
+        if self._infinite():
+            raise TypeError("A dataset repeated forever has no length.")
+        return len(self._parent) * self._count
+
+    def _start_epoch(self):
+        super()._start_epoch()
+        self._pass = 0
+
+    def _element(self, index):
+        n = len(self._parent)
+        if n == 0:
+            raise IndexError("Cannot read from a repeated empty dataset.")
+        current = index // n
+        if current != self._pass:  # a new pass over the data: a new order for shuffled stages
+            self._parent._start_epoch()
+            self._pass = current
+        return self._parent._element(index % n)
+
+
+class _Concatenate(Dataset):
+    def __init__(self, first, second):
+        super().__init__(first)
+        if not isinstance(second, Dataset):
+            raise TypeError(f"`dataset` must be a lamina.utils.Dataset. Received: {type(second).__name__}")
+        self._second = second
+
+    def _infinite(self):
+        return self._parent._infinite() or self._second._infinite()
+
+    def __len__(self):
+        return len(self._parent) + len(self._second)
+
+    def _start_epoch(self):
+        super()._start_epoch()
+        self._second._start_epoch()
+
+    def _element(self, index):
+        if self._parent._infinite():
+            return self._parent._element(index)
+        n = len(self._parent)
+        return self._parent._element(index) if index < n else self._second._element(index - n)

@@ -132,3 +132,35 @@ def test_fit_with_workers_and_reshuffling_dataset():
     model = lamina.Sequential([lamina.Input((1,)), lamina.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
     model.fit(ds, epochs=2, verbose=0)
+
+
+def test_repeat_concatenate_and_tf_keyword_arguments():
+    ds = Dataset.from_tensor_slices(np.arange(4))
+    assert _rows(ds.repeat(2)) == [0, 1, 2, 3, 0, 1, 2, 3]
+    assert _rows(ds.concatenate(Dataset.from_tensor_slices(np.arange(10, 12)))) == [0, 1, 2, 3, 10, 11]
+    forever = ds.shuffle(4, seed=0).repeat()
+    assert forever.num_batches is None
+    with pytest.raises(TypeError, match="no length"):
+        len(forever)
+    first_ten = _rows(forever.take(12))
+    passes = [first_ten[0:4], first_ten[4:8], first_ten[8:12]]
+    assert all(sorted(p) == [0, 1, 2, 3] for p in passes) and len({tuple(p) for p in passes}) > 1
+    assert [b.tolist() for b in forever.batch(3).take(2)] and len(forever.batch(3).take(5)) == 5
+    with pytest.raises(ValueError, match="before `repeat"):
+        forever.shuffle(10)
+    mapped = ds.map(lambda x: x * 2, num_parallel_calls=-1, deterministic=True).batch(
+        2, drop_remainder=True, num_parallel_calls=2).prefetch(-1, name="p")
+    assert [b.tolist() for b in mapped] == [[0, 2], [4, 6]]
+    with pytest.raises(ValueError, match="in memory"):
+        ds.cache("/tmp/file")
+    with pytest.raises(ValueError, match="padded_shapes"):
+        ds.padded_batch(2, padded_shapes=[3])
+
+
+def test_fit_on_repeated_dataset_with_steps_per_epoch():
+    x = np.arange(16, dtype="float32")[:, None]
+    ds = Dataset.from_tensor_slices((x, x)).batch(4).repeat()
+    model = lamina.Sequential([lamina.Input((1,)), lamina.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    history = model.fit(ds, epochs=2, steps_per_epoch=6, verbose=0)
+    assert len(history.history["loss"]) == 2
