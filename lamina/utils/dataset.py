@@ -1,11 +1,14 @@
 """``Dataset``: what Lamina's ``*_dataset_from_*`` utilities return in place of a ``tf.data.Dataset``.
 
-A ``Dataset`` is a finite, indexable pipeline of elements (an array, or a tuple / dict of arrays),
-built lazily from a source by ``batch``, ``shuffle``, ``map``, ``take``, ``skip`` and ``cache``, the
-``tf.data`` methods Keras code calls on these datasets. Iterating it yields numpy arrays: numpy is
-what ``tf.data``'s ``as_numpy_iterator()`` gives, it holds the string batches of
-``text_dataset_from_directory`` (torch has no string tensors), and ``fit`` moves arrays to the
-device once per batch anyway.
+A ``Dataset`` is an indexable pipeline of elements (an array, or a tuple / dict of arrays),
+built lazily from a source by ``batch``, ``shuffle``, ``map``, ``take``, ``skip``, ``cache``,
+``repeat`` and ``concatenate``, the ``tf.data`` methods Keras code calls on these datasets.
+
+Reading it gives CPU torch tensors, as ``tf.data`` gives tensors: Lamina's tensors are torch
+tensors, and Keras code calls ``batch.numpy()``, ``int(label)`` and ``np.array(images[i])`` on
+them. Text stays in numpy arrays of ``str`` (torch has no string tensors), which Lamina's text
+layers take. ``as_numpy_iterator()`` gives numpy arrays throughout. Functions given to ``map``
+receive elements in the same form.
 
 It is a ``PyDataset`` (item ``i`` is batch ``i``), so ``fit`` / ``evaluate`` / ``predict`` take it
 as they take any ``PyDataset``, and its ``workers`` setting prepares batches in threads ahead of
@@ -22,6 +25,34 @@ import torch
 from lamina.utils.py_dataset import PyDataset
 
 
+def _to_torch(structure):
+    """Numeric numpy leaves become CPU torch tensors (zero-copy where possible); strings stay numpy."""
+    if isinstance(structure, tuple):
+        return tuple(_to_torch(s) for s in structure)
+    if isinstance(structure, list):
+        return [_to_torch(s) for s in structure]
+    if isinstance(structure, dict):
+        return {k: _to_torch(v) for k, v in structure.items()}
+    if isinstance(structure, (np.ndarray, np.generic)) and structure.dtype.kind in "biuf":
+        array = np.asarray(structure)
+        if not array.flags.writeable or not array.flags.c_contiguous:
+            array = np.array(array)  # torch.from_numpy needs writable, contiguous memory
+        return torch.from_numpy(array)
+    return structure
+
+
+def _to_numpy(structure):
+    if isinstance(structure, tuple):
+        return tuple(_to_numpy(s) for s in structure)
+    if isinstance(structure, list):
+        return [_to_numpy(s) for s in structure]
+    if isinstance(structure, dict):
+        return {k: _to_numpy(v) for k, v in structure.items()}
+    if isinstance(structure, torch.Tensor):
+        return structure.detach().cpu().numpy()
+    return structure
+
+
 def _stack(elements, pad=False):
     """Stack a list of elements (arrays / tensors / strings, or tuples / dicts of them)."""
     first = elements[0]
@@ -32,7 +63,9 @@ def _stack(elements, pad=False):
     if isinstance(first, dict):
         return {key: _stack([e[key] for e in elements], pad) for key in first}
     if isinstance(first, torch.Tensor):
-        return torch.stack(elements) if not pad else torch.from_numpy(_pad_stack([e.numpy() for e in elements]))
+        if pad:
+            return torch.from_numpy(_pad_stack([np.asarray(e) for e in elements]))
+        return torch.stack([torch.as_tensor(e) for e in elements])
     arrays = [np.asarray(e) for e in elements]
     return _pad_stack(arrays) if pad else np.stack(arrays)
 
@@ -79,7 +112,7 @@ def _as_arrays(data):
 
 
 class Dataset(PyDataset):
-    """A finite sequence of elements (single samples, or batches after ``batch``).
+    """A sequence of elements (single samples, or batches after ``batch``), read as torch tensors.
 
     Build one with ``Dataset.from_tensor_slices`` or one of the ``lamina.utils.*_dataset_from_*``
     functions, then chain ``batch`` / ``shuffle`` / ``map`` / ``take`` / ``skip`` / ``cache``.
@@ -117,13 +150,13 @@ class Dataset(PyDataset):
         if self._infinite():
             if index < 0:
                 raise IndexError("A dataset repeated forever has no negative indices.")
-            return self._element(int(index))
+            return _to_torch(self._element(int(index)))
         n = len(self)
         if index < 0:
             index += n
         if not 0 <= index < n:
             raise IndexError(f"Dataset index {index} out of range for a dataset of {n} elements.")
-        return self._element(int(index))
+        return _to_torch(self._element(int(index)))
 
     @property
     def num_batches(self):
@@ -137,14 +170,14 @@ class Dataset(PyDataset):
         self._start_epoch()
         indices = itertools.count() if self._infinite() else range(len(self))
         for index in indices:
-            yield self._element(index)
+            yield _to_torch(self._element(index))
 
     def on_epoch_begin(self):
         self._start_epoch()
 
     def as_numpy_iterator(self):
-        """Iterate over the elements (already numpy arrays), as ``tf.data``'s method of that name."""
-        return iter(self)
+        """Iterate over the elements as numpy arrays (as ``tf.data``'s method of that name)."""
+        return (_to_numpy(element) for element in self)
 
     def cardinality(self):
         """The number of elements."""
@@ -311,7 +344,7 @@ class _Map(Dataset):
         return len(self._parent)
 
     def _element(self, index):
-        element = self._parent._element(index)
+        element = _to_torch(self._parent._element(index))
         return self._fn(*element) if isinstance(element, tuple) else self._fn(element)
 
 

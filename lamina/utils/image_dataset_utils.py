@@ -66,7 +66,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         ...class_a/  a_image_1.jpg  a_image_2.jpg
         ...class_b/  b_image_1.jpg  b_image_2.jpg
 
-    Supported formats: bmp, gif (first frame), jpeg, png. Batches are float32 numpy arrays
+    Supported formats: bmp, gif (first frame), jpeg, png. Batches are float32 CPU torch tensors
     ``(batch_size, height, width, channels)`` (``channels_first``: channels before height).
 
     Args:

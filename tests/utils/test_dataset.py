@@ -22,7 +22,11 @@ def test_from_tensor_slices_and_batch():
     assert [b[0].shape for b in batches] == [(2, 2), (2, 2), (1, 2)]
     assert batches[2][1].tolist() == [4]
     assert len(ds.batch(2, drop_remainder=True)) == 2
-    assert isinstance(ds.batch(2)[0][0], np.ndarray)
+    # Batches are CPU torch tensors (numpy with `as_numpy_iterator`).
+    assert isinstance(ds.batch(2)[0][0], torch.Tensor) and ds.batch(2)[0][0].device.type == "cpu"
+    x_batch, y_batch = next(ds.batch(2).as_numpy_iterator())
+    assert isinstance(x_batch, np.ndarray) and x_batch.dtype == x.dtype
+    assert ds.batch(2)[0][0].numpy().tolist() == [[0, 1], [2, 3]]
 
 
 def test_dict_and_torch_elements():

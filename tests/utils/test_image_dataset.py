@@ -7,6 +7,7 @@ that, the file order and labels with Keras's ``index_directory``.
 
 import numpy as np
 import pytest
+import torch
 
 PIL = pytest.importorskip("PIL.Image")  # Pillow is in the `test` extra
 
@@ -38,7 +39,7 @@ def image_dir(tmp_path):
 
 def _collect(ds):
     images, labels = [], []
-    for x, y in ds:
+    for x, y in ds.as_numpy_iterator():
         images.append(x)
         labels.append(y)
     return np.concatenate(images), np.concatenate(labels)
@@ -88,8 +89,9 @@ def test_unshuffled_order_and_label_modes(image_dir):
                                       label_mode="categorical", verbose=False)
     elements = list(ds)
     assert len(elements) == 11 and elements[0][0].shape == (4, 4, 3)
-    assert [int(np.argmax(y)) for _, y in elements] == [0] * 4 + [1] * 3 + [2] * 4
-    assert elements[0][1].dtype == np.float32 and elements[0][1].shape == (3,)
+    assert [int(y.argmax()) for _, y in elements] == [0] * 4 + [1] * 3 + [2] * 4
+    assert elements[0][1].dtype == torch.float32 and tuple(elements[0][1].shape) == (3,)
+    assert elements[0][0].dtype == torch.float32
     assert ds.file_paths[0].endswith("cats/gray.png")  # sorted within each class
 
 
@@ -101,9 +103,9 @@ def test_binary_and_no_labels_and_label_list(tmp_path):
             PIL.fromarray(rng.integers(0, 256, (5, 5, 3), dtype=np.uint8)).save(tmp_path / cls / f"{i}.png")
     ds = image_dataset_from_directory(str(tmp_path), label_mode="binary", image_size=(5, 5), shuffle=False, verbose=False)
     x, y = ds[0]
-    assert y.shape == (6, 1) and y.dtype == np.float32 and y[:, 0].tolist() == [0, 0, 0, 1, 1, 1]
+    assert tuple(y.shape) == (6, 1) and y.dtype == torch.float32 and y[:, 0].tolist() == [0, 0, 0, 1, 1, 1]
     ds = image_dataset_from_directory(str(tmp_path), labels=None, image_size=(5, 5), shuffle=False, verbose=False)
-    assert isinstance(ds[0], np.ndarray) and ds[0].shape == (6, 5, 5, 3) and ds.class_names is None
+    assert isinstance(ds[0], torch.Tensor) and tuple(ds[0].shape) == (6, 5, 5, 3) and ds.class_names is None
     ds = image_dataset_from_directory(str(tmp_path), labels=[5, 4, 3, 2, 1, 0], image_size=(5, 5), shuffle=False, verbose=False)
     assert ds[0][1].tolist() == [5, 4, 3, 2, 1, 0] and ds.class_names == ["0", "1", "2", "3", "4", "5"]
 
@@ -118,7 +120,7 @@ def test_validation_split_subsets(image_dir):
     # Validation data keeps its order; training data is reshuffled every epoch.
     first, second = [b[1].tolist() for b in val], [b[1].tolist() for b in val]
     assert first == second
-    epochs = [np.concatenate([b[0] for b in train]).sum(axis=(1, 2, 3)).tolist() for _ in range(4)]
+    epochs = [torch.cat([b[0] for b in train]).sum(dim=(1, 2, 3)).tolist() for _ in range(4)]
     assert any(e != epochs[0] for e in epochs[1:])
 
 
@@ -131,6 +133,11 @@ def test_fit_on_image_dataset(image_dir):
     model.compile(optimizer="sgd", loss=lamina.losses.SparseCategoricalCrossentropy(from_logits=True))
     history = model.fit(ds, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
+    # The Keras examples' pattern: augmentation layers mapped over the batches.
+    augment = lamina.Sequential([lamina.layers.RandomFlip("horizontal", seed=1)])
+    model.fit(ds.map(lambda x, y: (augment(x, training=True), y)).prefetch(2), epochs=1, verbose=0)
+    images, labels = next(iter(ds))
+    assert images[0].numpy().astype("uint8").shape == (8, 8, 3) and isinstance(int(labels[0]), int)
     assert model.predict(ds, verbose=0).shape == (11, 3)
 
 

@@ -5,6 +5,7 @@ import wave
 
 import numpy as np
 import pytest
+import torch
 
 import lamina
 from lamina.utils import audio_dataset_from_directory, text_dataset_from_directory
@@ -25,10 +26,10 @@ def test_text_contents_labels_and_batches(text_dir):
     ds = text_dataset_from_directory(str(text_dir), shuffle=False, batch_size=4, verbose=False)
     assert ds.class_names == ["neg", "pos"] and len(ds) == 2
     texts, labels = ds[0]
-    assert texts.dtype.kind == "U" and labels.dtype == np.int32
+    assert isinstance(texts, np.ndarray) and texts.dtype.kind == "U" and labels.dtype == torch.int32
     everything = [t for b in ds for t in b[0].tolist()]
     assert everything == ["bad film", "awful", "not good at all", "great", "loved it", "très bien ☺"]
-    assert np.concatenate([b[1] for b in ds]).tolist() == [0, 0, 0, 1, 1, 1]
+    assert torch.cat([b[1] for b in ds]).tolist() == [0, 0, 0, 1, 1, 1]
 
 
 def test_text_max_length_label_modes_and_no_labels(text_dir):
@@ -94,7 +95,7 @@ def audio_dir(tmp_path):
 def test_audio_decoding_and_padded_batches(audio_dir):
     ds = audio_dataset_from_directory(str(audio_dir), shuffle=False, batch_size=3, verbose=False)
     audio, labels = ds[0]
-    assert audio.shape == (3, 6, 1) and audio.dtype == np.float32
+    assert tuple(audio.shape) == (3, 6, 1) and audio.dtype == torch.float32
     np.testing.assert_allclose(audio[0, :4, 0], [0, 0.5, -1, 32767 / 32768])
     assert audio[0, 4:].sum() == 0 and audio[1, 2:].sum() == 0  # zero-padded to the batch's longest
     assert labels.tolist() == [0, 0, 1] and ds.class_names == ["no", "yes"]
@@ -104,7 +105,7 @@ def test_audio_output_sequence_length(audio_dir):
     ds = audio_dataset_from_directory(str(audio_dir), shuffle=False, batch_size=None, output_sequence_length=3,
                                       verbose=False)
     clips = [x for x, _ in ds]
-    assert [c.shape for c in clips] == [(3, 1)] * 3
+    assert [tuple(c.shape) for c in clips] == [(3, 1)] * 3
     np.testing.assert_allclose(clips[1][:, 0], [100 / 32768, -100 / 32768, 0])
 
 

@@ -3,12 +3,13 @@ grain for this function, neither of which the oracle environment has)."""
 
 import numpy as np
 import pytest
+import torch
 
 from lamina.utils import timeseries_dataset_from_array
 
 
 def _all(ds):
-    batches = list(ds)
+    batches = list(ds.as_numpy_iterator())
     if isinstance(batches[0], tuple):
         return tuple(np.concatenate(parts) for parts in zip(*batches))
     return np.concatenate(batches)
@@ -47,11 +48,11 @@ def test_windows_match_reference(length, stride, rate, start, end, batch):
     targets = np.arange(50) * 10
     ds = timeseries_dataset_from_array(data, targets, length, sequence_stride=stride, sampling_rate=rate,
                                        batch_size=batch, start_index=start, end_index=end)
-    x, y = _all(ds) if batch else tuple(np.stack(p) for p in zip(*ds))
+    x, y = _all(ds) if batch else tuple(np.stack(p) for p in zip(*ds.as_numpy_iterator()))
     ref_x, ref_y = _reference(data, targets, length, stride, rate, start, end)
     np.testing.assert_array_equal(x, ref_x)
     np.testing.assert_array_equal(y, ref_y)
-    assert x.dtype == np.float32
+    assert x.dtype == np.float32 and next(iter(ds))[0].dtype == torch.float32
     if batch:
         assert [len(b[0]) for b in ds][:-1] == [batch] * (len(ds) - 1)
 
