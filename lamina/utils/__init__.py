@@ -24,6 +24,7 @@ from lamina.utils.file_utils import get_file
 from lamina.utils.image_dataset_utils import image_dataset_from_directory
 from lamina.utils.text_dataset_utils import text_dataset_from_directory
 from lamina.utils.timeseries_dataset_utils import timeseries_dataset_from_array
+from lamina.utils import data_utils  # the Keras 2 module path `keras.utils.data_utils`
 from lamina.utils.progbar import Progbar
 from lamina.utils.py_dataset import PyDataset, Sequence
 

@@ -32,6 +32,7 @@ def test_keras2_names():
     assert data_utils.Sequence is lamina.utils.PyDataset
     assert data_utils.get_file is lamina.utils.get_file
     assert lamina.utils.OrderedEnqueuer is data_utils.OrderedEnqueuer
+    assert lamina.utils.data_utils is data_utils  # reachable as an attribute, as in Keras 2
 
 
 @pytest.mark.parametrize("workers", [1, 3])
