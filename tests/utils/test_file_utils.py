@@ -4,6 +4,7 @@ import hashlib
 import io
 import os
 import tarfile
+import urllib.error
 import zipfile
 
 import pytest
@@ -81,8 +82,11 @@ def test_force_download(http_server, tmp_path):
     assert open(path, "rb").read() == b"v2"
 
 
-def test_offline_error_names_url_and_cache_path(tmp_path):
-    # Port 9 on localhost: nothing listens, the connection is refused at once.
+def test_offline_error_names_url_and_cache_path(tmp_path, monkeypatch):
+    def offline(request):
+        raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+
+    monkeypatch.setattr(file_utils.urllib.request, "urlopen", offline)
     url = "http://127.0.0.1:9/data/g.npz"
     with pytest.raises(OSError) as info:
         get_file("g.npz", url, cache_dir=str(tmp_path))
