@@ -216,6 +216,7 @@ class Dataset(PyDataset):
         """
         if isinstance(self, _Batch):
             return self._parent if not self.drop_remainder else self._parent.take(len(self) * self.batch_size)
+        _require_finite(self, "unbatch")
         rows = []
         for element in self:
             rows.extend(_slice(element, i) for i in range(_length(element)))
