@@ -11,7 +11,6 @@ paths, links pointing out) makes the whole archive refused.
 import hashlib
 import os
 import shutil
-import sys
 import tarfile
 import tempfile
 import urllib.error
@@ -142,7 +141,7 @@ def extract_archive(file_path, path=".", archive_format="auto"):
         try:
             with opener(file_path) as archive:
                 check(archive, staging)
-                if kind == "tar" and sys.version_info >= (3, 11, 4):
+                if kind == "tar" and hasattr(tarfile, "data_filter"):  # Python with PEP 706
                     archive.extractall(staging, filter="data")
                 else:
                     archive.extractall(staging)
