@@ -8,6 +8,7 @@ anything is extracted: a member that would land outside the target folder (``../
 paths, links pointing out) makes the whole archive refused.
 """
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -157,6 +158,22 @@ def extract_archive(file_path, path=".", archive_format="auto"):
     return False
 
 
+@contextlib.contextmanager
+def _locked(folder):
+    """Hold an exclusive lock on ``folder`` (POSIX ``flock``; no lock where there is none)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _download(origin, partial, offset=0):
     """Stream ``origin`` into the file ``partial``, continuing at byte ``offset`` when the server
     honours a Range request (else from the start). Returns the offset actually resumed from."""
@@ -289,33 +306,33 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
     else:
         target = os.path.join(datadir, fname)
 
-    download = force_download or not os.path.exists(target)
-    if not download and file_hash is not None and not validate_file(target, file_hash, hash_algorithm):
-        print(
-            "A local file was found, but it seems to be incomplete or outdated because the "
-            f"{hash_algorithm} file hash does not match the original value of {file_hash} so we "
-            "will re-download the data."
-        )
-        download = True
-
-    if download:
-        print(f"Downloading data from {origin}")
-        try:
-            _fetch(origin, target, file_hash, hash_algorithm)
-        except urllib.error.HTTPError as e:
-            raise OSError(f"URL fetch failure on {origin}: {e.code} -- {e.msg}") from e
-        except (urllib.error.URLError, OSError) as e:
-            reason = getattr(e, "reason", e)
-            raise OSError(
-                f"Could not download {origin} ({reason}). If this machine is offline, download "
-                f"that file elsewhere and put it at {target}"
-                + (f" (it is extracted into {extraction_dir})" if extraction_dir else "")
-                + "; it is then used without a download."
-            ) from e
-
-    if extraction_dir is not None:
+    # Processes sharing the cache (e.g. the ranks of a torchrun job) download and extract once.
+    with _locked(datadir):
+        download = force_download or not os.path.exists(target)
+        if not download and file_hash is not None and not validate_file(target, file_hash, hash_algorithm):
+            print(
+                "A local file was found, but it seems to be incomplete or outdated because the "
+                f"{hash_algorithm} file hash does not match the original value of {file_hash} so we "
+                "will re-download the data."
+            )
+            download = True
+        if download:
+            print(f"Downloading data from {origin}")
+            try:
+                _fetch(origin, target, file_hash, hash_algorithm)
+            except urllib.error.HTTPError as e:
+                raise OSError(f"URL fetch failure on {origin}: {e.code} -- {e.msg}") from e
+            except (urllib.error.URLError, OSError) as e:
+                reason = getattr(e, "reason", e)
+                raise OSError(
+                    f"Could not download {origin} ({reason}). If this machine is offline, download "
+                    f"that file elsewhere and put it at {target}"
+                    + (f" (it is extracted into {extraction_dir})" if extraction_dir else "")
+                    + "; it is then used without a download."
+                ) from e
+        if extraction_dir is None:
+            return target
         if download or not os.path.isdir(extraction_dir):
             if not extract_archive(target, extraction_dir, "tar" if untar else archive_format):
                 warnings.warn(f"Could not extract archive {target}: not a tar or zip file.", stacklevel=2)
         return extraction_dir
-    return target

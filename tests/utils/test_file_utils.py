@@ -322,3 +322,40 @@ def test_interrupted_download_keeps_part_only_with_hash(tmp_path, monkeypatch, f
     with pytest.raises(KeyboardInterrupt):
         get_file("j.bin", "http://127.0.0.1:9/j.bin", cache_dir=str(tmp_path), file_hash=file_hash)
     assert os.listdir(tmp_path / "datasets") == left
+
+
+def test_concurrent_calls_download_once(tmp_path):
+    """Two callers sharing a cache (threads here, processes in a torchrun job) download once."""
+    import http.server
+    import threading
+
+    requests = []
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            requests.append(self.path)
+            threading.Event().wait(0.3)
+            self.send_response(200)
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self.wfile.write(b"data")
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/k.bin"
+    results = []
+    try:
+        callers = [threading.Thread(target=lambda: results.append(get_file("k.bin", url, cache_dir=str(tmp_path))))
+                   for _ in range(3)]
+        for t in callers:
+            t.start()
+        for t in callers:
+            t.join()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(requests) == 1 and len(results) == 3
+    assert all(open(r, "rb").read() == b"data" for r in results)
