@@ -3,9 +3,11 @@
 Files land where Keras puts them (``$KERAS_HOME`` or ``~/.keras``, then ``cache_subdir``), so a
 cache filled by Keras serves Lamina and the reverse. A download is written to a temporary file
 beside its target and renamed into place only once complete and verified, so an interrupted or
-corrupted download never looks like a cached file. Archives are checked member by member before
-anything is extracted: a member that would land outside the target folder (``../``, absolute
-paths, links pointing out) makes the whole archive refused.
+corrupted download never looks like a cached file; with a ``file_hash`` an interrupted download
+is resumed where it stopped (HTTP Range) on the next call. Processes sharing the cache take turns
+(a lock on the cache folder), so a file is downloaded and extracted once. Archives are checked
+member by member before anything is extracted: a member that would land outside the target
+folder (``../``, absolute paths, links pointing out) makes the whole archive refused.
 """
 
 import contextlib
