@@ -7,7 +7,7 @@ built lazily from a source by ``batch``, ``shuffle``, ``map``, ``take``, ``skip`
 Reading it gives CPU torch tensors, as ``tf.data`` gives tensors: Lamina's tensors are torch
 tensors, and Keras code calls ``batch.numpy()``, ``int(label)`` and ``np.array(images[i])`` on
 them. Text stays in numpy arrays of ``str`` (torch has no string tensors), which Lamina's text
-layers take. ``as_numpy_iterator()`` gives numpy arrays throughout. Functions given to ``map``
+layers take (and which have ``.numpy()`` too). ``as_numpy_iterator()`` gives numpy arrays throughout. Functions given to ``map``
 receive elements in the same form.
 
 It is a ``PyDataset`` (item ``i`` is batch ``i``), so ``fit`` / ``evaluate`` / ``predict`` take it
@@ -25,6 +25,13 @@ import torch
 from lamina.utils.py_dataset import PyDataset
 
 
+class _TextArray(np.ndarray):
+    """A numpy array of strings with tf's ``.numpy()`` (Keras examples call it on text batches)."""
+
+    def numpy(self):
+        return self.view(np.ndarray)
+
+
 def _to_torch(structure):
     """Numeric numpy leaves become CPU torch tensors (zero-copy where possible); strings stay numpy."""
     if isinstance(structure, tuple):
@@ -38,6 +45,8 @@ def _to_torch(structure):
         if not array.flags.writeable or not array.flags.c_contiguous:
             array = np.array(array)  # torch.from_numpy needs writable, contiguous memory
         return torch.from_numpy(array)
+    if isinstance(structure, np.ndarray) and structure.dtype.kind in "US":
+        return structure.view(_TextArray)
     return structure
 
 
@@ -50,6 +59,8 @@ def _to_numpy(structure):
         return {k: _to_numpy(v) for k, v in structure.items()}
     if isinstance(structure, torch.Tensor):
         return structure.detach().cpu().numpy()
+    if isinstance(structure, _TextArray):
+        return structure.view(np.ndarray)
     return structure
 
 

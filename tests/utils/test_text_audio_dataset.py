@@ -27,6 +27,9 @@ def test_text_contents_labels_and_batches(text_dir):
     assert ds.class_names == ["neg", "pos"] and len(ds) == 2
     texts, labels = ds[0]
     assert isinstance(texts, np.ndarray) and texts.dtype.kind == "U" and labels.dtype == torch.int32
+    # Keras's text example prints `text_batch.numpy()[i]` and `label_batch.numpy()[i]`.
+    assert type(texts.numpy()) is np.ndarray and texts.numpy()[0] == "bad film" and labels.numpy()[0] == 0
+    assert type(next(ds.as_numpy_iterator())[0]) is np.ndarray
     everything = [t for b in ds for t in b[0].tolist()]
     assert everything == ["bad film", "awful", "not good at all", "great", "loved it", "très bien ☺"]
     assert torch.cat([b[1] for b in ds]).tolist() == [0, 0, 0, 1, 1, 1]
