@@ -92,3 +92,20 @@ def test_windows_only_and_short_targets():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         timeseries_dataset_from_array(np.arange(20), None, 3, **kwargs)
+
+
+def test_keras_forecasting_example_pattern():
+    """The Keras weather-forecasting example's use: inspect one batch, then fit an LSTM on it."""
+    import lamina
+
+    series = np.sin(np.arange(300, dtype="float32") / 10)[:, None]
+    train = timeseries_dataset_from_array(series[:-5], series[5:, 0], sequence_length=12, sampling_rate=2,
+                                          batch_size=32, shuffle=True, seed=0)
+    for batch in train.take(1):
+        inputs, targets = batch
+    assert inputs.numpy().shape == (32, 12, 1) and targets.numpy().shape == (32,)
+    inp = lamina.Input((12, 1))
+    model = lamina.Model(inp, lamina.layers.Dense(1)(lamina.layers.LSTM(4)(inp)))
+    model.compile(optimizer="adam", loss="mse")
+    history = model.fit(train, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
