@@ -9,6 +9,7 @@ from lamina import (
     callbacks,
     config,
     constraints,
+    datasets,
     distribution,
     dtype_policies,
     engine,

@@ -34,3 +34,33 @@ def _fresh_session():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """A local HTTP server on 127.0.0.1 serving the folder ``server.root``; ``server.url(name)``
+    is the address of a file in it. For download code: tests never reach the internet."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "served"
+    root.mkdir()
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.root = root
+    server.url = lambda name: f"http://127.0.0.1:{server.server_address[1]}/{name}"
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -21,6 +21,7 @@ import torch
 from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.utils import tree
+from lamina.utils.dataset import Dataset
 from lamina.utils.py_dataset import PyDataset, _OrderedPrefetcher
 
 
@@ -397,7 +398,8 @@ def get_data_adapter(x, y=None, sample_weight=None, batch_size=None, steps_per_e
         _reject("sample_weight", sample_weight, "PyDataset")
         if not isinstance(x, PyDataset):
             x = _LegacySequence(x)
-        return PyDatasetAdapter(x, class_weight=class_weight, shuffle=shuffle)
+        # A `Dataset` orders itself, as Keras leaves a tf.data dataset's order to the dataset.
+        return PyDatasetAdapter(x, class_weight=class_weight, shuffle=shuffle and not isinstance(x, Dataset))
     if isinstance(x, torch.utils.data.DataLoader):
         _reject("y", y, "torch DataLoader")
         _reject("sample_weight", sample_weight, "torch DataLoader")

@@ -15,6 +15,13 @@ from lamina.saving.object_registration import (
 )
 from lamina.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
 from lamina.trainers.data_adapters import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from lamina.utils import data_utils  # the Keras 2 module path `keras.utils.data_utils`
+from lamina.utils.audio_dataset_utils import audio_dataset_from_directory
+from lamina.utils.dataset import Dataset
+from lamina.utils.dataset_utils import split_dataset
+from lamina.utils.enqueuers import GeneratorEnqueuer, OrderedEnqueuer, SequenceEnqueuer
+from lamina.utils.file_utils import get_file
+from lamina.utils.image_dataset_utils import image_dataset_from_directory
 from lamina.utils.numerical_utils import normalize, to_categorical
 from lamina.layers.preprocessing.feature_space import FeatureSpace
 from lamina.utils import bounding_boxes
@@ -24,34 +31,46 @@ from lamina.utils.image_utils import array_to_img, img_to_array, load_img, save_
 from lamina.utils.progbar import Progbar
 from lamina.utils.py_dataset import PyDataset, Sequence
 from lamina.utils.sequence_utils import pad_sequences
+from lamina.utils.text_dataset_utils import text_dataset_from_directory
+from lamina.utils.timeseries_dataset_utils import timeseries_dataset_from_array
 
 __all__ = [
-    "Config",
-    "CustomObjectScope",
-    "FeatureSpace",
-    "Progbar",
-    "PyDataset",
-    "Sequence",
     "array_to_img",
-    "clear_session",
-    "custom_object_scope",
+    "audio_dataset_from_directory",
     "bounding_boxes",
+    "clear_session",
+    "Config",
+    "custom_object_scope",
+    "CustomObjectScope",
+    "Dataset",
     "deserialize_keras_object",
+    "FeatureSpace",
+    "GeneratorEnqueuer",
     "get_custom_objects",
+    "get_file",
     "get_registered_name",
     "get_registered_object",
     "get_source_inputs",
+    "image_dataset_from_directory",
     "img_to_array",
     "is_keras_tensor",
     "load_img",
     "normalize",
+    "OrderedEnqueuer",
     "pack_x_y_sample_weight",
     "pad_sequences",
+    "Progbar",
+    "PyDataset",
     "register_keras_serializable",
     "save_img",
+    "Sequence",
+    "SequenceEnqueuer",
     "serialize_keras_object",
     "set_random_seed",
+    "split_dataset",
     "standardize_dtype",
+    "text_dataset_from_directory",
+    "timeseries_dataset_from_array",
     "to_categorical",
     "unpack_x_y_sample_weight",
 ]
