@@ -19,10 +19,13 @@ from lamina.optimizers.adamax import Adamax
 from lamina.optimizers.adamw import AdamW
 from lamina.optimizers.base_optimizer import Optimizer
 from lamina.optimizers.ftrl import Ftrl
+from lamina.optimizers.lamb import Lamb
 from lamina.optimizers.lion import Lion
 from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from lamina.optimizers.muon import Muon
 from lamina.optimizers.nadam import Nadam
 from lamina.optimizers.rmsprop import RMSprop
+from lamina.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from lamina.optimizers.sgd import SGD
 from lamina.saving import object_lookup, serialization_lib
 
@@ -40,6 +43,9 @@ ALL_OBJECTS = (
     Ftrl,
     Lion,
     LossScaleOptimizer,
+    Lamb,
+    Muon,
+    ScheduleFreeAdamW,
 )
 # Built-in names resolve case-insensitively ("adam", "Adam", "RMSprop", "rmsprop").
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
