@@ -22,6 +22,7 @@ from lamina.optimizers.ftrl import Ftrl
 from lamina.optimizers.lamb import Lamb
 from lamina.optimizers.lion import Lion
 from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from lamina.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
 from lamina.optimizers.muon import Muon
 from lamina.optimizers.nadam import Nadam
 from lamina.optimizers.rmsprop import RMSprop
@@ -46,6 +47,7 @@ ALL_OBJECTS = (
     Lamb,
     Muon,
     ScheduleFreeAdamW,
+    MultiOptimizer,
 )
 # Built-in names resolve case-insensitively ("adam", "Adam", "RMSprop", "rmsprop").
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
