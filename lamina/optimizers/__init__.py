@@ -29,6 +29,7 @@ from lamina.optimizers.rmsprop import RMSprop
 from lamina.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from lamina.optimizers.sgd import SGD
 from lamina.saving import object_lookup, serialization_lib
+from lamina.optimizers import legacy  # noqa: E402  (after the classes it subclasses)
 
 ALL_OBJECTS = (
     Optimizer,
