@@ -184,14 +184,17 @@ class Muon(MultiTensorOptimizer):
             directions = torch._foreach_add(grads, torch._foreach_mul(m, self.momentum))
         else:
             directions = m
-        for variable, direction in zip(variables, directions):
-            update = lr * zeropower_via_newton_schulz(
-                direction, self.ns_steps, self.muon_a, self.muon_b, self.muon_c
-            )
+        # Matrices of the same shape are orthogonalized together, as one batched iteration.
+        by_shape = {}
+        for position, variable in enumerate(variables):
+            by_shape.setdefault(tuple(variable.shape), []).append(position)
+        for shape, positions in by_shape.items():
+            stacked = torch.stack([directions[i] for i in positions])
+            update = lr * zeropower_via_newton_schulz(stacked, self.ns_steps, self.muon_a, self.muon_b, self.muon_c)
             if self.rms_rate is not None:
-                scale = torch.sqrt(torch.tensor(float(max(update.shape[0], update.shape[1]))))
-                update = update * scale.to(update.dtype) * self.rms_rate
-            variable.sub_(update)
+                scale = torch.sqrt(torch.tensor(float(max(shape[0], shape[1])), dtype=update.dtype))
+                update = update * scale.item() * self.rms_rate
+            torch._foreach_sub_([variables[i] for i in positions], list(update.unbind(0)))
 
     def _apply_weight_decay(self, variables, learning_rate):
         groups = {}

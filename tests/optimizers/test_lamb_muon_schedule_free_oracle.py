@@ -8,10 +8,12 @@ import lamina
 from lamina import optimizers
 
 STEPS = 6
-# A dense-like kernel, a tall kernel, an "embedding" matrix, a conv kernel and a bias: Muon sends
-# the first two to its Newton-Schulz step and the others to AdamW.
+# Two dense-like kernels of one shape (Muon orthogonalizes them as one batch), a tall kernel, an
+# "embedding" matrix, a conv kernel and a bias: Muon sends the first three to its Newton-Schulz
+# step and the others to AdamW.
 SHAPES = {
     "kernel": (5, 3),
+    "other_kernel": (5, 3),
     "tall_kernel": (3, 7),
     "embedding_table": (4, 3),
     "conv_kernel": (2, 2, 3, 2),
