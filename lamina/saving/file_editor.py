@@ -51,7 +51,9 @@ class KerasFileEditor:
         if self.filepath.endswith(".keras"):
             with zipfile.ZipFile(self.filepath, "r") as zf:
                 names = saving_lib._check_archive(zf, self.filepath)
-                self.config = json.loads(saving_lib._read_member(zf, saving_lib._CONFIG, saving_lib._MAX_JSON_BYTES))
+                self.config = json.loads(
+                    saving_lib._read_member(zf, saving_lib._CONFIG, saving_lib._MAX_JSON_BYTES)
+                )
                 if saving_lib._METADATA in names:
                     self.metadata = json.loads(
                         saving_lib._read_member(zf, saving_lib._METADATA, saving_lib._MAX_JSON_BYTES)
@@ -147,7 +149,8 @@ class KerasFileEditor:
             print(f"    Found {matches} matching weight{'' if matches == 1 else 's'}")
             status = "success"
         else:
-            print(f"Found {errors} error{'' if errors == 1 else 's'}: saved file is not compatible with the reference model")
+            plural = "" if errors == 1 else "s"
+            print(f"Found {errors} error{plural}: saved file is not compatible with the reference model")
             status = "error"
         return {"status": status, "error_count": errors, "match_count": matches}
 

@@ -1,13 +1,9 @@
-"""Signal math of the audio layers: window functions, framed STFT, STFT kernels, mel filterbank.
+"""Signal math of the audio layers: framed STFT, strided correlation, mel filterbank.
 
-The numbers follow Keras 3 (JAX backend): windows as ``scipy.signal.get_window`` defines them,
-STFT kernels formed in the variable dtype with Keras's order of operations (so the rounding of
-the phase ``-2 * pi * t * f / n`` is the same), and HTK mel filters with peak 1.
+The numbers follow Keras 3 (JAX backend), with HTK mel filters with peak 1. The window functions
+and STFT kernels live in ``lamina.ops.signal_windows`` (``initializers.STFT`` needs them too).
 """
 
-import math
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 
