@@ -45,11 +45,12 @@ ALL_OBJECTS = (
     Ftrl,
     Lion,
     LossScaleOptimizer,
-    Lamb,
     Muon,
     ScheduleFreeAdamW,
     MultiOptimizer,
+    OptimizerMap,
 )
+# As in Keras, `Lamb` is not resolvable by `get("lamb")`; its files load through its registration.
 # Built-in names resolve case-insensitively ("adam", "Adam", "RMSprop", "rmsprop").
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
 

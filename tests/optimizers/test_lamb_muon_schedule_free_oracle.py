@@ -95,7 +95,8 @@ def test_config_matches_keras_and_round_trips(oracle, class_name):
     assert l_config == k_config
     rebuilt = optimizers.deserialize(optimizers.serialize(l_opt))
     assert type(rebuilt) is type(l_opt) and rebuilt.get_config() == l_config
-    assert type(optimizers.get(class_name.lower())) is type(l_opt)
+    if class_name != "Lamb":  # Keras leaves Lamb out of the names `get` resolves
+        assert type(optimizers.get(class_name.lower())) is type(l_opt)
 
 
 def test_muon_routes_variables_like_keras():
