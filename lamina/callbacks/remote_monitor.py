@@ -25,6 +25,8 @@ class RemoteMonitor(Callback):
         field: The form field holding the JSON (form requests only). Defaults to ``"data"``.
         headers: Dict of extra HTTP headers, or `None`.
         send_as_json: Whether to send the JSON as the request body. Defaults to `False`.
+        timeout: Seconds to wait for the server before giving up with a warning (Lamina only;
+            Keras waits indefinitely). Defaults to 10.
 
     Example:
 
