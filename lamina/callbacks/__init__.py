@@ -10,6 +10,8 @@ from lamina.callbacks.learning_rate_scheduler import LearningRateScheduler
 from lamina.callbacks.model_checkpoint import ModelCheckpoint
 from lamina.callbacks.progbar_logger import ProgbarLogger
 from lamina.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from lamina.callbacks.remote_monitor import RemoteMonitor
+from lamina.callbacks.swap_ema_weights import SwapEMAWeights
 from lamina.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
@@ -24,6 +26,8 @@ __all__ = [
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "RemoteMonitor",
+    "SwapEMAWeights",
     "TerminateOnNaN",
 ]
 # Keras 2 only: reachable as `lamina.callbacks.BaseLogger`, left out of `__all__` (Keras 3's list).

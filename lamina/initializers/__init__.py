@@ -26,6 +26,7 @@ from lamina.initializers.random_initializers import (
     VarianceScaling,
     _compute_fans,
 )
+from lamina.initializers.stft_initializer import STFT
 from lamina.saving import object_lookup
 from lamina.saving.object_registration import builtin_objects
 
@@ -45,6 +46,7 @@ he_uniform = HeUniform
 lecun_normal = LecunNormal
 lecun_uniform = LecunUniform
 orthogonal = OrthogonalInitializer = Orthogonal
+stft = STFTInitializer = STFT
 
 
 get, serialize, deserialize = object_lookup.lookup_functions(

@@ -82,7 +82,13 @@ class Functional(Model):
         self._output_ids = [id(t) for t in self.outputs]
         self._input_meta = [(t.shape, t.dtype, t.name) for t in self.inputs]
         self.built = True
-        self._refresh_paths()
+        # As in Keras, the graph's layers keep their own paths ("dense/kernel", not
+        # "model/dense/kernel"): they were built before the model existed. Keras code relies on
+        # it, e.g. `OptimizerMap` keys and `Muon(exclude_layers=...)` patterns.
+        for v in self._own_variables:
+            v.path = f"{self.name}/{v.name}"
+        for layer in self._direct_layers():
+            layer._refresh_paths()
 
     def _input_layers(self):
         return [t._keras_history[0] for t in self.inputs if t._keras_history is not None]

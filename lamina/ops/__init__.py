@@ -60,3 +60,8 @@ for _module in (nn, linalg, numpy):
     for _name in _module.__all__:
         setattr(_module, _name, globals()[_name])
 del _name, _obj, _module
+
+# Ops defined in their own modules, which record their symbolic calls themselves.
+from lamina.ops.einops import rearrange  # noqa: E402
+
+__all__ = sorted([*__all__, "rearrange"])

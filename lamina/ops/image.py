@@ -450,3 +450,8 @@ def hsv_to_rgb(images, data_format=None):
 from lamina.ops.image_filters import gaussian_blur, sobel_edges  # noqa: E402
 from lamina.ops.image_patches import crop_images, extract_patches, pad_images  # noqa: E402
 from lamina.ops.image_warps import elastic_transform, map_coordinates, perspective_transform  # noqa: E402
+from lamina.ops.image_metrics import ssim  # noqa: E402
+from lamina.ops.image_resampling import scale_and_translate  # noqa: E402
+from lamina.ops.image_volumes import extract_patches_3d  # noqa: E402
+
+__all__ = sorted([*__all__, "extract_patches_3d", "scale_and_translate", "ssim"])

@@ -19,12 +19,17 @@ from lamina.optimizers.adamax import Adamax
 from lamina.optimizers.adamw import AdamW
 from lamina.optimizers.base_optimizer import Optimizer
 from lamina.optimizers.ftrl import Ftrl
+from lamina.optimizers.lamb import Lamb
 from lamina.optimizers.lion import Lion
 from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from lamina.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
+from lamina.optimizers.muon import Muon
 from lamina.optimizers.nadam import Nadam
 from lamina.optimizers.rmsprop import RMSprop
+from lamina.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from lamina.optimizers.sgd import SGD
 from lamina.saving import object_lookup, serialization_lib
+from lamina.optimizers import legacy  # noqa: E402  (after the classes it subclasses)
 
 ALL_OBJECTS = (
     Optimizer,
@@ -40,7 +45,12 @@ ALL_OBJECTS = (
     Ftrl,
     Lion,
     LossScaleOptimizer,
+    Muon,
+    ScheduleFreeAdamW,
+    MultiOptimizer,
+    OptimizerMap,
 )
+# As in Keras, `Lamb` is not resolvable by `get("lamb")`; its files load through its registration.
 # Built-in names resolve case-insensitively ("adam", "Adam", "RMSprop", "rmsprop").
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
 

@@ -13,3 +13,4 @@ from lamina.saving.serialization_lib import (
     serialize_keras_object,
 )
 from lamina.saving.saving_api import load_model, load_weights, save_model, save_weights
+from lamina.saving.file_editor import KerasFileEditor

@@ -43,6 +43,10 @@ def _children(obj):
             optimizer = getattr(obj, "optimizer", None)
             if optimizer is not None:
                 found["optimizer"] = optimizer
+    # A MultiOptimizer's inner optimizers are its children too: Keras writes them under "optimizers".
+    inner_optimizers = getattr(obj, "_inner_optimizers", None)
+    if isinstance(inner_optimizers, list) and inner_optimizers:
+        found["optimizers"] = list(inner_optimizers)
     # Keras visits private attributes (``_gate_dense``) after public ones.
     return sorted(found.items(), key=lambda item: ("~" + item[0]) if item[0].startswith("_") else item[0])
 

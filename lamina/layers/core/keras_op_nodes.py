@@ -75,6 +75,7 @@ class KerasOpNode(Layer):
     _ops_module = None
     _function_name = None
     _call_params = ()
+    _keyword_params = None
     _init_params = ()
 
     def __init__(self, name=None, **arguments):
@@ -101,14 +102,21 @@ class KerasOpNode(Layer):
         self.built = True
 
     def __call__(self, *args, **kwargs):
+        extra = {}
+        if kwargs and self._keyword_params:
+            # Keyword arguments that are not call parameters (``rearrange``'s axis lengths).
+            extra = {k: v for k, v in kwargs.items() if k not in self._call_params}
+            kwargs = {k: v for k, v in kwargs.items() if k in self._call_params}
         if kwargs:
             args = self._positional(args, kwargs)
         if symbolic.any_symbolic(args):
-            return super().__call__(*args)
+            return super().__call__(*args, **extra)
         # Eagerly an operation is just its function: no casting, input checks or masks.
-        return self.call(*args)
+        return self.call(*args, **extra)
 
-    def call(self, *args):
+    def call(self, *args, **extra):
+        if extra:
+            return self._fn(**dict(zip(self._call_params, args)), **self._fn_kwargs, **extra)
         if self._variadic:
             # Constructor arguments go before the tensors (`einsum(subscripts, *operands)`), or
             # by keyword where the function takes them after (`meshgrid(*x, indexing=...)`).
@@ -166,7 +174,8 @@ def _make_op_class(class_name, entry):
             "__doc__": f"Keras's ``{class_name}`` operation (``lamina.ops.{function}``) as a graph node.",
             "_ops_module": module,
             "_function_name": function,
-            "_call_params": tuple(call_params.split()),
+            "_call_params": tuple(p for p in call_params.split() if not p.startswith("**")),
+            "_keyword_params": next((p[2:] for p in call_params.split() if p.startswith("**")), None),
             "_init_params": tuple(init_params.split()),
             # What `serialize_keras_object` writes: Keras's module, class and registered names.
             "_keras_module": _KERAS_OPS_PREFIX + module,
@@ -175,6 +184,12 @@ def _make_op_class(class_name, entry):
         },
     )
     cls._lamina_builtin = cls
+    # `call` takes keyword arguments only for the operation itself: never `training` or `mask`.
+    cls._lamina_call_facts = (
+        cls,
+        (False, False, cls.compute_mask is not Layer.compute_mask,
+         cls.compute_output_shape is not Layer.compute_output_shape),
+    )
     return cls
 
 
@@ -233,7 +248,8 @@ def record_op(function, args, kwargs):
         config["dtype"] = standardize_dtype(config["dtype"])
     if not all(_is_plain(v) for v in config.values()):
         return NotImplemented
-    return cls(name=unique_name(to_snake_case(class_name)), **config)(*call_args)
+    extra = values.get(cls._keyword_params, {}) if cls._keyword_params else {}
+    return cls(name=unique_name(to_snake_case(class_name)), **config)(*call_args, **extra)
 
 
 def _is_plain(value):

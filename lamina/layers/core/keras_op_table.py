@@ -333,6 +333,13 @@ KERAS_OPS = {
     "AffineTransform": (
         "image", "affine_transform", "images transform", "interpolation fill_mode fill_value data_format"
     ),
+    "SSIM": ("image", "ssim", "image1 image2", "max_val filter_size filter_sigma k1 k2 data_format"),
+    "ScaleAndTranslate": (
+        "image", "scale_and_translate", "images output_shape scale translation", "spatial_dims method antialias"
+    ),
+    "ExtractPatches": ("image", "extract_patches", "images", "size strides dilation_rate padding data_format"),
+    # keras.src.ops.einops (``**name``: keyword call arguments, saved in the node's kwargs)
+    "Rearrange": ("einops", "rearrange", "tensor pattern **axes_lengths", ""),
     # keras.src.ops.linalg
     "Norm": ("linalg", "norm", "x", "ord axis keepdims"),
     "Cholesky": ("linalg", "cholesky", "x", "upper"),
