@@ -26,10 +26,10 @@ class EagerTensor(torch.Tensor):
     __torch_function__ = torch._C._disabled_torch_function_impl
 
     def numpy(self, *, force=False):
-        return torch.Tensor.numpy(self, force=True)
+        return _to_numpy(self)
 
     def __array__(self, dtype=None, copy=None):
-        array = torch.Tensor.numpy(self, force=True)
+        array = _to_numpy(self)
         return array if dtype is None else array.astype(dtype, copy=False)
 
     # Python scalars, without torch's warning about converting a tensor that requires grad.
@@ -44,6 +44,13 @@ class EagerTensor(torch.Tensor):
 
     def tolist(self):
         return torch.Tensor.tolist(self.detach())
+
+
+def _to_numpy(tensor):
+    tensor = tensor.detach()
+    if tensor.dtype == torch.bfloat16:  # numpy has no bfloat16
+        tensor = tensor.float()
+    return torch.Tensor.numpy(tensor, force=True)
 
 
 def mark_eager_output(x):

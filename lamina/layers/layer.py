@@ -72,6 +72,10 @@ class _CallContext(threading.local):
 
 _CONTEXT = _CallContext()
 
+# torch's registries of global module hooks (mutated in place by torch's register functions).
+_GLOBAL_FORWARD_HOOKS = torch.nn.modules.module._global_forward_hooks
+_GLOBAL_FORWARD_PRE_HOOKS = torch.nn.modules.module._global_forward_pre_hooks
+
 
 def _accepting_arrays(method):
     """Wrap ``method(self, inputs, mask=None, ...)`` so numpy and list data become tensors."""
@@ -561,10 +565,66 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
         return inputs
 
     def forward(self, *args, **kwargs):
-        # torch tools (DDP, torch.compile, hooks users add) enter through `forward`.
+        # torch tools (DDP, torch.compile, torch's hook dispatch) enter through `forward`.
         return self.__call__(*args, **kwargs)
 
+    def _apply(self, fn, *args, **kwargs):
+        # `.to(torch.bfloat16)`, `.half()`, `.double()`: the weights change dtype, so the layer
+        # computes in that dtype from now on (its dtype policy follows), as Keras on torch does.
+        result = super()._apply(fn, *args, **kwargs)
+        try:
+            probe = fn(torch.empty(0, dtype=self._compute_torch_dtype))
+        except Exception:  # a function meant for real tensors only: nothing to learn from it
+            return result
+        if isinstance(probe, torch.Tensor) and probe.is_floating_point() and probe.dtype != self._compute_torch_dtype:
+            self._set_dtype_policy(standardize_dtype(probe.dtype))
+        return result
+
+    # --- torch hooks: registering one sends this layer's calls through torch's dispatch --------
+    _hooked = False
+
+    def _mark_hooked(self):
+        self.__dict__["_hooked"] = True
+
+    def register_forward_pre_hook(self, *args, **kwargs):
+        self._mark_hooked()
+        return super().register_forward_pre_hook(*args, **kwargs)
+
+    def register_forward_hook(self, *args, **kwargs):
+        self._mark_hooked()
+        return super().register_forward_hook(*args, **kwargs)
+
+    def register_full_backward_pre_hook(self, *args, **kwargs):
+        self._mark_hooked()
+        return super().register_full_backward_pre_hook(*args, **kwargs)
+
+    def register_full_backward_hook(self, *args, **kwargs):
+        self._mark_hooked()
+        return super().register_full_backward_hook(*args, **kwargs)
+
+    def register_backward_hook(self, *args, **kwargs):
+        self._mark_hooked()
+        return super().register_backward_hook(*args, **kwargs)
+
+    def _call_through_torch_hooks(self, args, kwargs):
+        """Run the call inside ``torch.nn.Module``'s own dispatch, so hooks fire as on any module."""
+        self.__dict__["_in_torch_dispatch"] = True
+        try:
+            outputs = torch.nn.Module._call_impl(self, *args, **kwargs)
+        finally:
+            self.__dict__["_in_torch_dispatch"] = False
+        if _CONTEXT.depth == 0 and not torch_compat.is_compiling():
+            # A hook may have replaced the result: relabel what the user receives.
+            tree.map_structure(mark_eager_output, outputs)
+        return outputs
+
     def __call__(self, *args, **kwargs):
+        # Hooks (this layer's, or torch's global module hooks) fire through torch's dispatch,
+        # which comes back here through `forward`; without hooks the call stays on the fast path.
+        if (self._hooked or _GLOBAL_FORWARD_HOOKS or _GLOBAL_FORWARD_PRE_HOOKS) and not self.__dict__.get(
+            "_in_torch_dispatch"
+        ):
+            return self._call_through_torch_hooks(args, kwargs)
         if not args:
             if "inputs" not in kwargs:
                 raise TypeError(f"Layer '{self.name}' was called without inputs.")

@@ -6,6 +6,8 @@ import warnings
 import numpy as np
 import torch
 
+from lamina.backend.core import convert_to_numpy
+
 from lamina.callbacks.callback import CallbackList, DeferredLogs
 from lamina.utils import tree
 
@@ -112,7 +114,8 @@ def concat_outputs(outputs):
     for i in range(len(flat[0])):
         parts = [f[i] for f in flat]
         if isinstance(parts[0], torch.Tensor):
-            merged.append(torch.cat([p.detach() for p in parts]).cpu().numpy())
+            # convert_to_numpy: numpy has no bfloat16, such outputs come back as float32.
+            merged.append(convert_to_numpy(torch.cat([p.detach() for p in parts])))
         else:
             merged.append(np.concatenate([np.asarray(p) for p in parts]))
     if isinstance(first, torch.Tensor):
