@@ -21,7 +21,7 @@ from lamina.backend import torch_compat
 from lamina.backend.name_scope import current_path
 from lamina.backend.legacy import training_phase as _training_phase
 from lamina.backend.naming import to_snake_case, unique_name
-from lamina.backend.numpy_interop import mark_eager_output
+from lamina.backend.numpy_interop import EagerTensor, mark_eager_output
 from lamina.backend.remat import get_current_remat_mode
 from lamina.backend.torch_compat import unset_fake_temporarily
 from lamina.backend.variables import SCOPE as _SCOPE
@@ -664,17 +664,17 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
             if mask is not None:
                 kwargs["mask"] = mask
         previous_training = ctx.training
+        outermost = ctx.depth == 0
         if training is None:
             training = previous_training
-            if training is None and ctx.depth == 0:
+            if training is None and outermost and _training_phase._PHASE is not None:
                 # Keras 2's `K.set_learning_phase` sets the default of outermost calls.
-                phase = _training_phase.global_learning_phase()
-                training = None if phase is None else bool(phase)
+                training = bool(_training_phase._PHASE)
             if takes_training and training is not None:
                 kwargs["training"] = training
         elif not takes_training:
             kwargs.pop("training")
-        if ctx.depth == 0:
+        if outermost:
             ctx.epoch += 1
         # Plain dict writes: this runs on every call and Module.__setattr__ is slow.
         self.__dict__["_call_epoch"] = ctx.epoch
@@ -704,12 +704,12 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
             previous_mask = kwargs.get("mask") if takes_mask else _collect_mask(inputs)
             if mask_overridden or previous_mask is not None:
                 outputs = _attach_masks(outputs, self.compute_mask(inputs, previous_mask), inputs)
-        if ctx.depth == 0:
+        if outermost:
             # What the user receives converts to numpy as a Keras value does (see numpy_interop).
-            if isinstance(outputs, torch.Tensor):
-                if outputs.requires_grad and not torch_compat.is_compiling():
-                    mark_eager_output(outputs)
-            elif not torch_compat.is_compiling():
+            if type(outputs) is torch.Tensor:
+                if outputs.requires_grad and not outputs.is_leaf and not torch_compat.is_compiling():
+                    outputs.__class__ = EagerTensor
+            elif not isinstance(outputs, torch.Tensor) and not torch_compat.is_compiling():
                 tree.map_structure(mark_eager_output, outputs)
         return outputs
 
