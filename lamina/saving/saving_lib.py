@@ -7,6 +7,7 @@ and sizes are checked before anything is extracted, and the config is deserializ
 unless the caller opts out.
 """
 
+import contextlib
 import datetime
 import io
 import json
@@ -18,7 +19,7 @@ import zlib
 
 import h5py
 
-from lamina.saving import serialization_lib
+from lamina.saving import model_sizing, serialization_lib
 from lamina.saving.weights_store import _walk, load_weights_from_h5, save_weights_to_h5
 
 _CONFIG = "config.json"
@@ -30,6 +31,9 @@ _ALLOWED_MEMBERS = {_CONFIG, _METADATA, _WEIGHTS}
 _MAX_JSON_BYTES = 64 * 1024 * 1024
 _MAX_WEIGHTS_BYTES = 16 * 1024**3
 _MAX_COMPRESSION_RATIO = 1000
+# The weights member is copied out in chunks, in memory up to _SPOOL_BYTES, then on disk.
+_CHUNK_BYTES = 4 * 1024 * 1024
+_SPOOL_BYTES = 256 * 1024 * 1024
 
 KERAS_VERSION = "3.15.1"
 
@@ -199,6 +203,7 @@ def _load_model(filepath, custom_objects, compile, safe_mode):
         raise ValueError(f"Cannot load {filepath!r}: no such file.")
     if not zipfile.is_zipfile(filepath):
         raise ValueError(f"Cannot load {filepath!r}: it is not a `.keras` zip archive.")
+    source = repr(filepath)
     with zipfile.ZipFile(filepath, "r") as zf:
         names = _check_archive(zf, filepath)
         try:
@@ -208,23 +213,91 @@ def _load_model(filepath, custom_objects, compile, safe_mode):
         if not isinstance(config, dict):
             raise ValueError(f"Cannot load {filepath!r}: {_CONFIG} does not hold an object config.")
         compile_config = config.pop("compile_config", None)
-        with serialization_lib.SafeModeScope(safe_mode):
-            model = serialization_lib.deserialize_keras_object(
-                config, custom_objects=custom_objects, safe_mode=safe_mode
-            )
-        if compile and compile_config:
-            _compile_from_config(model, compile_config, custom_objects, safe_mode)
-        if _WEIGHTS in names:
-            weights = io.BytesIO(_read_member(zf, _WEIGHTS, _MAX_WEIGHTS_BYTES))
-            try:
-                h5 = h5py.File(weights, "r")
-            except OSError as e:
-                raise ValueError(f"Cannot load {filepath!r}: {_WEIGHTS} is not a valid HDF5 file ({e}).") from None
-            with h5:
-                load_weights_from_h5(model, h5, source=f"{filepath!r}")
+
+        def build():
+            with serialization_lib.SafeModeScope(safe_mode):
+                return serialization_lib.deserialize_keras_object(
+                    config, custom_objects=custom_objects, safe_mode=safe_mode
+                )
+
+        # Sized on the meta device first: nothing is allocated for a model the file cannot fill.
+        planned = model_sizing.build_on_meta(build)
+        if _WEIGHTS not in names:
+            if planned is None:
+                planned = build()
+            _refuse_missing_weights(planned, filepath)
+            weights = None
+        else:
+            other = sum(zf.getinfo(n).file_size for n in names if n != _WEIGHTS)
+            limit = _MAX_WEIGHTS_BYTES
+            if planned is not None:
+                limit = min(limit, model_sizing.weights_file_bound(planned, other))
+            weights = _OpenWeights(zf, filepath, limit)
+        with weights or contextlib.nullcontext():
+            h5 = weights.h5 if weights else None
+            if h5 is not None and planned is not None:
+                load_weights_from_h5(planned, h5, source=source, check_only=True)
+            model = build()
+            if compile and compile_config:
+                _compile_from_config(model, compile_config, custom_objects, safe_mode)
+            if h5 is not None:
+                load_weights_from_h5(model, h5, source=source)
         # After the weights: a vocabulary in tf_idf mode needs its IDF weights loaded first.
         _load_assets(model, zf, names)
     return model
+
+
+def _refuse_missing_weights(model, filepath):
+    unstored = [getattr(v, "path", None) or getattr(v, "name", "?") for v in getattr(model, "weights", [])]
+    if unstored:
+        shown = ", ".join(unstored[:20]) + (f", ... ({len(unstored)} in all)" if len(unstored) > 20 else "")
+        raise ValueError(
+            f"Cannot load {filepath!r}: the archive has no {_WEIGHTS}, so these variables would "
+            f"have no stored value: {shown}."
+        )
+
+
+class _OpenWeights:
+    """``model.weights.h5`` copied out of the archive in bounded chunks and opened with h5py.
+
+    Small files stay in memory; larger ones spill to a temporary file, so loading never holds
+    the archive member twice and never inflates it past ``limit`` bytes.
+    """
+
+    def __init__(self, zf, filepath, limit):
+        info = zf.getinfo(_WEIGHTS)
+        if info.file_size > limit:
+            raise ValueError(
+                f"Refusing to load {filepath!r}: {_WEIGHTS} declares {info.file_size} bytes, more "
+                f"than the model in its config can need ({limit} bytes)."
+            )
+        self._buffer = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
+        try:
+            with zf.open(_WEIGHTS) as member:
+                copied = 0
+                while chunk := member.read(_CHUNK_BYTES):
+                    copied += len(chunk)
+                    if copied > limit:
+                        raise ValueError(
+                            f"Refusing to load {filepath!r}: {_WEIGHTS} inflates past {limit} "
+                            "bytes, more than the model in its config can need."
+                        )
+                    self._buffer.write(chunk)
+            self._buffer.seek(0)
+            try:
+                self.h5 = h5py.File(self._buffer, "r")
+            except OSError as e:
+                raise ValueError(f"Cannot load {filepath!r}: {_WEIGHTS} is not a valid HDF5 file ({e}).") from None
+        except BaseException:
+            self._buffer.close()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.h5.close()
+        self._buffer.close()
 
 
 def _compile_from_config(model, config, custom_objects, safe_mode):
@@ -259,11 +332,16 @@ def load_weights(model, filepath, skip_mismatch=False):
     """Load variables from a ``.weights.h5`` file or from the weights inside a ``.keras`` archive."""
     filepath = os.fspath(filepath)
     if filepath.endswith(".keras"):
+        if not zipfile.is_zipfile(filepath):
+            raise ValueError(f"Cannot load {filepath!r}: it is not a `.keras` zip archive.")
         with zipfile.ZipFile(filepath, "r") as zf:
-            _check_archive(zf, filepath)
-            data = io.BytesIO(_read_member(zf, _WEIGHTS, _MAX_WEIGHTS_BYTES))
-        with h5py.File(data, "r") as f:
-            load_weights_from_h5(model, f, skip_mismatch=skip_mismatch, source=repr(filepath))
+            names = _check_archive(zf, filepath)
+            if _WEIGHTS not in names:
+                _refuse_missing_weights(model, filepath)
+                return
+            limit = min(_MAX_WEIGHTS_BYTES, model_sizing.weights_file_bound(model))
+            with _OpenWeights(zf, filepath, limit) as weights:
+                load_weights_from_h5(model, weights.h5, skip_mismatch=skip_mismatch, source=repr(filepath))
         return
     if not filepath.endswith(".weights.h5"):
         raise ValueError(

@@ -9,6 +9,7 @@ after their class in snake case (``dense``, ``dense_1``, ...); an object reached
 import numpy as np
 
 from lamina.backend.naming import to_snake_case
+from lamina.saving.safe_h5 import SafeH5Group
 
 
 def _own_variables(obj):
@@ -95,25 +96,37 @@ def save_weights_to_h5(model, h5file):
     _walk(model, "", set(), visit)
 
 
-def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights file"):
+def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights file", check_only=False):
     """Assign variables of ``model`` from an open ``h5py.File`` written in the Keras layout.
 
-    Every dataset's shape is checked against the variable before any data is read, so a hostile
-    file cannot make the loader allocate more than the model itself holds.
+    Every entry is checked first (no links, external storage or virtual datasets; each variable a
+    dataset whose shape equals the variable's) and only then is any data read, so a hostile file
+    cannot read other files or make the loader allocate more than the model itself holds. With
+    ``check_only=True`` nothing is read or assigned: ``model`` may then live on the meta device.
     """
+    store = SafeH5Group(h5file, source)
     problems = []
+    assignments = []
+    hooks = []
 
     def visit(obj, path):
         variables = _own_variables(obj)
         key = f"{path}/vars" if path else "vars"
         if _has_state_hook(obj, "load_own_variables"):
-            obj.load_own_variables(h5file[key] if key in h5file else {})
+            entry = store.entry(key) if key in store else {}
+            if isinstance(entry, SafeH5Group):
+                entry.check_all()
+            elif not isinstance(entry, dict):
+                raise ValueError(f"Cannot load {source}: HDF5 entry '{key}' must be a group.")
+            hooks.append((obj, entry))
             return
-        if key not in h5file:
+        if key not in store:
             if variables:
                 problems.append(f"missing group '{key}' for '{getattr(obj, 'name', obj)}'")
             return
-        group = h5file[key]
+        group = store.entry(key)
+        if not isinstance(group, SafeH5Group):
+            raise ValueError(f"Cannot load {source}: HDF5 entry '{key}' must be a group of variables.")
         names = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else -1)
         if any(not k.isdigit() for k in names) or len(names) != len(variables):
             message = (
@@ -124,7 +137,7 @@ def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights
                 return
             raise ValueError(message)
         for i, v in enumerate(variables):
-            dataset = group[str(i)]
+            dataset = group.dataset(str(i))
             if tuple(dataset.shape) != tuple(v.shape):
                 if skip_mismatch:
                     continue
@@ -132,13 +145,19 @@ def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights
                     f"Shape mismatch in {source} for variable '{v.path}': the file has "
                     f"{tuple(dataset.shape)}, the model expects {tuple(v.shape)}."
                 )
-            v.assign(np.asarray(dataset[()]))
+            assignments.append((v, dataset))
 
-    if getattr(model, "optimizer", None) is not None and "optimizer" in h5file:
+    if getattr(model, "optimizer", None) is not None and "optimizer" in store:
         _prepare_optimizer(model)
     _walk(model, "", set(), visit)
     if problems and not skip_mismatch:
         raise ValueError(f"Could not load {source}: " + "; ".join(problems))
+    if check_only:
+        return
+    for variable, dataset in assignments:
+        variable.assign(np.asarray(dataset[()]))
+    for obj, entry in hooks:
+        obj.load_own_variables(entry)
 
 
 def _prepare_optimizer(model):
