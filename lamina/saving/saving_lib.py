@@ -14,6 +14,7 @@ import json
 import os
 import stat
 import tempfile
+import threading
 import zipfile
 import zlib
 
@@ -38,12 +39,55 @@ _SPOOL_BYTES = 256 * 1024 * 1024
 KERAS_VERSION = "3.15.1"
 
 
+def _temp_prefix(path):
+    # Long names are cut so the temporary name stays within file-system limits.
+    return f".lamina-{os.path.basename(path)[:120]}."
+
+
+def _remove_stale_temps(path):
+    """Remove temporary files that killed saves to ``path`` left behind.
+
+    Each save's temporary name holds its process id; one whose process no longer runs can only
+    be the remains of an interrupted save, so files cannot pile up over repeated kills.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = _temp_prefix(path)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix):-len(".tmp")].split("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            try:
+                os.remove(os.path.join(directory, name))
+            except OSError:
+                pass
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
 def _atomic_write(path, write):
-    """Call ``write(tmp_path)`` then rename over ``path``; never leaves a partial file at ``path``."""
+    """Call ``write(tmp_path)`` then rename over ``path``; never leaves a partial file at ``path``.
+
+    The temporary file sits next to ``path`` and is named after it and this process
+    (``.lamina-<name>.<pid>-<thread>.tmp``); the temporary files of earlier saves to ``path``
+    killed before their rename are removed first.
+    """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".lamina-", suffix=".tmp", dir=directory)
-    os.close(fd)
+    _remove_stale_temps(path)
+    tmp = os.path.join(directory, f"{_temp_prefix(path)}{os.getpid()}-{threading.get_ident()}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)
