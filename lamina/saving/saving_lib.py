@@ -12,6 +12,7 @@ import datetime
 import io
 import json
 import os
+import shutil
 import stat
 import tempfile
 import threading
@@ -20,7 +21,7 @@ import zlib
 
 import h5py
 
-from lamina.saving import model_sizing, serialization_lib
+from lamina.saving import archive_dir, model_sizing, serialization_lib
 from lamina.saving.weights_store import _walk, load_weights_from_h5, save_weights_to_h5
 
 _CONFIG = "config.json"
@@ -61,8 +62,12 @@ def _remove_stale_temps(path):
             continue
         pid = name[len(prefix):-len(".tmp")].split("-")[0]
         if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            full = os.path.join(directory, name)
             try:
-                os.remove(os.path.join(directory, name))
+                if os.path.isdir(full) and not os.path.islink(full):
+                    shutil.rmtree(full)
+                else:
+                    os.remove(full)
             except OSError:
                 pass
 
@@ -97,13 +102,25 @@ def _atomic_write(path, write):
         raise
 
 
-def save_model(model, filepath):
-    """Write ``model`` as a ``.keras`` zip archive (config, metadata, weights)."""
+def save_model(model, filepath, zipped=True):
+    """Write ``model`` as a ``.keras`` archive (config, metadata, weights, assets).
+
+    Args:
+        model: The model to save.
+        filepath: A ``.keras`` path, or with ``zipped=False`` a folder path (not ending in
+            ``.keras``) that receives the same members as plain files.
+        zipped: Whether to write a zip file (the default) or the unzipped folder form.
+    """
     filepath = os.fspath(filepath)
-    if not filepath.endswith(".keras"):
+    if zipped and not filepath.endswith(".keras"):
         raise ValueError(
             f"Invalid filepath extension for saving: {filepath!r}. Use `.keras` for a whole model "
-            "or `save_weights()` with a `.weights.h5` path."
+            "(or `zipped=False` with a folder path), or `save_weights()` with a `.weights.h5` path."
+        )
+    if not zipped and filepath.endswith(".keras"):
+        raise ValueError(
+            "When using `zipped=False`, the `filepath` argument should not end in `.keras`. "
+            f"Received: filepath={filepath!r}"
         )
     config = serialization_lib.serialize_keras_object(model)
     compile_config = model.get_compile_config() if getattr(model, "compiled", False) else None
@@ -115,17 +132,46 @@ def save_model(model, filepath):
     weights = io.BytesIO()
     with h5py.File(weights, "w") as f:
         save_weights_to_h5(model, f)
-    assets = _collect_assets(model)
+    members = [
+        (_METADATA, json.dumps(metadata).encode()),
+        (_CONFIG, json.dumps(config, default=_json_default).encode()),
+        (_WEIGHTS, weights.getvalue()),
+    ] + _collect_assets(model)
+
+    if not zipped:
+        _swap_directory(filepath, lambda tmp: archive_dir.write_directory(tmp, members))
+        return
 
     def write(tmp):
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(_METADATA, json.dumps(metadata))
-            zf.writestr(_CONFIG, json.dumps(config, default=_json_default))
-            zf.writestr(_WEIGHTS, weights.getvalue())
-            for name, data in assets:
+            for name, data in members:
                 zf.writestr(name, data)
 
     _atomic_write(filepath, write)
+
+
+def _swap_directory(path, write):
+    """Write a folder next to ``path`` and move it into place, replacing an earlier save.
+
+    A folder cannot replace another in one rename: the old one is moved aside first, so a kill
+    leaves either the old or the new folder at ``path``, or (between the two renames) both
+    beside it under temporary names, which the next save removes.
+    """
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"Cannot save to {path!r} with `zipped=False`: it exists and is not a folder.")
+    directory = os.path.dirname(os.path.abspath(path))
+    _remove_stale_temps(path)
+    base = os.path.join(directory, f"{_temp_prefix(path)}{os.getpid()}-{threading.get_ident()}")
+    tmp, old = base + ".tmp", base + "-old.tmp"
+    try:
+        write(tmp)
+        if os.path.isdir(path):
+            os.replace(path, old)
+        os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, old):
+            if os.path.isdir(leftover):
+                shutil.rmtree(leftover)
 
 
 def _has_asset_hook(obj, name):
@@ -242,13 +288,19 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         raise ValueError(f"Cannot load {filepath!r}: the file is malformed ({type(e).__name__}: {e}).") from e
 
 
-def _load_model(filepath, custom_objects, compile, safe_mode):
+def _open_archive(filepath):
+    if os.path.isdir(filepath) and not os.path.islink(filepath):
+        return archive_dir.DirectoryArchive(filepath)
     if not os.path.isfile(filepath):
         raise ValueError(f"Cannot load {filepath!r}: no such file.")
     if not zipfile.is_zipfile(filepath):
         raise ValueError(f"Cannot load {filepath!r}: it is not a `.keras` zip archive.")
+    return zipfile.ZipFile(filepath, "r")
+
+
+def _load_model(filepath, custom_objects, compile, safe_mode):
     source = repr(filepath)
-    with zipfile.ZipFile(filepath, "r") as zf:
+    with _open_archive(filepath) as zf:
         names = _check_archive(zf, filepath)
         try:
             config = json.loads(_read_member(zf, _CONFIG, _MAX_JSON_BYTES))

@@ -6,6 +6,8 @@ object's attributes in sorted order; a model's ``layers`` list is a container wh
 after their class in snake case (``dense``, ``dense_1``, ...); an object reached twice is stored once.
 """
 
+import warnings
+
 import numpy as np
 
 from lamina.backend.naming import to_snake_case
@@ -134,6 +136,10 @@ def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights
                 f"received {len(names)} variables during loading ({source}, group '{key}')."
             )
             if skip_mismatch:
+                return
+            if obj is getattr(model, "optimizer", None):
+                # As Keras: an optimizer saved before its first step holds no slots yet.
+                warnings.warn(f"Skipping the optimizer state: {message}", stacklevel=3)
                 return
             raise ValueError(message)
         for i, v in enumerate(variables):
