@@ -199,14 +199,27 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     # Flattening to (N, num_classes) keeps torch on its fast 2-D kernel; a copy happens only for a
     # class axis other than the last.
     scores = torch.movedim(y_pred, dim, -1).reshape(-1, num_classes)
-    if from_logits:
-        values = F.cross_entropy(scores, target.reshape(-1), reduction="none")
-    else:
-        values = F.nll_loss(_categorical_log_probs(scores, False, -1), target.reshape(-1), reduction="none")
+    try:
+        if from_logits:
+            values = F.cross_entropy(scores, target.reshape(-1), reduction="none")
+        else:
+            values = F.nll_loss(_categorical_log_probs(scores, False, -1), target.reshape(-1), reduction="none")
+    except IndexError:
+        # Checked only once torch has refused: a check on every batch would cost a device sync.
+        raise _label_out_of_range(target, num_classes) from None
     values = values.reshape(expected)
     if ignore_class is not None:
         _set_mask(values, valid)
     return values
+
+
+def _label_out_of_range(target, num_classes):
+    bad = target[((target < 0) | (target >= num_classes)) & (target != -100)]
+    shown = bad.unique()[:10].tolist() if bad.numel() else "unknown"
+    return ValueError(
+        f"sparse_categorical_crossentropy: `y_true` holds class ids {shown} outside the valid "
+        f"range [0, {num_classes}) of `y_pred`, which has {num_classes} classes."
+    )
 
 
 @register_builtin(_MODULE)

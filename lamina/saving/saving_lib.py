@@ -15,7 +15,6 @@ import os
 import shutil
 import stat
 import tempfile
-import threading
 import zipfile
 import zlib
 
@@ -23,6 +22,7 @@ import h5py
 
 from lamina.saving import archive_dir, model_sizing, serialization_lib
 from lamina.saving.weights_store import _walk, load_weights_from_h5, save_weights_to_h5
+from lamina.utils import atomic_files
 
 _CONFIG = "config.json"
 _METADATA = "metadata.json"
@@ -38,68 +38,6 @@ _CHUNK_BYTES = 4 * 1024 * 1024
 _SPOOL_BYTES = 256 * 1024 * 1024
 
 KERAS_VERSION = "3.15.1"
-
-
-def _temp_prefix(path):
-    # Long names are cut so the temporary name stays within file-system limits.
-    return f".lamina-{os.path.basename(path)[:120]}."
-
-
-def _remove_stale_temps(path):
-    """Remove temporary files that killed saves to ``path`` left behind.
-
-    Each save's temporary name holds its process id; one whose process no longer runs can only
-    be the remains of an interrupted save, so files cannot pile up over repeated kills.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    prefix = _temp_prefix(path)
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return
-    for name in names:
-        if not (name.startswith(prefix) and name.endswith(".tmp")):
-            continue
-        pid = name[len(prefix):-len(".tmp")].split("-")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
-            full = os.path.join(directory, name)
-            try:
-                if os.path.isdir(full) and not os.path.islink(full):
-                    shutil.rmtree(full)
-                else:
-                    os.remove(full)
-            except OSError:
-                pass
-
-
-def _process_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def _atomic_write(path, write):
-    """Call ``write(tmp_path)`` then rename over ``path``; never leaves a partial file at ``path``.
-
-    The temporary file sits next to ``path`` and is named after it and this process
-    (``.lamina-<name>.<pid>-<thread>.tmp``); the temporary files of earlier saves to ``path``
-    killed before their rename are removed first.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    _remove_stale_temps(path)
-    tmp = os.path.join(directory, f"{_temp_prefix(path)}{os.getpid()}-{threading.get_ident()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def save_model(model, filepath, zipped=True):
@@ -147,7 +85,7 @@ def save_model(model, filepath, zipped=True):
             for name, data in members:
                 zf.writestr(name, data)
 
-    _atomic_write(filepath, write)
+    atomic_files.atomic_write(filepath, write)
 
 
 def _swap_directory(path, write):
@@ -159,10 +97,8 @@ def _swap_directory(path, write):
     """
     if os.path.exists(path) and not os.path.isdir(path):
         raise ValueError(f"Cannot save to {path!r} with `zipped=False`: it exists and is not a folder.")
-    directory = os.path.dirname(os.path.abspath(path))
-    _remove_stale_temps(path)
-    base = os.path.join(directory, f"{_temp_prefix(path)}{os.getpid()}-{threading.get_ident()}")
-    tmp, old = base + ".tmp", base + "-old.tmp"
+    atomic_files.remove_stale_temps(path)
+    tmp, old = atomic_files.temp_path(path), atomic_files.temp_path(path, "-old")
     try:
         write(tmp)
         if os.path.isdir(path):
@@ -421,7 +357,7 @@ def save_weights(model, filepath):
         with h5py.File(tmp, "w") as f:
             save_weights_to_h5(model, f)
 
-    _atomic_write(filepath, write)
+    atomic_files.atomic_write(filepath, write)
 
 
 def load_weights(model, filepath, skip_mismatch=False):

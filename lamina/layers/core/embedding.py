@@ -131,11 +131,24 @@ class Embedding(Layer):
         self.built = True
 
     def call(self, inputs):
-        outputs = _embedding_lookup(inputs, self.embeddings)
+        try:
+            outputs = _embedding_lookup(inputs, self.embeddings)
+        except IndexError:
+            # Checked only once torch has refused: a check on every call would cost a device sync.
+            raise self._index_out_of_range(inputs) from None
         compute_dtype = to_torch_dtype(self.compute_dtype)
         if outputs.dtype != compute_dtype:
             outputs = outputs.to(compute_dtype)
         return outputs
+
+    def _index_out_of_range(self, inputs):
+        indices = torch.as_tensor(inputs).to(torch.int64)
+        bad = indices[(indices < 0) | (indices >= self.input_dim)]
+        shown = bad.unique()[:10].tolist() if bad.numel() else "unknown"
+        return ValueError(
+            f"Embedding layer '{self.name}' received indices {shown} outside its valid range "
+            f"[0, {self.input_dim}) (`input_dim={self.input_dim}`)."
+        )
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:
