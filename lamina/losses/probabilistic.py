@@ -24,6 +24,7 @@ from lamina.losses.loss import (
     _set_mask,
 )
 from lamina.saving.object_registration import register_builtin
+from lamina.utils.index_errors import out_of_range
 
 _MODULE = "keras.losses"
 
@@ -206,20 +207,13 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
             values = F.nll_loss(_categorical_log_probs(scores, False, -1), target.reshape(-1), reduction="none")
     except IndexError:
         # Checked only once torch has refused: a check on every batch would cost a device sync.
-        raise _label_out_of_range(target, num_classes) from None
+        raise out_of_range(
+            "sparse_categorical_crossentropy", "class ids in `y_true`", target, num_classes, ignored=-100
+        ) from None
     values = values.reshape(expected)
     if ignore_class is not None:
         _set_mask(values, valid)
     return values
-
-
-def _label_out_of_range(target, num_classes):
-    bad = target[((target < 0) | (target >= num_classes)) & (target != -100)]
-    shown = bad.unique()[:10].tolist() if bad.numel() else "unknown"
-    return ValueError(
-        f"sparse_categorical_crossentropy: `y_true` holds class ids {shown} outside the valid "
-        f"range [0, {num_classes}) of `y_pred`, which has {num_classes} classes."
-    )
 
 
 @register_builtin(_MODULE)

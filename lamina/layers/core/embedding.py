@@ -7,6 +7,7 @@ from lamina.backend.dtypes import to_torch_dtype
 from lamina.layers.layer import Layer
 from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
+from lamina.utils.index_errors import out_of_range
 
 _INDEX_DTYPES = (torch.int32, torch.int64)
 
@@ -135,20 +136,14 @@ class Embedding(Layer):
             outputs = _embedding_lookup(inputs, self.embeddings)
         except IndexError:
             # Checked only once torch has refused: a check on every call would cost a device sync.
-            raise self._index_out_of_range(inputs) from None
+            raise out_of_range(
+                f"Embedding layer '{self.name}' (input_dim={self.input_dim})", "indices", inputs,
+                self.input_dim,
+            ) from None
         compute_dtype = to_torch_dtype(self.compute_dtype)
         if outputs.dtype != compute_dtype:
             outputs = outputs.to(compute_dtype)
         return outputs
-
-    def _index_out_of_range(self, inputs):
-        indices = torch.as_tensor(inputs).to(torch.int64)
-        bad = indices[(indices < 0) | (indices >= self.input_dim)]
-        shown = bad.unique()[:10].tolist() if bad.numel() else "unknown"
-        return ValueError(
-            f"Embedding layer '{self.name}' received indices {shown} outside its valid range "
-            f"[0, {self.input_dim}) (`input_dim={self.input_dim}`)."
-        )
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:
