@@ -13,6 +13,7 @@ unwritten fill), so their allocation is bounded by the size of the file itself.
 
 import h5py
 import numpy as np
+from h5py import h5l
 
 # Small hook entries (counters, short vectors) may be stored any way h5py likes.
 _SMALL_HOOK_BYTES = 1024 * 1024
@@ -45,13 +46,7 @@ class SafeH5Group:
         return len(self._group)
 
     def __contains__(self, key):
-        group = self._group
-        for part in _parts(key):
-            if not isinstance(group, h5py.Group) or group.get(part, getlink=True) is None:
-                return False
-            self._check_link(group, part)
-            group = group[part]
-        return True
+        return self._resolve(key, missing_ok=True) is not None
 
     def __getitem__(self, key):
         entry = self.entry(key)
@@ -61,6 +56,13 @@ class SafeH5Group:
 
     def entry(self, key):
         """The checked group (as a ``SafeH5Group``) or ``h5py.Dataset`` at ``key``."""
+        return self._resolve(key)
+
+    def get(self, key):
+        """Like ``entry``, but ``None`` when nothing is stored at ``key``."""
+        return self._resolve(key, missing_ok=True)
+
+    def _resolve(self, key, missing_ok=False):
         obj = self._group
         for part in _parts(key):
             if not isinstance(obj, h5py.Group):
@@ -68,9 +70,14 @@ class SafeH5Group:
                     f"Cannot load {self._source}: HDF5 entry '{obj.name}' is a dataset, but a "
                     f"group was expected to hold '{part}'."
                 )
-            if obj.get(part, getlink=True) is None:
+            # Asked of the link itself: following it could already open another file.
+            name = part.encode()
+            if not obj.id.links.exists(name):
+                if missing_ok:
+                    return None
                 raise KeyError(f"{obj.name.rstrip('/')}/{part}")
-            self._check_link(obj, part)
+            if obj.id.links.get_info(name).type != h5l.TYPE_HARD:
+                self._refuse_link(obj, part)
             obj = obj[part]
         if isinstance(obj, h5py.Dataset):
             check_dataset(obj, self._source)
@@ -98,15 +105,14 @@ class SafeH5Group:
             else:
                 _check_hook_size(entry, self._source)
 
-    def _check_link(self, group, part):
+    def _refuse_link(self, group, part):
         link = group.get(part, getlink=True)
-        if not isinstance(link, h5py.HardLink):
-            kind = type(link).__name__
-            target = f" to {link.filename!r}" if isinstance(link, h5py.ExternalLink) else ""
-            raise ValueError(
-                f"Refusing to load {self._source}: HDF5 entry '{group.name.rstrip('/')}/{part}' "
-                f"is a {kind}{target}; weights files may only hold their own data."
-            )
+        kind = type(link).__name__
+        target = f" to {link.filename!r}" if isinstance(link, h5py.ExternalLink) else ""
+        raise ValueError(
+            f"Refusing to load {self._source}: HDF5 entry '{group.name.rstrip('/')}/{part}' "
+            f"is a {kind}{target}; weights files may only hold their own data."
+        )
 
 
 def check_dataset(dataset, source):

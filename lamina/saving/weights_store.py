@@ -114,19 +114,20 @@ def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights
     def visit(obj, path):
         variables = _own_variables(obj)
         key = f"{path}/vars" if path else "vars"
+        entry = store.get(key)
         if _has_state_hook(obj, "load_own_variables"):
-            entry = store.entry(key) if key in store else {}
+            entry = {} if entry is None else entry
             if isinstance(entry, SafeH5Group):
                 entry.check_all()
             elif not isinstance(entry, dict):
                 raise ValueError(f"Cannot load {source}: HDF5 entry '{key}' must be a group.")
             hooks.append((obj, entry))
             return
-        if key not in store:
+        if entry is None:
             if variables:
                 problems.append(f"missing group '{key}' for '{getattr(obj, 'name', obj)}'")
             return
-        group = store.entry(key)
+        group = entry
         if not isinstance(group, SafeH5Group):
             raise ValueError(f"Cannot load {source}: HDF5 entry '{key}' must be a group of variables.")
         names = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else -1)

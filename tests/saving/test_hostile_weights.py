@@ -258,3 +258,19 @@ def test_valid_files_still_load_the_same_weights(tmp_path):
     loaded = lamina.models.load_model(_saved(tmp_path, tf_idf))
     data = np.array([["a", "c"]])
     np.testing.assert_allclose(np.asarray(loaded(data)), np.asarray(tf_idf(data)))
+
+
+def test_idf_weights_longer_than_max_tokens_are_refused(tmp_path):
+    lookup = layers.StringLookup(output_mode="tf_idf", max_tokens=5)
+    lookup.adapt([["a", "b"], ["a", "c"]])
+    inputs = lamina.Input((2,), dtype="string")
+    model = lamina.Model(inputs, lookup(inputs))
+
+    def edit(f):
+        key = _idf_key(f)
+        del f[key]
+        f.create_dataset(key, data=np.ones(1000, "float32"))  # stored in full, but too many
+
+    bad = _edit_archive(_saved(tmp_path, model), tmp_path / "long_idf.keras", edit_h5=edit)
+    with pytest.raises(ValueError, match=r"idf_weights.*\(1000,\).*max_tokens=5"):
+        lamina.models.load_model(bad)
