@@ -7,6 +7,7 @@ files stand for the local files an attacker would like to copy into the weights.
 
 import io
 import json
+import os
 import zipfile
 
 import h5py
@@ -23,12 +24,23 @@ def _model():
     return lamina.Sequential([lamina.Input((4,)), layers.Dense(3), layers.Dense(2)])
 
 
+def _mark_unread(path):
+    # An access time older than the modification time is updated by any read (relatime), so a
+    # canary still showing it was never read (on file systems mounted noatime this proves less).
+    os.utime(path, (0, os.stat(path).st_mtime))
+    return path
+
+
+def _assert_unread(path):
+    assert os.stat(path).st_atime == 0, f"{path} was read"
+
+
 @pytest.fixture
 def canary(tmp_path):
     path = tmp_path / "outside" / "secret.bin"
     path.parent.mkdir()
     path.write_bytes(CANARY)
-    return path
+    return _mark_unread(path)
 
 
 def _edit_archive(src, dst, edit_h5=None, config=None, drop=(), pad=None):
@@ -105,7 +117,7 @@ def canary_h5(tmp_path):
     path.parent.mkdir()
     with h5py.File(path, "w") as f:
         f.create_dataset("secret", data=np.frombuffer(CANARY[:12], "float32"))
-    return path
+    return _mark_unread(path)
 
 
 @pytest.mark.parametrize("attack, message", [
@@ -135,7 +147,8 @@ def test_indirection_is_refused_in_keras_archives_and_weights_files(tmp_path, ca
         with pytest.raises(ValueError, match=message):
             model.load_weights(path)
         _assert_untouched(model, before)
-    assert canary.read_bytes() == CANARY
+    _assert_unread(canary)
+    _assert_unread(canary_h5)
 
 
 def test_optimizer_variables_are_checked_too(tmp_path, canary):
@@ -152,6 +165,7 @@ def test_optimizer_variables_are_checked_too(tmp_path, canary):
     bad = _edit_archive(src, tmp_path / "opt.keras", edit_h5=edit)
     with pytest.raises(ValueError, match=r"optimizer/vars/2.*external storage"):
         lamina.models.load_model(bad)
+    _assert_unread(canary)
 
 
 def _tf_idf_model():
@@ -178,6 +192,7 @@ def test_lookup_idf_weights_through_external_storage_are_refused(tmp_path, canar
     bad = _edit_archive(_saved(tmp_path, _tf_idf_model()), tmp_path / "idf.keras", edit_h5=edit)
     with pytest.raises(ValueError, match=r"idf\.keras.*idf_weights.*external storage"):
         lamina.models.load_model(bad)
+    _assert_unread(canary)
 
 
 # --- Allocation bombs -------------------------------------------------------------------------
