@@ -33,6 +33,8 @@ _ALLOWED_MEMBERS = {_CONFIG, _METADATA, _WEIGHTS}
 _MAX_JSON_BYTES = 64 * 1024 * 1024
 _MAX_WEIGHTS_BYTES = 16 * 1024**3
 _MAX_COMPRESSION_RATIO = 1000
+# Assets (vocabularies) are extracted to a temporary folder: their total is bounded too.
+_MAX_ASSETS_BYTES = 1024**3
 # The weights member is copied out in chunks, in memory up to _SPOOL_BYTES, then on disk.
 _CHUNK_BYTES = 4 * 1024 * 1024
 _SPOOL_BYTES = 256 * 1024 * 1024
@@ -174,6 +176,7 @@ def _json_default(value):
 
 def _check_archive(zf, filepath):
     names = set()
+    asset_bytes = 0
     for info in zf.infolist():
         name = info.filename
         if name.startswith("/") or name.startswith("\\") or ".." in name.replace("\\", "/").split("/"):
@@ -196,6 +199,13 @@ def _check_archive(zf, filepath):
             )
         if info.compress_size and info.file_size / info.compress_size > _MAX_COMPRESSION_RATIO:
             raise ValueError(f"Refusing to load {filepath!r}: member {name!r} has a suspicious compression ratio.")
+        if name.startswith(_ASSETS + "/"):
+            asset_bytes += info.file_size
+            if asset_bytes > _MAX_ASSETS_BYTES:
+                raise ValueError(
+                    f"Refusing to load {filepath!r}: its asset files declare more than "
+                    f"{_MAX_ASSETS_BYTES} bytes in all."
+                )
     if _CONFIG not in names:
         raise ValueError(f"Cannot load {filepath!r}: the archive has no {_CONFIG}.")
     return names

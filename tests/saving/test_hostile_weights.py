@@ -289,3 +289,18 @@ def test_idf_weights_longer_than_max_tokens_are_refused(tmp_path):
     bad = _edit_archive(_saved(tmp_path, model), tmp_path / "long_idf.keras", edit_h5=edit)
     with pytest.raises(ValueError, match=r"idf_weights.*\(1000,\).*max_tokens=5"):
         lamina.models.load_model(bad)
+
+
+def test_asset_files_are_bounded_in_total(tmp_path, monkeypatch):
+    from lamina.saving import saving_lib
+
+    monkeypatch.setattr(saving_lib, "_MAX_ASSETS_BYTES", 1000)
+    src = _saved(tmp_path)
+    bad = tmp_path / "assets.keras"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info.filename))
+        for i in range(3):
+            zout.writestr(f"assets/layers/dense/part{i}.txt", b"x" * 400)
+    with pytest.raises(ValueError, match=r"assets\.keras.*asset files declare more than 1000 bytes"):
+        lamina.models.load_model(bad)
