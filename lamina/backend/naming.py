@@ -1,6 +1,7 @@
 """Unique default names for layers and other objects (``dense``, ``dense_1``, ...)."""
 
 import collections
+import contextlib
 import re
 
 _UIDS = collections.defaultdict(int)
@@ -27,3 +28,14 @@ def unique_name(prefix):
 
 def reset_uids():
     _UIDS.clear()
+
+
+@contextlib.contextmanager
+def preserved_uids():
+    """Restore the default-name counters on exit (for throw-away builds that must not use names)."""
+    saved = dict(_UIDS)
+    try:
+        yield
+    finally:
+        _UIDS.clear()
+        _UIDS.update(saved)

@@ -5,6 +5,7 @@ Every stochastic object (initializer, Dropout, ...) draws from a ``torch.Generat
 ``set_random_seed`` resets, so a whole program becomes reproducible with one call.
 """
 
+import contextlib
 import random as _py_random
 
 import numpy as np
@@ -41,7 +42,9 @@ def make_generator(seed=None, device=None):
     """A ``torch.Generator`` seeded with ``seed`` (or a freshly drawn seed when ``None``)."""
     if seed is None:
         seed = draw_seed()
-    gen = torch.Generator(device=device or "cpu")
+    device = torch.device(device or "cpu")
+    # Meta tensors (shape-only builds) draw nothing; torch accepts a CPU generator for them.
+    gen = torch.Generator(device="cpu" if device.type == "meta" else device)
     gen.manual_seed(int(seed))
     return gen
 
@@ -65,3 +68,17 @@ class SeedGenerator:
             gen = make_generator(self.seed, device=device)
             self._generators[key] = gen
         return gen
+
+
+@contextlib.contextmanager
+def preserved_global_seed():
+    """Restore Lamina's global seed stream on exit: work done inside draws no seed for later code.
+
+    Used for throw-away builds (e.g. sizing a model on the meta device before loading it), so a
+    program seeded with ``set_random_seed`` draws the same numbers whether or not one happened.
+    """
+    state = _GLOBAL.getstate()
+    try:
+        yield
+    finally:
+        _GLOBAL.setstate(state)

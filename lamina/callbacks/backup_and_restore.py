@@ -3,32 +3,33 @@
 import json
 import os
 import shutil
-import tempfile
 
 from lamina.callbacks.callback import Callback
 from lamina.saving.object_registration import register_builtin
+from lamina.utils import atomic_files
 
 
-def _write_temporary(directory, text):
-    """Write ``text`` to a new hidden file in ``directory``; returns its path."""
-    fd, tmp = tempfile.mkstemp(prefix=".lamina-", suffix=".tmp", dir=directory)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    return tmp
+_PENDING_PREFIX = ".lamina-pending-"
 
 
 def _copy_atomically(source, destination):
-    fd, tmp = tempfile.mkstemp(
-        prefix=".lamina-", suffix=".tmp", dir=os.path.dirname(destination) or "."
-    )
-    os.close(fd)
+    atomic_files.atomic_write(destination, lambda tmp: shutil.copyfile(source, tmp))
+
+
+def _write_text_atomically(destination, text):
+    def write(tmp):
+        with open(tmp, "w") as f:
+            f.write(text)
+
+    atomic_files.atomic_write(destination, write)
+
+
+def _keep_aside(source, destination):
+    """``destination`` becomes a second name of ``source``'s content (a hard link when possible)."""
     try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, destination)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        os.link(source, destination)
+    except OSError:
+        shutil.copyfile(source, destination)
 
 
 @register_builtin("keras.callbacks")
@@ -44,8 +45,9 @@ class BackupAndRestore(Callback):
 
     Files in ``backup_dir`` (the Keras layout): ``latest.weights.h5`` and
     ``training_metadata.json`` (``{"epoch": finished_epochs, "batch": last_batch}``), plus
-    ``*.bkp`` copies of the previous backup with ``double_checkpoint=True``. Every file is
-    replaced atomically.
+    ``*.bkp`` copies of the previous backup with ``double_checkpoint=True``. A backup is one
+    atomic commit: a process killed at any point of a save resumes from the previous backup or
+    from the new one, never from the weights of one and the epoch of the other.
 
     The model must be built before `fit` is called (e.g. made with an `Input`), so there are
     variables to restore into.
@@ -102,6 +104,7 @@ class BackupAndRestore(Callback):
         self._current_epoch = 0
 
     def on_train_begin(self, logs=None):
+        self._finish_interrupted_save()
         try:
             self._load_model()
         except (OSError, ValueError, KeyError):
@@ -158,26 +161,77 @@ class BackupAndRestore(Callback):
             return True
         return False
 
+    # A backup is two files (Keras's layout), written as one commit. Before the weights are
+    # replaced, the backup being superseded is kept aside under a name that records its
+    # metadata ("pending" file); the metadata rename is the commit; the pending file is removed
+    # last. On restart a pending file still there means the save was interrupted: if the
+    # metadata still names the old backup, the commit did not happen and the old weights are
+    # put back; otherwise it did and the pending file is just stale. Either way the weights and
+    # the metadata agree, whichever step the process died at.
     def _save_model(self):
         os.makedirs(self.backup_dir, exist_ok=True)
+        self._discard_pending()
         if self.double_checkpoint:
             if os.path.exists(self._weights_path):
                 _copy_atomically(self._weights_path, self._prev_weights_path)
             if os.path.exists(self._training_metadata_path):
                 _copy_atomically(self._training_metadata_path, self._prev_training_metadata_path)
-        metadata = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
-        # The metadata is written before the weights and renamed into place right after them,
-        # so the two files can only disagree if the process dies between two renames.
-        tmp = _write_temporary(self.backup_dir, metadata)
+        old = self._read_metadata()
+        pending = os.path.join(self.backup_dir, _PENDING_PREFIX + _metadata_tag(old))
+        if old is not None and os.path.exists(self._weights_path):
+            _keep_aside(self._weights_path, pending)
+        else:
+            open(pending, "w").close()  # "no committed backup yet"
+        self.model.save_weights(self._weights_path, overwrite=True)
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        _write_text_atomically(self._training_metadata_path, json.dumps(metadata))
+        os.remove(pending)
+
+    def _read_metadata(self):
+        if not os.path.exists(self._training_metadata_path):
+            return None
+        with open(self._training_metadata_path) as f:
+            return json.load(f)
+
+    def _pending_files(self):
+        if not os.path.isdir(self.backup_dir):
+            return []
+        return sorted(n for n in os.listdir(self.backup_dir) if n.startswith(_PENDING_PREFIX))
+
+    def _discard_pending(self):
+        for name in self._pending_files():
+            os.remove(os.path.join(self.backup_dir, name))
+
+    def _finish_interrupted_save(self):
+        pending = self._pending_files()
+        if not pending:
+            return
+        name = pending[-1]
+        path = os.path.join(self.backup_dir, name)
         try:
-            self.model.save_weights(self._weights_path, overwrite=True)
-            os.replace(tmp, self._training_metadata_path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+            current = self._read_metadata()
+        except ValueError:
+            current = None
+        if _metadata_tag(current) == name[len(_PENDING_PREFIX):]:
+            # Died before the commit: the previous backup is the valid one.
+            if current is None:
+                for stale in (self._weights_path, self._training_metadata_path):
+                    if os.path.exists(stale):
+                        os.remove(stale)
+                os.remove(path)
+            else:
+                os.replace(path, self._weights_path)
+        self._discard_pending()
 
     def on_train_end(self, logs=None):
         # The resume point is used up: a later `fit` of this model starts where its caller says.
         self.model._initial_epoch = None
         if self.delete_checkpoint and os.path.exists(self.backup_dir):
             shutil.rmtree(self.backup_dir)
+
+
+def _metadata_tag(metadata):
+    """The pending-file suffix naming a backup's metadata (``none`` before the first commit)."""
+    if metadata is None:
+        return "none"
+    return f"epoch{int(metadata['epoch'])}-batch{int(metadata['batch'])}"

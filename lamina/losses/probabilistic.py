@@ -24,6 +24,7 @@ from lamina.losses.loss import (
     _set_mask,
 )
 from lamina.saving.object_registration import register_builtin
+from lamina.utils.index_errors import out_of_range
 
 _MODULE = "keras.losses"
 
@@ -199,10 +200,16 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     # Flattening to (N, num_classes) keeps torch on its fast 2-D kernel; a copy happens only for a
     # class axis other than the last.
     scores = torch.movedim(y_pred, dim, -1).reshape(-1, num_classes)
-    if from_logits:
-        values = F.cross_entropy(scores, target.reshape(-1), reduction="none")
-    else:
-        values = F.nll_loss(_categorical_log_probs(scores, False, -1), target.reshape(-1), reduction="none")
+    try:
+        if from_logits:
+            values = F.cross_entropy(scores, target.reshape(-1), reduction="none")
+        else:
+            values = F.nll_loss(_categorical_log_probs(scores, False, -1), target.reshape(-1), reduction="none")
+    except IndexError:
+        # Checked only once torch has refused: a check on every batch would cost a device sync.
+        raise out_of_range(
+            "sparse_categorical_crossentropy", "class ids in `y_true`", target, num_classes, ignored=-100
+        ) from None
     values = values.reshape(expected)
     if ignore_class is not None:
         _set_mask(values, valid)

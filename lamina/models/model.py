@@ -186,29 +186,65 @@ class Model(Trainer, Layer):
         )
 
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
-        """Save the whole model (config, weights, optimizer state) to a ``.keras`` file."""
+        """Save the whole model (config, weights, optimizer state) as a ``.keras`` archive.
+
+        Args:
+            filepath: A ``.keras`` path, or a folder path with ``zipped=False``.
+            overwrite: Whether to replace an existing file; ``False`` raises if it exists.
+            zipped: ``True`` (the default) writes a zip file; ``False`` writes the same members
+                into a folder, Keras 3's unzipped form (``load_model`` reads both).
+            **kwargs: Keras's ``include_optimizer`` (the optimizer is always saved in a
+                ``.keras`` archive) and the deprecated ``save_format="keras"``. Anything else
+                raises a ``TypeError``.
+        """
         import os
 
         from lamina.saving import saving_lib
 
+        _check_save_kwargs(filepath, kwargs)
         if not overwrite and os.path.exists(filepath):
             raise FileExistsError(f"{filepath!r} exists and `overwrite=False`.")
-        saving_lib.save_model(self, filepath)
+        saving_lib.save_model(self, filepath, zipped=True if zipped is None else bool(zipped))
 
-    def save_weights(self, filepath, overwrite=True):
-        """Save the model's variables to a ``.weights.h5`` file (Keras 3 layout)."""
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Save the model's variables to a ``.weights.h5`` file (Keras 3 layout).
+
+        ``max_shard_size`` (Keras's sharded ``.weights.json`` form) is not supported: any value
+        other than ``None`` raises a ``ValueError``.
+        """
         import os
 
         from lamina.saving import saving_lib
 
+        if max_shard_size is not None:
+            raise ValueError(
+                "Sharded weights (`max_shard_size`) are not supported by Lamina; save a single "
+                f"`.weights.h5` file. Received: max_shard_size={max_shard_size!r}"
+            )
         if not overwrite and os.path.exists(filepath):
             raise FileExistsError(f"{filepath!r} exists and `overwrite=False`.")
         saving_lib.save_weights(self, filepath)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
-        """Load variables from a ``.weights.h5`` file or a ``.keras`` archive."""
+        """Load variables from a ``.weights.h5`` file or a ``.keras`` archive.
+
+        Keras's legacy keyword arguments ``by_name`` and ``objects_to_skip`` are accepted only
+        as ``None``/``False`` (their features are not supported); anything else raises.
+        """
         from lamina.saving import saving_lib
 
+        unknown = sorted(set(kwargs) - {"by_name", "objects_to_skip"})
+        if unknown:
+            raise TypeError(
+                f"Model.load_weights() got unexpected keyword arguments {unknown}. Expected "
+                "`filepath` and `skip_mismatch`."
+            )
+        used = {k: v for k, v in kwargs.items() if v not in (None, False)}
+        if used:
+            raise ValueError(
+                f"Lamina does not support these `load_weights` arguments: {used}. They apply to "
+                "Keras's legacy `.h5` and sharded weights files."
+            )
         saving_lib.load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     def to_json(self, **kwargs):
@@ -232,3 +268,19 @@ class Model(Trainer, Layer):
         config = super().get_config()
         config.pop("batch_input_shape", None)
         return config
+
+
+def _check_save_kwargs(filepath, kwargs):
+    kwargs = dict(kwargs)
+    kwargs.pop("include_optimizer", None)
+    save_format = kwargs.pop("save_format", None)
+    if kwargs:
+        raise TypeError(
+            f"Model.save() got unexpected keyword arguments {sorted(kwargs)}. Expected `filepath`, "
+            "`overwrite`, `zipped` (and Keras's `include_optimizer`, `save_format`)."
+        )
+    if save_format and not (save_format in ("keras", "keras_v3") and str(filepath).endswith(".keras")):
+        raise ValueError(
+            "The `save_format` argument is deprecated in Keras 3 and Lamina saves only the `.keras` "
+            f"format: remove it and use a `.keras` path. Received: save_format={save_format!r}"
+        )

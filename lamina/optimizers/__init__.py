@@ -96,7 +96,13 @@ def get(identifier):
     if isinstance(identifier, dict):
         obj = deserialize(identifier)
     elif isinstance(identifier, str):
-        obj = deserialize({"class_name": identifier, "config": {}})
+        try:
+            obj = deserialize({"class_name": identifier, "config": {}})
+        except ValueError as e:
+            raise ValueError(
+                f"Unknown optimizer: {identifier!r}. Valid optimizer names: "
+                f"{object_lookup.valid_names(ALL_OBJECTS_DICT)} (or a registered custom optimizer)."
+            ) from e
     else:
         obj = identifier
     if isinstance(obj, Optimizer):

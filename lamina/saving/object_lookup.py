@@ -29,6 +29,11 @@ def deserializer(objects):
     return deserialize
 
 
+def valid_names(objects):
+    """The public names of ``objects`` as one sorted, comma-separated string (for error messages)."""
+    return ", ".join(sorted(n for n in objects if not n.startswith("_")))
+
+
 def name_getter(kind, objects, deserialize):
     """Build ``get(identifier)`` as Keras's losses and metrics define it.
 
@@ -49,6 +54,11 @@ def name_getter(kind, objects, deserialize):
             obj = obj()
         if callable(obj):
             return obj
+        if isinstance(identifier, str):
+            raise ValueError(
+                f"Could not interpret {kind} identifier: {identifier!r}. Valid {kind} names: "
+                f"{valid_names(objects)}."
+            )
         raise ValueError(f"Could not interpret {kind} identifier: {identifier!r}")
 
     get.__doc__ = (

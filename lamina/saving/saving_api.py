@@ -3,9 +3,9 @@
 from lamina.saving import saving_lib
 
 
-def save_model(model, filepath, overwrite=True, **kwargs):
+def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
     """Save ``model`` to a ``.keras`` file (see ``Model.save``)."""
-    model.save(filepath, overwrite=overwrite)
+    model.save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
@@ -21,9 +21,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     return saving_lib.load_model(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
 
 
-def save_weights(model, filepath, overwrite=True):
-    model.save_weights(filepath, overwrite=overwrite)
+def save_weights(model, filepath, overwrite=True, max_shard_size=None):
+    """Save ``model``'s variables to a ``.weights.h5`` file (see ``Model.save_weights``)."""
+    model.save_weights(filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 
 
-def load_weights(model, filepath, skip_mismatch=False):
-    model.load_weights(filepath, skip_mismatch=skip_mismatch)
+def load_weights(model, filepath, skip_mismatch=False, **kwargs):
+    """Load ``model``'s variables from a ``.weights.h5`` or ``.keras`` file (see ``Model.load_weights``)."""
+    model.load_weights(filepath, skip_mismatch=skip_mismatch, **kwargs)

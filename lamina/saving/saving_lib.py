@@ -7,10 +7,12 @@ and sizes are checked before anything is extracted, and the config is deserializ
 unless the caller opts out.
 """
 
+import contextlib
 import datetime
 import io
 import json
 import os
+import shutil
 import stat
 import tempfile
 import zipfile
@@ -18,8 +20,9 @@ import zlib
 
 import h5py
 
-from lamina.saving import serialization_lib
+from lamina.saving import archive_dir, model_sizing, serialization_lib
 from lamina.saving.weights_store import _walk, load_weights_from_h5, save_weights_to_h5
+from lamina.utils import atomic_files
 
 _CONFIG = "config.json"
 _METADATA = "metadata.json"
@@ -30,32 +33,34 @@ _ALLOWED_MEMBERS = {_CONFIG, _METADATA, _WEIGHTS}
 _MAX_JSON_BYTES = 64 * 1024 * 1024
 _MAX_WEIGHTS_BYTES = 16 * 1024**3
 _MAX_COMPRESSION_RATIO = 1000
+# Assets (vocabularies) are extracted to a temporary folder: their total is bounded too.
+_MAX_ASSETS_BYTES = 1024**3
+# The weights member is copied out in chunks, in memory up to _SPOOL_BYTES, then on disk.
+_CHUNK_BYTES = 4 * 1024 * 1024
+_SPOOL_BYTES = 256 * 1024 * 1024
 
 KERAS_VERSION = "3.15.1"
 
 
-def _atomic_write(path, write):
-    """Call ``write(tmp_path)`` then rename over ``path``; never leaves a partial file at ``path``."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".lamina-", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+def save_model(model, filepath, zipped=True):
+    """Write ``model`` as a ``.keras`` archive (config, metadata, weights, assets).
 
-
-def save_model(model, filepath):
-    """Write ``model`` as a ``.keras`` zip archive (config, metadata, weights)."""
+    Args:
+        model: The model to save.
+        filepath: A ``.keras`` path, or with ``zipped=False`` a folder path (not ending in
+            ``.keras``) that receives the same members as plain files.
+        zipped: Whether to write a zip file (the default) or the unzipped folder form.
+    """
     filepath = os.fspath(filepath)
-    if not filepath.endswith(".keras"):
+    if zipped and not filepath.endswith(".keras"):
         raise ValueError(
             f"Invalid filepath extension for saving: {filepath!r}. Use `.keras` for a whole model "
-            "or `save_weights()` with a `.weights.h5` path."
+            "(or `zipped=False` with a folder path), or `save_weights()` with a `.weights.h5` path."
+        )
+    if not zipped and filepath.endswith(".keras"):
+        raise ValueError(
+            "When using `zipped=False`, the `filepath` argument should not end in `.keras`. "
+            f"Received: filepath={filepath!r}"
         )
     config = serialization_lib.serialize_keras_object(model)
     compile_config = model.get_compile_config() if getattr(model, "compiled", False) else None
@@ -67,17 +72,44 @@ def save_model(model, filepath):
     weights = io.BytesIO()
     with h5py.File(weights, "w") as f:
         save_weights_to_h5(model, f)
-    assets = _collect_assets(model)
+    members = [
+        (_METADATA, json.dumps(metadata).encode()),
+        (_CONFIG, json.dumps(config, default=_json_default).encode()),
+        (_WEIGHTS, weights.getvalue()),
+    ] + _collect_assets(model)
+
+    if not zipped:
+        _swap_directory(filepath, lambda tmp: archive_dir.write_directory(tmp, members))
+        return
 
     def write(tmp):
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(_METADATA, json.dumps(metadata))
-            zf.writestr(_CONFIG, json.dumps(config, default=_json_default))
-            zf.writestr(_WEIGHTS, weights.getvalue())
-            for name, data in assets:
+            for name, data in members:
                 zf.writestr(name, data)
 
-    _atomic_write(filepath, write)
+    atomic_files.atomic_write(filepath, write)
+
+
+def _swap_directory(path, write):
+    """Write a folder next to ``path`` and move it into place, replacing an earlier save.
+
+    A folder cannot replace another in one rename: the old one is moved aside first, so a kill
+    leaves either the old or the new folder at ``path``, or (between the two renames) both
+    beside it under temporary names, which the next save removes.
+    """
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"Cannot save to {path!r} with `zipped=False`: it exists and is not a folder.")
+    atomic_files.remove_stale_temps(path)
+    tmp, old = atomic_files.temp_path(path), atomic_files.temp_path(path, "-old")
+    try:
+        write(tmp)
+        if os.path.isdir(path):
+            os.replace(path, old)
+        os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, old):
+            if os.path.isdir(leftover):
+                shutil.rmtree(leftover)
 
 
 def _has_asset_hook(obj, name):
@@ -144,6 +176,7 @@ def _json_default(value):
 
 def _check_archive(zf, filepath):
     names = set()
+    asset_bytes = 0
     for info in zf.infolist():
         name = info.filename
         if name.startswith("/") or name.startswith("\\") or ".." in name.replace("\\", "/").split("/"):
@@ -166,6 +199,13 @@ def _check_archive(zf, filepath):
             )
         if info.compress_size and info.file_size / info.compress_size > _MAX_COMPRESSION_RATIO:
             raise ValueError(f"Refusing to load {filepath!r}: member {name!r} has a suspicious compression ratio.")
+        if name.startswith(_ASSETS + "/"):
+            asset_bytes += info.file_size
+            if asset_bytes > _MAX_ASSETS_BYTES:
+                raise ValueError(
+                    f"Refusing to load {filepath!r}: its asset files declare more than "
+                    f"{_MAX_ASSETS_BYTES} bytes in all."
+                )
     if _CONFIG not in names:
         raise ValueError(f"Cannot load {filepath!r}: the archive has no {_CONFIG}.")
     return names
@@ -194,12 +234,19 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         raise ValueError(f"Cannot load {filepath!r}: the file is malformed ({type(e).__name__}: {e}).") from e
 
 
-def _load_model(filepath, custom_objects, compile, safe_mode):
+def _open_archive(filepath):
+    if os.path.isdir(filepath) and not os.path.islink(filepath):
+        return archive_dir.DirectoryArchive(filepath)
     if not os.path.isfile(filepath):
         raise ValueError(f"Cannot load {filepath!r}: no such file.")
     if not zipfile.is_zipfile(filepath):
         raise ValueError(f"Cannot load {filepath!r}: it is not a `.keras` zip archive.")
-    with zipfile.ZipFile(filepath, "r") as zf:
+    return zipfile.ZipFile(filepath, "r")
+
+
+def _load_model(filepath, custom_objects, compile, safe_mode):
+    source = repr(filepath)
+    with _open_archive(filepath) as zf:
         names = _check_archive(zf, filepath)
         try:
             config = json.loads(_read_member(zf, _CONFIG, _MAX_JSON_BYTES))
@@ -208,23 +255,91 @@ def _load_model(filepath, custom_objects, compile, safe_mode):
         if not isinstance(config, dict):
             raise ValueError(f"Cannot load {filepath!r}: {_CONFIG} does not hold an object config.")
         compile_config = config.pop("compile_config", None)
-        with serialization_lib.SafeModeScope(safe_mode):
-            model = serialization_lib.deserialize_keras_object(
-                config, custom_objects=custom_objects, safe_mode=safe_mode
-            )
-        if compile and compile_config:
-            _compile_from_config(model, compile_config, custom_objects, safe_mode)
-        if _WEIGHTS in names:
-            weights = io.BytesIO(_read_member(zf, _WEIGHTS, _MAX_WEIGHTS_BYTES))
-            try:
-                h5 = h5py.File(weights, "r")
-            except OSError as e:
-                raise ValueError(f"Cannot load {filepath!r}: {_WEIGHTS} is not a valid HDF5 file ({e}).") from None
-            with h5:
-                load_weights_from_h5(model, h5, source=f"{filepath!r}")
+
+        def build():
+            with serialization_lib.SafeModeScope(safe_mode):
+                return serialization_lib.deserialize_keras_object(
+                    config, custom_objects=custom_objects, safe_mode=safe_mode
+                )
+
+        # Sized on the meta device first: nothing is allocated for a model the file cannot fill.
+        planned = model_sizing.build_on_meta(build)
+        if _WEIGHTS not in names:
+            if planned is None:
+                planned = build()
+            _refuse_missing_weights(planned, filepath)
+            weights = None
+        else:
+            other = sum(zf.getinfo(n).file_size for n in names if n != _WEIGHTS)
+            limit = _MAX_WEIGHTS_BYTES
+            if planned is not None:
+                limit = min(limit, model_sizing.weights_file_bound(planned, other))
+            weights = _OpenWeights(zf, filepath, limit)
+        with weights or contextlib.nullcontext():
+            h5 = weights.h5 if weights else None
+            if h5 is not None and planned is not None:
+                load_weights_from_h5(planned, h5, source=source, check_only=True)
+            model = build()
+            if compile and compile_config:
+                _compile_from_config(model, compile_config, custom_objects, safe_mode)
+            if h5 is not None:
+                load_weights_from_h5(model, h5, source=source)
         # After the weights: a vocabulary in tf_idf mode needs its IDF weights loaded first.
         _load_assets(model, zf, names)
     return model
+
+
+def _refuse_missing_weights(model, filepath):
+    unstored = [getattr(v, "path", None) or getattr(v, "name", "?") for v in getattr(model, "weights", [])]
+    if unstored:
+        shown = ", ".join(unstored[:20]) + (f", ... ({len(unstored)} in all)" if len(unstored) > 20 else "")
+        raise ValueError(
+            f"Cannot load {filepath!r}: the archive has no {_WEIGHTS}, so these variables would "
+            f"have no stored value: {shown}."
+        )
+
+
+class _OpenWeights:
+    """``model.weights.h5`` copied out of the archive in bounded chunks and opened with h5py.
+
+    Small files stay in memory; larger ones spill to a temporary file, so loading never holds
+    the archive member twice and never inflates it past ``limit`` bytes.
+    """
+
+    def __init__(self, zf, filepath, limit):
+        info = zf.getinfo(_WEIGHTS)
+        if info.file_size > limit:
+            raise ValueError(
+                f"Refusing to load {filepath!r}: {_WEIGHTS} declares {info.file_size} bytes, more "
+                f"than the model in its config can need ({limit} bytes)."
+            )
+        self._buffer = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
+        try:
+            with zf.open(_WEIGHTS) as member:
+                copied = 0
+                while chunk := member.read(_CHUNK_BYTES):
+                    copied += len(chunk)
+                    if copied > limit:
+                        raise ValueError(
+                            f"Refusing to load {filepath!r}: {_WEIGHTS} inflates past {limit} "
+                            "bytes, more than the model in its config can need."
+                        )
+                    self._buffer.write(chunk)
+            self._buffer.seek(0)
+            try:
+                self.h5 = h5py.File(self._buffer, "r")
+            except OSError as e:
+                raise ValueError(f"Cannot load {filepath!r}: {_WEIGHTS} is not a valid HDF5 file ({e}).") from None
+        except BaseException:
+            self._buffer.close()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.h5.close()
+        self._buffer.close()
 
 
 def _compile_from_config(model, config, custom_objects, safe_mode):
@@ -252,18 +367,23 @@ def save_weights(model, filepath):
         with h5py.File(tmp, "w") as f:
             save_weights_to_h5(model, f)
 
-    _atomic_write(filepath, write)
+    atomic_files.atomic_write(filepath, write)
 
 
 def load_weights(model, filepath, skip_mismatch=False):
     """Load variables from a ``.weights.h5`` file or from the weights inside a ``.keras`` archive."""
     filepath = os.fspath(filepath)
     if filepath.endswith(".keras"):
+        if not zipfile.is_zipfile(filepath):
+            raise ValueError(f"Cannot load {filepath!r}: it is not a `.keras` zip archive.")
         with zipfile.ZipFile(filepath, "r") as zf:
-            _check_archive(zf, filepath)
-            data = io.BytesIO(_read_member(zf, _WEIGHTS, _MAX_WEIGHTS_BYTES))
-        with h5py.File(data, "r") as f:
-            load_weights_from_h5(model, f, skip_mismatch=skip_mismatch, source=repr(filepath))
+            names = _check_archive(zf, filepath)
+            if _WEIGHTS not in names:
+                _refuse_missing_weights(model, filepath)
+                return
+            limit = min(_MAX_WEIGHTS_BYTES, model_sizing.weights_file_bound(model))
+            with _OpenWeights(zf, filepath, limit) as weights:
+                load_weights_from_h5(model, weights.h5, skip_mismatch=skip_mismatch, source=repr(filepath))
         return
     if not filepath.endswith(".weights.h5"):
         raise ValueError(

@@ -6,9 +6,12 @@ object's attributes in sorted order; a model's ``layers`` list is a container wh
 after their class in snake case (``dense``, ``dense_1``, ...); an object reached twice is stored once.
 """
 
+import warnings
+
 import numpy as np
 
 from lamina.backend.naming import to_snake_case
+from lamina.saving.safe_h5 import SafeH5Group
 
 
 def _own_variables(obj):
@@ -99,25 +102,38 @@ def save_weights_to_h5(model, h5file):
     _walk(model, "", set(), visit)
 
 
-def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights file"):
+def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights file", check_only=False):
     """Assign variables of ``model`` from an open ``h5py.File`` written in the Keras layout.
 
-    Every dataset's shape is checked against the variable before any data is read, so a hostile
-    file cannot make the loader allocate more than the model itself holds.
+    Every entry is checked first (no links, external storage or virtual datasets; each variable a
+    dataset whose shape equals the variable's) and only then is any data read, so a hostile file
+    cannot read other files or make the loader allocate more than the model itself holds. With
+    ``check_only=True`` nothing is read or assigned: ``model`` may then live on the meta device.
     """
+    store = SafeH5Group(h5file, source)
     problems = []
+    assignments = []
+    hooks = []
 
     def visit(obj, path):
         variables = _own_variables(obj)
         key = f"{path}/vars" if path else "vars"
+        entry = store.get(key)
         if _has_state_hook(obj, "load_own_variables"):
-            obj.load_own_variables(h5file[key] if key in h5file else {})
+            entry = {} if entry is None else entry
+            if isinstance(entry, SafeH5Group):
+                entry.check_all()
+            elif not isinstance(entry, dict):
+                raise ValueError(f"Cannot load {source}: HDF5 entry '{key}' must be a group.")
+            hooks.append((obj, entry))
             return
-        if key not in h5file:
+        if entry is None:
             if variables:
                 problems.append(f"missing group '{key}' for '{getattr(obj, 'name', obj)}'")
             return
-        group = h5file[key]
+        group = entry
+        if not isinstance(group, SafeH5Group):
+            raise ValueError(f"Cannot load {source}: HDF5 entry '{key}' must be a group of variables.")
         names = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else -1)
         if any(not k.isdigit() for k in names) or len(names) != len(variables):
             message = (
@@ -126,9 +142,13 @@ def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights
             )
             if skip_mismatch:
                 return
+            if obj is getattr(model, "optimizer", None):
+                # As Keras: an optimizer saved before its first step holds no slots yet.
+                warnings.warn(f"Skipping the optimizer state: {message}", stacklevel=3)
+                return
             raise ValueError(message)
         for i, v in enumerate(variables):
-            dataset = group[str(i)]
+            dataset = group.dataset(str(i))
             if tuple(dataset.shape) != tuple(v.shape):
                 if skip_mismatch:
                     continue
@@ -136,13 +156,19 @@ def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights
                     f"Shape mismatch in {source} for variable '{v.path}': the file has "
                     f"{tuple(dataset.shape)}, the model expects {tuple(v.shape)}."
                 )
-            v.assign(np.asarray(dataset[()]))
+            assignments.append((v, dataset))
 
-    if getattr(model, "optimizer", None) is not None and "optimizer" in h5file:
+    if getattr(model, "optimizer", None) is not None and "optimizer" in store:
         _prepare_optimizer(model)
     _walk(model, "", set(), visit)
     if problems and not skip_mismatch:
         raise ValueError(f"Could not load {source}: " + "; ".join(problems))
+    if check_only:
+        return
+    for variable, dataset in assignments:
+        variable.assign(np.asarray(dataset[()]))
+    for obj, entry in hooks:
+        obj.load_own_variables(entry)
 
 
 def _prepare_optimizer(model):

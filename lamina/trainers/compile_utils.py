@@ -40,6 +40,29 @@ def _flatten_specs(spec):
     return [spec]
 
 
+def check_names(loss=None, metrics=None, weighted_metrics=None):
+    """Resolve every name given to ``compile`` now, so a typo fails there, not on the first batch.
+
+    Raises:
+        ValueError: naming the argument, the unknown name and the valid names.
+    """
+    from lamina import losses
+    from lamina import metrics as metrics_module
+
+    checks = [("loss", loss, losses.get, ("crossentropy", "ce")),
+              ("metrics", metrics, metrics_module.get, ("accuracy", "acc")),
+              ("weighted_metrics", weighted_metrics, metrics_module.get, ("accuracy", "acc"))]
+    for arg, spec, get, by_shape in checks:
+        if spec is None:
+            continue
+        for identifier in _flatten_specs(spec):
+            if isinstance(identifier, str) and identifier.lower() not in by_shape:
+                try:
+                    get(identifier)
+                except ValueError as e:
+                    raise ValueError(f"Invalid `{arg}` in `compile()`: {e}") from None
+
+
 def _object_name(obj):
     if hasattr(obj, "name") and isinstance(obj.name, str):
         return obj.name

@@ -13,11 +13,11 @@ import torch
 from lamina.backend import config
 from lamina.callbacks.callback import DeferredLogs
 from lamina.distribution import _trainer_hooks
-from lamina.trainers import data_adapters, trainer_utils
+from lamina.trainers import compile_utils, data_adapters, trainer_utils
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics
 from lamina.trainers.data_adapters import EpochIterator, unpack_x_y_sample_weight
 from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
-from lamina.trainers.validation import check_batch_against_model
+from lamina.trainers.validation import check_batch_against_model, check_loop_arguments, no_data_error
 from lamina.utils import traceback_utils
 
 
@@ -139,6 +139,7 @@ class Trainer:
         from lamina import metrics as metrics_module
         from lamina import optimizers
 
+        compile_utils.check_names(loss, metrics, weighted_metrics)
         self.optimizer = optimizers.get(optimizer)
         if (
             auto_scale_loss
@@ -397,6 +398,14 @@ class Trainer:
         epoch, then the ``val_`` values.
         """
         self._assert_compiled()
+        check_loop_arguments(
+            "fit",
+            positive=[("batch_size", batch_size), ("steps_per_epoch", steps_per_epoch),
+                      ("validation_steps", validation_steps),
+                      ("validation_batch_size", validation_batch_size)],
+            non_negative=[("epochs", epochs), ("initial_epoch", initial_epoch)],
+            validation_freq=validation_freq,
+        )
         epochs = _capped(epochs, config.max_epochs(), "epochs")
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = data_adapters.train_validation_split(
@@ -405,13 +414,13 @@ class Trainer:
         if validation_data is not None:
             val_x, val_y, val_sample_weight = unpack_x_y_sample_weight(validation_data)
         iterator = self._epoch_iterator(
-            x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight
+            x, y, sample_weight, batch_size, steps_per_epoch, shuffle, class_weight, loop="fit"
         )
         val_iterator = None
         if validation_data is not None:
             val_iterator = self._epoch_iterator(
                 val_x, val_y, val_sample_weight, validation_batch_size or batch_size,
-                validation_steps, False, None,
+                validation_steps, False, None, loop="fit", what="validation_data",
             )
         cbs = trainer_utils.callback_list(callbacks, self, verbose, add_history=True, epochs=epochs,
                              steps=iterator.num_batches)
@@ -477,7 +486,9 @@ class Trainer:
         if kwargs:
             raise ValueError(f"Arguments not recognized: {kwargs}")
         self._assert_compiled()
-        iterator = self._epoch_iterator(x, y, sample_weight, batch_size, steps, False, None)
+        check_loop_arguments("evaluate", positive=[("batch_size", batch_size), ("steps", steps)])
+        iterator = self._epoch_iterator(x, y, sample_weight, batch_size, steps, False, None,
+                                        loop="evaluate")
         cbs = trainer_utils.callback_list(callbacks, self, verbose, epochs=1, steps=iterator.num_batches)
         logs = self._test_loop(iterator, cbs)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
@@ -504,6 +515,7 @@ class Trainer:
     @_with_loop_state
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs on ``x`` as numpy arrays (with the structure of the outputs)."""
+        check_loop_arguments("predict", positive=[("batch_size", batch_size), ("steps", steps)])
         iterator = self._epoch_iterator(x, None, None, batch_size, steps, False, None, targets=False)
         cbs = trainer_utils.callback_list(callbacks, self, verbose, epochs=1, steps=iterator.num_batches)
         self.eval()
@@ -563,7 +575,7 @@ class Trainer:
 
     # --- helpers ------------------------------------------------------------------------------
     def _epoch_iterator(self, x, y, sample_weight, batch_size, steps, shuffle, class_weight,
-                        targets=True):
+                        targets=True, loop=None, what="x"):
         steps = _capped(steps, config.max_steps_per_epoch(), "steps_per_epoch")
         adapter = data_adapters.get_data_adapter(
             x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps, shuffle=shuffle,
@@ -574,6 +586,8 @@ class Trainer:
         first = iterator.peek()
         if first is not None:
             check_batch_against_model(self, first, targets=targets)
+        elif loop is not None:
+            raise no_data_error(loop, what)
         return iterator
 
     def _single_batch(self, x, y, sample_weight, targets=True):

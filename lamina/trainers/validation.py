@@ -184,3 +184,50 @@ def check_batch_against_model(model, data, targets=True):
             _check_input(value, spec, f"Input '{name}' of model '{model.name}'")
     if targets:
         _check_targets(model, y)
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_loop_arguments(loop, positive=(), non_negative=(), validation_freq=None):
+    """Refuse counts that would make ``fit`` / ``evaluate`` / ``predict`` silently do nothing.
+
+    Args:
+        loop: ``"fit"``, ``"evaluate"`` or ``"predict"`` (for the message).
+        positive: ``(name, value)`` pairs that must be ``None`` or an integer >= 1.
+        non_negative: ``(name, value)`` pairs that must be an integer >= 0.
+        validation_freq: ``fit``'s ``validation_freq``: an integer >= 1 or a list of epochs.
+
+    Raises:
+        ValueError: naming the argument, what was expected and what was received.
+    """
+    for name, value in positive:
+        if value is not None and not (_is_int(value) and value >= 1):
+            raise ValueError(
+                f"`{loop}()` expects `{name}` to be None or a positive integer. "
+                f"Received: {name}={value!r}"
+            )
+    for name, value in non_negative:
+        if not (_is_int(value) and value >= 0):
+            raise ValueError(
+                f"`{loop}()` expects `{name}` to be a non-negative integer. Received: {name}={value!r}"
+            )
+    if validation_freq is not None:
+        if isinstance(validation_freq, (list, tuple)):
+            valid = all(_is_int(v) and v >= 1 for v in validation_freq)
+        else:
+            valid = _is_int(validation_freq) and validation_freq >= 1
+        if not valid:
+            raise ValueError(
+                f"`{loop}()` expects `validation_freq` to be a positive integer or a list of "
+                f"epochs (1-based). Received: validation_freq={validation_freq!r}"
+            )
+
+
+def no_data_error(loop, what):
+    """The error for data that yields no batch at all (e.g. arrays with 0 samples)."""
+    return ValueError(
+        f"`{loop}()` received no data: `{what}` yielded no batches (0 samples). Pass at least "
+        "one sample."
+    )

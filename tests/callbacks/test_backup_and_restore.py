@@ -180,3 +180,56 @@ def test_resume_a_keras_backup(oracle, tmp_path, uninterrupted):
     for a, b in zip(model.get_weights(), weights):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     assert int(model.optimizer.iterations) == iterations
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL: no `except Exception` handler in `fit` sees it."""
+
+
+def _save_steps(monkeypatch, kill_at):
+    """Count every file-system step of the backups (renames, links, removals, copies) and die
+    right after step number ``kill_at``; returns the counter."""
+    counter = {"n": 0}
+
+    def step(real):
+        def wrapped(*args, **kwargs):
+            result = real(*args, **kwargs)
+            counter["n"] += 1
+            if counter["n"] == kill_at:
+                raise _Killed()
+            return result
+        return wrapped
+
+    for name in ("replace", "link", "remove"):
+        monkeypatch.setattr(os, name, step(getattr(os, name)))
+    return counter
+
+
+@pytest.mark.parametrize("double_checkpoint", [False, True], ids=["single", "double"])
+def test_a_kill_at_any_step_of_a_backup_resumes_to_the_same_weights(tmp_path, monkeypatch, uninterrupted,
+                                                                      double_checkpoint):
+    # Count the steps of one backup (the third, at the end of epoch 2) ...
+    def run(backup_dir, kill_at=None):
+        model = tiny_model(lamina, initial_weights())
+        callbacks = [BackupAndRestore(backup_dir, double_checkpoint=double_checkpoint), _interrupt_at(3)]
+        with monkeypatch.context() as patch:
+            counter = _save_steps(patch, kill_at)
+            try:
+                _fit(model, callbacks)
+            except (_Killed, _Interrupt):
+                pass
+        return counter["n"]
+
+    steps_through_epoch_1 = run(tmp_path / "count_a", kill_at=None)
+    # ... then kill at each step of every backup up to the interruption, and resume.
+    assert steps_through_epoch_1 >= 9
+    for kill_at in range(1, steps_through_epoch_1 + 1):
+        backup_dir = tmp_path / f"kill_{kill_at}"
+        run(backup_dir, kill_at=kill_at)
+        model = tiny_model(lamina, [w + 1 for w in initial_weights()])
+        if not os.path.exists(backup_dir / "training_metadata.json"):
+            # Killed before the first commit: a fresh start, as from a run never backed up.
+            model = tiny_model(lamina, initial_weights())
+        _fit(model, [BackupAndRestore(backup_dir, double_checkpoint=double_checkpoint)])
+        _assert_same_weights(model, uninterrupted)
+        assert not backup_dir.exists()

@@ -7,6 +7,7 @@ from lamina.backend.dtypes import to_torch_dtype
 from lamina.layers.layer import Layer
 from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
+from lamina.utils.index_errors import out_of_range
 
 _INDEX_DTYPES = (torch.int32, torch.int64)
 
@@ -131,7 +132,14 @@ class Embedding(Layer):
         self.built = True
 
     def call(self, inputs):
-        outputs = _embedding_lookup(inputs, self.embeddings)
+        try:
+            outputs = _embedding_lookup(inputs, self.embeddings)
+        except IndexError:
+            # Checked only once torch has refused: a check on every call would cost a device sync.
+            raise out_of_range(
+                f"Embedding layer '{self.name}' (input_dim={self.input_dim})", "indices", inputs,
+                self.input_dim,
+            ) from None
         compute_dtype = to_torch_dtype(self.compute_dtype)
         if outputs.dtype != compute_dtype:
             outputs = outputs.to(compute_dtype)

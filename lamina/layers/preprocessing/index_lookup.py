@@ -439,7 +439,17 @@ class IndexLookup(HostDataLayer):
 
     def load_own_variables(self, store):
         if self.output_mode == "tf_idf" and "idf_weights" in store:
-            self._idf_weights = np.asarray(store["idf_weights"], dtype=np.float32)
+            entry = store["idf_weights"]
+            # Checked before reading: a file must not make the loader allocate more than a
+            # vocabulary this layer can hold.
+            limit = self.max_tokens
+            if len(entry.shape) != 1 or (limit is not None and entry.shape[0] > limit):
+                raise ValueError(
+                    f"Layer '{self.name}': the saved `idf_weights` have shape {tuple(entry.shape)}; "
+                    f"expected one weight per vocabulary entry"
+                    + (f" (at most max_tokens={limit})." if limit is not None else ".")
+                )
+            self._idf_weights = np.asarray(entry, dtype=np.float32)
 
     def save_assets(self, dir_path):
         if self.input_vocabulary is not None:

@@ -158,3 +158,10 @@ def test_invalid_arguments(kwargs, match):
 def test_out_of_range_index_raises():
     with pytest.raises(IndexError):
         Embedding(3, 2)(np.array([[3]]))
+
+
+@pytest.mark.parametrize("index", [3, 7, -1])
+def test_out_of_range_index_names_the_layer_the_value_and_the_range(index):
+    layer = Embedding(3, 2, name="tokens")
+    with pytest.raises(ValueError, match=rf"Embedding layer 'tokens'.*indices \[{index}\].*\[0, 3\)"):
+        layer(np.array([[0, index, 1]]))
