@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 
 from lamina.saving import saving_lib
+from lamina.utils import atomic_files
 from lamina.saving.weights_store import _has_state_hook, _own_variables, _walk
 
 _MAX_RANK = 64
@@ -254,7 +255,7 @@ class KerasFileEditor:
             with h5py.File(path, "w") as h5file:
                 _write_object(h5file, self.weights_dict, "", self.object_metadata)
 
-        saving_lib._atomic_write(filepath, write)
+        atomic_files.atomic_write(filepath, write)
 
     def resave_weights(self, filepath):
         """Same as `save`."""
