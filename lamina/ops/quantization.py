@@ -287,11 +287,11 @@ class _Int8Matmul(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, inputs, kernel, kernel_scale, quantize_inputs):
+    def forward(ctx, inputs, kernel, kernel_scale, inputs_quantizer):
         dtype = inputs.dtype
         scale = kernel_scale
-        if quantize_inputs:
-            inputs, inputs_scale = abs_max_quantize(inputs, axis=-1)
+        if inputs_quantizer is not None:
+            inputs, inputs_scale = inputs_quantizer(inputs, axis=-1)
             scale = scale * inputs_scale
             inputs = inputs.to(dtype)
         out = torch.matmul(inputs, kernel.to(dtype)) / scale
@@ -307,13 +307,18 @@ class _Int8Matmul(torch.autograd.Function):
         return torch.matmul(upstream, float_kernel.transpose(-1, -2)), None, None, None
 
 
-def int8_matmul(inputs, kernel, kernel_scale, quantize_inputs=True):
+def _default_inputs_quantizer(x, axis=-1):
+    return abs_max_quantize(x, axis=axis)
+
+
+def int8_matmul(inputs, kernel, kernel_scale, inputs_quantizer=_default_inputs_quantizer):
     """``inputs @ (kernel / kernel_scale)`` for an int8 ``kernel`` with one scale per column.
 
-    With ``quantize_inputs`` the inputs are abs-max quantized per row first (Keras's int8 Dense),
-    and the result is de-scaled by both scales.
+    ``inputs_quantizer(x, axis=-1) -> (quantized, scale)`` quantizes the inputs per row first
+    (Keras's int8 Dense: abs-max to [-127, 127]) and the result is de-scaled by both scales;
+    ``None`` keeps the inputs in float.
     """
-    return _Int8Matmul.apply(inputs, kernel, kernel_scale, quantize_inputs)
+    return _Int8Matmul.apply(inputs, kernel, kernel_scale, inputs_quantizer)
 
 
 _E4M3_MAX = float(torch.finfo(torch.float8_e4m3fn).max)

@@ -107,3 +107,29 @@ def test_config_round_trip():
     assert config["lora_rank"] == 2 and config["lora_alpha"] == 4
     clone = lamina.layers.Dense.from_config(config)
     assert clone.dtype_policy == layer.dtype_policy and clone.lora_rank == 2
+
+
+@pytest.mark.oracle
+def test_embedding_int8_and_lora_match_keras(oracle, tmp_path):
+    rng = np.random.default_rng(1)
+    table = rng.standard_normal((12, 6)).astype("float32")
+    ids = rng.integers(0, 12, size=(3, 4))
+    k = oracle.layers.Embedding(12, 6)
+    k.build()
+    l = lamina.layers.Embedding(12, 6)
+    l.build()
+    k.set_weights([table])
+    l.set_weights([table])
+    k.enable_lora(2)
+    l.enable_lora(2)
+    assert [w.path for w in l.trainable_weights] == [w.path for w in k.trainable_weights]
+    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
+    k.set_weights(weights)
+    l.set_weights(weights)
+    np.testing.assert_allclose(l(ids).detach().numpy(), np.asarray(k(ids)), rtol=1e-5, atol=1e-6)
+    k.quantize("int8")
+    l.quantize("int8")
+    assert [w.path for w in l.weights] == [w.path for w in k.weights]
+    np.testing.assert_allclose(l(ids).detach().numpy(), np.asarray(k(ids)), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="quantized dtype policies"):
+        lamina.layers.ReversibleEmbedding(10, 4, dtype="int8_from_float32")

@@ -27,6 +27,13 @@ _SPEC = {
 }
 
 
+def _quantizers():
+    # `lamina.quantizers` imports the saving registry, which imports layers: import when used.
+    from lamina import quantizers
+
+    return quantizers
+
+
 class DenseQuantization:
     """``Dense``'s ``enable_lora``, ``quantize`` and the quantized calls."""
 
@@ -67,6 +74,11 @@ class DenseQuantization:
         return (kernel + self._lora_delta()).to(self._compute_torch_dtype)
 
     def _select_call(self):
+        from lamina.layers.core.dense import Dense
+
+        if type(self).call is not Dense.call:
+            # A subclass's own `call` reads `self.kernel`, which then is the merged kernel.
+            return
         mode = self.quantization_mode
         if mode is not None:
             self._use_call(self.quantized_call)
@@ -91,15 +103,18 @@ class DenseQuantization:
         Args:
             mode: ``"int8"`` or ``"float8"``.
             type_check: Refuse subclasses of ``Dense`` (which may compute differently).
-            config: Not supported yet; must be ``None``.
+            config: An ``Int8QuantizationConfig`` (its weight and activation quantizers) or a
+                ``Float8QuantizationConfig``; ``None`` for the defaults.
         """
         from lamina.layers.core.dense import Dense
 
         if type_check and type(self) is not Dense:
             raise self._not_implemented_error(self.quantize)
-        if config is not None:
-            raise ValueError(f"Layer '{self.name}': quantization configs are not supported. Received: config={config!r}")
+        config = self._standardize_quantization_config(config)
+        if mode is None and config is not None:
+            mode = config.mode
         self._check_quantize_args(mode, self.compute_dtype)
+        self.quantization_config = config
         if mode not in ("int8", "float8"):
             raise NotImplementedError(
                 f"Layer '{self.name}' (Dense): quantization mode '{mode}' is not supported by "
@@ -108,7 +123,10 @@ class DenseQuantization:
         kernel = self._kernel_variable()
         shape = tuple(kernel.shape)
         if mode == "int8":
-            values, scale = q.abs_max_quantize(kernel.detach(), axis=0, to_numpy=True)
+            quantizer = _quantizers().QuantizationConfig.weight_quantizer_or_default(
+                config, _quantizers().AbsMaxQuantizer(axis=0)
+            )
+            values, scale = quantizer(kernel.detach(), to_numpy=True)
             self.__dict__.get("_computed_attributes", {}).pop("kernel", None)
             self._remove_variable("kernel")
             self.__dict__.pop("_kernel", None)
@@ -124,6 +142,9 @@ class DenseQuantization:
     def quantized_build(self, kernel_shape, mode, config=None):
         """Create the variables of quantization ``mode`` for a kernel of ``kernel_shape``."""
         if mode == "int8":
+            self.inputs_quantizer = _quantizers().QuantizationConfig.activation_quantizer_or_default(
+                self.quantization_config, _quantizers().AbsMaxQuantizer()
+            )
             kernel = self.add_weight(
                 name="kernel", shape=kernel_shape, initializer="zeros", dtype="int8", trainable=False
             )
@@ -156,7 +177,7 @@ class DenseQuantization:
 
     def _int8_call(self, inputs):
         kernel = self.__dict__["_kernel"]
-        out = q.int8_matmul(inputs, kernel, self.kernel_scale.to(inputs.dtype))
+        out = q.int8_matmul(inputs, kernel, self.kernel_scale.to(inputs.dtype), self.inputs_quantizer)
         if self.lora_enabled:
             lora = torch.matmul(torch.matmul(inputs, self.lora_kernel_a), self.lora_kernel_b)
             out = (out + (self.lora_alpha / self.lora_rank) * lora).to(self._compute_torch_dtype)
@@ -181,6 +202,16 @@ class DenseQuantization:
         if self.activation is not self._linear:
             out = self.activation(out)
         return out
+
+    def _standardize_quantization_config(self, config):
+        config = _quantizers().deserialize(config)
+        if config is not None and not isinstance(config, _quantizers().QuantizationConfig):
+            raise ValueError(
+                f"Layer '{self.name}': `quantization_config` must be a QuantizationConfig. Received: {config!r}"
+            )
+        if config is not None and config.mode not in ("int8", "float8"):
+            raise NotImplementedError(f"Layer '{self.name}': quantization mode '{config.mode}' is not supported by Lamina.")
+        return config
 
     # --- saving ----------------------------------------------------------------------------------
     def _serialized_variables(self):

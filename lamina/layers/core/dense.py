@@ -66,11 +66,6 @@ class Dense(DenseQuantization, Layer):
         quantization_config=None,
         **kwargs,
     ):
-        if quantization_config is not None:
-            raise ValueError(
-                "Quantization configs are not supported by Lamina's Dense layer. Received: "
-                f"quantization_config={quantization_config!r}"
-            )
         check_lora_arguments(lora_rank, lora_alpha)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
@@ -95,7 +90,7 @@ class Dense(DenseQuantization, Layer):
         self.lora_rank = lora_rank
         self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
         self.lora_enabled = False
-        self.quantization_config = None
+        self.quantization_config = self._standardize_quantization_config(quantization_config)
         self.input_spec = InputSpec(min_ndim=2)
         self.supports_masking = True
         self._linear = activations.linear
@@ -164,7 +159,7 @@ class Dense(DenseQuantization, Layer):
                 "activity_regularizer": s(self.activity_regularizer),
                 "kernel_constraint": s(self.kernel_constraint),
                 "bias_constraint": s(self.bias_constraint),
-                "quantization_config": None,
+                "quantization_config": s(self.quantization_config),
             }
         )
         if self.lora_rank:
