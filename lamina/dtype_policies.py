@@ -15,3 +15,9 @@ def deserialize(config):
 
 from lamina.backend.dtype_policy import FloatDTypePolicy  # noqa: E402
 from lamina.backend.dtype_policy_map import DTypePolicyMap  # noqa: E402
+from lamina.backend.quantized_dtype_policy import (  # noqa: E402
+    QUANTIZATION_MODES,
+    Int4DTypePolicy,
+    QuantizedDTypePolicy,
+    QuantizedFloat8DTypePolicy,
+)

@@ -59,6 +59,11 @@ class DTypePolicy:
         return self._variable_dtype
 
     @property
+    def quantization_mode(self):
+        """The quantization mode (``"int8"``, ...) of quantized policies; ``None`` here."""
+        return None
+
+    @property
     def is_mixed(self):
         return self._compute_dtype != self._variable_dtype
 
@@ -101,6 +106,10 @@ def get(identifier):
             from lamina.backend.dtype_policy_map import DTypePolicyMap
 
             return DTypePolicyMap.from_config(identifier.get("config", {}))
+        if class_name in ("QuantizedDTypePolicy", "QuantizedFloat8DTypePolicy", "Int4DTypePolicy"):
+            from lamina.backend.quantized_dtype_policy import policy_from_config
+
+            return policy_from_config(class_name, identifier.get("config", {}))
         if class_name not in (None, "DTypePolicy", "Policy", "FloatDTypePolicy"):
             raise ValueError(f"Unsupported dtype policy config: {identifier!r}")
         inner = identifier.get("config", identifier)
@@ -108,6 +117,10 @@ def get(identifier):
         return cls(inner.get("name"))
     if not isinstance(identifier, str):
         identifier = standardize_dtype(identifier)
+    if identifier.startswith(("int8_", "float8_", "int4_", "int4/", "gptq", "awq")) and "_from_" in identifier:
+        from lamina.backend.quantized_dtype_policy import policy_from_string
+
+        return policy_from_string(identifier)
     return DTypePolicy(identifier)
 
 

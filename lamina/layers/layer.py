@@ -44,6 +44,7 @@ from lamina.layers._call_utils import (
     _arrays_to_tensors,
 )
 from lamina.layers._node_api import NodeAPI
+from lamina.layers._quantization import QuantizationMixin
 from lamina.layers._remat_call import remat_call
 from lamina.layers._symbolic_call import SymbolicCall
 from lamina.layers.input_spec import assert_input_compatibility
@@ -98,6 +99,11 @@ def call_context_training():
     return _CONTEXT.training
 
 
+def _tracked_trainable(variable):
+    # Keras lists a variable with those created trainable even after it is frozen (a LoRA kernel).
+    return variable.__dict__.get("_tracked_trainable", variable.trainable)
+
+
 def _call_signature(cls):
     # Facts about `call`'s signature, computed once per class rather than once per call and kept
     # on the class itself (torch.compile misreads a dict keyed by classes here).
@@ -118,7 +124,7 @@ def _call_signature(cls):
 
 
 @register_builtin("keras.layers")
-class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
+class Layer(SymbolicCall, NodeAPI, QuantizationMixin, torch.nn.Module):
     """Base class of all layers: state (weights) plus a computation (``call``).
 
     Args:
@@ -406,7 +412,7 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
         out, seen = [], set()
         for layer in self._flatten_layers(include_self=True):
             own = layer._own_variables
-            for v in [v for v in own if v.trainable] + [v for v in own if not v.trainable]:
+            for v in [v for v in own if _tracked_trainable(v)] + [v for v in own if not _tracked_trainable(v)]:
                 if id(v) not in seen:
                     seen.add(id(v))
                     out.append(v)
@@ -419,7 +425,7 @@ class Layer(SymbolicCall, NodeAPI, torch.nn.Module):
         for layer in self._flatten_layers(include_self=True):
             own = layer._own_variables
             states = [g.state for g in layer.__dict__.get("_seed_generators", ())]
-            for v in [v for v in own if v.trainable] + [v for v in own if not v.trainable] + states:
+            for v in [v for v in own if _tracked_trainable(v)] + [v for v in own if not _tracked_trainable(v)] + states:
                 if id(v) not in seen:
                     seen.add(id(v))
                     out.append(v)

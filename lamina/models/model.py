@@ -7,6 +7,7 @@ so imports point one way (functional -> model).
 
 from lamina.layers.layer import Layer
 from lamina.models import summary_utils
+from lamina.models._quantization import ModelQuantization
 from lamina.saving.object_registration import register_builtin
 from lamina.trainers.trainer import Trainer
 
@@ -46,7 +47,7 @@ def _make_functional(cls):
 
 @register_builtin("keras")
 @register_builtin("keras.models")
-class Model(Trainer, Layer):
+class Model(ModelQuantization, Trainer, Layer):
     """A group of layers with training and inference features.
 
     Two ways to make one:

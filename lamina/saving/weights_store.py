@@ -61,7 +61,8 @@ def _has_state_hook(obj, name):
     """
     from lamina.layers.layer import Layer
 
-    return isinstance(obj, Layer) and callable(getattr(type(obj), name, None))
+    # A quantized or LoRA layer installs its hooks on the instance (see ``layers/_quantization``).
+    return isinstance(obj, Layer) and (callable(getattr(type(obj), name, None)) or callable(obj.__dict__.get(name)))
 
 
 def _walk(obj, path, visited, visit):

@@ -3,6 +3,8 @@
 import torch
 
 from lamina import activations, constraints, initializers, regularizers
+from lamina.layers._quantization import check_lora_arguments
+from lamina.layers.core._dense_quantization import DenseQuantization
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.saving import serialization_lib
@@ -10,7 +12,7 @@ from lamina.saving.object_registration import register_builtin
 
 
 @register_builtin("keras.layers")
-class Dense(Layer):
+class Dense(DenseQuantization, Layer):
     """A densely connected layer: ``output = activation(dot(input, kernel) + bias)``.
 
     Inputs of rank > 2 are multiplied along their last axis (every other axis is kept).
@@ -24,6 +26,12 @@ class Dense(Layer):
         kernel_regularizer, bias_regularizer: Regularizers for the weights.
         activity_regularizer: Regularizer for the output.
         kernel_constraint, bias_constraint: Constraints applied after optimizer updates.
+        lora_rank: If set, the layer is built with LoRA enabled at this rank (see
+            ``enable_lora``): the kernel is frozen and two small factors train instead.
+        lora_alpha: Scale numerator of the LoRA update (defaults to ``lora_rank``).
+
+    A ``dtype`` such as ``"int8_from_float32"`` or ``"float8_from_mixed_bfloat16"`` builds the
+    layer already quantized (to load quantized weights); ``quantize(mode)`` quantizes a built one.
 
     Input shape:
         N-D tensor ``(batch_size, ..., input_dim)``.
@@ -54,17 +62,22 @@ class Dense(Layer):
         kernel_constraint=None,
         bias_constraint=None,
         lora_rank=None,
+        lora_alpha=None,
+        quantization_config=None,
         **kwargs,
     ):
-        kwargs.pop("quantization_config", None)
+        check_lora_arguments(lora_rank, lora_alpha)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(
                 f"Received an invalid value for `units`, expected a positive integer. Received: "
                 f"units={units!r}"
             )
-        if lora_rank is not None:
-            raise ValueError("`lora_rank` is not supported by Lamina's Dense layer.")
+        if self.quantization_mode not in (None, "int8", "float8"):
+            raise ValueError(
+                f"Dense layer '{self.name}': quantization mode '{self.quantization_mode}' is not "
+                f"supported by Lamina (dtype={self.dtype_policy.name!r}); use int8 or float8."
+            )
         self.units = units
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -74,6 +87,10 @@ class Dense(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
+        self.lora_enabled = False
+        self.quantization_config = self._standardize_quantization_config(quantization_config)
         self.input_spec = InputSpec(min_ndim=2)
         self.supports_masking = True
         self._linear = activations.linear
@@ -85,13 +102,17 @@ class Dense(Layer):
                 f"The last dimension of the inputs to Dense layer '{self.name}' should be defined. "
                 f"Found None. Full input shape received: {tuple(input_shape)}"
             )
-        self.kernel = self.add_weight(
-            shape=(input_dim, self.units),
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-            name="kernel",
-        )
+        mode = self.quantization_mode
+        if mode is not None:
+            self.quantized_build((input_dim, self.units), mode)
+        if mode != "int8":
+            self.kernel = self.add_weight(
+                shape=(input_dim, self.units),
+                initializer=self.kernel_initializer,
+                regularizer=self.kernel_regularizer,
+                constraint=self.kernel_constraint,
+                name="kernel",
+            )
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
@@ -103,6 +124,9 @@ class Dense(Layer):
             )
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
         self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank, self.lora_alpha)
+        self._select_call()
 
     def call(self, inputs):
         # addmm/matmul on the (in, units) kernel: F.linear would need a transposed copy per call.
@@ -135,6 +159,10 @@ class Dense(Layer):
                 "activity_regularizer": s(self.activity_regularizer),
                 "kernel_constraint": s(self.kernel_constraint),
                 "bias_constraint": s(self.bias_constraint),
+                "quantization_config": s(self.quantization_config),
             }
         )
+        if self.lora_rank:
+            config["lora_rank"] = self.lora_rank
+            config["lora_alpha"] = self.lora_alpha
         return config

@@ -4,6 +4,8 @@ import torch
 
 from lamina import constraints, initializers, regularizers
 from lamina.backend.dtypes import to_torch_dtype
+from lamina.layers._quantization import check_lora_arguments
+from lamina.layers.core._embedding_quantization import EmbeddingQuantization
 from lamina.layers.layer import Layer
 from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
@@ -29,7 +31,7 @@ def _check_positive_int(name, value):
 
 
 @register_builtin("keras.layers")
-class Embedding(Layer):
+class Embedding(EmbeddingQuantization, Layer):
     """Maps integer indices in ``[0, input_dim)`` to dense vectors of size ``output_dim``.
 
     Args:
@@ -44,7 +46,9 @@ class Embedding(Layer):
             plus one.
         weights: Optional initial table, a ``(input_dim, output_dim)`` array (or a list holding
             it); the layer is built right away.
-        lora_rank: Not supported by Lamina; must be ``None``.
+        lora_rank: If set, LoRA is enabled at this rank when the layer is built (see
+            ``enable_lora``).
+        lora_alpha: Scale numerator of the LoRA update (defaults to ``lora_rank``).
         input_length: Keras 2 argument: the fixed length of the input sequences. Accepted and
             kept; when the layer comes first in a ``Sequential`` model and no ``input_shape`` is
             given, it sets the input shape ``(input_length,)``.
@@ -81,11 +85,8 @@ class Embedding(Layer):
     ):
         _check_positive_int("input_dim", input_dim)
         _check_positive_int("output_dim", output_dim)
-        if lora_rank is not None:
-            raise ValueError(
-                f"`lora_rank` is not supported by Lamina's Embedding layer. Received: lora_rank={lora_rank!r}"
-            )
-        kwargs.pop("lora_alpha", None)
+        lora_alpha = kwargs.pop("lora_alpha", None)
+        check_lora_arguments(lora_rank, lora_alpha)
         quantization_config = kwargs.pop("quantization_config", None)
         if quantization_config is not None:
             raise ValueError(
@@ -105,6 +106,15 @@ class Embedding(Layer):
         # Indices must reach `call` as they are: float autocasting would corrupt large int64 ids.
         kwargs["autocast"] = False
         super().__init__(**kwargs)
+        if self.quantization_mode not in (None, "int8"):
+            raise ValueError(
+                f"Embedding layer '{self.name}': quantization mode '{self.quantization_mode}' is not "
+                f"supported by Lamina (dtype={self.dtype_policy.name!r}); use int8."
+            )
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
+        self.lora_enabled = False
+        self.quantization_config = None
         self.input_dim = input_dim
         self.output_dim = output_dim
         self.input_length = input_length
@@ -122,14 +132,20 @@ class Embedding(Layer):
     def build(self, input_shape=None):
         if self.built:
             return
-        self.embeddings = self.add_weight(
-            shape=(self.input_dim, self.output_dim),
-            initializer=self.embeddings_initializer,
-            regularizer=self.embeddings_regularizer,
-            constraint=self.embeddings_constraint,
-            name="embeddings",
-        )
+        if self.quantization_mode is not None:
+            self.quantized_build((self.input_dim, self.output_dim), self.quantization_mode)
+        else:
+            self.embeddings = self.add_weight(
+                shape=(self.input_dim, self.output_dim),
+                initializer=self.embeddings_initializer,
+                regularizer=self.embeddings_regularizer,
+                constraint=self.embeddings_constraint,
+                name="embeddings",
+            )
         self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank, self.lora_alpha)
+        self._select_call()
 
     def call(self, inputs):
         try:
@@ -168,6 +184,9 @@ class Embedding(Layer):
                 "quantization_config": None,
             }
         )
+        if self.lora_rank:
+            config["lora_rank"] = self.lora_rank
+            config["lora_alpha"] = self.lora_alpha
         if self.input_length is not None:
             config["input_length"] = self.input_length
         return config

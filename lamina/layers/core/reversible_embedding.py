@@ -112,6 +112,11 @@ class ReversibleEmbedding(Embedding):
             mask_zero=mask_zero,
             **kwargs,
         )
+        if self.quantization_mode is not None:
+            raise ValueError(
+                f"ReversibleEmbedding layer '{self.name}': quantized dtype policies are not supported "
+                f"by Lamina. Received: dtype={self.dtype_policy.name!r}"
+            )
         self.tie_weights = tie_weights
         self.reverse_dtype = reverse_dtype
         self.logit_soft_cap = logit_soft_cap

@@ -146,7 +146,7 @@ def test_config_round_trip_and_keras_dict(oracle):
         (dict(input_dim=5.0, output_dim=3), "input_dim"),
         (dict(input_dim=True, output_dim=3), "input_dim"),
         (dict(input_dim=5, output_dim=-1), "output_dim"),
-        (dict(input_dim=5, output_dim=3, lora_rank=2), "lora_rank"),
+        (dict(input_dim=5, output_dim=3, lora_rank=0), "lora_rank"),
         (dict(input_dim=5, output_dim=3, embeddings_initializer="nope"), "nope"),
     ],
 )

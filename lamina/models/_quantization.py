@@ -1,0 +1,78 @@
+"""``Model.quantize`` and ``Model.get_quantization_layer_structure``."""
+
+import re
+import warnings
+
+
+def _selected(layer, filters):
+    if filters is None:
+        return True
+    if isinstance(filters, str):
+        return bool(re.search(filters, layer.name))
+    if isinstance(filters, (list, tuple)):
+        return any(re.search(pattern, layer.name) for pattern in filters)
+    return bool(filters(layer))
+
+
+class ModelQuantization:
+    """Quantization members of ``Model`` (and so of ``Sequential`` and functional models)."""
+
+    def get_quantization_layer_structure(self, mode=None):
+        """The block structure structure-aware modes (GPTQ/AWQ) need; ``None`` by default.
+
+        Model authors override it to return ``{"pre_block_layers": [...],
+        "sequential_blocks": [...]}``. Lamina has no structure-aware mode yet, so nothing reads
+        it; it exists so such models keep their Keras code.
+        """
+        del mode
+        return None
+
+    def quantize(self, mode=None, config=None, filters=None, **kwargs):
+        """Quantize the weights of every layer that supports ``mode``, in place.
+
+        Layers without quantization support are left as they are (with a warning when they
+        refuse the mode). The model must be built.
+
+        Args:
+            mode: ``"int8"`` (Dense, EinsumDense, Embedding) or ``"float8"`` (Dense,
+                EinsumDense).
+            config: Not supported yet; must be ``None``.
+            filters: Only quantize the layers whose name matches this regex (or any regex of a
+                list), or for which this callable returns True.
+
+        Example:
+
+        >>> model = lamina.Sequential([lamina.Input((10,)), lamina.layers.Dense(10)])
+        >>> model.quantize("int8")
+        >>> model.layers[0].dtype_policy.name
+        'int8_from_float32'
+        """
+        type_check = kwargs.pop("type_check", True)
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
+        if filters is not None and not isinstance(filters, (str, list, tuple)) and not callable(filters):
+            raise ValueError(
+                "The `filters` argument must be a regex string, a list of regex strings, or a "
+                f"callable. Received: {type(filters)}"
+            )
+        if mode in ("gptq", "awq"):
+            raise NotImplementedError(f"Quantization mode '{mode}' is not supported by Lamina.")
+        if config is not None:
+            raise ValueError(f"Quantization configs are not supported by Lamina yet. Received: config={config!r}")
+        if not self.built:
+            raise ValueError(f"Cannot quantize model '{self.name}': it is not built yet.")
+        changed = False
+        for layer in self._flatten_layers():
+            if not _selected(layer, filters) or len(layer._flatten_layers()) != 1:
+                continue
+            try:
+                layer.quantize(mode, type_check=type_check, config=config)
+                changed = True
+            except NotImplementedError as e:
+                warnings.warn(str(e), stacklevel=2)
+        if changed:
+            # Compiled train/test steps hold the old variables.
+            self._train_function = None
+            for name in ("_test_function", "_predict_function"):
+                if name in self.__dict__:
+                    self.__dict__[name] = None
