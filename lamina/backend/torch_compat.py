@@ -12,9 +12,6 @@ __all__ = ["FakeTensorMode", "unset_fake_temporarily", "is_compiling"]
 
 
 def is_compiling():
-    """Whether torch.compile or torch.export is tracing the running code.
-
-    Reads the flag that ``torch.compiler.is_compiling()`` returns, without that function's
-    TorchScript check: this is read on every outermost layer call.
-    """
-    return torch.compiler._is_compiling_flag
+    """Whether torch.compile or torch.export is tracing the running code (public API; here so
+    that every version-sensitive torch question is asked in one module)."""
+    return torch.compiler.is_compiling()

@@ -52,6 +52,9 @@ class Variable(torch.nn.Parameter):
     """
 
     _is_lamina_variable = True
+    # Set when a layer freezes a variable it created trainable (a LoRA-enabled kernel): Keras still
+    # lists it among the trainable ones in `layer.weights` order.
+    _tracked_trainable = None
 
     def __new__(
         cls,

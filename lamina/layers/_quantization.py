@@ -158,7 +158,7 @@ class QuantizationMixin:
             name=b_name, shape=shape_b, initializer=initializers.get(b_initializer), dtype="float32",
             regularizer=regularizer,
         )
-        base.__dict__["_tracked_trainable"] = base.trainable
+        base._tracked_trainable = base.trainable
         base.trainable = False
         self.__dict__["_lora_variable_names"] = (a_name, b_name)
         self.lora_enabled = True

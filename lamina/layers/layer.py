@@ -101,7 +101,8 @@ def call_context_training():
 
 def _tracked_trainable(variable):
     # Keras lists a variable with those created trainable even after it is frozen (a LoRA kernel).
-    return variable.__dict__.get("_tracked_trainable", variable.trainable)
+    tracked = variable._tracked_trainable
+    return variable.trainable if tracked is None else tracked
 
 
 def _call_signature(cls):
