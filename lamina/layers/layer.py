@@ -163,7 +163,7 @@ class Layer(SymbolicCall, NodeAPI, QuantizationMixin, torch.nn.Module):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         own = cls.__dict__.get("compute_mask")
-        if own is not None and not getattr(own, "_accepts_arrays", False):
+        if own is not None and own is not Layer.compute_mask and not getattr(own, "_accepts_arrays", False):
             # Keras documents `compute_mask` as public: numpy arrays and nested lists work there.
             cls.compute_mask = _accepting_arrays(own)
 
