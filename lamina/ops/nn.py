@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.backend import config
-from lamina.ops import linalg, nn_conv, nn_ctc
+from lamina.ops import _attention_math, _normalization_math, linalg, nn_conv, nn_ctc
 from lamina.ops._utils import (
     canonical_axes,
     canonical_axis,
@@ -402,14 +402,12 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, *, rms_
     Returns:
         The normalized tensor, with the shape and dtype of ``x``.
     """
-    from lamina.layers.normalization._normalization_ops import layer_norm
-
     x, original = _in_float32_at_least(x)
     epsilon = config.epsilon() if epsilon is None else epsilon
     axes = sorted(canonical_axes(axis, x.ndim))
     gamma = None if gamma is None else tensor(gamma).to(device=x.device)
     beta = None if beta is None else tensor(beta).to(device=x.device)
-    return layer_norm(x, axes, gamma, beta, epsilon, rms_scaling=rms_scaling).to(original)
+    return _normalization_math.layer_norm(x, axes, gamma, beta, epsilon, rms_scaling=rms_scaling).to(original)
 
 
 def rms_normalization(x, scale=None, axis=-1, epsilon=None):
@@ -417,8 +415,6 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None):
 
     Computed in at least float32 and cast back to ``x``'s dtype, as Keras does.
     """
-    from lamina.layers.normalization._normalization_ops import rms_norm
-
     x, original = _in_float32_at_least(x)
     if x.ndim == 0:
         x = x.reshape(1)
@@ -428,7 +424,7 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None):
         scale = torch.ones((), dtype=x.dtype, device=x.device)
         shape = [x.shape[a] for a in axes]
         scale = scale.expand(shape)
-    return rms_norm(x, axes, tensor(scale).to(device=x.device), epsilon).to(original)
+    return _normalization_math.rms_norm(x, axes, tensor(scale).to(device=x.device), epsilon).to(original)
 
 
 # --------------------------------------------------------------------------- image quality and complex
@@ -481,8 +477,6 @@ def dot_product_attention(
     Returns:
         ``(batch, T, heads, depth_v)`` tensor.
     """
-    from lamina.layers.attention._attention_ops import fused_attention
-
     query, key, value = promote(query, key, value)
     for name, t in (("query", query), ("key", key), ("value", value)):
         if t.ndim != 4:
@@ -498,7 +492,7 @@ def dot_product_attention(
         if mask is not None and is_causal:
             causal = torch.ones(query.shape[1], key.shape[1], dtype=torch.bool, device=query.device).tril()
             mask, is_causal = mask & causal, False
-        return fused_attention(query, key, value, mask, is_causal, scale, fully_masked="mean")
+        return _attention_math.fused_attention(query, key, value, mask, is_causal, scale, fully_masked="mean")
     return _explicit_attention(query, key, value, bias, mask, scale, is_causal, attn_logits_soft_cap)
 
 

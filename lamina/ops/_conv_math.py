@@ -1,4 +1,5 @@
-"""The math behind the convolution layers: argument checks, output lengths, padding, torch calls.
+"""The convolution math shared by ``ops.conv*`` and the convolution layers: argument checks, output
+lengths, padding, torch calls.
 
 Layers keep their kernels in Keras layouts (``(*kernel_size, in, out)``); the functions here turn
 them into torch's ``(out, in, *kernel_size)`` views and run ``torch.nn.functional`` convolutions
@@ -14,9 +15,6 @@ Padding follows TensorFlow/JAX, which define Keras's numbers: ``"same"`` pads
 import numbers
 
 import torch.nn.functional as F
-
-# Re-exported: the convolution and ConvLSTM layers read their size arguments through this module.
-from lamina.utils.argument_validation import standardize_tuple  # noqa: F401
 
 _CONV = {2: F.conv2d, 3: F.conv3d}
 _CONV_TRANSPOSE = {2: F.conv_transpose2d, 3: F.conv_transpose3d}

@@ -1,4 +1,4 @@
-"""Signal math of the audio layers: window functions, framed STFT, STFT kernels, mel filterbank.
+"""Signal math shared by ``ops`` and the audio layers: window functions, framed STFT, STFT kernels, mel filterbank.
 
 The numbers follow Keras 3 (JAX backend): windows as ``scipy.signal.get_window`` defines them,
 STFT kernels formed in the variable dtype with Keras's order of operations (so the rounding of
@@ -81,7 +81,7 @@ def get_window(window, length, periodic=True):
     return _symmetric_window(name, length)
 
 
-def _window_tensor(window, length, periodic, dtype, device=None):
+def window_tensor(window, length, periodic, dtype, device=None):
     if isinstance(window, str):
         window = get_window(window, length, periodic)
     win = torch.as_tensor(np.asarray(window), device=device).to(dtype)
@@ -107,7 +107,7 @@ def stft_kernel(side, window, scaling, periodic, frame_length, num_bins, dtype=t
     kernel = torch.cos(phase) if side == "real" else torch.sin(phase)
     if window is None:
         return kernel
-    win = _window_tensor(window, frame_length, periodic, dtype).reshape(frame_length, 1, 1)
+    win = window_tensor(window, frame_length, periodic, dtype).reshape(frame_length, 1, 1)
     if scaling == "density":
         norm = torch.sqrt(torch.sum(torch.square(win)))
     elif scaling == "spectrum":
@@ -156,7 +156,7 @@ def stft(signals, sequence_length, sequence_stride, fft_length, window="hann", c
     if window is None:
         win = torch.ones(fft_length, dtype=x.dtype, device=x.device)
     else:
-        win = _window_tensor(window, sequence_length, True, x.dtype, x.device)
+        win = window_tensor(window, sequence_length, True, x.dtype, x.device)
         win = F.pad(win, (left, fft_length - sequence_length - left))
     frames = x.unfold(-1, fft_length, sequence_stride) * win
     spectrum = torch.fft.rfft(frames, n=fft_length, dim=-1)
