@@ -102,7 +102,9 @@ def canonical_axes(axis, ndim, name="axis"):
     repeated axes."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, int) or hasattr(axis, "__index__") else tuple(axis)
+    # A lone non-integer (``1.5``) is reported as a bad axis below, not as "not iterable".
+    iterable = hasattr(axis, "__iter__") and not hasattr(axis, "__index__")
+    axes = tuple(axis) if iterable else (axis,)
     out = []
     for a in axes:
         if not hasattr(a, "__index__") or isinstance(a, bool):

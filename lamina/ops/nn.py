@@ -33,8 +33,8 @@ def relu(x):
 
 
 def relu6(x):
-    """Rectified linear unit capped at 6: ``min(max(x, 0), 6)``."""
-    return torch.clamp(tensor(x), 0, 6)
+    """Rectified linear unit capped at 6: ``min(max(x, 0), 6)``; integer inputs give floats, as in Keras."""
+    return F.relu6(to_float(x))
 
 
 def sigmoid(x):
@@ -119,65 +119,87 @@ def log_softmax(x, axis=-1):
 
 def celu(x, alpha=1.0):
     """Continuously differentiable ELU: ``x`` if ``x > 0`` else ``alpha * (exp(x / alpha) - 1)``."""
-    return _activations().celu(x, alpha=alpha)
+    return F.celu(to_float(x), alpha)
 
 
 def glu(x, axis=-1):
     """Gated linear unit: ``a * sigmoid(b)`` for the two halves ``a, b`` of ``x`` along ``axis``."""
-    return _activations().glu(x, axis=axis)
+    x = to_float(x)
+    dim = canonical_axis(axis, max(x.ndim, 1))
+    if x.ndim == 0 or x.shape[dim] % 2:
+        raise ValueError(
+            "`glu` splits its input in two equal halves along `axis`, so that axis must have an "
+            f"even size. Received: input shape {tuple(x.shape)}, axis={axis}"
+        )
+    return F.glu(x, dim)
 
 
 def hard_tanh(x):
     """``x`` clipped to ``[-1, 1]`` (integer inputs keep their dtype)."""
-    return _activations().hard_tanh(tensor(x))
+    return torch.clamp(tensor(x), -1, 1)
 
 
 def hard_shrink(x, threshold=0.5):
     """``x`` where ``|x| > threshold``, else 0."""
-    return _activations().hard_shrink(x, threshold=threshold)
+    x = to_float(x)
+    return torch.where(torch.abs(x) > threshold, x, 0.0)
 
 
 def soft_shrink(x, threshold=0.5):
     """``x`` moved toward 0 by ``threshold``; 0 where ``|x| <= threshold``."""
-    return _activations().soft_shrink(x, threshold=threshold)
+    # Explicit selects rather than F.softshrink: Keras maps NaN to 0 and accepts any threshold.
+    x = to_float(x)
+    return torch.where(x > threshold, x - threshold, torch.where(x < -threshold, x + threshold, 0.0))
 
 
 def tanh_shrink(x):
     """``x - tanh(x)``."""
-    return _activations().tanh_shrink(x)
+    return F.tanhshrink(to_float(x))
 
 
 def threshold(x, threshold, default_value):
     """``x`` where ``x > threshold``, else ``default_value``."""
-    return _activations().threshold(tensor(x), threshold, default_value)
+    x = tensor(x)
+    return torch.where(x > threshold, x, default_value)
 
 
 def squareplus(x, b=4):
     """``(x + sqrt(x**2 + b)) / 2``, a smooth ReLU."""
-    return _activations().squareplus(x, b=b)
+    x = to_float(x)
+    return (x + torch.sqrt(x * x + b)) / 2
 
 
 def sparse_plus(x):
     """0 for ``x <= -1``, ``x`` for ``x >= 1``, ``(x + 1)**2 / 4`` in between."""
-    return _activations().sparse_plus(x)
+    x = to_float(x)
+    return torch.where(x <= -1, 0.0, torch.where(x >= 1, x, (x + 1) ** 2 / 4))
 
 
 def sparse_sigmoid(x):
     """0 for ``x <= -1``, 1 for ``x >= 1``, ``(x + 1) / 2`` in between."""
-    return _activations().sparse_sigmoid(x)
+    x = to_float(x)
+    return torch.where(x <= -1, 0.0, torch.where(x >= 1, 1.0, (x + 1) / 2))
 
 
 def sparsemax(x, axis=-1):
     """Euclidean projection of ``x`` onto the probability simplex along ``axis``."""
-    return _activations().sparsemax(x, axis=axis)
-
-
-def _activations():
-    # Imported on first use: `lamina.activations` pulls in the saving registry, which imports
-    # the layers, which import this module.
-    from lamina.activations import activations
-
-    return activations
+    x = to_float(x)
+    dim = canonical_axis(axis, max(x.ndim, 1))
+    if x.ndim == 0:
+        return torch.ones_like(x)
+    z = torch.sort(x, dim=dim, descending=True).values
+    cumsum = torch.cumsum(z, dim=dim)
+    shape = [1] * x.ndim
+    shape[dim] = -1
+    k = torch.arange(1, x.shape[dim] + 1, dtype=x.dtype, device=x.device).reshape(shape)
+    support = z - (cumsum - 1) / k > 0
+    support_size = torch.sum(support, dim=dim, keepdim=True)
+    # The threshold uses the cumulative sum at the last index of the support (Martins & Astudillo,
+    # 2016). Keras 3.15 sums all cumulative sums in the support instead, which is wrong whenever the
+    # support holds more than one element (fixed upstream in keras-team/keras#23469).
+    support_sum = torch.sum(torch.where(support, z, 0.0), dim=dim, keepdim=True)
+    tau = (support_sum - 1) / support_size.to(x.dtype)
+    return torch.clamp(x - tau, min=0)
 
 
 # --------------------------------------------------------------------------- encodings
