@@ -8,7 +8,6 @@ import torch
 from lamina.backend import config as backend_config
 from lamina.losses.loss import Loss, LossFunctionWrapper, _check_compatible, _convert_pair
 from lamina.losses.probabilistic import (
-    _binary_crossentropy_values,
     _check_axis,
     _check_label_smoothing,
     _class_axis,
@@ -16,6 +15,8 @@ from lamina.losses.probabilistic import (
     _smooth_categorical,
     _warn_single_class,
 )
+from lamina.ops._crossentropy_math import binary_crossentropy_values
+from lamina.ops._utils import check_same_shape
 from lamina.saving.object_registration import register_builtin
 
 _MODULE = "keras.losses"
@@ -70,7 +71,8 @@ def binary_focal_crossentropy(
     if from_logits:
         # The probabilities (clipped below) are used, not the logits, to give the reference's numbers.
         y_pred = torch.sigmoid(y_pred)
-    bce = _binary_crossentropy_values(y_true, y_pred, from_logits=False)
+    check_same_shape(y_true, y_pred)
+    bce = binary_crossentropy_values(y_true, y_pred, from_logits=False)
     p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
     focal_bce = torch.pow(1.0 - p_t, gamma) * bce
     if apply_class_balancing:

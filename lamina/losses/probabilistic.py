@@ -1,9 +1,9 @@
 """Probabilistic losses: the crossentropies, Kullback-Leibler divergence, Poisson, and the
 generalized crossentropy.
 
-Probabilities are clipped to ``[epsilon, 1 - epsilon]`` before their logarithm is taken; logits
-(``from_logits=True``) go through torch's fused, numerically stable log-softmax / log-sigmoid
-kernels instead.
+The crossentropy formulas are those of ``lamina.ops`` (``lamina/ops/_crossentropy_math.py``);
+the functions here add Keras's loss arguments (label smoothing, ``ignore_class``, the axis to
+average over).
 """
 
 import numbers
@@ -19,10 +19,11 @@ from lamina.losses.loss import (
     Loss,
     LossFunctionWrapper,
     _check_compatible,
-    _check_same_shape,
     _convert_pair,
     _set_mask,
 )
+from lamina.ops._crossentropy_math import binary_crossentropy_values, categorical_log_probs
+from lamina.ops._utils import check_same_shape
 from lamina.saving.object_registration import register_builtin
 
 _MODULE = "keras.losses"
@@ -61,26 +62,6 @@ def _warn_single_class(fn_name, y_pred):
         )
 
 
-def _binary_crossentropy_values(y_true, y_pred, from_logits):
-    """Element-wise binary crossentropy of same-shaped ``y_true`` and ``y_pred``."""
-    _check_same_shape(y_true, y_pred)
-    if from_logits:
-        return F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
-    eps = backend_config.epsilon()
-    # Not F.binary_cross_entropy: it rejects targets outside [0, 1], which this loss accepts.
-    output = torch.clamp(y_pred, eps, 1.0 - eps)
-    return -(y_true * torch.log(output) + (1.0 - y_true) * torch.log(1.0 - output))
-
-
-def _categorical_log_probs(y_pred, from_logits, dim):
-    if from_logits:
-        return torch.log_softmax(y_pred, dim=dim)
-    # Probabilities are renormalized over the class axis, then clipped away from 0 and 1.
-    eps = backend_config.epsilon()
-    output = y_pred / torch.sum(y_pred, dim=dim, keepdim=True)
-    return torch.log(torch.clamp(output, eps, 1.0 - eps))
-
-
 def _smooth_categorical(y_true, label_smoothing):
     # The class count is read from the last axis whatever `axis` is, as the reference does.
     if label_smoothing:
@@ -117,7 +98,8 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     """
     y_true, y_pred = _convert_pair(y_true, y_pred)
     y_true = _smooth_binary(y_true, label_smoothing)
-    return torch.mean(_binary_crossentropy_values(y_true, y_pred, from_logits), dim=axis)
+    check_same_shape(y_true, y_pred)
+    return torch.mean(binary_crossentropy_values(y_true, y_pred, from_logits), dim=axis)
 
 
 @register_builtin(_MODULE)
@@ -146,11 +128,11 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     y_true, y_pred = _convert_pair(y_true, y_pred)
     _warn_single_class("categorical_crossentropy", y_pred)
     y_true = _smooth_categorical(y_true, label_smoothing)
-    _check_same_shape(y_true, y_pred)
+    check_same_shape(y_true, y_pred)
     if y_pred.ndim < 1:
         raise ValueError("`y_true` and `y_pred` must be at least rank 1. Received scalars.")
     dim = _class_axis(axis, y_pred.ndim)
-    return -torch.sum(y_true * _categorical_log_probs(y_pred, from_logits, dim), dim=dim)
+    return -torch.sum(y_true * categorical_log_probs(y_pred, from_logits, dim), dim=dim)
 
 
 @register_builtin(_MODULE)
@@ -202,7 +184,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     if from_logits:
         values = F.cross_entropy(scores, target.reshape(-1), reduction="none")
     else:
-        values = F.nll_loss(_categorical_log_probs(scores, False, -1), target.reshape(-1), reduction="none")
+        values = F.nll_loss(categorical_log_probs(scores, False, -1), target.reshape(-1), reduction="none")
     values = values.reshape(expected)
     if ignore_class is not None:
         _set_mask(values, valid)

@@ -151,3 +151,12 @@ def public_names(namespace, module_name):
         for name, obj in namespace.items()
         if not name.startswith("_") and callable(obj) and getattr(obj, "__module__", None) == module_name
     )
+
+
+def check_same_shape(target, output):
+    """Raise a ``ValueError`` naming both shapes unless ``target`` and ``output`` have the same shape."""
+    if target.shape != output.shape:
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape. "
+            f"Received: target.shape={tuple(target.shape)}, output.shape={tuple(output.shape)}"
+        )

@@ -9,10 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from lamina.backend import config
-from lamina.ops import _attention_math, _normalization_math, linalg, nn_conv, nn_ctc
+from lamina.ops import _attention_math, _crossentropy_math, _normalization_math, linalg, nn_conv, nn_ctc
 from lamina.ops._utils import (
     canonical_axes,
     canonical_axis,
+    check_same_shape,
     dtype_or_floatx,
     promote,
     public_names,
@@ -247,14 +248,6 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
 # --------------------------------------------------------------------------- losses
 
 
-def _check_same_shape(target, output):
-    if target.shape != output.shape:
-        raise ValueError(
-            "Arguments `target` and `output` must have the same shape. "
-            f"Received: target.shape={tuple(target.shape)}, output.shape={tuple(output.shape)}"
-        )
-
-
 def binary_crossentropy(target, output, from_logits=False):
     """Element-wise binary cross-entropy.
 
@@ -268,21 +261,8 @@ def binary_crossentropy(target, output, from_logits=False):
         A tensor of the shape of ``output``.
     """
     target, output = promote(target, output, force_float=True)
-    _check_same_shape(target, output)
-    if from_logits:
-        return -target * F.logsigmoid(output) - (1.0 - target) * F.logsigmoid(-output)
-    eps = config.epsilon()
-    output = torch.clamp(output, eps, 1.0 - eps)
-    return -(target * torch.log(output) + (1.0 - target) * torch.log(1.0 - output))
-
-
-def _log_probs(output, from_logits, dim):
-    if from_logits:
-        return torch.log_softmax(output, dim=dim)
-    # Rescale so each distribution sums to one before clipping, as Keras does.
-    output = output / torch.sum(output, dim=dim, keepdim=True)
-    eps = config.epsilon()
-    return torch.log(torch.clamp(output, eps, 1.0 - eps))
+    check_same_shape(target, output)
+    return _crossentropy_math.binary_crossentropy_values(target, output, from_logits)
 
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
@@ -292,11 +272,11 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
         A tensor with the class axis removed.
     """
     target, output = promote(target, output, force_float=True)
-    _check_same_shape(target, output)
+    check_same_shape(target, output)
     if output.ndim < 1:
         raise ValueError("Arguments `target` and `output` must be at least rank 1.")
     dim = canonical_axis(axis, output.ndim)
-    return -torch.sum(target * _log_probs(output, from_logits, dim), dim=dim)
+    return -torch.sum(target * _crossentropy_math.categorical_log_probs(output, from_logits, dim), dim=dim)
 
 
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
@@ -312,7 +292,7 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     if target.ndim == output.ndim and target.shape[-1] == 1:
         target = target.squeeze(-1)
     dim = canonical_axis(axis, output.ndim)
-    log_prob = torch.movedim(_log_probs(output, from_logits, dim), dim, -1)
+    log_prob = torch.movedim(_crossentropy_math.categorical_log_probs(output, from_logits, dim), dim, -1)
     if target.shape != log_prob.shape[:-1]:
         raise ValueError(
             "Arguments `target` and `output` must have the same shape up until the class axis: "
