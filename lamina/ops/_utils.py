@@ -160,3 +160,8 @@ def check_same_shape(target, output):
             "Arguments `target` and `output` must have the same shape. "
             f"Received: target.shape={tuple(target.shape)}, output.shape={tuple(output.shape)}"
         )
+
+
+def is_int(value):
+    """Whether ``value`` is a Python or NumPy integer (``True``/``False`` are not)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

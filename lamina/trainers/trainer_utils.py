@@ -6,7 +6,8 @@ import warnings
 import numpy as np
 import torch
 
-from lamina.callbacks.callback import CallbackList, DeferredLogs
+from lamina.callbacks.callback import DeferredLogs
+from lamina.callbacks.callback_list import CallbackList
 from lamina.utils import tree
 
 
