@@ -40,7 +40,9 @@ _NAMESPACE_ALIASES = {"config", "dtype_policies", "mixed_precision", "engine"}
 def unit_of(module):
     """The floor unit of a dotted module name (``lamina.ops.nn`` -> ``ops``)."""
     parts = module.split(".")[1:]
-    if not parts or parts[0] in _NAMESPACE_ALIASES:
+    # Top-level modules and packages not listed (``config.py``, new public namespaces such as
+    # ``lamina.preprocessing``) sit with the public namespace.
+    if not parts or parts[0] in _NAMESPACE_ALIASES or parts[0] not in FLOORS:
         return "lamina"
     if parts[0] == "backend" and len(parts) > 1 and parts[1] == "legacy":
         return "backend.legacy"
