@@ -10,17 +10,49 @@ import numpy as np
 import pytest
 
 
-@pytest.fixture
-def oracle():
-    """The Keras 3 module (JAX backend); the test is skipped with a reason when it is missing."""
+def _import_oracle():
+    """Keras 3 on the JAX backend, or a failure saying why it cannot serve as the oracle.
+
+    A missing or misconfigured oracle fails the tests that need it instead of skipping them: a skip
+    would let a run without Keras (a broken CI image, a typo in the pins) pass while comparing nothing.
+    """
     try:
         import keras
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        pytest.skip(f"oracle unavailable: keras could not be imported ({e})")
+    except ImportError as e:
+        pytest.fail(
+            f"oracle unavailable: keras could not be imported ({e}); install the test extra "
+            "(`pip install -c constraints.txt -e .[test]`)",
+            pytrace=False,
+        )
     if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    keras.backend.clear_session()
+        pytest.fail(
+            f"oracle must run on the JAX backend (KERAS_BACKEND=jax), found {keras.backend.backend()!r}",
+            pytrace=False,
+        )
     return keras
+
+
+@pytest.fixture(scope="session")
+def keras_oracle():
+    """The Keras 3 module (JAX backend), imported once for the whole run; the session is not cleared."""
+    return _import_oracle()
+
+
+@pytest.fixture(scope="session")
+def kops(keras_oracle):
+    """``keras.ops`` of the oracle."""
+    return keras_oracle.ops
+
+
+@pytest.fixture
+def oracle(keras_oracle):
+    """The Keras 3 module with fresh name counters (``clear_session``) for each test.
+
+    ``free_memory=False``: the garbage collection of a full clear costs more (about 0.1 s) than most
+    comparisons, and no test depends on it.
+    """
+    keras_oracle.backend.clear_session(free_memory=False)
+    return keras_oracle
 
 
 @pytest.fixture(autouse=True)

@@ -10,19 +10,6 @@ from lamina import activations
 from lamina.saving import object_registration
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    """Keras 3 (JAX backend), shared by the module.
-
-    Overrides the per-test fixture of conftest: activations keep no session state, so the
-    per-test `clear_session()` would only cost time.
-    """
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras
-
-
 # Functions taking only `x`, compared elementwise on the same inputs.
 UNARY = [
     "relu", "leaky_relu", "relu6", "sigmoid", "softplus", "softsign", "tanh", "elu", "selu", "celu",

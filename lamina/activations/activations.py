@@ -1,9 +1,9 @@
 """The built-in activation functions (what ``keras.activations`` offers).
 
 Every function takes a tensor-like (torch tensor, numpy array, Python number or list) and returns a
-torch tensor. Where a fused ``torch.nn.functional`` kernel computes the same formula as Keras it is
-used, since activations run on every forward pass. Functions that produce non-integer results turn
-integer inputs into ``floatx()`` first, as Keras does. Each is registered under its Keras name.
+torch tensor. The formulas are those of ``lamina.ops`` (their only copy); this module gives them
+Keras's activation names and defaults, and registers each under its Keras name. Functions that
+produce non-integer results turn integer inputs into ``floatx()`` first, as Keras does.
 """
 
 import torch
@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from lamina.backend import config
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
+from lamina.ops import nn, numpy
 from lamina.saving.object_registration import register_builtin
 
 _MODULE = "keras.activations"
@@ -36,23 +37,6 @@ def _scalar_like(value, x):
     if x.is_floating_point() or value is None:
         return value
     return int(value)
-
-
-def _check_axis(axis, ndim, fn_name):
-    """Normalize an int or a sequence of ints to non-negative axes of an ``ndim``-rank tensor."""
-    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
-    rank = max(ndim, 1)
-    out = []
-    for a in axes:
-        if not isinstance(a, int) or isinstance(a, bool) or not -rank <= a < rank:
-            raise ValueError(
-                f"Invalid `axis` for `{fn_name}`: expected an integer (or a tuple of integers) in "
-                f"[{-rank}, {rank}) for an input of rank {ndim}. Received: axis={axis!r}"
-            )
-        out.append(a % rank)
-    if len(set(out)) != len(out):
-        raise ValueError(f"Invalid `axis` for `{fn_name}`: repeated axis. Received: axis={axis!r}")
-    return out
 
 
 @register_builtin(_MODULE)
@@ -88,13 +72,13 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0, *, alpha=None):
     x = _tensor(x)
     if threshold == 0 and negative_slope == 0:
         if max_value is None:
-            return torch.relu(x)
+            return nn.relu(x)
         if max_value == 6:
             # Keras routes this case through relu6, which always returns floats.
-            return F.relu6(_float_tensor(x))
+            return nn.relu6(x)
         return torch.clamp(x, 0, _scalar_like(max_value, x))
     if threshold == 0 and max_value is None:
-        return F.leaky_relu(_float_tensor(x), negative_slope)
+        return nn.leaky_relu(x, negative_slope)
     return _general_relu(x, negative_slope, max_value, threshold)
 
 
@@ -108,7 +92,7 @@ def _general_relu(x, negative_slope, max_value, threshold):
     if threshold != 0:
         y = torch.where(x > _scalar_like(threshold, x), x, 0)
     elif max_value == 6:
-        y = F.relu6(_float_tensor(x))
+        y = nn.relu6(x)
         clip = False
     else:
         y = torch.relu(x)
@@ -127,7 +111,7 @@ def leaky_relu(x, negative_slope=0.2):
         x: Input tensor.
         negative_slope: Slope of the negative part.
     """
-    return F.leaky_relu(_float_tensor(x), negative_slope)
+    return nn.leaky_relu(x, negative_slope)
 
 
 @register_builtin(_MODULE)
@@ -137,7 +121,7 @@ def relu6(x):
     Args:
         x: Input tensor.
     """
-    return F.relu6(_float_tensor(x))
+    return nn.relu6(x)
 
 
 @register_builtin(_MODULE)
@@ -156,17 +140,7 @@ def softmax(x, axis=-1):
     >>> softmax([[1.0, 2.0], [3.0, 4.0]], axis=(0, 1)).sum()
     tensor(1.)
     """
-    x = _float_tensor(x)
-    if isinstance(axis, int):
-        try:
-            return torch.softmax(x, dim=axis)
-        except IndexError:
-            _check_axis(axis, x.ndim, "softmax")
-            raise
-    dims = _check_axis(axis, x.ndim, "softmax")
-    shifted = x - torch.amax(x, dim=dims, keepdim=True)
-    exp = torch.exp(shifted)
-    return exp / torch.sum(exp, dim=dims, keepdim=True)
+    return nn.softmax(x, axis)
 
 
 @register_builtin(_MODULE)
@@ -177,16 +151,7 @@ def log_softmax(x, axis=-1):
         x: Input tensor.
         axis: An integer, or a tuple of integers to normalize over several axes jointly.
     """
-    x = _float_tensor(x)
-    if isinstance(axis, int):
-        try:
-            return torch.log_softmax(x, dim=axis)
-        except IndexError:
-            _check_axis(axis, x.ndim, "log_softmax")
-            raise
-    dims = _check_axis(axis, x.ndim, "log_softmax")
-    shifted = x - torch.amax(x, dim=dims, keepdim=True)
-    return shifted - torch.log(torch.sum(torch.exp(shifted), dim=dims, keepdim=True))
+    return nn.log_softmax(x, axis)
 
 
 @register_builtin(_MODULE)
@@ -196,7 +161,7 @@ def sigmoid(x):
     Args:
         x: Input tensor.
     """
-    return torch.sigmoid(_float_tensor(x))
+    return nn.sigmoid(x)
 
 
 @register_builtin(_MODULE)
@@ -206,7 +171,7 @@ def softplus(x):
     Args:
         x: Input tensor.
     """
-    return F.softplus(_float_tensor(x))
+    return nn.softplus(x)
 
 
 @register_builtin(_MODULE)
@@ -216,7 +181,7 @@ def softsign(x):
     Args:
         x: Input tensor.
     """
-    return F.softsign(_float_tensor(x))
+    return nn.softsign(x)
 
 
 @register_builtin(_MODULE)
@@ -226,7 +191,7 @@ def tanh(x):
     Args:
         x: Input tensor.
     """
-    return torch.tanh(_float_tensor(x))
+    return numpy.tanh(x)
 
 
 @register_builtin(_MODULE)
@@ -237,7 +202,7 @@ def elu(x, alpha=1.0):
         x: Input tensor.
         alpha: Scale of the negative part (its limit for very negative inputs is `-alpha`).
     """
-    return F.elu(_float_tensor(x), alpha)
+    return nn.elu(x, alpha)
 
 
 @register_builtin(_MODULE)
@@ -250,7 +215,7 @@ def selu(x):
     Args:
         x: Input tensor.
     """
-    return F.selu(_float_tensor(x))
+    return nn.selu(x)
 
 
 @register_builtin(_MODULE)
@@ -261,7 +226,7 @@ def celu(x, alpha=1.0):
         x: Input tensor.
         alpha: Scale of the negative part.
     """
-    return F.celu(_float_tensor(x), alpha)
+    return nn.celu(x, alpha)
 
 
 @register_builtin(_MODULE)
@@ -271,7 +236,7 @@ def exponential(x):
     Args:
         x: Input tensor.
     """
-    return torch.exp(_float_tensor(x))
+    return numpy.exp(x)
 
 
 @register_builtin(_MODULE)
@@ -282,7 +247,7 @@ def gelu(x, approximate=False):
         x: Input tensor.
         approximate: Use the tanh approximation instead of the exact error function.
     """
-    return F.gelu(_float_tensor(x), approximate="tanh" if approximate else "none")
+    return nn.gelu(x, approximate)
 
 
 @register_builtin(_MODULE)
@@ -292,7 +257,7 @@ def silu(x):
     Args:
         x: Input tensor.
     """
-    return F.silu(_float_tensor(x))
+    return nn.silu(x)
 
 
 @register_builtin(_MODULE)
@@ -304,7 +269,7 @@ def hard_sigmoid(x):
     Args:
         x: Input tensor.
     """
-    return F.hardsigmoid(_float_tensor(x))
+    return nn.hard_sigmoid(x)
 
 
 @register_builtin(_MODULE)
@@ -314,7 +279,7 @@ def hard_silu(x):
     Args:
         x: Input tensor.
     """
-    return F.hardswish(_float_tensor(x))
+    return nn.hard_silu(x)
 
 
 @register_builtin(_MODULE)
@@ -348,14 +313,7 @@ def glu(x, axis=-1):
     Returns:
         A tensor whose size along `axis` is half that of `x`.
     """
-    x = _float_tensor(x)
-    dim = _check_axis(axis, x.ndim, "glu")[0]
-    if x.ndim == 0 or x.shape[dim] % 2:
-        raise ValueError(
-            "`glu` splits its input in two equal halves along `axis`, so that axis must have an "
-            f"even size. Received: input shape {tuple(x.shape)}, axis={axis}"
-        )
-    return F.glu(x, dim)
+    return nn.glu(x, axis)
 
 
 @register_builtin(_MODULE)
@@ -365,7 +323,7 @@ def hard_tanh(x):
     Args:
         x: Input tensor.
     """
-    return torch.clamp(_tensor(x), -1, 1)
+    return nn.hard_tanh(x)
 
 
 @register_builtin(_MODULE)
@@ -375,7 +333,7 @@ def log_sigmoid(x):
     Args:
         x: Input tensor.
     """
-    return F.logsigmoid(_float_tensor(x))
+    return nn.log_sigmoid(x)
 
 
 @register_builtin(_MODULE)
@@ -385,7 +343,7 @@ def tanh_shrink(x):
     Args:
         x: Input tensor.
     """
-    return F.tanhshrink(_float_tensor(x))
+    return nn.tanh_shrink(x)
 
 
 @register_builtin(_MODULE)
@@ -396,9 +354,7 @@ def soft_shrink(x, threshold=0.5):
         x: Input tensor.
         threshold: The amount of shrinkage.
     """
-    # Explicit selects rather than F.softshrink: Keras maps NaN to 0 and accepts any threshold.
-    x = _float_tensor(x)
-    return torch.where(x > threshold, x - threshold, torch.where(x < -threshold, x + threshold, 0.0))
+    return nn.soft_shrink(x, threshold)
 
 
 @register_builtin(_MODULE)
@@ -409,8 +365,7 @@ def hard_shrink(x, threshold=0.5):
         x: Input tensor.
         threshold: Values with a magnitude at or below this become 0.
     """
-    x = _float_tensor(x)
-    return torch.where(torch.abs(x) > threshold, x, 0.0)
+    return nn.hard_shrink(x, threshold)
 
 
 @register_builtin(_MODULE)
@@ -422,8 +377,7 @@ def threshold(x, threshold, default_value):
         threshold: The value inputs must exceed to pass through.
         default_value: What replaces the inputs that do not.
     """
-    x = _tensor(x)
-    return torch.where(x > threshold, x, default_value)
+    return nn.threshold(x, threshold, default_value)
 
 
 @register_builtin(_MODULE)
@@ -434,8 +388,7 @@ def squareplus(x, b=4):
         x: Input tensor.
         b: Non-negative smoothness; 0 gives the ReLU.
     """
-    x = _float_tensor(x)
-    return (x + torch.sqrt(x * x + b)) / 2
+    return nn.squareplus(x, b)
 
 
 @register_builtin(_MODULE)
@@ -445,8 +398,7 @@ def sparse_plus(x):
     Args:
         x: Input tensor.
     """
-    x = _float_tensor(x)
-    return torch.where(x <= -1, 0.0, torch.where(x >= 1, x, (x + 1) ** 2 / 4))
+    return nn.sparse_plus(x)
 
 
 @register_builtin(_MODULE)
@@ -456,8 +408,7 @@ def sparse_sigmoid(x):
     Args:
         x: Input tensor.
     """
-    x = _float_tensor(x)
-    return torch.where(x <= -1, 0.0, torch.where(x >= 1, 1.0, (x + 1) / 2))
+    return nn.sparse_sigmoid(x)
 
 
 @register_builtin(_MODULE)
@@ -475,23 +426,7 @@ def sparsemax(x, axis=-1):
     >>> sparsemax([0.0, 0.5, 1.0])
     tensor([0.0000, 0.2500, 0.7500])
     """
-    x = _float_tensor(x)
-    dim = _check_axis(axis, x.ndim, "sparsemax")[0]
-    if x.ndim == 0:
-        return torch.ones_like(x)
-    z = torch.sort(x, dim=dim, descending=True).values
-    cumsum = torch.cumsum(z, dim=dim)
-    shape = [1] * x.ndim
-    shape[dim] = -1
-    k = torch.arange(1, x.shape[dim] + 1, dtype=x.dtype, device=x.device).reshape(shape)
-    support = z - (cumsum - 1) / k > 0
-    support_size = torch.sum(support, dim=dim, keepdim=True)
-    # The threshold uses the cumulative sum at the last index of the support (Martins & Astudillo,
-    # 2016). Keras 3.15 sums all cumulative sums in the support instead, which is wrong whenever the
-    # support holds more than one element (fixed upstream in keras-team/keras#23469).
-    support_sum = torch.sum(torch.where(support, z, 0.0), dim=dim, keepdim=True)
-    tau = (support_sum - 1) / support_size.to(x.dtype)
-    return torch.clamp(x - tau, min=0)
+    return nn.sparsemax(x, axis)
 
 
 swish = register_builtin(_MODULE, "swish")(silu)

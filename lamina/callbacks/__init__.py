@@ -1,7 +1,8 @@
 """``lamina.callbacks`` (mirrors ``keras.callbacks``)."""
 
 from lamina.callbacks.backup_and_restore import BackupAndRestore
-from lamina.callbacks.callback import Callback, CallbackList
+from lamina.callbacks.callback import Callback
+from lamina.callbacks.callback_list import CallbackList
 from lamina.callbacks.csv_logger import CSVLogger
 from lamina.callbacks.early_stopping import EarlyStopping
 from lamina.callbacks.history import History

@@ -6,16 +6,17 @@ import numbers
 import torch
 
 from lamina.backend import config as backend_config
-from lamina.losses.loss import Loss, LossFunctionWrapper, _check_compatible, _convert_pair
-from lamina.losses.probabilistic import (
-    _binary_crossentropy_values,
-    _check_axis,
-    _check_label_smoothing,
-    _class_axis,
-    _smooth_binary,
-    _smooth_categorical,
-    _warn_single_class,
+from lamina.losses._crossentropy_args import (
+    check_axis,
+    check_label_smoothing,
+    class_axis,
+    smooth_binary,
+    smooth_categorical,
+    warn_single_class,
 )
+from lamina.losses.loss import Loss, LossFunctionWrapper, _check_compatible, _convert_pair
+from lamina.ops._crossentropy_math import binary_crossentropy_values
+from lamina.ops._utils import check_same_shape
 from lamina.saving.object_registration import register_builtin
 
 _MODULE = "keras.losses"
@@ -66,11 +67,12 @@ def binary_focal_crossentropy(
     tensor([0.0817])
     """
     y_true, y_pred = _convert_pair(y_true, y_pred)
-    y_true = _smooth_binary(y_true, label_smoothing)
+    y_true = smooth_binary(y_true, label_smoothing)
     if from_logits:
         # The probabilities (clipped below) are used, not the logits, to give the reference's numbers.
         y_pred = torch.sigmoid(y_pred)
-    bce = _binary_crossentropy_values(y_true, y_pred, from_logits=False)
+    check_same_shape(y_true, y_pred)
+    bce = binary_crossentropy_values(y_true, y_pred, from_logits=False)
     p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
     focal_bce = torch.pow(1.0 - p_t, gamma) * bce
     if apply_class_balancing:
@@ -99,12 +101,12 @@ def categorical_focal_crossentropy(
     Returns:
         Loss values with the class axis removed.
     """
-    axis = _check_axis(axis)
+    axis = check_axis(axis)
     y_true, y_pred = _convert_pair(y_true, y_pred)
-    _warn_single_class("categorical_focal_crossentropy", y_pred)
-    y_true = _smooth_categorical(y_true, label_smoothing)
+    warn_single_class("categorical_focal_crossentropy", y_pred)
+    y_true = smooth_categorical(y_true, label_smoothing)
     _check_compatible(y_true, y_pred)
-    dim = _class_axis(axis, y_pred.ndim)
+    dim = class_axis(axis, y_pred.ndim)
     if from_logits:
         y_pred = torch.softmax(y_pred, dim=dim)
     eps = backend_config.epsilon()
@@ -150,7 +152,7 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
         name="binary_focal_crossentropy",
         dtype=None,
     ):
-        _check_label_smoothing(label_smoothing)
+        check_label_smoothing(label_smoothing)
         super().__init__(
             binary_focal_crossentropy,
             name=name,
@@ -209,7 +211,7 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
         name="categorical_focal_crossentropy",
         dtype=None,
     ):
-        _check_label_smoothing(label_smoothing)
+        check_label_smoothing(label_smoothing)
         super().__init__(
             categorical_focal_crossentropy,
             name=name,
@@ -219,7 +221,7 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
             gamma=_check_gamma(gamma),
             from_logits=from_logits,
             label_smoothing=label_smoothing,
-            axis=_check_axis(axis),
+            axis=check_axis(axis),
         )
         self.from_logits = from_logits
         self.label_smoothing = label_smoothing

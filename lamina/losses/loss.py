@@ -182,14 +182,6 @@ def _convert_pair(y_true, y_pred):
     return y_true, y_pred
 
 
-def _check_same_shape(y_true, y_pred):
-    if y_true.shape != y_pred.shape:
-        raise ValueError(
-            "Arguments `target` and `output` must have the same shape. "
-            f"Received: target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}"
-        )
-
-
 def _check_compatible(y_true, y_pred):
     """Raise a readable error when element-wise losses get shapes that cannot broadcast."""
     if y_true.shape == y_pred.shape:

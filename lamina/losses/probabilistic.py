@@ -1,13 +1,12 @@
 """Probabilistic losses: the crossentropies, Kullback-Leibler divergence, Poisson, and the
 generalized crossentropy.
 
-Probabilities are clipped to ``[epsilon, 1 - epsilon]`` before their logarithm is taken; logits
-(``from_logits=True``) go through torch's fused, numerically stable log-softmax / log-sigmoid
-kernels instead.
+The crossentropy formulas are those of ``lamina.ops`` (``lamina/ops/_crossentropy_math.py``);
+the functions here add Keras's loss arguments (label smoothing, ``ignore_class``, the axis to
+average over).
 """
 
 import numbers
-import warnings
 
 import torch
 import torch.nn.functional as F
@@ -15,85 +14,27 @@ import torch.nn.functional as F
 from lamina.backend import config as backend_config
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
+from lamina.losses._crossentropy_args import (
+    check_axis,
+    check_label_smoothing,
+    class_axis,
+    smooth_binary,
+    smooth_categorical,
+    warn_single_class,
+)
 from lamina.losses.loss import (
     Loss,
     LossFunctionWrapper,
     _check_compatible,
-    _check_same_shape,
     _convert_pair,
     _set_mask,
 )
+from lamina.ops._crossentropy_math import binary_crossentropy_values, categorical_log_probs
+from lamina.ops._utils import check_same_shape
 from lamina.saving.object_registration import register_builtin
 from lamina.utils.index_errors import out_of_range
 
 _MODULE = "keras.losses"
-
-
-def _check_label_smoothing(label_smoothing):
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real) or not (
-        0 <= label_smoothing <= 1
-    ):
-        raise ValueError(
-            "Invalid value for argument `label_smoothing`: expected a float in [0, 1]. "
-            f"Received: label_smoothing={label_smoothing!r}"
-        )
-    return label_smoothing
-
-
-def _check_axis(axis):
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise ValueError(f"`axis` must be of type `int`. Received: axis={axis!r} of type {type(axis)}")
-    return int(axis)
-
-
-def _class_axis(axis, rank):
-    if not -rank <= axis < rank:
-        raise ValueError(f"`axis`={axis} is out of range for `y_pred` of rank {rank}.")
-    return axis % rank
-
-
-def _warn_single_class(fn_name, y_pred):
-    if y_pred.ndim and y_pred.shape[-1] == 1:
-        warnings.warn(
-            f"{fn_name} got `y_pred` with a single class (shape {tuple(y_pred.shape)}): the loss is "
-            "always 0. Use 'binary_crossentropy' for two classes encoded as one probability.",
-            SyntaxWarning,
-            stacklevel=3,
-        )
-
-
-def _binary_crossentropy_values(y_true, y_pred, from_logits):
-    """Element-wise binary crossentropy of same-shaped ``y_true`` and ``y_pred``."""
-    _check_same_shape(y_true, y_pred)
-    if from_logits:
-        return F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
-    eps = backend_config.epsilon()
-    # Not F.binary_cross_entropy: it rejects targets outside [0, 1], which this loss accepts.
-    output = torch.clamp(y_pred, eps, 1.0 - eps)
-    return -(y_true * torch.log(output) + (1.0 - y_true) * torch.log(1.0 - output))
-
-
-def _categorical_log_probs(y_pred, from_logits, dim):
-    if from_logits:
-        return torch.log_softmax(y_pred, dim=dim)
-    # Probabilities are renormalized over the class axis, then clipped away from 0 and 1.
-    eps = backend_config.epsilon()
-    output = y_pred / torch.sum(y_pred, dim=dim, keepdim=True)
-    return torch.log(torch.clamp(output, eps, 1.0 - eps))
-
-
-def _smooth_categorical(y_true, label_smoothing):
-    # The class count is read from the last axis whatever `axis` is, as the reference does.
-    if label_smoothing:
-        num_classes = y_true.shape[-1]
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
-    return y_true
-
-
-def _smooth_binary(y_true, label_smoothing):
-    if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    return y_true
 
 
 @register_builtin(_MODULE)
@@ -117,8 +58,9 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     tensor([0.5108])
     """
     y_true, y_pred = _convert_pair(y_true, y_pred)
-    y_true = _smooth_binary(y_true, label_smoothing)
-    return torch.mean(_binary_crossentropy_values(y_true, y_pred, from_logits), dim=axis)
+    y_true = smooth_binary(y_true, label_smoothing)
+    check_same_shape(y_true, y_pred)
+    return torch.mean(binary_crossentropy_values(y_true, y_pred, from_logits), dim=axis)
 
 
 @register_builtin(_MODULE)
@@ -143,15 +85,15 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     >>> lamina.losses.categorical_crossentropy([[0.0, 1.0, 0.0]], [[0.05, 0.95, 0.0]])
     tensor([0.0513])
     """
-    axis = _check_axis(axis)
+    axis = check_axis(axis)
     y_true, y_pred = _convert_pair(y_true, y_pred)
-    _warn_single_class("categorical_crossentropy", y_pred)
-    y_true = _smooth_categorical(y_true, label_smoothing)
-    _check_same_shape(y_true, y_pred)
+    warn_single_class("categorical_crossentropy", y_pred)
+    y_true = smooth_categorical(y_true, label_smoothing)
+    check_same_shape(y_true, y_pred)
     if y_pred.ndim < 1:
         raise ValueError("`y_true` and `y_pred` must be at least rank 1. Received scalars.")
-    dim = _class_axis(axis, y_pred.ndim)
-    return -torch.sum(y_true * _categorical_log_probs(y_pred, from_logits, dim), dim=dim)
+    dim = class_axis(axis, y_pred.ndim)
+    return -torch.sum(y_true * categorical_log_probs(y_pred, from_logits, dim), dim=dim)
 
 
 @register_builtin(_MODULE)
@@ -182,7 +124,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     y_true = convert_to_tensor(y_true).to(y_pred.device)
     if y_pred.ndim < 1:
         raise ValueError(f"`y_pred` must be at least rank 1. Received: y_pred.shape={tuple(y_pred.shape)}")
-    dim = _class_axis(axis, y_pred.ndim)
+    dim = class_axis(axis, y_pred.ndim)
     if y_true.ndim == y_pred.ndim and y_true.shape[dim] == 1:
         y_true = y_true.squeeze(dim)
     expected = y_pred.shape[:dim] + y_pred.shape[dim + 1 :]
@@ -204,7 +146,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         if from_logits:
             values = F.cross_entropy(scores, target.reshape(-1), reduction="none")
         else:
-            values = F.nll_loss(_categorical_log_probs(scores, False, -1), target.reshape(-1), reduction="none")
+            values = F.nll_loss(categorical_log_probs(scores, False, -1), target.reshape(-1), reduction="none")
     except IndexError:
         # Checked only once torch has refused: a check on every batch would cost a device sync.
         raise out_of_range(
@@ -320,7 +262,7 @@ class BinaryCrossentropy(LossFunctionWrapper):
         name="binary_crossentropy",
         dtype=None,
     ):
-        _check_label_smoothing(label_smoothing)
+        check_label_smoothing(label_smoothing)
         super().__init__(
             binary_crossentropy,
             name=name,
@@ -375,7 +317,7 @@ class CategoricalCrossentropy(LossFunctionWrapper):
         name="categorical_crossentropy",
         dtype=None,
     ):
-        _check_label_smoothing(label_smoothing)
+        check_label_smoothing(label_smoothing)
         super().__init__(
             categorical_crossentropy,
             name=name,
@@ -383,7 +325,7 @@ class CategoricalCrossentropy(LossFunctionWrapper):
             dtype=dtype,
             from_logits=from_logits,
             label_smoothing=label_smoothing,
-            axis=_check_axis(axis),
+            axis=check_axis(axis),
         )
         self.from_logits = from_logits
         self.label_smoothing = label_smoothing
@@ -437,7 +379,7 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             dtype=dtype,
             from_logits=from_logits,
             ignore_class=ignore_class,
-            axis=_check_axis(axis),
+            axis=check_axis(axis),
         )
         self.from_logits = from_logits
         self.ignore_class = ignore_class

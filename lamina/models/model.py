@@ -65,6 +65,8 @@ class Model(ModelQuantization, Trainer, Layer):
 
     # String data passes through a model to its layers, which accept or refuse it themselves.
     _accepts_string_inputs = True
+    # Model-ness as lower floors (saving, summaries) ask it, without importing this class.
+    _is_model = True
 
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):

@@ -36,6 +36,9 @@ class Sequential(Model):
     (None, 32)
     """
 
+    # Asked by the summary instead of importing this class.
+    _is_sequential = True
+
     def __init__(self, layers=None, trainable=True, name=None, **kwargs):
         super().__init__(trainable=trainable, name=name or unique_name("sequential"), **kwargs)
         self._stack = []

@@ -136,11 +136,9 @@ def print_summary(
     show_trainable=False,
     layer_range=None,
 ):
-    from lamina.models.sequential import Sequential
-
     print_fn = print_fn or print
     show_connections = (
-        not isinstance(model, Sequential)
+        not getattr(type(model), "_is_sequential", False)
         and bool(getattr(model, "_nodes", None))
         and not _is_chain(model)
     )

@@ -102,7 +102,9 @@ def canonical_axes(axis, ndim, name="axis"):
     repeated axes."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, int) or hasattr(axis, "__index__") else tuple(axis)
+    # A lone non-integer (``1.5``) is reported as a bad axis below, not as "not iterable".
+    iterable = hasattr(axis, "__iter__") and not hasattr(axis, "__index__")
+    axes = tuple(axis) if iterable else (axis,)
     out = []
     for a in axes:
         if not hasattr(a, "__index__") or isinstance(a, bool):
@@ -149,3 +151,17 @@ def public_names(namespace, module_name):
         for name, obj in namespace.items()
         if not name.startswith("_") and callable(obj) and getattr(obj, "__module__", None) == module_name
     )
+
+
+def check_same_shape(target, output):
+    """Raise a ``ValueError`` naming both shapes unless ``target`` and ``output`` have the same shape."""
+    if target.shape != output.shape:
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape. "
+            f"Received: target.shape={tuple(target.shape)}, output.shape={tuple(output.shape)}"
+        )
+
+
+def is_int(value):
+    """Whether ``value`` is a Python or NumPy integer (``True``/``False`` are not)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

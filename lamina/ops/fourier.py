@@ -7,6 +7,7 @@ transforms take and return such pairs (``irfft`` and ``istft`` return a real ten
 import torch
 import torch.nn.functional as F
 
+from lamina.ops import _audio_math
 from lamina.ops._utils import public_names, tensor, to_float
 
 
@@ -77,14 +78,6 @@ def irfft(x, fft_length=None):
     return torch.fft.irfft(_complex_from_pair(x), n=fft_length)
 
 
-def _audio_ops():
-    # Imported on first use: importing a `lamina.layers` module loads the layers, which import
-    # `lamina.ops`.
-    from lamina.layers.preprocessing import _audio_ops
-
-    return _audio_ops
-
-
 def _check_stft_args(sequence_length, fft_length, window):
     if fft_length < sequence_length:
         raise ValueError(
@@ -114,7 +107,7 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
         ``(real, imag)``, each ``(..., frames, fft_length // 2 + 1)``.
     """
     _check_stft_args(sequence_length, fft_length, window)
-    return _audio_ops().stft(to_float(x), sequence_length, sequence_stride, fft_length, window, center)
+    return _audio_math.stft(to_float(x), sequence_length, sequence_stride, fft_length, window, center)
 
 
 def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="hann", center=True):
@@ -142,7 +135,7 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
     if window is None:
         win = torch.ones(fft_length, dtype=dtype, device=device)
     else:
-        win = _audio_ops()._window_tensor(window, sequence_length, True, dtype, device)
+        win = _audio_math.window_tensor(window, sequence_length, True, dtype, device)
         win = F.pad(win, (left, fft_length - sequence_length - left))
     segments = torch.fft.irfft(z, n=fft_length) * win
     lead = segments.shape[:-2]

@@ -14,6 +14,14 @@ import torch
 import torch.nn.functional as F
 
 from lamina.backend.config import standardize_data_format
+from lamina.ops._image_math import (
+    AFFINE_TRANSFORM_FILL_MODES,
+    AFFINE_TRANSFORM_INTERPOLATIONS,
+    check_images_rank,
+    fix_index,
+    interpolation_nodes,
+    round_half_away_from_zero,
+)
 
 __all__ = [
     "affine_transform",
@@ -32,8 +40,6 @@ __all__ = [
 ]
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
-AFFINE_TRANSFORM_INTERPOLATIONS = ("nearest", "bilinear")
-AFFINE_TRANSFORM_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
 
 
 def _triangle(distance):
@@ -146,14 +152,6 @@ def _to_nchw(images, data_format):
     return x, restore
 
 
-def _check_images_rank(images):
-    if images.dim() not in (3, 4):
-        raise ValueError(
-            "Invalid images rank: expected rank 3 (single image) or rank 4 (batch of images). "
-            f"Received input with shape: images.shape={tuple(images.shape)}"
-        )
-
-
 def resize(
     images,
     size,
@@ -202,7 +200,7 @@ def resize(
     if len(size) != 2:
         raise ValueError(f"Argument `size` must be a tuple of two elements (height, width). Received: size={size}")
     images = torch.as_tensor(images)
-    _check_images_rank(images)
+    check_images_rank(images)
     x, restore = _to_nchw(images, data_format)
     target_height, target_width = (int(s) for s in size)
     height, width = x.shape[2], x.shape[3]
@@ -232,41 +230,6 @@ def resize(
 
 
 # --- affine transforms ------------------------------------------------------------------------
-
-
-def _round_half_away_from_zero(x):
-    return torch.sign(x) * torch.floor(torch.abs(x) + 0.5)
-
-
-def _mirror_index(index, size):
-    if size == 1:
-        return torch.zeros_like(index)
-    s = size - 1
-    return torch.abs(torch.remainder(index + s, 2 * s) - s)
-
-
-def _fix_index(index, size, fill_mode):
-    """Map integer sample indices outside ``[0, size)`` back into it, per ``fill_mode``."""
-    if fill_mode == "nearest":
-        return index.clamp(0, size - 1)
-    if fill_mode == "wrap":
-        return torch.remainder(index, size)
-    if fill_mode == "mirror":
-        return _mirror_index(index, size)
-    if fill_mode == "reflect":
-        # Half-sample symmetric: ... 1 0 | 0 1 2 ... (n-1) | (n-1) (n-2) ...
-        return torch.div(_mirror_index(2 * index + 1, 2 * size + 1) - 1, 2, rounding_mode="floor")
-    return index.clamp(0, size - 1)  # "constant": any in-range index; the sample is masked out
-
-
-def _interpolation_nodes(coordinate, interpolation):
-    """(integer index, weight) pairs along one axis for each sample coordinate."""
-    if interpolation == "nearest":
-        return [(_round_half_away_from_zero(coordinate).long(), None)]
-    lower = torch.floor(coordinate)
-    upper_weight = coordinate - lower
-    lower_index = lower.long()
-    return [(lower_index, 1 - upper_weight), (lower_index + 1, upper_weight)]
 
 
 def affine_transform(
@@ -312,7 +275,7 @@ def affine_transform(
             f"Received: fill_mode={fill_mode!r}"
         )
     images = torch.as_tensor(images)
-    _check_images_rank(images)
+    check_images_rank(images)
     transform = torch.as_tensor(transform, device=images.device)
     if transform.dim() not in (1, 2) or transform.shape[-1] != 8:
         raise ValueError(
@@ -340,10 +303,10 @@ def affine_transform(
     fill = torch.as_tensor(fill_value, dtype=x.dtype).to(compute.dtype)
     batch_index = torch.arange(batch, device=x.device)[:, None, None]
     out = None
-    for y_index, y_weight in _interpolation_nodes(y_in, interpolation):
-        for x_index, x_weight in _interpolation_nodes(x_in, interpolation):
+    for y_index, y_weight in interpolation_nodes(y_in, interpolation):
+        for x_index, x_weight in interpolation_nodes(x_in, interpolation):
             values = compute[
-                batch_index, _fix_index(y_index, height, fill_mode), _fix_index(x_index, width, fill_mode)
+                batch_index, fix_index(y_index, height, fill_mode), fix_index(x_index, width, fill_mode)
             ]
             if fill_mode == "constant":
                 valid = (y_index >= 0) & (y_index < height) & (x_index >= 0) & (x_index < width)
@@ -352,7 +315,7 @@ def affine_transform(
                 values = (y_weight * x_weight)[..., None] * values
             out = values if out is None else out + values
     if not x.is_floating_point():
-        out = _round_half_away_from_zero(out)
+        out = round_half_away_from_zero(out)
     out = out.to(x.dtype)
     if data_format == "channels_first":
         out = out.permute(0, 3, 1, 2)
@@ -364,7 +327,7 @@ def affine_transform(
 
 def _channels_axis(images, data_format):
     images = torch.as_tensor(images)
-    _check_images_rank(images)
+    check_images_rank(images)
     return images, -1 if standardize_data_format(data_format) == "channels_last" else -3
 
 

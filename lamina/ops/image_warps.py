@@ -12,13 +12,13 @@ import torch
 
 from lamina.backend.config import standardize_data_format
 from lamina.backend.random import make_generator
-from lamina.ops.image import (
+from lamina.ops._image_math import (
     AFFINE_TRANSFORM_FILL_MODES,
     AFFINE_TRANSFORM_INTERPOLATIONS,
-    _check_images_rank,
-    _fix_index,
-    _interpolation_nodes,
-    _round_half_away_from_zero,
+    check_images_rank,
+    fix_index,
+    interpolation_nodes,
+    round_half_away_from_zero,
 )
 from lamina.ops.image_filters import gaussian_blur
 
@@ -30,7 +30,7 @@ _ORDERS = {"nearest": 0, "bilinear": 1}
 
 def _finish(out, dtype):
     if not dtype.is_floating_point:
-        out = _round_half_away_from_zero(out)
+        out = round_half_away_from_zero(out)
     return out.to(dtype)
 
 
@@ -78,11 +78,11 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
         coordinates = coordinates.to(torch.float32)
     compute = inputs if inputs.is_floating_point() else inputs.to(coordinates.dtype)
     interpolation = "nearest" if order == 0 else "bilinear"
-    nodes = [_interpolation_nodes(c, interpolation) for c in coordinates.unbind(0)]
+    nodes = [interpolation_nodes(c, interpolation) for c in coordinates.unbind(0)]
     fill = torch.as_tensor(fill_value, dtype=inputs.dtype).to(compute.dtype)
     out = None
     for corner in itertools.product(*nodes):
-        index = tuple(_fix_index(i, size, fill_mode) for (i, _), size in zip(corner, inputs.shape))
+        index = tuple(fix_index(i, size, fill_mode) for (i, _), size in zip(corner, inputs.shape))
         values = compute[index]
         if fill_mode == "constant":
             valid = torch.ones_like(values, dtype=torch.bool)
@@ -103,9 +103,9 @@ def _sample_nhwc(x, y_in, x_in, interpolation, fill_mode, fill_value):
     fill = torch.as_tensor(fill_value, dtype=x.dtype).to(compute.dtype).to(x.device)
     batch_index = torch.arange(batch, device=x.device)[:, None, None]
     out = None
-    for y_index, y_weight in _interpolation_nodes(y_in, interpolation):
-        for x_index, x_weight in _interpolation_nodes(x_in, interpolation):
-            values = compute[batch_index, _fix_index(y_index, height, fill_mode), _fix_index(x_index, width, fill_mode)]
+    for y_index, y_weight in interpolation_nodes(y_in, interpolation):
+        for x_index, x_weight in interpolation_nodes(x_in, interpolation):
+            values = compute[batch_index, fix_index(y_index, height, fill_mode), fix_index(x_index, width, fill_mode)]
             if fill_mode == "constant":
                 valid = (y_index >= 0) & (y_index < height) & (x_index >= 0) & (x_index < width)
                 values = torch.where(valid[..., None], values, fill)
@@ -193,7 +193,7 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
     data_format = standardize_data_format(data_format)
     _check_interpolation(interpolation)
     images = torch.as_tensor(images)
-    _check_images_rank(images)
+    check_images_rank(images)
     start_points = torch.as_tensor(start_points, device=images.device)
     end_points = torch.as_tensor(end_points, device=images.device)
     _check_points(start_points, "start_points")
@@ -259,7 +259,7 @@ def elastic_transform(
             f"Received: fill_mode={fill_mode!r}"
         )
     images = torch.as_tensor(images)
-    _check_images_rank(images)
+    check_images_rank(images)
     x, restore = _as_nhwc(images, data_format)
     batch, height, width, _ = x.shape
     dtype = x.dtype if x.is_floating_point() else torch.float32

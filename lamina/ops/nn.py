@@ -9,10 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from lamina.backend import config
-from lamina.ops import linalg, nn_conv, nn_ctc
+from lamina.ops import _attention_math, _crossentropy_math, _normalization_math, linalg, nn_conv, nn_ctc
 from lamina.ops._utils import (
     canonical_axes,
     canonical_axis,
+    check_same_shape,
     dtype_or_floatx,
     promote,
     public_names,
@@ -33,8 +34,8 @@ def relu(x):
 
 
 def relu6(x):
-    """Rectified linear unit capped at 6: ``min(max(x, 0), 6)``."""
-    return torch.clamp(tensor(x), 0, 6)
+    """Rectified linear unit capped at 6: ``min(max(x, 0), 6)``; integer inputs give floats, as in Keras."""
+    return F.relu6(to_float(x))
 
 
 def sigmoid(x):
@@ -119,65 +120,87 @@ def log_softmax(x, axis=-1):
 
 def celu(x, alpha=1.0):
     """Continuously differentiable ELU: ``x`` if ``x > 0`` else ``alpha * (exp(x / alpha) - 1)``."""
-    return _activations().celu(x, alpha=alpha)
+    return F.celu(to_float(x), alpha)
 
 
 def glu(x, axis=-1):
     """Gated linear unit: ``a * sigmoid(b)`` for the two halves ``a, b`` of ``x`` along ``axis``."""
-    return _activations().glu(x, axis=axis)
+    x = to_float(x)
+    dim = canonical_axis(axis, max(x.ndim, 1))
+    if x.ndim == 0 or x.shape[dim] % 2:
+        raise ValueError(
+            "`glu` splits its input in two equal halves along `axis`, so that axis must have an "
+            f"even size. Received: input shape {tuple(x.shape)}, axis={axis}"
+        )
+    return F.glu(x, dim)
 
 
 def hard_tanh(x):
     """``x`` clipped to ``[-1, 1]`` (integer inputs keep their dtype)."""
-    return _activations().hard_tanh(tensor(x))
+    return torch.clamp(tensor(x), -1, 1)
 
 
 def hard_shrink(x, threshold=0.5):
     """``x`` where ``|x| > threshold``, else 0."""
-    return _activations().hard_shrink(x, threshold=threshold)
+    x = to_float(x)
+    return torch.where(torch.abs(x) > threshold, x, 0.0)
 
 
 def soft_shrink(x, threshold=0.5):
     """``x`` moved toward 0 by ``threshold``; 0 where ``|x| <= threshold``."""
-    return _activations().soft_shrink(x, threshold=threshold)
+    # Explicit selects rather than F.softshrink: Keras maps NaN to 0 and accepts any threshold.
+    x = to_float(x)
+    return torch.where(x > threshold, x - threshold, torch.where(x < -threshold, x + threshold, 0.0))
 
 
 def tanh_shrink(x):
     """``x - tanh(x)``."""
-    return _activations().tanh_shrink(x)
+    return F.tanhshrink(to_float(x))
 
 
 def threshold(x, threshold, default_value):
     """``x`` where ``x > threshold``, else ``default_value``."""
-    return _activations().threshold(tensor(x), threshold, default_value)
+    x = tensor(x)
+    return torch.where(x > threshold, x, default_value)
 
 
 def squareplus(x, b=4):
     """``(x + sqrt(x**2 + b)) / 2``, a smooth ReLU."""
-    return _activations().squareplus(x, b=b)
+    x = to_float(x)
+    return (x + torch.sqrt(x * x + b)) / 2
 
 
 def sparse_plus(x):
     """0 for ``x <= -1``, ``x`` for ``x >= 1``, ``(x + 1)**2 / 4`` in between."""
-    return _activations().sparse_plus(x)
+    x = to_float(x)
+    return torch.where(x <= -1, 0.0, torch.where(x >= 1, x, (x + 1) ** 2 / 4))
 
 
 def sparse_sigmoid(x):
     """0 for ``x <= -1``, 1 for ``x >= 1``, ``(x + 1) / 2`` in between."""
-    return _activations().sparse_sigmoid(x)
+    x = to_float(x)
+    return torch.where(x <= -1, 0.0, torch.where(x >= 1, 1.0, (x + 1) / 2))
 
 
 def sparsemax(x, axis=-1):
     """Euclidean projection of ``x`` onto the probability simplex along ``axis``."""
-    return _activations().sparsemax(x, axis=axis)
-
-
-def _activations():
-    # Imported on first use: `lamina.activations` pulls in the saving registry, which imports
-    # the layers, which import this module.
-    from lamina.activations import activations
-
-    return activations
+    x = to_float(x)
+    dim = canonical_axis(axis, max(x.ndim, 1))
+    if x.ndim == 0:
+        return torch.ones_like(x)
+    z = torch.sort(x, dim=dim, descending=True).values
+    cumsum = torch.cumsum(z, dim=dim)
+    shape = [1] * x.ndim
+    shape[dim] = -1
+    k = torch.arange(1, x.shape[dim] + 1, dtype=x.dtype, device=x.device).reshape(shape)
+    support = z - (cumsum - 1) / k > 0
+    support_size = torch.sum(support, dim=dim, keepdim=True)
+    # The threshold uses the cumulative sum at the last index of the support (Martins & Astudillo,
+    # 2016). Keras 3.15 sums all cumulative sums in the support instead, which is wrong whenever the
+    # support holds more than one element (fixed upstream in keras-team/keras#23469).
+    support_sum = torch.sum(torch.where(support, z, 0.0), dim=dim, keepdim=True)
+    tau = (support_sum - 1) / support_size.to(x.dtype)
+    return torch.clamp(x - tau, min=0)
 
 
 # --------------------------------------------------------------------------- encodings
@@ -225,14 +248,6 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
 # --------------------------------------------------------------------------- losses
 
 
-def _check_same_shape(target, output):
-    if target.shape != output.shape:
-        raise ValueError(
-            "Arguments `target` and `output` must have the same shape. "
-            f"Received: target.shape={tuple(target.shape)}, output.shape={tuple(output.shape)}"
-        )
-
-
 def binary_crossentropy(target, output, from_logits=False):
     """Element-wise binary cross-entropy.
 
@@ -246,21 +261,8 @@ def binary_crossentropy(target, output, from_logits=False):
         A tensor of the shape of ``output``.
     """
     target, output = promote(target, output, force_float=True)
-    _check_same_shape(target, output)
-    if from_logits:
-        return -target * F.logsigmoid(output) - (1.0 - target) * F.logsigmoid(-output)
-    eps = config.epsilon()
-    output = torch.clamp(output, eps, 1.0 - eps)
-    return -(target * torch.log(output) + (1.0 - target) * torch.log(1.0 - output))
-
-
-def _log_probs(output, from_logits, dim):
-    if from_logits:
-        return torch.log_softmax(output, dim=dim)
-    # Rescale so each distribution sums to one before clipping, as Keras does.
-    output = output / torch.sum(output, dim=dim, keepdim=True)
-    eps = config.epsilon()
-    return torch.log(torch.clamp(output, eps, 1.0 - eps))
+    check_same_shape(target, output)
+    return _crossentropy_math.binary_crossentropy_values(target, output, from_logits)
 
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
@@ -270,11 +272,11 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
         A tensor with the class axis removed.
     """
     target, output = promote(target, output, force_float=True)
-    _check_same_shape(target, output)
+    check_same_shape(target, output)
     if output.ndim < 1:
         raise ValueError("Arguments `target` and `output` must be at least rank 1.")
     dim = canonical_axis(axis, output.ndim)
-    return -torch.sum(target * _log_probs(output, from_logits, dim), dim=dim)
+    return -torch.sum(target * _crossentropy_math.categorical_log_probs(output, from_logits, dim), dim=dim)
 
 
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
@@ -290,7 +292,7 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     if target.ndim == output.ndim and target.shape[-1] == 1:
         target = target.squeeze(-1)
     dim = canonical_axis(axis, output.ndim)
-    log_prob = torch.movedim(_log_probs(output, from_logits, dim), dim, -1)
+    log_prob = torch.movedim(_crossentropy_math.categorical_log_probs(output, from_logits, dim), dim, -1)
     if target.shape != log_prob.shape[:-1]:
         raise ValueError(
             "Arguments `target` and `output` must have the same shape up until the class axis: "
@@ -402,14 +404,12 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, *, rms_
     Returns:
         The normalized tensor, with the shape and dtype of ``x``.
     """
-    from lamina.layers.normalization._normalization_ops import layer_norm
-
     x, original = _in_float32_at_least(x)
     epsilon = config.epsilon() if epsilon is None else epsilon
     axes = sorted(canonical_axes(axis, x.ndim))
     gamma = None if gamma is None else tensor(gamma).to(device=x.device)
     beta = None if beta is None else tensor(beta).to(device=x.device)
-    return layer_norm(x, axes, gamma, beta, epsilon, rms_scaling=rms_scaling).to(original)
+    return _normalization_math.layer_norm(x, axes, gamma, beta, epsilon, rms_scaling=rms_scaling).to(original)
 
 
 def rms_normalization(x, scale=None, axis=-1, epsilon=None):
@@ -417,8 +417,6 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None):
 
     Computed in at least float32 and cast back to ``x``'s dtype, as Keras does.
     """
-    from lamina.layers.normalization._normalization_ops import rms_norm
-
     x, original = _in_float32_at_least(x)
     if x.ndim == 0:
         x = x.reshape(1)
@@ -428,7 +426,7 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None):
         scale = torch.ones((), dtype=x.dtype, device=x.device)
         shape = [x.shape[a] for a in axes]
         scale = scale.expand(shape)
-    return rms_norm(x, axes, tensor(scale).to(device=x.device), epsilon).to(original)
+    return _normalization_math.rms_norm(x, axes, tensor(scale).to(device=x.device), epsilon).to(original)
 
 
 # --------------------------------------------------------------------------- image quality and complex
@@ -481,8 +479,6 @@ def dot_product_attention(
     Returns:
         ``(batch, T, heads, depth_v)`` tensor.
     """
-    from lamina.layers.attention._attention_ops import fused_attention
-
     query, key, value = promote(query, key, value)
     for name, t in (("query", query), ("key", key), ("value", value)):
         if t.ndim != 4:
@@ -498,7 +494,7 @@ def dot_product_attention(
         if mask is not None and is_causal:
             causal = torch.ones(query.shape[1], key.shape[1], dtype=torch.bool, device=query.device).tril()
             mask, is_causal = mask & causal, False
-        return fused_attention(query, key, value, mask, is_causal, scale, fully_masked="mean")
+        return _attention_math.fused_attention(query, key, value, mask, is_causal, scale, fully_masked="mean")
     return _explicit_attention(query, key, value, bias, mask, scale, is_causal, attn_logits_soft_cap)
 
 

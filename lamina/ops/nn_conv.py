@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.backend import config
+from lamina.ops import _conv_math, _pooling_math
 from lamina.ops._utils import promote, public_names, tensor, to_float
 
 
@@ -35,14 +36,6 @@ def _padding(padding, allowed=("valid", "same")):
     if value not in allowed:
         raise ValueError(f"Invalid `padding`: expected one of {allowed}. Received: padding={padding!r}")
     return value
-
-
-def _conv_ops():
-    # Imported on first use: importing a `lamina.layers` module loads every layer, and the layers
-    # import `lamina.ops`.
-    from lamina.layers.convolutional import _conv_ops
-
-    return _conv_ops
 
 
 def _check_rank(inputs, kernel, fn_name):
@@ -75,22 +68,21 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     Returns:
         The convolved tensor in ``data_format``.
     """
-    cops = _conv_ops()
     inputs, kernel = _conv_inputs(inputs, kernel)
     _check_rank(inputs, kernel, "conv")
     rank, data_format = inputs.ndim - 2, _data_format(data_format)
-    x = cops.to_channels_first(inputs, data_format)
+    x = _conv_math.to_channels_first(inputs, data_format)
     channels, kernel_in = x.shape[1], kernel.shape[-2]
     if kernel_in == 0 or channels % kernel_in:
         raise ValueError(
             "The number of input channels must be a multiple of the kernel's input channels. "
             f"Received: inputs.shape={tuple(inputs.shape)}, kernel.shape={tuple(kernel.shape)}"
         )
-    out = cops.conv(
-        x, cops.torch_kernel(kernel), None, _tuple(strides, rank, "strides"), _padding(padding),
+    out = _conv_math.conv(
+        x, _conv_math.torch_kernel(kernel), None, _tuple(strides, rank, "strides"), _padding(padding),
         _tuple(dilation_rate, rank, "dilation_rate"), groups=channels // kernel_in,
     )
-    return cops.from_channels_first(out, data_format)
+    return _conv_math.from_channels_first(out, data_format)
 
 
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
@@ -99,16 +91,15 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
     ``kernel`` has shape ``(*kernel_size, channels, multiplier)``; output channel
     ``c * multiplier + m`` comes from input channel ``c``.
     """
-    cops = _conv_ops()
     inputs, kernel = _conv_inputs(inputs, kernel)
     _check_rank(inputs, kernel, "depthwise_conv")
     rank, data_format = inputs.ndim - 2, _data_format(data_format)
-    x = cops.to_channels_first(inputs, data_format)
-    out = cops.conv(
-        x, cops.torch_depthwise_kernel(kernel), None, _tuple(strides, rank, "strides"),
+    x = _conv_math.to_channels_first(inputs, data_format)
+    out = _conv_math.conv(
+        x, _conv_math.torch_depthwise_kernel(kernel), None, _tuple(strides, rank, "strides"),
         _padding(padding), _tuple(dilation_rate, rank, "dilation_rate"), groups=x.shape[1],
     )
-    return cops.from_channels_first(out, data_format)
+    return _conv_math.from_channels_first(out, data_format)
 
 
 def separable_conv(
@@ -140,26 +131,23 @@ def conv_transpose(
     Returns:
         The result in ``data_format``, ``filters`` channels.
     """
-    cops = _conv_ops()
     inputs, kernel = _conv_inputs(inputs, kernel)
     _check_rank(inputs, kernel, "conv_transpose")
     rank, data_format = inputs.ndim - 2, _data_format(data_format)
     if output_padding is not None:
         output_padding = _tuple(output_padding, rank, "output_padding")
-    out = cops.conv_transpose(
-        cops.to_channels_first(inputs, data_format), cops.torch_kernel(kernel), None,
+    out = _conv_math.conv_transpose(
+        _conv_math.to_channels_first(inputs, data_format), _conv_math.torch_kernel(kernel), None,
         _tuple(strides, rank, "strides"), _padding(padding), output_padding,
         _tuple(dilation_rate, rank, "dilation_rate"),
     )
-    return cops.from_channels_first(out, data_format)
+    return _conv_math.from_channels_first(out, data_format)
 
 
 # --------------------------------------------------------------------------- pooling
 
 
 def _pool(inputs, pool_size, strides, padding, data_format, mode):
-    from lamina.layers.pooling.base_pooling import _pool as pool_math
-
     inputs = tensor(inputs)
     rank = inputs.ndim - 2
     if rank not in (1, 2, 3):
@@ -168,7 +156,7 @@ def _pool(inputs, pool_size, strides, padding, data_format, mode):
     strides = pool_size if strides is None else _tuple(strides, rank, "strides")
     if mode == "average":
         inputs = to_float(inputs)
-    return pool_math(inputs, pool_size, strides, _padding(padding), _data_format(data_format), mode)
+    return _pooling_math.pool(inputs, pool_size, strides, _padding(padding), _data_format(data_format), mode)
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
@@ -182,8 +170,6 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
 
 
 def _adaptive_pool(inputs, output_size, data_format, mode):
-    from lamina.layers.pooling.base_adaptive_pooling import adaptive_pool
-
     inputs = tensor(inputs)
     rank = inputs.ndim - 2
     if rank not in (1, 2, 3):
@@ -192,7 +178,7 @@ def _adaptive_pool(inputs, output_size, data_format, mode):
         )
     if mode == "average":
         inputs = to_float(inputs)
-    return adaptive_pool(inputs, _tuple(output_size, rank, "output_size"), _data_format(data_format), mode)
+    return _pooling_math.adaptive_pool(inputs, _tuple(output_size, rank, "output_size"), _data_format(data_format), mode)
 
 
 def adaptive_max_pool(inputs, output_size, data_format=None):

@@ -25,7 +25,6 @@ def _own_variables(obj):
 def _children(obj):
     """(name, child) pairs in Keras's walking order: attribute names sorted."""
     from lamina.layers.layer import Layer
-    from lamina.models.model import Model
 
     found = {}
     if isinstance(obj, Layer):
@@ -41,7 +40,7 @@ def _children(obj):
                 found[name] = module
         for name, items in collections.items():
             found[name] = list(items)
-        if isinstance(obj, Model):
+        if getattr(type(obj), "_is_model", False):
             found["layers"] = obj.layers
             optimizer = getattr(obj, "optimizer", None)
             if optimizer is not None:

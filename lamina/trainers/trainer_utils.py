@@ -7,8 +7,8 @@ import numpy as np
 import torch
 
 from lamina.backend.core import convert_to_numpy
-
-from lamina.callbacks.callback import CallbackList, DeferredLogs
+from lamina.callbacks.callback import DeferredLogs
+from lamina.callbacks.callback_list import CallbackList
 from lamina.utils import tree
 
 

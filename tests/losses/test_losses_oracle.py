@@ -10,17 +10,6 @@ from lamina import losses
 RTOL, ATOL = 1e-5, 1e-6
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    """Keras 3 on JAX, imported once for the module.
-
-    Replaces the shared per-test fixture, whose `clear_session()` (a garbage collection) costs more
-    than the comparisons here; losses keep no session state, so one import serves every test.
-    """
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras is not installed")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras
 REDUCTIONS = ["sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None]
 BATCH = 4
 

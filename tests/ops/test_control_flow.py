@@ -11,14 +11,6 @@ _rng = np.random.default_rng(11)
 XS = _rng.normal(size=(7, 3)).astype("float32")
 
 
-@pytest.fixture(scope="module")
-def kops():
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras.ops
-
-
 def close(got, expected, rtol=1e-5):
     g, e = np.asarray(ops.convert_to_numpy(got)), np.asarray(expected)
     assert g.shape == e.shape and g.dtype == e.dtype, (g.shape, e.shape, g.dtype, e.dtype)

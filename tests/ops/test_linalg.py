@@ -16,14 +16,6 @@ LOWER = np.tril(A) + 3 * np.eye(4, dtype="float32")
 RANK2 = (TALL[:, :2] @ _rng.normal(size=(2, 3))).astype("float32")
 
 
-@pytest.fixture(scope="module")
-def kops():
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras.ops
-
-
 def assert_same(got, expected, rtol=1e-4, atol=1e-4):
     if isinstance(expected, (list, tuple)):
         assert len(got) == len(expected)

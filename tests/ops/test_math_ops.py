@@ -14,14 +14,6 @@ DATA = _rng.normal(size=(6, 2)).astype("float32")
 IDS = np.array([0, 0, 2, 2, 3, -1], "int32")
 
 
-@pytest.fixture(scope="module")
-def kops():
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras.ops
-
-
 def assert_same(got, expected, rtol=1e-5, atol=1e-5):
     if isinstance(expected, (list, tuple)):
         assert isinstance(got, (list, tuple)) and len(got) == len(expected)

@@ -16,15 +16,6 @@ LABELS = np.array([0, 2, 1, 1])
 BIN_T = _rng.integers(0, 2, size=(4, 3)).astype("float32")
 
 
-@pytest.fixture(scope="module")
-def kops():
-    """``keras.ops`` of the oracle, imported once for the module."""
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras.ops
-
-
 def assert_same(got, expected):
     if isinstance(expected, (list, tuple)):
         assert len(got) == len(expected)

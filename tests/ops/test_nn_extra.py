@@ -30,14 +30,6 @@ CHW = _rng.normal(size=(2, 3, 6, 5)).astype("float32")
 C8 = _rng.normal(size=(2, 8, 4, 6)).astype("float32")
 
 
-@pytest.fixture(scope="module")
-def kops():
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras.ops
-
-
 def assert_same(got, expected, rtol=1e-5, atol=1e-5):
     if isinstance(expected, (list, tuple)):
         assert len(got) == len(expected)

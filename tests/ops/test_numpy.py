@@ -19,16 +19,6 @@ Q = np.array([[True, False, True], [False, False, True]])
 R = np.array([[0.5, 1.5, 2.5], [-0.5, -1.5, 1.25]], dtype="float32")
 
 
-@pytest.fixture(scope="module")
-def kops():
-    """``keras.ops`` of the oracle, imported once per module (the shared ``oracle`` fixture clears the
-    Keras session on every test, which costs more than these one-line comparisons)."""
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras.ops
-
-
 def to_numpy(x):
     if isinstance(x, (list, tuple)):
         return [to_numpy(v) for v in x]

@@ -24,14 +24,6 @@ VALUES = {d: (np.array([[1, 0, 3], [2, 5, 1]]) if d in ("bool", "uint8") else
               np.array([[1, -2, 3], [0, 5, -1]])).astype(d) for d in DTYPES}
 
 
-@pytest.fixture(scope="module")
-def kops():
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras.ops
-
-
 def _np(x):
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu()

@@ -6,21 +6,6 @@ import pytest
 import lamina
 
 
-@pytest.fixture(scope="module")
-def _keras():
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras
-
-
-@pytest.fixture
-def oracle(_keras):
-    # The shared fixture's `clear_session()` also collects garbage, which costs more than a test.
-    _keras.backend.clear_session(free_memory=False)
-    return _keras
-
-
 class PerLib:
     """A compile/fit argument that differs per library: ``PerLib(lambda lib: lib.metrics.AUC())``."""
 

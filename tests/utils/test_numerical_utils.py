@@ -12,11 +12,8 @@ X[1] = 0.0  # a zero row stays zero
 
 
 @pytest.fixture(scope="module")
-def kutils():
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras.utils
+def kutils(keras_oracle):
+    return keras_oracle.utils
 
 
 @pytest.mark.oracle

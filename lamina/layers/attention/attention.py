@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from lamina.backend.random import SeedGenerator
-from lamina.layers.attention import _attention_ops as ops
+from lamina.ops import _attention_math as ops
 from lamina.layers.layer import Layer
 from lamina.saving.object_registration import register_builtin
 

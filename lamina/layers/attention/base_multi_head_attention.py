@@ -17,7 +17,7 @@ import torch
 from lamina import constraints, initializers, regularizers
 from lamina.backend import config
 from lamina.backend.core import convert_to_tensor
-from lamina.layers.attention import _attention_ops as ops
+from lamina.ops import _attention_math as ops
 from lamina.layers.layer import Layer
 from lamina.layers.regularization.dropout import Dropout
 from lamina.saving import serialization_lib

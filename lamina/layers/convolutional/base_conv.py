@@ -2,10 +2,11 @@
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.backend.config import standardize_data_format
-from lamina.layers.convolutional import _conv_ops
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.ops import _conv_math
 from lamina.saving import serialization_lib
+from lamina.utils.argument_validation import standardize_tuple
 
 
 class BaseConv(Layer):
@@ -71,19 +72,19 @@ class BaseConv(Layer):
                 f"layer. Received: lora_rank={lora_rank!r}, lora_alpha={lora_alpha!r}"
             )
         self.rank = rank
-        self.filters = _conv_ops.standardize_positive_int(filters, "filters")
-        self.groups = _conv_ops.standardize_groups(groups)
+        self.filters = _conv_math.standardize_positive_int(filters, "filters")
+        self.groups = _conv_math.standardize_groups(groups)
         if self.filters % self.groups:
             raise ValueError(
                 "The number of filters must be evenly divisible by the number of groups. "
                 f"Received: groups={self.groups}, filters={self.filters}."
             )
-        self.kernel_size = _conv_ops.standardize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = _conv_ops.standardize_tuple(strides, rank, "strides")
-        self.dilation_rate = _conv_ops.standardize_tuple(dilation_rate, rank, "dilation_rate")
-        _conv_ops.check_strides_and_dilation(self.strides, self.dilation_rate)
+        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = standardize_tuple(strides, rank, "strides")
+        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
+        _conv_math.check_strides_and_dilation(self.strides, self.dilation_rate)
         allowed = ("valid", "same", "causal") if rank == 1 else ("valid", "same")
-        self.padding = _conv_ops.standardize_padding(padding, allowed)
+        self.padding = _conv_math.standardize_padding(padding, allowed)
         self.data_format = standardize_data_format(data_format)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -96,7 +97,7 @@ class BaseConv(Layer):
         self.input_spec = InputSpec(ndim=rank + 2)
 
     def build(self, input_shape):
-        channels = _conv_ops.input_channels(input_shape, self.rank, self.data_format, self.name)
+        channels = _conv_math.input_channels(input_shape, self.rank, self.data_format, self.name)
         if channels % self.groups:
             raise ValueError(
                 "The number of input channels must be evenly divisible by the number of groups. "
@@ -126,10 +127,10 @@ class BaseConv(Layer):
         self.built = True
 
     def call(self, inputs):
-        x = _conv_ops.to_channels_first(inputs, self.data_format)
+        x = _conv_math.to_channels_first(inputs, self.data_format)
         try:
-            out = _conv_ops.conv(
-                x, _conv_ops.torch_kernel(self.kernel), self.bias, self.strides, self.padding,
+            out = _conv_math.conv(
+                x, _conv_math.torch_kernel(self.kernel), self.bias, self.strides, self.padding,
                 self.dilation_rate, self.groups,
             )
         except RuntimeError:
@@ -137,13 +138,13 @@ class BaseConv(Layer):
             self.compute_output_shape(tuple(inputs.shape))
             raise
         # Back in the layer's layout first: softmax-like activations act on its last axis.
-        out = _conv_ops.from_channels_first(out, self.data_format)
+        out = _conv_math.from_channels_first(out, self.data_format)
         if self.activation is not activations.linear:
             out = self.activation(out)
         return out
 
     def compute_output_shape(self, input_shape):
-        return _conv_ops.conv_output_shape(
+        return _conv_math.conv_output_shape(
             input_shape, self.filters, self.kernel_size, self.strides, self.padding,
             self.dilation_rate, self.data_format, self.name,
         )

@@ -2,10 +2,11 @@
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.backend.config import standardize_data_format
-from lamina.layers.convolutional import _conv_ops
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.ops import _conv_math
 from lamina.saving import serialization_lib
+from lamina.utils.argument_validation import standardize_tuple
 
 
 class BaseConvTranspose(Layer):
@@ -67,18 +68,18 @@ class BaseConvTranspose(Layer):
         bias_constraint=None,
         **kwargs,
     ):
-        _conv_ops.pop_legacy_groups(kwargs, type(self).__name__)
+        _conv_math.pop_legacy_groups(kwargs, type(self).__name__)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.rank = rank
-        self.filters = _conv_ops.standardize_positive_int(filters, "filters")
-        self.kernel_size = _conv_ops.standardize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = _conv_ops.standardize_tuple(strides, rank, "strides")
-        self.dilation_rate = _conv_ops.standardize_tuple(dilation_rate, rank, "dilation_rate")
-        _conv_ops.check_strides_and_dilation(self.strides, self.dilation_rate)
-        self.padding = _conv_ops.standardize_padding(padding, ("valid", "same"))
+        self.filters = _conv_math.standardize_positive_int(filters, "filters")
+        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = standardize_tuple(strides, rank, "strides")
+        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
+        _conv_math.check_strides_and_dilation(self.strides, self.dilation_rate)
+        self.padding = _conv_math.standardize_padding(padding, ("valid", "same"))
         self.output_padding = None
         if output_padding is not None:
-            self.output_padding = _conv_ops.standardize_tuple(
+            self.output_padding = standardize_tuple(
                 output_padding, rank, "output_padding", allow_zero=True
             )
             for axis, (pad, stride) in enumerate(zip(self.output_padding, self.strides)):
@@ -101,7 +102,7 @@ class BaseConvTranspose(Layer):
         self.input_spec = InputSpec(ndim=rank + 2)
 
     def build(self, input_shape):
-        channels = _conv_ops.input_channels(input_shape, self.rank, self.data_format, self.name)
+        channels = _conv_math.input_channels(input_shape, self.rank, self.data_format, self.name)
         self.kernel = self.add_weight(
             shape=self.kernel_size + (self.filters, channels),
             initializer=self.kernel_initializer,
@@ -123,27 +124,27 @@ class BaseConvTranspose(Layer):
         self.built = True
 
     def call(self, inputs):
-        out = _conv_ops.conv_transpose(
-            _conv_ops.to_channels_first(inputs, self.data_format),
-            _conv_ops.torch_kernel(self.kernel), self.bias, self.strides, self.padding,
+        out = _conv_math.conv_transpose(
+            _conv_math.to_channels_first(inputs, self.data_format),
+            _conv_math.torch_kernel(self.kernel), self.bias, self.strides, self.padding,
             self.output_padding, self.dilation_rate,
         )
         # Back in the layer's layout first: softmax-like activations act on its last axis.
-        out = _conv_ops.from_channels_first(out, self.data_format)
+        out = _conv_math.from_channels_first(out, self.data_format)
         if self.activation is not activations.linear:
             out = self.activation(out)
         return out
 
     def compute_output_shape(self, input_shape):
-        spatial = _conv_ops.spatial_shape(input_shape, self.rank, self.data_format, self.name)
+        spatial = _conv_math.spatial_shape(input_shape, self.rank, self.data_format, self.name)
         paddings = self.output_padding or (None,) * self.rank
         lengths = tuple(
-            _conv_ops.conv_transpose_output_length(n, k, s, self.padding, op, d)
+            _conv_math.conv_transpose_output_length(n, k, s, self.padding, op, d)
             for n, k, s, op, d in zip(
                 spatial, self.kernel_size, self.strides, paddings, self.dilation_rate
             )
         )
-        return _conv_ops.output_shape(input_shape, lengths, self.filters, self.data_format)
+        return _conv_math.output_shape(input_shape, lengths, self.filters, self.data_format)
 
     def get_config(self):
         config = super().get_config()

@@ -2,10 +2,11 @@
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.backend.config import standardize_data_format
-from lamina.layers.convolutional import _conv_ops
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.ops import _conv_math
 from lamina.saving import serialization_lib
+from lamina.utils.argument_validation import standardize_tuple
 
 
 class BaseDepthwiseConv(Layer):
@@ -56,16 +57,16 @@ class BaseDepthwiseConv(Layer):
         bias_constraint=None,
         **kwargs,
     ):
-        _conv_ops.pop_legacy_groups(kwargs, type(self).__name__)
+        _conv_math.pop_legacy_groups(kwargs, type(self).__name__)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.rank = rank
-        self.depth_multiplier = _conv_ops.standardize_positive_int(
+        self.depth_multiplier = _conv_math.standardize_positive_int(
             depth_multiplier, "depth_multiplier"
         )
-        self.kernel_size = _conv_ops.standardize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = _conv_ops.standardize_tuple(strides, rank, "strides")
-        self.dilation_rate = _conv_ops.standardize_tuple(dilation_rate, rank, "dilation_rate")
-        self.padding = _conv_ops.standardize_padding(padding, ("valid", "same"))
+        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = standardize_tuple(strides, rank, "strides")
+        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
+        self.padding = _conv_math.standardize_padding(padding, ("valid", "same"))
         self.data_format = standardize_data_format(data_format)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -78,7 +79,7 @@ class BaseDepthwiseConv(Layer):
         self.input_spec = InputSpec(ndim=rank + 2)
 
     def build(self, input_shape):
-        channels = _conv_ops.input_channels(input_shape, self.rank, self.data_format, self.name)
+        channels = _conv_math.input_channels(input_shape, self.rank, self.data_format, self.name)
         self.compute_output_shape(input_shape)
         self.kernel = self.add_weight(
             shape=self.kernel_size + (channels, self.depth_multiplier),
@@ -101,24 +102,24 @@ class BaseDepthwiseConv(Layer):
         self.built = True
 
     def call(self, inputs):
-        x = _conv_ops.to_channels_first(inputs, self.data_format)
+        x = _conv_math.to_channels_first(inputs, self.data_format)
         try:
-            out = _conv_ops.conv(
-                x, _conv_ops.torch_depthwise_kernel(self.kernel), self.bias, self.strides,
+            out = _conv_math.conv(
+                x, _conv_math.torch_depthwise_kernel(self.kernel), self.bias, self.strides,
                 self.padding, self.dilation_rate, groups=self.kernel.shape[-2],
             )
         except RuntimeError:
             self.compute_output_shape(tuple(inputs.shape))
             raise
         # Back in the layer's layout first: softmax-like activations act on its last axis.
-        out = _conv_ops.from_channels_first(out, self.data_format)
+        out = _conv_math.from_channels_first(out, self.data_format)
         if self.activation is not activations.linear:
             out = self.activation(out)
         return out
 
     def compute_output_shape(self, input_shape):
         channels = input_shape[-1 if self.data_format == "channels_last" else 1]
-        return _conv_ops.conv_output_shape(
+        return _conv_math.conv_output_shape(
             input_shape, None if channels is None else channels * self.depth_multiplier,
             self.kernel_size, self.strides, self.padding, self.dilation_rate, self.data_format,
             self.name,

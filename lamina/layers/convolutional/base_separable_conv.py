@@ -2,10 +2,11 @@
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.backend.config import standardize_data_format
-from lamina.layers.convolutional import _conv_ops
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.ops import _conv_math
 from lamina.saving import serialization_lib
+from lamina.utils.argument_validation import standardize_tuple
 
 
 class BaseSeparableConv(Layer):
@@ -64,17 +65,17 @@ class BaseSeparableConv(Layer):
         bias_constraint=None,
         **kwargs,
     ):
-        _conv_ops.pop_legacy_groups(kwargs, type(self).__name__)
+        _conv_math.pop_legacy_groups(kwargs, type(self).__name__)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.rank = rank
-        self.depth_multiplier = _conv_ops.standardize_positive_int(
+        self.depth_multiplier = _conv_math.standardize_positive_int(
             depth_multiplier, "depth_multiplier"
         )
-        self.filters = _conv_ops.standardize_positive_int(filters, "filters")
-        self.kernel_size = _conv_ops.standardize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = _conv_ops.standardize_tuple(strides, rank, "strides")
-        self.dilation_rate = _conv_ops.standardize_tuple(dilation_rate, rank, "dilation_rate")
-        self.padding = _conv_ops.standardize_padding(padding, ("valid", "same"))
+        self.filters = _conv_math.standardize_positive_int(filters, "filters")
+        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = standardize_tuple(strides, rank, "strides")
+        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
+        self.padding = _conv_math.standardize_padding(padding, ("valid", "same"))
         self.data_format = standardize_data_format(data_format)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -90,7 +91,7 @@ class BaseSeparableConv(Layer):
         self.input_spec = InputSpec(ndim=rank + 2)
 
     def build(self, input_shape):
-        channels = _conv_ops.input_channels(input_shape, self.rank, self.data_format, self.name)
+        channels = _conv_math.input_channels(input_shape, self.rank, self.data_format, self.name)
         self.compute_output_shape(input_shape)
         self.depthwise_kernel = self.add_weight(
             shape=self.kernel_size + (channels, self.depth_multiplier),
@@ -120,27 +121,27 @@ class BaseSeparableConv(Layer):
         self.built = True
 
     def call(self, inputs):
-        x = _conv_ops.to_channels_first(inputs, self.data_format)
+        x = _conv_math.to_channels_first(inputs, self.data_format)
         try:
-            mid = _conv_ops.conv(
-                x, _conv_ops.torch_depthwise_kernel(self.depthwise_kernel), None, self.strides,
+            mid = _conv_math.conv(
+                x, _conv_math.torch_depthwise_kernel(self.depthwise_kernel), None, self.strides,
                 self.padding, self.dilation_rate, groups=self.depthwise_kernel.shape[-2],
             )
         except RuntimeError:
             self.compute_output_shape(tuple(inputs.shape))
             raise
         ones = (1,) * self.rank
-        out = _conv_ops.conv(
-            mid, _conv_ops.torch_kernel(self.pointwise_kernel), self.bias, ones, "valid", ones
+        out = _conv_math.conv(
+            mid, _conv_math.torch_kernel(self.pointwise_kernel), self.bias, ones, "valid", ones
         )
         # Back in the layer's layout first: softmax-like activations act on its last axis.
-        out = _conv_ops.from_channels_first(out, self.data_format)
+        out = _conv_math.from_channels_first(out, self.data_format)
         if self.activation is not activations.linear:
             out = self.activation(out)
         return out
 
     def compute_output_shape(self, input_shape):
-        return _conv_ops.conv_output_shape(
+        return _conv_math.conv_output_shape(
             input_shape, self.filters, self.kernel_size, self.strides, self.padding,
             self.dilation_rate, self.data_format, self.name,
         )

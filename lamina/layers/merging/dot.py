@@ -1,25 +1,21 @@
 """``Dot``: per-sample dot product of two inputs along given axes."""
 
 import math
-import numbers
 
 import torch
 
 from lamina.layers.merging.base_merge import Merge
+from lamina.ops._utils import is_int
 from lamina.ops.nn import normalize as _l2_normalize
 from lamina.saving.object_registration import register_builtin
 
 
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _validate_axes(axes):
-    if _is_int(axes):
+    if is_int(axes):
         axes = int(axes)
         pair = (axes, axes)
     elif isinstance(axes, (list, tuple)):
-        if len(axes) != 2 or not all(_is_int(a) for a in axes):
+        if len(axes) != 2 or not all(is_int(a) for a in axes):
             raise ValueError(
                 "Invalid format for argument `axes`: it should be an integer or a pair of "
                 f"integers. Received: axes={axes!r}"

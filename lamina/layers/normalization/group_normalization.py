@@ -6,7 +6,7 @@ from lamina import constraints, initializers, regularizers
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.layers.normalization import _axes
-from lamina.layers.normalization import _normalization_ops as _ops
+from lamina.ops import _normalization_math as _ops
 from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
 

@@ -2,33 +2,10 @@
 
 import numbers
 
-import torch.nn.functional as F
-
 from lamina.backend.config import standardize_data_format
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
-
-_ADAPTIVE_POOLS = {
-    ("average", 1): F.adaptive_avg_pool1d,
-    ("average", 2): F.adaptive_avg_pool2d,
-    ("average", 3): F.adaptive_avg_pool3d,
-    ("max", 1): F.adaptive_max_pool1d,
-    ("max", 2): F.adaptive_max_pool2d,
-    ("max", 3): F.adaptive_max_pool3d,
-}
-
-
-def adaptive_pool(inputs, output_size, data_format, mode):
-    """Adaptive max or average pooling of the spatial axes of ``inputs`` to ``output_size``.
-
-    Along an axis of length ``n`` pooled to ``m`` cells, output cell ``i`` covers input cells
-    ``floor(i * n / m)`` to ``ceil((i + 1) * n / m)`` (exclusive), the rule Keras uses; neighbouring
-    windows may overlap by one cell, and when ``m > n`` cells repeat.
-    """
-    channels_last = data_format == "channels_last"
-    x = inputs.movedim(-1, 1) if channels_last else inputs
-    out = _ADAPTIVE_POOLS[(mode, len(output_size))](x, output_size)
-    return out.movedim(1, -1) if channels_last else out
+from lamina.ops._pooling_math import adaptive_pool
 
 
 def _is_positive_int(value):

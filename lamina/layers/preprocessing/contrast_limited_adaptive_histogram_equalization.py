@@ -9,7 +9,7 @@ from lamina.layers.preprocessing.base_image_preprocessing_layer import (
     sorted_value_range,
     transform_value_range,
 )
-from lamina.ops.image import _fix_index
+from lamina.ops._image_math import fix_index
 from lamina.saving.object_registration import register_builtin
 
 
@@ -43,8 +43,8 @@ def clahe(images, clip_limit, grid):
     tile_h, tile_w = -(-height // grid_h), -(-width // grid_w)
     padded_h, padded_w = tile_h * grid_h, tile_w * grid_w
     device = images.device
-    rows = _fix_index(torch.arange(padded_h, device=device), height, "reflect")
-    cols = _fix_index(torch.arange(padded_w, device=device), width, "reflect")
+    rows = fix_index(torch.arange(padded_h, device=device), height, "reflect")
+    cols = fix_index(torch.arange(padded_w, device=device), width, "reflect")
     padded = images[:, rows][:, :, cols]
     levels = padded.to(torch.int32).clamp(0, 255).long()
     tiles = levels.reshape(batch, grid_h, tile_h, grid_w, tile_w, channels).permute(0, 1, 3, 5, 2, 4)

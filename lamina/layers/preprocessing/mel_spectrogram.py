@@ -5,7 +5,7 @@ import numbers
 import torch
 
 from lamina.layers.layer import Layer
-from lamina.layers.preprocessing._audio_ops import linear_to_mel_weight_matrix, stft
+from lamina.ops._audio_math import linear_to_mel_weight_matrix, stft
 from lamina.saving.object_registration import register_builtin
 
 

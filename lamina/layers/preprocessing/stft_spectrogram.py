@@ -11,7 +11,7 @@ from lamina.backend.config import epsilon, standardize_data_format
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
-from lamina.layers.preprocessing._audio_ops import check_window_name, stft_kernel, strided_correlation
+from lamina.ops._audio_math import check_window_name, stft_kernel, strided_correlation
 from lamina.saving.object_registration import register_builtin
 
 _MODES = ("log", "magnitude", "psd", "real", "imag", "angle", "stft")

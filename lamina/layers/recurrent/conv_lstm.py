@@ -12,7 +12,6 @@ from lamina import activations
 from lamina.backend import config as backend_config
 from lamina.backend.config import standardize_data_format
 from lamina.backend.random import SeedGenerator
-from lamina.layers.convolutional import _conv_ops
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.layers.recurrent._arguments import (
@@ -28,7 +27,9 @@ from lamina.layers.recurrent._arguments import (
 from lamina.layers.recurrent._rnn_loop import rnn_loop
 from lamina.layers.recurrent.dropout_rnn_cell import DropoutRNNCell
 from lamina.layers.recurrent.rnn import RNN
+from lamina.ops import _conv_math
 from lamina.saving import serialization_lib
+from lamina.utils.argument_validation import standardize_tuple
 
 
 def _lstm_gates(z, c, channel_axis, activation, recurrent_activation):
@@ -78,12 +79,12 @@ class ConvLSTMCell(Layer, DropoutRNNCell):
     ):
         super().__init__(**kwargs)
         self.rank = rank
-        self.filters = _conv_ops.standardize_positive_int(filters, "filters")
-        self.kernel_size = _conv_ops.standardize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = _conv_ops.standardize_tuple(strides, rank, "strides")
-        self.dilation_rate = _conv_ops.standardize_tuple(dilation_rate, rank, "dilation_rate")
-        _conv_ops.check_strides_and_dilation(self.strides, self.dilation_rate)
-        self.padding = _conv_ops.standardize_padding(padding, ("valid", "same"))
+        self.filters = _conv_math.standardize_positive_int(filters, "filters")
+        self.kernel_size = standardize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = standardize_tuple(strides, rank, "strides")
+        self.dilation_rate = standardize_tuple(dilation_rate, rank, "dilation_rate")
+        _conv_math.check_strides_and_dilation(self.strides, self.dilation_rate)
+        self.padding = _conv_math.standardize_padding(padding, ("valid", "same"))
         self.data_format = standardize_data_format(data_format)
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
@@ -106,7 +107,7 @@ class ConvLSTMCell(Layer, DropoutRNNCell):
 
     def build(self, input_shape):
         """``input_shape`` is the shape of one time step, ``(batch, *spatial, channels)``."""
-        channels = _conv_ops.input_channels(input_shape, self.rank, self.data_format, self.name)
+        channels = _conv_math.input_channels(input_shape, self.rank, self.data_format, self.name)
         self._step_shape = tuple(input_shape)
         add_recurrent_weights(
             self,
@@ -121,7 +122,7 @@ class ConvLSTMCell(Layer, DropoutRNNCell):
 
     def state_shape(self, step_shape):
         """Shape of ``h`` and ``c`` for a time step of shape ``step_shape``."""
-        return _conv_ops.conv_output_shape(
+        return _conv_math.conv_output_shape(
             step_shape, self.filters, self.kernel_size, self.strides, self.padding,
             self.dilation_rate, self.data_format, self.name,
         )
@@ -146,9 +147,9 @@ class ConvLSTMCell(Layer, DropoutRNNCell):
         if training and 0.0 < self.recurrent_dropout < 1.0:
             rec = self.get_recurrent_dropout_mask(h)
         z = self.input_gates(inputs, masks)
-        z = z + self.recurrent_gates(h, _conv_ops.torch_kernel(self.recurrent_kernel), rec)
+        z = z + self.recurrent_gates(h, _conv_math.torch_kernel(self.recurrent_kernel), rec)
         h, c = _lstm_gates(
-            _conv_ops.from_channels_first(z, self.data_format), c, self.channel_axis,
+            _conv_math.from_channels_first(z, self.data_format), c, self.channel_axis,
             self.activation, self.recurrent_activation,
         )
         return h, [h, c]
@@ -158,15 +159,15 @@ class ConvLSTMCell(Layer, DropoutRNNCell):
 
         With input dropout, each gate convolves its own masked copy of the inputs.
         """
-        kernel = _conv_ops.torch_kernel(self.kernel)
+        kernel = _conv_math.torch_kernel(self.kernel)
         if masks is None:
-            x = _conv_ops.to_channels_first(folded, self.data_format)
-            return _conv_ops.conv(x, kernel, self.bias, self.strides, self.padding, self.dilation_rate)
+            x = _conv_math.to_channels_first(folded, self.data_format)
+            return _conv_math.conv(x, kernel, self.bias, self.strides, self.padding, self.dilation_rate)
         biases = self.bias.chunk(4) if self.bias is not None else (None,) * 4
         return torch.cat(
             [
-                _conv_ops.conv(
-                    _conv_ops.to_channels_first(folded * m, self.data_format), k, b, self.strides,
+                _conv_math.conv(
+                    _conv_math.to_channels_first(folded * m, self.data_format), k, b, self.strides,
                     self.padding, self.dilation_rate,
                 )
                 for m, k, b in zip(masks, kernel.chunk(4, dim=0), biases)
@@ -178,12 +179,12 @@ class ConvLSTMCell(Layer, DropoutRNNCell):
         """Recurrent convolution (stride 1, "same") of ``h`` in the layer layout -> channels-first."""
         ones = (1,) * self.rank
         if masks is None:
-            x = _conv_ops.to_channels_first(h, self.data_format)
-            return _conv_ops.conv(x, kernel, None, ones, "same", ones)
+            x = _conv_math.to_channels_first(h, self.data_format)
+            return _conv_math.conv(x, kernel, None, ones, "same", ones)
         return torch.cat(
             [
-                _conv_ops.conv(
-                    _conv_ops.to_channels_first(h * m, self.data_format), k, None, ones, "same", ones
+                _conv_math.conv(
+                    _conv_math.to_channels_first(h * m, self.data_format), k, None, ones, "same", ones
                 )
                 for m, k in zip(masks, kernel.chunk(4, dim=0))
             ],
@@ -330,7 +331,7 @@ class ConvLSTM(RNN):
 
     def build(self, sequences_shape, initial_state_shape=None):
         step_shape = self._step_shape(sequences_shape)
-        channels = _conv_ops.input_channels(step_shape, self.rank, self.data_format, self.name)
+        channels = _conv_math.input_channels(step_shape, self.rank, self.data_format, self.name)
         # Fails early, naming the layer, when the kernel does not fit in the input.
         self.cell.state_shape(step_shape)
         if self.stateful and None in step_shape[1:]:
@@ -371,14 +372,14 @@ class ConvLSTM(RNN):
         gates = cell.input_gates(folded, input_masks)
         gates = gates.reshape((batch, steps) + tuple(gates.shape[1:]))
         # One contiguous copy of the recurrent kernel per call, not one permuted view per step.
-        recurrent_kernel = _conv_ops.torch_kernel(cell.recurrent_kernel).contiguous()
+        recurrent_kernel = _conv_math.torch_kernel(cell.recurrent_kernel).contiguous()
         channel_axis = cell.channel_axis
 
         def step(gates_t, states):
             h, c = states
             z = gates_t + cell.recurrent_gates(h, recurrent_kernel, recurrent_masks)
             # Gate math in the layer's layout (a view), so axis-aware activations act on filters.
-            z = _conv_ops.from_channels_first(z, cell.data_format)
+            z = _conv_math.from_channels_first(z, cell.data_format)
             h, c = _lstm_gates(z, c, channel_axis, cell.activation, cell.recurrent_activation)
             return h, [h, c]
 

@@ -7,14 +7,6 @@ import lamina
 from lamina import layers
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras
-
-
 X = np.random.default_rng(1).standard_normal((4, 6)).astype("float32") * 3
 
 

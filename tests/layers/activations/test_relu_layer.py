@@ -8,14 +8,6 @@ import lamina
 from lamina import layers
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras
-
-
 X = np.linspace(-4, 8, 24, dtype="float32").reshape(2, 3, 4)
 CONFIGS = [
     {},

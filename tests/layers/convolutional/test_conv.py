@@ -158,14 +158,13 @@ def test_seed_002_conv2d_on_images(rng):
 
 
 def test_seed_001_channels_first_then_flatten():
-    flatten = pytest.importorskip("lamina.layers.reshaping.flatten")
     previous = backend_config.image_data_format()
     backend_config.set_image_data_format("channels_first")
     try:
         model = lamina.Sequential()
         model.add(Conv2D(64, (3, 3), input_shape=(3, 32, 32), padding="same"))
         assert model.output_shape == (None, 64, 32, 32)
-        model.add(flatten.Flatten())
+        model.add(lamina.layers.Flatten())
         assert model.output_shape == (None, 65536)
         out = model(np.zeros((1, 3, 32, 32), "float32"))
         assert tuple(out.shape) == (1, 65536)
@@ -174,12 +173,11 @@ def test_seed_001_channels_first_then_flatten():
 
 
 def test_seed_003_cropping_around_a_same_conv():
-    cropping = pytest.importorskip("lamina.layers.reshaping.cropping2d")
     model = lamina.Sequential()
-    model.add(cropping.Cropping2D(cropping=((2, 2), (4, 4)), input_shape=(28, 28, 3)))
+    model.add(lamina.layers.Cropping2D(cropping=((2, 2), (4, 4)), input_shape=(28, 28, 3)))
     assert model.output_shape == (None, 24, 20, 3)
     model.add(Conv2D(64, (3, 3), padding="same"))
-    model.add(cropping.Cropping2D(cropping=((2, 2), (2, 2))))
+    model.add(lamina.layers.Cropping2D(cropping=((2, 2), (2, 2))))
     assert model.output_shape == (None, 20, 16, 64)
 
 

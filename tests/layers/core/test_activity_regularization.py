@@ -10,15 +10,6 @@ from lamina.layers.core.dense import Dense
 from lamina.layers.core.masking import Masking
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    """Keras 3 (JAX backend), shared by the module: a per-test `clear_session()` costs more than
-    these tests. Configs compared with Keras use explicit layer names."""
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras
-
 X = (np.arange(6, dtype="float32").reshape(3, 2) - 2.5) / 2
 
 

@@ -11,15 +11,6 @@ from lamina import initializers, layers
 from lamina.layers.core.einsum_dense import EinsumDense
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    """Keras 3 (JAX backend), shared by the module: a per-test `clear_session()` costs more than
-    these tests. Layers compared by name are given explicit names."""
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras
-
 # (equation, output_shape, bias_axes, input shape without batch)
 CASES = [
     ("ab,bc->ac", 4, "c", (3,)),

@@ -10,16 +10,6 @@ from lamina.layers.core.identity import Identity
 from lamina.layers.core.masking import Masking
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    """Keras 3 (JAX backend), shared by the module: a per-test `clear_session()` costs more than
-    these tests. Configs compared with Keras use explicit layer names."""
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras
-
-
 @pytest.mark.oracle
 def test_matches_oracle(oracle):
     x = np.random.default_rng(0).normal(size=(2, 3)).astype("float32")

@@ -10,16 +10,6 @@ from lamina.layers.core.dense import Dense
 from lamina.layers.core.masking import Masking
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    """Keras 3 (JAX backend), shared by the module: a per-test `clear_session()` costs more than
-    these tests. Configs compared with Keras use explicit layer names."""
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras
-
-
 def _seed_example():
     """Seed 001: sample 0 lacks timestep 3 and sample 2 lacks timestep 5."""
     x = np.random.default_rng(0).random((3, 6, 2)).astype("float32") + 0.5

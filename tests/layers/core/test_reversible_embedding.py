@@ -10,14 +10,6 @@ from lamina import layers
 IDS = np.array([[1, 0, 4, 2], [0, 0, 3, 1]], dtype="int32")
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras
-
-
 def _pair(oracle, **config):
     """The same layer in Keras and Lamina, built, holding the same random weights."""
     k = oracle.layers.ReversibleEmbedding(embeddings_initializer="zeros", name="rev", **config)

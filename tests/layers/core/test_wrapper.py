@@ -8,14 +8,6 @@ import lamina
 from lamina import layers
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras
-
-
 class Doubled(layers.Wrapper):
     def call(self, inputs):
         return 2 * self.layer(inputs)

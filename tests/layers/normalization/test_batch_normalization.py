@@ -228,7 +228,7 @@ def test_batch_normalization_module_paths():
 def test_batch_normalization_synchronized_single_process_group(tmp_path):
     import torch.distributed as dist
 
-    from lamina.layers.normalization import _normalization_ops as ops
+    from lamina.ops import _normalization_math as ops
 
     # Combining per-part statistics gives those of the whole batch.
     x = torch.randn(10, 3)

@@ -19,14 +19,6 @@ SHAPES = {
 CASES = [(name, shape, size) for name in NAMES for shape, size in SHAPES[int(name[-2])]]
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras
-
-
 @pytest.mark.oracle
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 @pytest.mark.parametrize("name,spatial,output_size", CASES)

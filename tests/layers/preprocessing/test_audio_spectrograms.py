@@ -6,7 +6,7 @@ import torch
 
 import lamina
 from lamina import layers
-from lamina.layers.preprocessing import _audio_ops
+from lamina.ops import _audio_math as _audio_ops
 
 STFT_CASES = [
     dict(frame_length=64, fft_length=128),

@@ -8,14 +8,6 @@ import lamina
 from lamina import layers
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras
-
-
 INPUTS = {
     "rank1": np.array([0, 1, 3, 3]),
     "rank2": np.array([[0, 1], [3, 3], [2, 2]]),

@@ -8,14 +8,6 @@ import lamina
 from lamina import layers
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras
-
-
 RNG = np.random.default_rng(0)
 X = (RNG.standard_normal((40, 3)) * [1.0, 4.0, 0.5] + [2.0, -1.0, 10.0]).astype("float32")
 X3 = RNG.standard_normal((6, 4, 5)).astype("float32") * 3 + 1

@@ -7,14 +7,6 @@ import lamina
 from lamina import layers
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    keras = pytest.importorskip("keras", reason="oracle unavailable: keras could not be imported")
-    if keras.backend.backend() != "jax":
-        pytest.skip(f"oracle must run on the JAX backend, found {keras.backend.backend()!r}")
-    return keras
-
-
 @pytest.mark.oracle
 def test_matches_oracle_and_keeps_masks(oracle):
     x = np.array([[1, 2, 0, 0], [3, 0, 0, 0]], dtype="int32")

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from lamina.ops.signal_windows import (  # noqa: F401  (re-exported for the audio layers)
     WINDOW_NAMES,
-    window_tensor as _window_tensor,
+    window_tensor,
     check_window_name,
     get_window,
     stft_kernel,
@@ -55,7 +55,7 @@ def stft(signals, sequence_length, sequence_stride, fft_length, window="hann", c
     if window is None:
         win = torch.ones(fft_length, dtype=x.dtype, device=x.device)
     else:
-        win = _window_tensor(window, sequence_length, True, x.dtype, x.device)
+        win = window_tensor(window, sequence_length, True, x.dtype, x.device)
         win = F.pad(win, (left, fft_length - sequence_length - left))
     frames = x.unfold(-1, fft_length, sequence_stride) * win
     spectrum = torch.fft.rfft(frames, n=fft_length, dim=-1)

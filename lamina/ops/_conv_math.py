@@ -1,4 +1,5 @@
-"""The math behind the convolution layers: argument checks, output lengths, padding, torch calls.
+"""The convolution math shared by ``ops.conv*`` and the convolution layers: argument checks, output
+lengths, padding, torch calls.
 
 Layers keep their kernels in Keras layouts (``(*kernel_size, in, out)``); the functions here turn
 them into torch's ``(out, in, *kernel_size)`` views and run ``torch.nn.functional`` convolutions
@@ -11,22 +12,15 @@ Padding follows TensorFlow/JAX, which define Keras's numbers: ``"same"`` pads
 ``"causal"`` pads ``dilation * (kernel - 1)`` cells at the start only.
 """
 
-import numbers
-
 import torch.nn.functional as F
 
-# Re-exported: the convolution and ConvLSTM layers read their size arguments through this module.
-from lamina.utils.argument_validation import standardize_tuple  # noqa: F401
+from lamina.ops._utils import is_int
 
 _CONV = {2: F.conv2d, 3: F.conv3d}
 _CONV_TRANSPOSE = {2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 
 # --- argument checks --------------------------------------------------------------------------
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def standardize_padding(padding, allowed):
@@ -42,7 +36,7 @@ def standardize_padding(padding, allowed):
 
 def standardize_positive_int(value, name):
     """Check ``value`` is an integer > 0 and return it as a Python int."""
-    if not _is_int(value):
+    if not is_int(value):
         raise ValueError(
             f"Invalid value for argument `{name}`. Expected a positive integer. "
             f"Received {name}={value!r}."
@@ -57,7 +51,7 @@ def standardize_positive_int(value, name):
 
 def standardize_groups(groups):
     """Check ``groups`` is an integer > 0 and return it as a Python int."""
-    if not _is_int(groups) or groups <= 0:
+    if not is_int(groups) or groups <= 0:
         raise ValueError(
             f"The number of groups must be a positive integer. Received: groups={groups!r}."
         )

@@ -4,16 +4,17 @@ import numpy as np
 import pytest
 import torch
 
-from lamina.layers.convolutional import _conv_ops
+from lamina.ops import _conv_math as _conv_ops
+from lamina.utils.argument_validation import standardize_tuple
 
 
 def test_standardize_tuple():
-    assert _conv_ops.standardize_tuple(3, 2, "kernel_size") == (3, 3)
-    assert _conv_ops.standardize_tuple([2, np.int64(4)], 2, "strides") == (2, 4)
-    assert _conv_ops.standardize_tuple((0, 1), 2, "output_padding", allow_zero=True) == (0, 1)
+    assert standardize_tuple(3, 2, "kernel_size") == (3, 3)
+    assert standardize_tuple([2, np.int64(4)], 2, "strides") == (2, 4)
+    assert standardize_tuple((0, 1), 2, "output_padding", allow_zero=True) == (0, 1)
     for bad in ((1, 2, 3), "3", 2.0, True, (1, 0), None):
         with pytest.raises(ValueError, match="`kernel_size` argument must be a tuple of 2"):
-            _conv_ops.standardize_tuple(bad, 2, "kernel_size")
+            standardize_tuple(bad, 2, "kernel_size")
 
 
 def test_standardize_padding():

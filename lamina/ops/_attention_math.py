@@ -1,4 +1,4 @@
-"""Stateless attention math shared by the attention layers.
+"""Stateless attention math shared by ``ops.dot_product_attention`` and the attention layers.
 
 Two conventions from Keras decide the numbers for masked positions, and both are kept here:
 

@@ -1,4 +1,4 @@
-"""The math of the normalization layers, as stateless functions on torch tensors.
+"""The normalization math shared by ``ops`` and the normalization layers, as stateless functions.
 
 The layers hold the weights and decide the mode; these functions compute. Where torch has a fused
 kernel computing exactly what Keras computes (``batch_norm``, ``layer_norm``, ``group_norm``,
