@@ -40,7 +40,7 @@ from lamina import quantizers  # noqa: E402
 from lamina.quantizers import Quantizer  # noqa: E402
 from lamina.backend.device_scope import device  # noqa: E402
 from lamina.backend.dtype_policy import DTypePolicy, FloatDTypePolicy  # noqa: E402
-from lamina.backend.name_scope import name_scope  # noqa: E402
+from lamina.backend.name_scoping import name_scope  # noqa: E402
 from lamina.backend.remat import RematScope, remat  # noqa: E402
 from lamina.backend.stateless_scope import StatelessScope, SymbolicScope  # noqa: E402
 from lamina.initializers import Initializer  # noqa: E402

@@ -18,7 +18,7 @@ from lamina.backend import config
 from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
 from lamina.backend.torch_compat import unset_fake_temporarily
-from lamina.backend.name_scope import current_path
+from lamina.backend.name_scoping import current_path
 
 
 class _Scope(threading.local):

@@ -18,7 +18,7 @@ from lamina.backend import dtype_policy
 from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
 from lamina.backend import torch_compat
-from lamina.backend.name_scope import current_path
+from lamina.backend.name_scoping import current_path
 from lamina.backend.legacy import training_phase as _training_phase
 from lamina.backend.naming import to_snake_case, unique_name
 from lamina.backend.numpy_interop import EagerTensor, mark_eager_output
