@@ -203,3 +203,18 @@ def test_masking_lstm_seed_example():
     # Timestep 3 of sample 0 is skipped: removing it from the input gives the same output.
     alone = model.layers[-1](torch.tensor(np.delete(x[:1], 3, axis=1)))
     torch.testing.assert_close(out[:1], alone, rtol=1e-5, atol=1e-5)
+
+
+def test_seed_outputs_print_and_convert_to_numpy(capsys):
+    # Seed 000 (UpSampling2D, printed) and seed 002 (Conv2D on random data, shape printed), plus
+    # the conversions Keras users write on such outputs.
+    x = np.arange(np.prod((2, 2, 1, 3))).reshape((2, 2, 1, 3))
+    print(x)
+    y = keras.layers.UpSampling2D(size=(1, 2))(x)
+    print(y)
+    assert np.asarray(y).shape == (2, 2, 2, 3)
+    inputs = np.random.default_rng(0).normal(size=(4, 28, 28, 3)).astype("float32")
+    y = keras.layers.Conv2D(2, 3, activation="relu", input_shape=(28, 28, 3))(inputs)
+    print(y.shape)
+    assert np.asarray(y).shape == (4, 26, 26, 2) and y.numpy().dtype == np.float32
+    assert "(4, 26, 26, 2)" in capsys.readouterr().out.replace("torch.Size([4, 26, 26, 2])", "(4, 26, 26, 2)")

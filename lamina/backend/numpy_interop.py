@@ -32,6 +32,10 @@ class EagerTensor(torch.Tensor):
         array = _to_numpy(self)
         return array if dtype is None else array.astype(dtype, copy=False)
 
+    def __repr__(self, *, tensor_contents=None):
+        # Printed as the plain tensor it is (`tensor([...], grad_fn=...)`).
+        return torch.Tensor.__repr__(self.as_subclass(torch.Tensor), tensor_contents=tensor_contents)
+
     # Python scalars, without torch's warning about converting a tensor that requires grad.
     def item(self):
         return torch.Tensor.item(self.detach())

@@ -62,6 +62,7 @@ def test_eager_tensor_converts_and_stays_in_the_graph():
     assert out.tolist() == [3.0, 3.0]
     assert float(mark_eager_output(out.sum())) == 6.0
     assert type(out + 1) is torch.Tensor
+    assert repr(out).startswith("tensor([3., 3.]")
     out.sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), [3.0, 3.0])
     # Tensors without history, and leaves such as weights, are left as they are.
