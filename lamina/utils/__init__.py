@@ -96,3 +96,5 @@ from lamina.utils.io_utils import (  # noqa: E402
 from lamina.utils import legacy  # noqa: E402,F401
 # Keras 2 module paths (`keras.utils.np_utils.to_categorical`, ...).
 from lamina.utils import generic_utils, layer_utils, np_utils  # noqa: E402
+from lamina.utils.model_visualization import model_to_dot, plot_model  # noqa: E402,F401
+__all__ += ["model_to_dot", "plot_model"]
