@@ -52,3 +52,4 @@ from lamina.regularizers import Regularizer  # noqa: E402
 def version():
     """The Lamina version string (``keras.version()`` gives Keras's)."""
     return __version__
+from lamina import wrappers  # noqa: E402
