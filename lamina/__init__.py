@@ -53,3 +53,4 @@ def version():
     """The Lamina version string (``keras.version()`` gives Keras's)."""
     return __version__
 from lamina import wrappers  # noqa: E402
+from lamina import visualization  # noqa: E402
