@@ -54,3 +54,4 @@ def version():
     return __version__
 from lamina import wrappers  # noqa: E402
 from lamina import visualization  # noqa: E402
+from lamina import distillation  # noqa: E402
