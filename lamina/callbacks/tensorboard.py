@@ -104,8 +104,10 @@ class TensorBoard(Callback):
     Args:
         log_dir: Directory of the event files.
         histogram_freq: Every how many epochs to write histograms of the weights (0 disables).
-        write_graph: Write the model's conceptual graph (its JSON config, shown by the Graphs
-            dashboard as Keras's "keras" tag). Torch has no TF op graph to write.
+        write_graph: Write the model's graphs for the Graphs dashboard: the conceptual graph
+            (its JSON config, Keras's "keras" tag) when the callback is set up, and, after the
+            first training batch, torch's op graph (a `torch.jit.trace` of a functional or
+            sequential model on zeros shaped like its inputs) where Keras writes TF's.
         write_images: With ``histogram_freq``, also write the weights as images.
         write_steps_per_second: Log the training steps per second (per epoch, and per batch
             when ``update_freq`` is not ``"epoch"``).
@@ -163,6 +165,7 @@ class TensorBoard(Callback):
         self.embeddings_metadata = embeddings_metadata
         self._start_batch, self._stop_batch = _parse_profile_batch(profile_batch)
         self._profiler = None
+        self._should_write_op_graph = False
         self._global_train_batch = 0
         self._global_test_batch = 0
         self._batch_start_time = 0.0
@@ -177,6 +180,7 @@ class TensorBoard(Callback):
         self._train_dir = os.path.join(self.log_dir, "train")
         self._val_dir = os.path.join(self.log_dir, "validation")
         self._close_writers()
+        self._should_write_op_graph = bool(self.write_graph)
         if self.write_graph:
             self._write_model_graph()
         if self.embeddings_freq:
@@ -208,6 +212,32 @@ class TensorBoard(Callback):
             warnings.warn(f"Model failed to serialize as JSON. Ignoring... {e}", stacklevel=2)
             return
         self._writer("train")._get_file_writer().add_summary(summary, 0)
+
+    def _write_op_graph(self):
+        # Torch's counterpart of the TF op graph Keras writes: a `torch.jit.trace` of the
+        # model on zeros shaped like its inputs, shown by the Graphs dashboard.
+        inputs = getattr(self.model, "inputs", None)
+        if not inputs:
+            return
+        import warnings
+
+        import torch
+
+        examples = [
+            torch.zeros([1 if d is None else d for d in t.shape], dtype=getattr(torch, str(t.dtype)))
+            for t in inputs
+        ]
+        example = examples[0] if len(examples) == 1 else (examples,)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._writer("train").add_graph(self.model, example)
+        except Exception as e:  # tracing is best effort: it must not stop training
+            warnings.warn(f"TensorBoard: could not trace the model's op graph ({e}).", stacklevel=2)
+        finally:
+            self.model.train(was_training)
 
     def _batch_due(self, step):
         return self.update_freq != "epoch" and step % self.update_freq == 0
@@ -247,6 +277,9 @@ class TensorBoard(Callback):
             self._start_profiler()
 
     def on_train_batch_end(self, batch, logs=None):
+        if self._should_write_op_graph:
+            self._should_write_op_graph = False
+            self._write_op_graph()
         step = self._global_train_batch
         if self._batch_due(step):
             if self.write_steps_per_second:

@@ -111,10 +111,25 @@ def test_graph_is_the_keras_model_json(tmp_path):
     assert event.step == 0
     assert json.loads(event.tensor_proto.string_val[0]) == json.loads(model.to_json())
     assert train.SummaryMetadata("keras").plugin_data.plugin_name == "graph_keras_model"
+    # Torch's op graph (a jit trace), written after the first batch.
+    assert train.Tags()["graph"]
+    op_names = [node.name for node in train.Graph().node]
+    assert any("Dense[dense_1]" in name for name in op_names)
 
     other = tmp_path / "nograph"
     model.fit(x, y, epochs=1, callbacks=[keras.callbacks.TensorBoard(other, write_graph=False)], verbose=0)
-    assert _read(str(other / "train")).Tags()["tensors"] == []
+    tags = _read(str(other / "train")).Tags()
+    assert tags["tensors"] == [] and not tags["graph"]
+
+
+def test_graph_of_a_multi_input_model(tmp_path):
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    model = keras.Model([a, b], keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))
+    model.compile("sgd", "mse")
+    x = [np.ones((4, 3), "float32"), np.ones((4, 2), "float32")]
+    model.fit(x, np.ones((4, 1), "float32"), epochs=1, verbose=0,
+              callbacks=[keras.callbacks.TensorBoard(tmp_path)])
+    assert _read(str(tmp_path / "train")).Tags()["graph"]
 
 
 def test_evaluate_writes_to_validation_run(tmp_path):
