@@ -43,6 +43,20 @@ def _nested(k):
     return k.Model(i, inner_fn(c))
 
 
+def _sequential_in_sequential(k):
+    inner = k.Sequential([k.Input((4,)), k.layers.Dense(3), k.layers.Dense(3)], name="inner")
+    return k.Sequential([k.Input((4,)), inner, k.layers.Dense(2)], name="outer")
+
+
+def _subclassed_functional(k):
+    class Net(k.Model):
+        def __init__(self):
+            inputs = k.Input((4,))
+            super().__init__(inputs, k.layers.Dense(2, name="d")(inputs))
+
+    return Net()
+
+
 def _all_layers(model):
     for layer in model.layers:
         yield layer
@@ -80,7 +94,9 @@ _OPTIONS = [
 
 
 @pytest.mark.oracle
-@pytest.mark.parametrize("build", [_sequential, _branches, _nested])
+@pytest.mark.parametrize(
+    "build", [_sequential, _branches, _nested, _sequential_in_sequential, _subclassed_functional]
+)
 @pytest.mark.parametrize("options", _OPTIONS)
 def test_dot_matches_keras(oracle, build, options):
     keras_model, lamina_model = build(oracle), build(lamina)
