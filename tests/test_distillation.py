@@ -161,3 +161,26 @@ def test_distiller_errors():
     distiller = D(teacher, student, logits)
     with pytest.raises(ValueError, match="'loss' cannot be `None`"):
         distiller.compile(optimizer="sgd")
+
+
+def test_trained_distiller_saves_and_loads(tmp_path):
+    rng = np.random.default_rng(0)
+    teacher, student = _pair(lamina, rng)
+    distiller = lamina.distillation.Distiller(
+        teacher, student,
+        [lamina.distillation.LogitsDistillation(2.0),
+         lamina.distillation.FeatureDistillation(teacher_layer_name="t_hidden", student_layer_name="s_hidden")],
+        student_loss_weight=0.4,
+    )
+    distiller.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = rng.random((16, 5), dtype=np.float32), rng.integers(0, 3, 16)
+    distiller.fit(x, y, epochs=1, verbose=0)
+    distiller.save(tmp_path / "distiller.keras")
+    loaded = lamina.saving.load_model(tmp_path / "distiller.keras")
+    assert isinstance(loaded, lamina.distillation.Distiller)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), distiller.predict(x, verbose=0), rtol=1e-6)
+    expected = distiller.evaluate(x, y, verbose=0, return_dict=True)
+    got = loaded.evaluate(x, y, verbose=0, return_dict=True)
+    for key in expected:
+        assert got[key] == pytest.approx(expected[key], rel=1e-6), key
+    assert len(loaded.trainable_weights) == 4

@@ -409,9 +409,12 @@ class TensorBoard(Callback):
     def _start_profiler(self):
         import torch.profiler
 
-        self._profiler = torch.profiler.profile(
-            activities=[torch.profiler.ProfilerActivity.CPU], record_shapes=True
-        )
+        import torch
+
+        activities = [torch.profiler.ProfilerActivity.CPU]
+        if torch.cuda.is_available():
+            activities.append(torch.profiler.ProfilerActivity.CUDA)
+        self._profiler = torch.profiler.profile(activities=activities, record_shapes=True)
         self._profiler.__enter__()
 
     def _stop_profiler(self):

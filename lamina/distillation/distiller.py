@@ -1,10 +1,11 @@
 """``Distiller``: a model that trains a student from a frozen teacher (knowledge distillation)."""
 
-from lamina import metrics, ops, tree
+from lamina import losses, metrics, ops, tree
 from lamina.distillation.distillation_loss import _as_loss
 from lamina.models import Model, Sequential
 from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
+from lamina.trainers import trainer_utils
 
 
 def _check_shapes(teacher_shape, student_shape, context):
@@ -162,8 +163,12 @@ class Distiller(Model):
             raise ValueError("'loss' cannot be `None`.")
         if metrics is not None and not isinstance(metrics, (list, tuple)):
             raise ValueError(f"metrics must be a list or tuple, got {type(metrics)}")
+        if isinstance(loss, dict) and "class_name" in loss:  # a serialized loss (load_model)
+            loss = losses.get(loss)
         self._student_loss = tree.map_structure(_as_loss, loss)
         super().compile(optimizer=optimizer, loss=None, metrics=metrics, **kwargs)
+        # The student loss goes into the compile config, so a saved distiller recompiles on load.
+        self._compile_config = {**self._compile_config, **trainer_utils.compile_config(loss=loss)}
 
     def call(self, inputs, training=None, **kwargs):
         return self.student(inputs, training=training, **kwargs)
