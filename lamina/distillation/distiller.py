@@ -113,7 +113,9 @@ class Distiller(Model):
         if isinstance(student_loss_weight, bool) or not isinstance(student_loss_weight, (int, float)):
             raise ValueError(f"student_loss_weight must be a number, got {type(student_loss_weight)}")
         if not 0.0 <= student_loss_weight <= 1.0:
-            raise ValueError(f"student_loss_weight must be between 0.0 and 1.0, got {student_loss_weight}")
+            raise ValueError(
+                f"student_loss_weight must be between 0.0 and 1.0, got {student_loss_weight}"
+            )
         self.student_loss_weight = student_loss_weight
         if distillation_losses is None:
             raise ValueError(
@@ -192,7 +194,7 @@ class Distiller(Model):
         student_loss = 0.0
         if self.student_loss_weight > 0.0 and y is not None:
             values = tree.flatten(
-                tree.map_structure(lambda fn, target, pred: fn(target, pred), self._student_loss, y, y_pred)
+                tree.map_structure(lambda fn, t, p: fn(t, p), self._student_loss, y, y_pred)
             )
             student_loss = ops.sum(ops.stack(values)) if len(values) > 1 else values[0]
             if len(getattr(student_loss, "shape", ())) > 0:
@@ -249,7 +251,9 @@ class Distiller(Model):
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         for key in ("teacher", "student"):
-            config[key] = serialization_lib.deserialize_keras_object(config[key], custom_objects=custom_objects)
+            config[key] = serialization_lib.deserialize_keras_object(
+                config[key], custom_objects=custom_objects
+            )
         config["distillation_losses"] = [
             serialization_lib.deserialize_keras_object(loss, custom_objects=custom_objects)
             for loss in config["distillation_losses"]

@@ -99,7 +99,10 @@ def _layer_io(layer, graph_nodes):
     return _single_or_list(inputs), _single_or_list(node.output_tensors)
 
 
-def _layer_label(layer, graph_nodes, show_layer_names, show_layer_activations, show_dtype, show_shapes, show_trainable):
+def _layer_label(
+    layer, graph_nodes, show_layer_names, show_layer_activations, show_dtype, show_shapes,
+    show_trainable,
+):
     class_name = type(layer).__name__
     colspan = max(1, int(show_dtype) + int(show_trainable) + (2 if show_shapes else 0))
     title = f"<b>{layer.name}</b> ({class_name})" if show_layer_names else f"<b>{class_name}</b>"
@@ -125,7 +128,9 @@ def _layer_label(layer, graph_nodes, show_layer_names, show_layer_activations, s
         cols.append(_cell(f"Output dtype: <b>{dtype or '?'}</b>"))
     if show_trainable and hasattr(layer, "trainable") and layer.weights:
         color, text = ("forestgreen", "Trainable") if layer.trainable else ("firebrick", "Non-trainable")
-        cols.append(f'<td bgcolor="{color}"><font point-size="14" color="white"><b>{text}</b></font></td>')
+        cols.append(
+            f'<td bgcolor="{color}"><font point-size="14" color="white"><b>{text}</b></font></td>'
+        )
     if cols:
         rows.append(f"<tr>{''.join(cols)}</tr>")
     return (

@@ -60,7 +60,8 @@ def draw_segmentation_masks(
     images = images.astype("float32")
     if masks.dtype.kind not in "iu":
         raise TypeError(
-            f"`segmentation_masks` must be in integer dtype. Received: segmentation_masks.dtype={masks.dtype}"
+            "`segmentation_masks` must be in integer dtype. "
+            f"Received: segmentation_masks.dtype={masks.dtype}"
         )
     if num_classes is None:
         num_classes = int(masks.max())
