@@ -191,3 +191,24 @@ def test_missing_tensorboard_names_the_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboard", None)
     with pytest.raises(ImportError, match="pip install tensorboard"):
         keras.callbacks.TensorBoard(tmp_path)
+
+
+def test_subclassed_model_logs_without_graphs(tmp_path, recwarn):
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model = Net()
+    model.compile("sgd", "mse")
+    x, y = _data()
+    model.fit(x, y, epochs=2, verbose=0,
+              callbacks=[keras.callbacks.TensorBoard(tmp_path, histogram_freq=1)])
+    train = _read(str(tmp_path / "train"))
+    assert train.Tags()["tensors"] == [] and not train.Tags()["graph"]
+    assert [s for s, _ in _scalars(train, "epoch_loss")] == [0, 1]
+    assert len(train.Tags()["histograms"]) == 2
+    assert not [w for w in recwarn if "TensorBoard" in str(w.message)]
