@@ -1,6 +1,7 @@
 """`lamina.wrappers`: scikit-learn estimators, compared with Keras's on the same training run."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -160,3 +161,54 @@ def test_missing_sklearn_names_the_install(monkeypatch):
     with pytest.raises(ImportError, match="pip install scikit-learn"):
         lamina.wrappers.SKLearnClassifier(model=_model_fn(lamina))
     assert "sklearn" in sys.modules
+
+
+def _seeded_model(X, y, activation=None, loss="mse"):
+    # Module level (estimator checks pickle the estimator), seeded and trained unshuffled
+    # (the checks compare two fits).
+    units = y.shape[1] if y.ndim > 1 else 1
+    init = lamina.initializers.GlorotUniform(seed=0)
+    model = lamina.Sequential(
+        [
+            lamina.Input((X.shape[1],)),
+            lamina.layers.Dense(units, activation=activation, kernel_initializer=init),
+        ]
+    )
+    model.compile(optimizer="sgd", loss=loss)
+    return model
+
+
+_CHECK_FIT = {"epochs": 1, "verbose": 0, "shuffle": False}
+
+
+# As in Keras's own suite: `decision_function` returns the model's probabilities, not scores
+# whose sign or argmax scikit-learn's classifier checks expect.
+_EXPECTED_FAILURES = {
+    "SKLearnClassifier": {"check_classifiers_classes", "check_classifiers_train"},
+    "SKLearnRegressor": set(),
+    "SKLearnTransformer": set(),
+}
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        lamina.wrappers.SKLearnClassifier(
+            model=_seeded_model,
+            model_kwargs={"activation": "softmax", "loss": "categorical_crossentropy"},
+            fit_kwargs=_CHECK_FIT,
+        ),
+        lamina.wrappers.SKLearnRegressor(model=_seeded_model, fit_kwargs=_CHECK_FIT),
+        lamina.wrappers.SKLearnTransformer(model=_seeded_model, fit_kwargs=_CHECK_FIT),
+    ],
+    ids=lambda est: type(est).__name__,
+)
+def test_scikit_learn_estimator_checks(estimator):
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, on_fail=None)
+    failed = {r["check_name"] for r in results if r["status"] == "failed"}
+    assert failed <= _EXPECTED_FAILURES[type(estimator).__name__]
+    assert len(results) > 40
