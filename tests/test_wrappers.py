@@ -212,3 +212,18 @@ def test_scikit_learn_estimator_checks(estimator):
     failed = {r["check_name"] for r in results if r["status"] == "failed"}
     assert failed <= _EXPECTED_FAILURES[type(estimator).__name__]
     assert len(results) > 40
+
+
+def test_set_fit_request_routes_sample_weight():
+    import sklearn
+
+    X, y = _regression()
+    reg = lamina.wrappers.SKLearnRegressor(model=_seeded_model, fit_kwargs=_CHECK_FIT)
+    with pytest.raises(RuntimeError, match="enable_metadata_routing"):
+        reg.set_fit_request(sample_weight=True)
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(StandardScaler().set_fit_request(sample_weight=False),
+                             reg.set_fit_request(sample_weight=True))
+        pipe.fit(X, y, sample_weight=np.zeros(len(X), "float32"))
+    # Every sample weighs zero: the model saw the weights (its loss is 0).
+    assert pipe[-1].history_.history["loss"] == [0.0]

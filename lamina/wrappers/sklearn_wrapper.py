@@ -151,6 +151,30 @@ class SKLBase(BaseEstimator):
         history = getattr(self, "history_", None)
         return len(history.epoch) if history is not None else 0
 
+    def set_fit_request(self, **kwargs):
+        """Ask scikit-learn's metadata routing to pass these ``fit`` arguments to this estimator.
+
+        E.g. ``est.set_fit_request(sample_weight=True)`` inside a `Pipeline` or search: the
+        routed ``sample_weight`` reaches ``Model.fit``. Needs
+        ``sklearn.set_config(enable_metadata_routing=True)``.
+
+        Args:
+            **kwargs: ``param=alias`` with alias ``True``, ``False``, ``None`` or a string.
+
+        Returns:
+            The estimator.
+        """
+        if not sklearn.get_config().get("enable_metadata_routing", False):
+            raise RuntimeError(
+                "This method is only available when metadata routing is enabled. You can "
+                "enable it using sklearn.set_config(enable_metadata_routing=True)."
+            )
+        requests = self._get_metadata_request()
+        for param, alias in kwargs.items():
+            requests.fit.add_request(param=param, alias=alias)
+        self._metadata_request = requests
+        return self
+
     def _get_model(self, X, y):
         if self.warm_start and hasattr(self, "model_"):
             return self.model_
