@@ -54,3 +54,6 @@ from lamina.regularizers import Regularizer  # noqa: E402
 def version():
     """The Lamina version string (``keras.version()`` gives Keras's)."""
     return __version__
+from lamina import wrappers  # noqa: E402
+from lamina import visualization  # noqa: E402
+from lamina import distillation  # noqa: E402

@@ -33,3 +33,5 @@ __all__ = [
 ]
 # Keras 2 only: reachable as `lamina.callbacks.BaseLogger`, left out of `__all__` (Keras 3's list).
 from lamina.callbacks.base_logger import BaseLogger  # noqa: E402,F401
+from lamina.callbacks.tensorboard import TensorBoard  # noqa: E402,F401
+__all__ += ["TensorBoard"]

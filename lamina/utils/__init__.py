@@ -48,6 +48,8 @@ _LAZY = {
     "disable_interactive_logging": "lamina.utils.io_utils",
     "enable_interactive_logging": "lamina.utils.io_utils",
     "is_interactive_logging_enabled": "lamina.utils.io_utils",
+    "model_to_dot": "lamina.utils.model_visualization",
+    "plot_model": "lamina.utils.model_visualization",
 }
 
 # Submodules reachable as attributes (``keras.utils.bounding_boxes``, and the Keras 2 paths
