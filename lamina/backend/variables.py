@@ -9,6 +9,8 @@ Deliberate difference from Keras: ``Variable.dtype`` is a ``torch.dtype`` (torch
 ``Variable.dtype_name`` gives the Keras string.
 """
 
+import contextlib
+import math
 import threading
 
 import numpy as np
@@ -26,6 +28,8 @@ class _Scope(threading.local):
         self.symbolic = False
         # The innermost open `StatelessScope`: assignments are collected there, not applied.
         self.stateless = None
+        # Bytes new variables may still take (`allocation_budget`), or None for no limit.
+        self.allocation_budget = None
 
 
 # While layers run on meta tensors to infer shapes, variable updates must be skipped.
@@ -71,6 +75,7 @@ class Variable(torch.nn.Parameter):
         # Weights made while symbolic shape inference runs (a sublayer built inside `call`) must be
         # real, initialized tensors, not fake ones.
         with unset_fake_temporarily():
+            _charge_budget(initializer, shape, dtype)
             value = _initial_value(initializer, shape, dtype)
             self = torch.Tensor._make_subclass(cls, value, bool(trainable) and value.is_floating_point())
         self._trainable = bool(trainable)
@@ -190,6 +195,36 @@ def _rebuild_variable(data, trainable, requires_grad, attributes):
     for key, val in attributes.items():
         setattr(var, key, val)
     return var
+
+
+@contextlib.contextmanager
+def allocation_budget(nbytes, what):
+    """Refuse, with a ``ValueError`` naming ``what``, any variable that would take the bytes made
+    since the scope opened past ``nbytes``: checked from shape and dtype before allocating."""
+    previous = SCOPE.allocation_budget
+    SCOPE.allocation_budget = [int(nbytes), what]
+    try:
+        yield
+    finally:
+        SCOPE.allocation_budget = previous
+
+
+def _charge_budget(initializer, shape, dtype):
+    budget = SCOPE.allocation_budget
+    if budget is None:
+        return
+    if shape is not None:
+        count = math.prod(d or 0 for d in standardize_shape(shape))
+        itemsize = torch.empty((), dtype=to_torch_dtype(dtype or config.floatx())).element_size()
+        nbytes = count * itemsize
+    else:
+        nbytes = getattr(initializer, "nbytes", 0)
+    if nbytes > budget[0]:
+        raise ValueError(
+            f"Refusing to create a variable of shape {shape} ({nbytes} bytes): {budget[1]} can "
+            f"hold at most {budget[0]} more bytes of weights."
+        )
+    budget[0] -= nbytes
 
 
 def _initial_value(initializer, shape, dtype):

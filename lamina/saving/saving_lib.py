@@ -20,6 +20,7 @@ import zlib
 
 import h5py
 
+from lamina.backend import variables
 from lamina.saving import archive_dir, model_sizing, serialization_lib
 from lamina.saving.weights_store import _walk, load_weights_from_h5, save_weights_to_h5
 from lamina.utils import atomic_files
@@ -38,6 +39,9 @@ _MAX_ASSETS_BYTES = 1024**3
 # The weights member is copied out in chunks, in memory up to _SPOOL_BYTES, then on disk.
 _CHUNK_BYTES = 4 * 1024 * 1024
 _SPOOL_BYTES = 256 * 1024 * 1024
+# Variables a model may create beyond what its weights file stores (seed states, small buffers),
+# when its config cannot be sized on the meta device first.
+_UNSIZED_MARGIN_BYTES = 64 * 1024 * 1024
 
 KERAS_VERSION = "3.15.1"
 
@@ -266,7 +270,8 @@ def _load_model(filepath, custom_objects, compile, safe_mode):
         planned = model_sizing.build_on_meta(build)
         if _WEIGHTS not in names:
             if planned is None:
-                planned = build()
+                with variables.allocation_budget(_UNSIZED_MARGIN_BYTES, f"{filepath!r} (no {_WEIGHTS})"):
+                    planned = build()
             _refuse_missing_weights(planned, filepath)
             weights = None
         else:
@@ -279,7 +284,13 @@ def _load_model(filepath, custom_objects, compile, safe_mode):
             h5 = weights.h5 if weights else None
             if h5 is not None and planned is not None:
                 load_weights_from_h5(planned, h5, source=source, check_only=True)
-            model = build()
+            if planned is None and weights is not None:
+                # The config does not build on the meta device: build for real, but no variable
+                # may take more than the weights file that must fill it holds.
+                with variables.allocation_budget(weights.size + _UNSIZED_MARGIN_BYTES, f"{filepath!r}'s {_WEIGHTS}"):
+                    model = build()
+            else:
+                model = build()
             if compile and compile_config:
                 _compile_from_config(model, compile_config, custom_objects, safe_mode)
             if h5 is not None:
@@ -325,6 +336,7 @@ class _OpenWeights:
                             "bytes, more than the model in its config can need."
                         )
                     self._buffer.write(chunk)
+            self.size = copied
             self._buffer.seek(0)
             try:
                 self.h5 = h5py.File(self._buffer, "r")

@@ -222,6 +222,29 @@ def test_config_declaring_a_huge_layer_is_refused_before_allocating(tmp_path):
         lamina.models.load_model(bad)
 
 
+@pytest.mark.parametrize("drop_weights", [False, True])
+def test_config_that_cannot_be_sized_on_meta_is_still_bounded(tmp_path, monkeypatch, drop_weights):
+    # A config with an op the meta device cannot run skips the pre-allocation check; the real build
+    # then may not create more variable bytes than the weights file holds (or a small margin).
+    from lamina.saving import model_sizing
+
+    monkeypatch.setattr(model_sizing, "build_on_meta", lambda build: None)
+
+    def config(c):
+        c["config"]["layers"][1]["config"]["units"] = 300_000_000
+        return c
+
+    model = lamina.Sequential([lamina.Input((1000,)), layers.Dense(2)])
+    bad = _edit_archive(_saved(tmp_path, model), tmp_path / "unsized.keras", config=config)
+    if drop_weights:
+        bad = _edit_archive(bad, tmp_path / "unsized_no_weights.keras", drop=("model.weights.h5",))
+    with pytest.raises(ValueError, match=r"Refusing to create a variable of shape \(1000, 300000000\)"):
+        lamina.models.load_model(bad)
+    # A sound file loads through the same path.
+    good = lamina.models.load_model(_saved(tmp_path, model))
+    np.testing.assert_array_equal(good.layers[0].kernel.numpy(), model.layers[0].kernel.numpy())
+
+
 def test_weights_member_larger_than_the_config_can_need_is_refused(tmp_path):
     # Compresses about 400x (under the archive's ratio limit) to 40 MB: more than a two-layer
     # model's weights file can hold, so it is refused while streaming, never held whole.
