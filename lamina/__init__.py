@@ -36,6 +36,7 @@ from lamina.optimizers import Optimizer
 __version__ = "0.1.0"
 
 from lamina import legacy, random, tree  # noqa: E402
+from lamina import export  # noqa: E402
 from lamina.backend.device_scope import device  # noqa: E402
 from lamina.backend.dtype_policy import DTypePolicy, FloatDTypePolicy  # noqa: E402
 from lamina.backend.name_scope import name_scope  # noqa: E402
