@@ -112,7 +112,9 @@ class ExportArchive:
         """
         self._check_name(name)
         if "jax2tf_kwargs" in kwargs or "is_static" in kwargs:
-            raise ValueError("'jax2tf_kwargs' and 'is_static' are only supported with the JAX backend of Keras.")
+            raise ValueError(
+                "'jax2tf_kwargs' and 'is_static' are only supported with the JAX backend of Keras."
+            )
         if not callable(fn):
             raise TypeError(f"`fn` must be callable. Received: fn={fn!r}")
         if input_signature is None:
@@ -155,7 +157,8 @@ class ExportArchive:
         """
         if not isinstance(variables, (list, tuple, set)):
             raise ValueError(
-                f"Expected `variables` to be a list/tuple/set. Received instead object of type '{type(variables)}'."
+                "Expected `variables` to be a list/tuple/set. Received instead object of type "
+                f"'{type(variables)}'."
             )
         if not all(isinstance(v, torch.Tensor) for v in variables):
             raise ValueError(
@@ -193,11 +196,12 @@ class ExportArchive:
         if collections:
             programs[_VARIABLES_PROGRAM] = _variables_program(collections)
             manifest["variable_collections"] = {
-                name: [{"name": getattr(v, "name", None), "trainable": bool(getattr(v, "trainable", v.requires_grad))} for v in values]
-                for name, values in collections.items()
+                name: [_describe(v) for v in values] for name, values in collections.items()
             }
         buffer = io.BytesIO()
-        torch_compat.package_pt2(buffer, exported_programs=programs, extra_files={_MANIFEST: json.dumps(manifest)})
+        torch_compat.package_pt2(
+            buffer, exported_programs=programs, extra_files={_MANIFEST: json.dumps(manifest)}
+        )
 
         def write(path):
             with open(path, "wb") as f:
@@ -207,7 +211,8 @@ class ExportArchive:
         if verbose:
             lines = [f"Saved artifact at '{filepath}'. The following endpoints are available:"]
             for name in names:
-                specs = ", ".join(f"{s.dtype}{list(s.shape)}" for s in export_utils._flatten_specs(self._signatures[name]))
+                flat = export_utils.flatten_specs(self._signatures[name])
+                specs = ", ".join(f"{s.dtype}{list(s.shape)}" for s in flat)
                 lines.append(f"* Endpoint '{name}'{' (default)' if name == default else ''}: inputs {specs}")
             io_utils.print_msg("\n".join(lines))
 
@@ -309,7 +314,8 @@ def load_archive(filepath):
             raise ValueError(f"'{filepath}' holds no exported program that Lamina can serve.")
         return _RevivedArchive({"serve": contents.exported_programs[_DEFAULT_PROGRAM].module()}, {}, "serve")
     manifest = json.loads(manifest)
-    endpoints = {name: contents.exported_programs[stored].module() for name, stored in manifest["endpoints"].items()}
+    programs = contents.exported_programs
+    endpoints = {name: programs[stored].module() for name, stored in manifest["endpoints"].items()}
     collections = {}
     if manifest["variable_collections"]:
         values = contents.exported_programs[_VARIABLES_PROGRAM].module()()
@@ -319,6 +325,11 @@ def load_archive(filepath):
                 for value, info in zip(values[name], infos)
             ]
     return _RevivedArchive(endpoints, collections, manifest["default"])
+
+
+def _describe(variable):
+    trainable = getattr(variable, "trainable", variable.requires_grad)
+    return {"name": getattr(variable, "name", None), "trainable": bool(trainable)}
 
 
 def _layer_variables(layer, attribute):

@@ -120,7 +120,7 @@ def dynamic_shapes(signature, batch_name=None):
         return found or None
 
     shapes = tuple(_map_specs(dims, spec) for spec in signature)
-    return shapes if any(s is not None for s in _flatten_specs(shapes)) else None
+    return shapes if any(s is not None for s in flatten_specs(shapes)) else None
 
 
 def _map_specs(fn, structure):
@@ -132,15 +132,16 @@ def _map_specs(fn, structure):
     return fn(structure)
 
 
-def _flatten_specs(structure):
+def flatten_specs(structure):
+    """The leaves of a structure of specs (lists, tuples and dicts), in order."""
     if isinstance(structure, dict):
-        return [x for v in structure.values() for x in _flatten_specs(v)]
+        return [x for v in structure.values() for x in flatten_specs(v)]
     if isinstance(structure, (list, tuple)):
-        return [x for v in structure for x in _flatten_specs(v)]
+        return [x for v in structure for x in flatten_specs(v)]
     return [structure]
 
 
 def input_names(signature):
     """One name per flattened input: the spec's own name, else ``input_<i>``."""
-    flat = _flatten_specs(list(signature))
+    flat = flatten_specs(list(signature))
     return [getattr(spec, "name", None) or f"input_{i}" for i, spec in enumerate(flat)]

@@ -38,7 +38,9 @@ def export_torch(model, filepath, input_signature=None, verbose=None, **kwargs):
     """
     filepath = str(filepath)
     if not filepath.endswith(".pt2"):
-        raise ValueError(f"`format='torch'` writes a `.pt2` file; `filepath` must end with '.pt2'. Got: {filepath}")
+        raise ValueError(
+            f"`format='torch'` writes a `.pt2` file; `filepath` must end with '.pt2'. Got: {filepath}"
+        )
     program = export_program(model, input_signature, **kwargs)
     torch.export.save(program, filepath)
     if verbose is None or verbose:
@@ -88,7 +90,8 @@ def tracing(model):
     Lamina layers run in inference mode whenever no ``training=True`` is passed; ``eval()`` only
     tells torch's exporters (which warn about modules left in training mode) what Lamina does.
     """
-    was_training = model.training
+    # Per module: `train(flag)` on the root would overwrite every submodule's own setting.
+    was_training = [(module, module.training) for module in model.modules()]
     model.eval()
     try:
         # No autograd in a serving program; it also keeps the `torch.no_grad()` blocks of
@@ -99,4 +102,5 @@ def tracing(model):
             warnings.filterwarnings("ignore", message=r".*not properly registered as a submodule.*")
             yield
     finally:
-        model.train(was_training)
+        for module, flag in was_training:
+            module.training = flag

@@ -101,3 +101,14 @@ def test_errors(tmp_path):
     with pytest.raises(ValueError, match="SaveOptions"):
         archive.write_out(tmp_path / "a.pt2", options=object())
     assert not (tmp_path / "a.pt2").exists()
+
+
+def test_endpoints_leave_each_layers_training_flag_alone():
+    model = _model()
+    model.eval()
+    archive = ExportArchive()
+    archive.add_endpoint("serve", model.call, input_signature=SPEC)
+    assert not any(m.training for m in model.modules())
+    model.train()
+    archive.add_endpoint("again", model.call, input_signature=SPEC)
+    assert all(m.training for m in model.modules())
