@@ -8,6 +8,7 @@ Python-side shape logic freezes) and is not used here.
 """
 
 import importlib.util
+import inspect
 
 import torch
 
@@ -36,7 +37,7 @@ def export_onnx(model, filepath, verbose=None, input_signature=None, opset_versi
     >>> session.run(None, {session.get_inputs()[0].name: x})
     """
     _require("onnx", "onnxscript")
-    for reserved in ("dynamo", "dynamic_axes", "input_names", "f", "args"):
+    for reserved in ("dynamo", "dynamic_axes", "dynamic_shapes", "input_names", "f", "args", "kwargs"):
         if reserved in kwargs:
             raise ValueError(
                 f"`{reserved}` is set by `export(format='onnx')` itself and cannot be passed. "
@@ -44,11 +45,20 @@ def export_onnx(model, filepath, verbose=None, input_signature=None, opset_versi
             )
     signature = resolve_signature(model, input_signature)
     args = export_utils.sample_inputs(signature, device=device_of(model))
+    shapes = export_utils.dynamic_shapes(signature, batch_name="batch")
+    call_kwargs = None
+    if args and isinstance(args[-1], dict):
+        # torch.onnx reads a trailing dict in `args` as keyword arguments; a model taking a dict
+        # of inputs gets them by parameter name instead.
+        names = list(inspect.signature(model.forward).parameters)[: len(args)]
+        call_kwargs, args = dict(zip(names, args)), ()
+        shapes = dict(zip(names, shapes)) if shapes is not None else None
     with tracing(model):
         program = torch.onnx.export(
             model,
             args,
-            dynamic_shapes=export_utils.dynamic_shapes(signature, batch_name="batch"),
+            kwargs=call_kwargs,
+            dynamic_shapes=shapes,
             input_names=export_utils.input_names(signature),
             opset_version=opset_version,
             dynamo=True,

@@ -93,6 +93,21 @@ def test_onnx_two_named_inputs_and_lstm(tmp_path, rng):
     assert [i.name for i in session.get_inputs()] == ["a", "b"]
 
 
+def test_dict_inputs_in_both_formats(tmp_path, rng):
+    b = lamina.Input((3,), name="b")
+    a = lamina.Input((2,), name="a")
+    model = lamina.Model({"b": b, "a": a}, layers.Dense(2)(layers.Concatenate()([a, b])))
+    xs = {"a": rng.normal(size=(4, 2)).astype("float32"), "b": rng.normal(size=(4, 3)).astype("float32")}
+    expected = model.predict(xs, verbose=0)
+    model.export(tmp_path / "m.onnx", format="onnx", verbose=False)
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    np.testing.assert_allclose(session.run(None, xs)[0], expected, atol=1e-5)
+    model.export(tmp_path / "m.pt2", verbose=False)
+    program = torch.export.load(str(tmp_path / "m.pt2")).module()
+    out = program({"b": torch.from_numpy(xs["b"]), "a": torch.from_numpy(xs["a"])})
+    np.testing.assert_allclose(out.detach().numpy(), expected, atol=1e-6)
+
+
 def test_onnx_embedding_attention_int_inputs(tmp_path, rng):
     tokens = lamina.Input((7,), dtype="int32")
     x = layers.Embedding(20, 8)(tokens)
