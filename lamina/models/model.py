@@ -201,8 +201,8 @@ class Model(Trainer, Layer):
         Args:
             filepath: Path of the artifact.
             format: ``"torch"`` (a ``torch.export`` program saved with ``torch.export.save``;
-                ``filepath`` must end with ``.pt2``) or ``"onnx"`` (needs ``pip install onnx
-                onnxscript``). Keras's TensorFlow formats (``"tf_saved_model"``, ``"litert"``,
+                ``filepath`` must end with ``.pt2``; ``"torch_export"`` is an alias) or ``"onnx"``
+                (needs ``pip install onnx onnxscript``). Keras's TensorFlow formats (``"tf_saved_model"``, ``"litert"``,
                 ``"openvino"``) raise an error naming these alternatives.
             verbose: Print where the artifact was written (default ``True``).
             input_signature: The model's inputs, one entry per positional argument of its call:
