@@ -38,6 +38,7 @@ __version__ = "0.1.0"
 from lamina import legacy, random, tree  # noqa: E402
 from lamina import quantizers  # noqa: E402
 from lamina.quantizers import Quantizer  # noqa: E402
+from lamina import export  # noqa: E402
 from lamina.backend.device_scope import device  # noqa: E402
 from lamina.backend.dtype_policy import DTypePolicy, FloatDTypePolicy  # noqa: E402
 from lamina.backend.name_scoping import name_scope  # noqa: E402

@@ -8,10 +8,28 @@ import torch
 import torch.compiler
 from torch._subclasses.fake_tensor import FakeTensorMode, unset_fake_temporarily
 
-__all__ = ["FakeTensorMode", "unset_fake_temporarily", "is_compiling"]
+__all__ = ["FakeTensorMode", "unset_fake_temporarily", "is_compiling", "package_pt2", "load_pt2"]
 
 
 def is_compiling():
     """Whether torch.compile or torch.export is tracing the running code (public API; here so
     that every version-sensitive torch question is asked in one module)."""
     return torch.compiler.is_compiling()
+
+
+def package_pt2(f, exported_programs, extra_files=None):
+    """Write several named ``torch.export`` programs (and text files) into one PT2 archive.
+
+    ``torch.export.save`` writes one program under the name ``"model"``; the archive format
+    behind it holds any number, through this private function.
+    """
+    from torch.export.pt2_archive._package import package_pt2 as _package_pt2
+
+    return _package_pt2(f, exported_programs=exported_programs, extra_files=extra_files)
+
+
+def load_pt2(f):
+    """Every program and text file of a PT2 archive (``.exported_programs``, ``.extra_files``)."""
+    from torch.export.pt2_archive._package import load_pt2 as _load_pt2
+
+    return _load_pt2(f)

@@ -120,7 +120,9 @@ class Variable(torch.nn.Parameter):
     def dtype_name(self):
         return standardize_dtype(self.dtype)
 
-    def numpy(self):
+    def numpy(self, *, force=False):
+        # `force` as torch.Tensor.numpy takes it (torch.onnx reads weights that way); a variable
+        # always converts through a detached CPU copy, so it changes nothing here.
         return convert_to_numpy(self)
 
     def assign(self, value):

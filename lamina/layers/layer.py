@@ -45,6 +45,7 @@ from lamina.layers._call_utils import (
 )
 from lamina.layers._node_api import NodeAPI
 from lamina.layers._quantization import QuantizationMixin
+from lamina.layers import _forward_signature, _parameter_mirror
 from lamina.layers._remat_call import remat_call
 from lamina.layers._symbolic_call import SymbolicCall
 from lamina.layers.input_spec import assert_input_compatibility
@@ -162,6 +163,9 @@ class Layer(SymbolicCall, NodeAPI, QuantizationMixin, torch.nn.Module):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        forward = _forward_signature.forward_for(cls, Layer.forward)
+        if forward is not None:
+            cls.forward = forward
         own = cls.__dict__.get("compute_mask")
         if own is not None and own is not Layer.compute_mask and not getattr(own, "_accepts_arrays", False):
             # Keras documents `compute_mask` as public: numpy arrays and nested lists work there.
@@ -396,7 +400,9 @@ class Layer(SymbolicCall, NodeAPI, QuantizationMixin, torch.nn.Module):
         self._own_variables.append(variable)
         self.register_parameter(key, variable)
         # Also a plain attribute: normal lookup then finds it without Module.__getattr__. Safe
-        # because torch keeps Parameter identity across .to(), load_state_dict and deepcopy.
+        # because torch keeps Parameter identity across .to(), load_state_dict and deepcopy, and
+        # the mirror follows torch's direct `_parameters` writes (functional_call, torch.export).
+        _parameter_mirror.install(self)
         self.__dict__[key] = variable
 
     def _refresh_paths(self, prefix=None):

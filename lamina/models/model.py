@@ -209,6 +209,36 @@ class Model(ModelQuantization, Trainer, Layer):
             raise FileExistsError(f"{filepath!r} exists and `overwrite=False`.")
         saving_lib.save_model(self, filepath, zipped=True if zipped is None else bool(zipped))
 
+    def export(self, filepath, format="torch", verbose=None, input_signature=None, **kwargs):
+        """Export the model's forward pass as an artifact for inference.
+
+        Args:
+            filepath: Path of the artifact.
+            format: ``"torch"`` (a ``torch.export`` program saved with ``torch.export.save``;
+                ``filepath`` must end with ``.pt2``; ``"torch_export"`` is an alias) or ``"onnx"``
+                (needs ``pip install onnx onnxscript``). Keras's TensorFlow formats (``"tf_saved_model"``, ``"litert"``,
+                ``"openvino"``) raise an error naming these alternatives.
+            verbose: Print where the artifact was written (default ``True``).
+            input_signature: The model's inputs, one entry per positional argument of its call:
+                ``lamina.InputSpec`` (with shape and dtype), ``KerasTensor`` or tensor, or a
+                list/dict of them. Defaults to the model's own inputs. ``None`` dimensions (the
+                batch) stay dynamic in the artifact.
+            **kwargs: ``format="torch"``: arguments of ``torch.export.export`` (``strict``,
+                default ``False``; ``dynamic_shapes``, ...). ``format="onnx"``:
+                ``opset_version`` and arguments of ``torch.onnx.export``.
+
+        Example:
+
+        >>> model.export("model.pt2")
+        >>> torch.export.load("model.pt2").module()(x)
+        >>> model.export("model.onnx", format="onnx")
+        """
+        from lamina.export import export_lib
+
+        return export_lib.export_model(
+            self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs
+        )
+
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):
         """Save the model's variables to a ``.weights.h5`` file (Keras 3 layout).
 

@@ -13,6 +13,8 @@ import warnings
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from lamina.backend import torch_compat
+
 
 def lstm_weights(kernel, recurrent_kernel, bias, input_bias=None):
     """Torch ``(w_ih, w_hh, b_ih, b_hh)`` from Keras LSTM weights (gates i, f, c, o in both)."""
@@ -71,23 +73,30 @@ def right_padded_lengths(mask):
 
 def _run(mode, inputs, states, weights, lengths):
     """Torch's kernel over batch-major ``inputs``; packed when ``lengths`` is given."""
+    # cuDNN wants one flat weight buffer and warns when it must build it; it is built here on
+    # purpose, from the Keras-layout variables, at every call. The CPU kernel never warns, and
+    # torch.compile / torch.export cannot trace `warnings.catch_warnings`.
+    if inputs.device.type == "cpu" or torch_compat.is_compiling():
+        return _run_kernel(mode, inputs, states, weights, lengths)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*not part of single contiguous chunk.*")
+        return _run_kernel(mode, inputs, states, weights, lengths)
+
+
+def _run_kernel(mode, inputs, states, weights, lengths):
     hx = tuple(s.unsqueeze(0) for s in states)
     hx = hx if mode == "lstm" else hx[0]
     fn = torch._VF.lstm if mode == "lstm" else torch._VF.gru
-    with warnings.catch_warnings():
-        # cuDNN wants one flat weight buffer and warns when it must build it; it is built here
-        # on purpose, from the Keras-layout variables, at every call.
-        warnings.filterwarnings("ignore", message=".*not part of single contiguous chunk.*")
-        if lengths is None:
-            result = fn(inputs, hx, weights, True, 1, 0.0, False, False, True)
-            outputs, final = result[0], result[1:]
-            return outputs, [f.squeeze(0) for f in final]
-        packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        if mode == "lstm":
-            hx = tuple(h.index_select(1, packed.sorted_indices) for h in hx)
-        else:
-            hx = hx.index_select(1, packed.sorted_indices)
-        result = fn(packed.data, packed.batch_sizes, hx, weights, True, 1, 0.0, False, False)
+    if lengths is None:
+        result = fn(inputs, hx, weights, True, 1, 0.0, False, False, True)
+        outputs, final = result[0], result[1:]
+        return outputs, [f.squeeze(0) for f in final]
+    packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    if mode == "lstm":
+        hx = tuple(h.index_select(1, packed.sorted_indices) for h in hx)
+    else:
+        hx = hx.index_select(1, packed.sorted_indices)
+    result = fn(packed.data, packed.batch_sizes, hx, weights, True, 1, 0.0, False, False)
     out_packed = PackedSequence(result[0], packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
     outputs, _ = pad_packed_sequence(out_packed, batch_first=True, total_length=inputs.shape[1])
     final = [f.index_select(1, packed.unsorted_indices).squeeze(0) for f in result[1:]]
