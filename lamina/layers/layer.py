@@ -669,9 +669,7 @@ class Layer(SymbolicCall, NodeAPI, QuantizationMixin, torch.nn.Module):
         if not self.built:
             self._maybe_build(inputs)
 
-        cls = type(self)
-        facts = cls.__dict__.get("_lamina_call_facts")  # `_call_signature`'s cache, read inline
-        takes_training, takes_mask, mask_overridden, _ = facts[1] if facts else _call_signature(cls)
+        takes_training, takes_mask, mask_overridden, _ = _call_signature(type(self))
         ctx = _CONTEXT
         training = kwargs.get("training")
         if takes_mask and kwargs.get("mask") is None:
