@@ -3,42 +3,7 @@ source inputs of a symbolic tensor."""
 
 import numpy as np
 
-
-def get_source_inputs(tensor, layer=None, node_index=None):
-    """The input tensors (``Input`` / placeholders) ``tensor`` is computed from.
-
-    Args:
-        tensor: A Keras tensor (anything else is returned as is, as in Keras 2).
-        layer: The layer that produced ``tensor`` (read from the tensor when omitted).
-        node_index: Which call (inbound node) of ``layer`` produced it.
-
-    Returns:
-        A list of the source Keras tensors, each once, in the order the graph reaches them.
-
-    Example:
-
-    >>> a, b = lamina.Input((2,)), lamina.Input((2,))
-    >>> out = lamina.layers.Dense(1)(lamina.layers.add([a, b]))
-    >>> get_source_inputs(out) == [a, b]
-    True
-    """
-    if not hasattr(tensor, "_keras_history"):
-        return tensor
-    if layer is None or node_index is None:
-        if tensor._keras_history is None:
-            return [tensor]
-        layer, node_index, _ = tensor._keras_history
-    if not layer._inbound_nodes:
-        return [tensor]
-    node = layer._inbound_nodes[node_index]
-    if node.is_input:
-        return list(node.output_tensors)
-    sources = []
-    for parent in node.input_tensors:
-        for source in get_source_inputs(parent):
-            if all(source is not seen for seen in sources):
-                sources.append(source)
-    return sources
+from lamina.utils.source_inputs import get_source_inputs  # noqa: F401  (Keras 2 path)
 
 
 def count_params(weights):

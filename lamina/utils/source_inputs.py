@@ -3,7 +3,7 @@
 from lamina.utils import tree
 
 
-def get_source_inputs(tensor):
+def get_source_inputs(tensor, layer=None, node_index=None):
     """Returns the list of input tensors necessary to compute ``tensor``.
 
     Walks the graph of layer calls back from ``tensor`` to the tensors that no layer produced
@@ -11,6 +11,8 @@ def get_source_inputs(tensor):
 
     Args:
         tensor: A symbolic tensor (``KerasTensor``). Anything else is returned unchanged.
+        layer, node_index: Keras 2's arguments: start from this call (inbound node) of ``layer``
+            instead of the one that produced ``tensor``.
 
     Returns:
         A list of input tensors (possibly just ``[tensor]``).
@@ -23,11 +25,14 @@ def get_source_inputs(tensor):
     >>> get_source_inputs(y) == [a, b]
     True
     """
-    history = getattr(tensor, "_keras_history", None)
-    if history is None:
-        # Not produced by any layer: Keras returns such a value as is.
+    if not hasattr(tensor, "_keras_history"):
         return tensor
-    layer, node_index, _ = history
+    if layer is None or node_index is None:
+        history = tensor._keras_history
+        if history is None:
+            # Not produced by any layer: Keras returns such a value as is.
+            return tensor
+        layer, node_index, _ = history
     if layer is None or not layer._inbound_nodes:
         return [tensor]
     node = layer._inbound_nodes[node_index]
