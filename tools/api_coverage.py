@@ -21,34 +21,14 @@ import os
 import sys
 import types
 
-# Backend- or ecosystem-specific parts of Keras that Lamina does not mirror (issue 10 and the
-# ecosystem issue).
-OUT_OF_SCOPE_MODULES = {
-    "keras.applications",
-    "keras.quantizers",
-    "keras.export",
-    "keras.visualization",
-    "keras.wrappers",
-    "keras.distillation",
-}
+# Parts of Keras that Lamina does not mirror: backend-specific names (other backends' layers and
+# checkpointers). Everything else counts, including the ecosystem modules.
+OUT_OF_SCOPE_MODULES = set()
 OUT_OF_SCOPE_NAMES = {
     "FlaxLayer",
     "JaxLayer",
     "TFSMLayer",
     "OrbaxCheckpoint",
-    "TensorBoard",
-    "plot_model",
-    # plot_model's companion (graphviz), in the same ecosystem issue.
-    "model_to_dot",
-    # Quantization (ecosystem issue).
-    "Quantizer",
-    "AWQDTypePolicy",
-    "GPTQDTypePolicy",
-    "Int4DTypePolicy",
-    "QuantizedDTypePolicy",
-    "QuantizedFloat8DTypePolicy",
-    # Scale-out issue.
-    "ModelParallel",
     # keras.src is Keras's implementation, not its API.
     "src",
 }
