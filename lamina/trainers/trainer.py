@@ -17,7 +17,12 @@ from lamina.trainers import compile_utils, data_adapters, trainer_utils
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics
 from lamina.trainers.data_adapters import EpochIterator, unpack_x_y_sample_weight
 from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
-from lamina.trainers.validation import check_batch_against_model, check_loop_arguments, no_data_error
+from lamina.trainers.validation import (
+    check_batch_against_model,
+    check_loop_arguments,
+    no_data_error,
+    step_count,
+)
 from lamina.utils import traceback_utils
 
 
@@ -398,6 +403,7 @@ class Trainer:
         epoch, then the ``val_`` values.
         """
         self._assert_compiled()
+        steps_per_epoch, validation_steps = step_count(steps_per_epoch), step_count(validation_steps)
         check_loop_arguments(
             "fit",
             positive=[("batch_size", batch_size), ("steps_per_epoch", steps_per_epoch),
@@ -486,6 +492,7 @@ class Trainer:
         if kwargs:
             raise ValueError(f"Arguments not recognized: {kwargs}")
         self._assert_compiled()
+        steps = step_count(steps)
         check_loop_arguments("evaluate", positive=[("batch_size", batch_size), ("steps", steps)])
         iterator = self._epoch_iterator(x, y, sample_weight, batch_size, steps, False, None,
                                         loop="evaluate")
@@ -515,6 +522,7 @@ class Trainer:
     @_with_loop_state
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs on ``x`` as numpy arrays (with the structure of the outputs)."""
+        steps = step_count(steps)
         check_loop_arguments("predict", positive=[("batch_size", batch_size), ("steps", steps)])
         iterator = self._epoch_iterator(x, None, None, batch_size, steps, False, None, targets=False)
         cbs = trainer_utils.callback_list(callbacks, self, verbose, epochs=1, steps=iterator.num_batches)

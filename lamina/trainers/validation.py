@@ -8,6 +8,7 @@ what was received, before the weights change. Models without a known input signa
 models that are not built yet) are checked for sample counts only.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -188,6 +189,14 @@ def check_batch_against_model(model, data, targets=True):
 
 def _is_int(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def step_count(value):
+    """A step count as given: Keras 2's documentation passes ``len(x_train) / 32`` (a float), which
+    Keras 2 ran as that many steps rounded up; positive finite floats become that integer."""
+    if isinstance(value, float) and math.isfinite(value) and value > 0:
+        return math.ceil(value)
+    return value
 
 
 def check_loop_arguments(loop, positive=(), non_negative=(), validation_freq=None):

@@ -7,7 +7,7 @@ connection, and a dashed cluster per nested model when ``expand_nested=True``.
 
 import os
 
-from lamina import tree
+from lamina.utils import tree
 
 _PYDOT_HINT = (
     "You must install pydot (`pip install pydot`, or `pip install lamina[plot]`) for "

@@ -82,3 +82,10 @@ def test_names_resolved_by_shape_are_still_accepted():
     model = lamina.Sequential([lamina.Input((4,)), layers.Dense(3)])
     model.compile(loss="crossentropy", metrics=["accuracy", "acc", "mse"], weighted_metrics=["accuracy"])
     model.fit(X, np.eye(3, dtype="float32")[np.arange(8) % 3], verbose=0)
+
+
+def test_fractional_step_counts_round_up_as_in_keras_2(model):
+    # Keras 2's documentation writes `steps_per_epoch=len(x_train) / 32`.
+    history = model.fit(X, Y, batch_size=2, steps_per_epoch=len(X) / 3, epochs=1, verbose=0)
+    assert len(history.history["loss"]) == 1
+    assert model.predict(X, batch_size=2, steps=2.5, verbose=0).shape == (6, 3)

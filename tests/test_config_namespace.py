@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import lamina
-from lamina.layers.attention import _attention_ops
+from lamina.ops import _attention_math as _attention_ops
 
 
 @pytest.mark.oracle
