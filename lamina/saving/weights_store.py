@@ -58,7 +58,8 @@ def _has_state_hook(obj, name):
     """
     from lamina.layers.layer import Layer
 
-    return isinstance(obj, Layer) and callable(getattr(type(obj), name, None))
+    # Layer's own hooks write the variables the default way: only an override keeps other state.
+    return isinstance(obj, Layer) and getattr(type(obj), name, None) is not getattr(Layer, name)
 
 
 def _walk(obj, path, visited, visit):

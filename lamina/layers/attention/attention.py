@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 import torch
 
-from lamina.backend.random import SeedGenerator
+from lamina.random.seed_generator import SeedGenerator
 from lamina.layers.attention import _attention_ops as ops
 from lamina.layers.layer import Layer
 from lamina.saving.object_registration import register_builtin
