@@ -50,6 +50,19 @@ class _Substitute(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
+class _RecordingScope(StatelessScope):
+    """Records assignments without touching any variable's storage: reads of an assigned
+    variable are answered by ``_Substitute`` (a traced value must never become a variable's
+    ``.data``, or it would outlive its ``torch.func`` transform)."""
+
+    def add_update(self, update):
+        variable, value = update
+        if not isinstance(value, torch.Tensor):
+            value = torch.as_tensor(value, device=variable.device)
+        self.state_mapping[id(variable)] = value.detach().to(dtype=variable.dtype)
+        self._variables[id(variable)] = variable
+
+
 @contextlib.contextmanager
 def substituted(variables, values, collect_losses=False):
     """Inside the block, each of ``variables`` computes as the matching tensor of ``values``.
@@ -72,7 +85,7 @@ def substituted(variables, values, collect_losses=False):
         if value.dtype != variable.dtype:
             value = value.to(variable.dtype)
         mapping[id(variable)] = value
-    scope = StatelessScope(collect_losses=collect_losses)
+    scope = _RecordingScope(collect_losses=collect_losses)
     with scope, _Substitute(mapping, scope):
         yield scope
 

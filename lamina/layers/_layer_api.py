@@ -56,6 +56,11 @@ class LayerAPI:
         )
 
     @property
+    def autocast(self):
+        """Whether floating inputs are cast to the compute dtype before ``call``."""
+        return self._autocast
+
+    @property
     def input_dtype(self):
         """The dtype the layer's floating inputs are cast to (its compute dtype)."""
         return self.compute_dtype
