@@ -107,9 +107,9 @@ class LayerAPI:
             store: A dict-like object (an HDF5 group when loading from a file).
         """
         variables = self._own_saved_variables()
+        # Only the numbered keys are variables; a subclass may store other state beside them.
         keys = [k for k in store.keys() if str(k).isdigit()]
-        if len(keys) < len(variables) or (type(self).save_own_variables is LayerAPI.save_own_variables
-                                          and len(keys) != len(variables)):
+        if len(keys) != len(variables):
             if not variables and not self.built:
                 raise ValueError(
                     f"Layer '{self.name}' was never built and thus it doesn't have any variables. "

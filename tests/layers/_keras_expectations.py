@@ -131,23 +131,65 @@ def _evaluate(node, namespace):
         raise _Unresolved(f"{ast.unparse(node)[:80]}: {type(e).__name__}: {e}") from None
 
 
-def _assignments_before(func, call):
-    """Simple ``name = expr`` statements of ``func``'s body that precede ``call`` (in order)."""
+class _SelfStub:
+    """Stands for the test case's ``self`` while local values are computed: its methods do nothing."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+_RAISES = ("assertRaises", "assertRaisesRegex", "raises")
+
+
+def _contains(stmt, node):
+    return any(n is node for n in ast.walk(stmt))
+
+
+def _values_only(stmts):
+    """The statements that compute values (assignments, local functions, branches of them)."""
     out = []
-    for stmt in ast.walk(func):
-        if stmt is func or not isinstance(stmt, ast.stmt) or stmt.lineno >= call.lineno:
-            continue
-        if isinstance(stmt, ast.FunctionDef) or (
-            isinstance(stmt, ast.Assign) and all(isinstance(t, (ast.Name, ast.Tuple)) for t in stmt.targets)
-        ):
+    for stmt in stmts:
+        if isinstance(stmt, (ast.Assign, ast.FunctionDef)):
             out.append(stmt)
-    return sorted(out, key=lambda s: s.lineno)
+        elif isinstance(stmt, ast.If):
+            out.append(ast.If(test=stmt.test, body=_values_only(stmt.body) or [ast.Pass()],
+                              orelse=_values_only(stmt.orelse)))
+    return out
+
+
+def _run_up_to(stmts, call, namespace, state):
+    """Run ``stmts`` (value statements only) up to the one holding ``call``, following the
+    branches the bound parameters take. Returns ``False`` if ``call`` is on a branch not taken."""
+    for stmt in stmts:
+        if not _contains(stmt, call):
+            _bind(_values_only([stmt]), namespace)
+            continue
+        if isinstance(stmt, ast.If):
+            try:
+                taken = bool(eval(compile(ast.Expression(stmt.test), "<case>", "eval"), namespace))
+            except Exception:
+                return False
+            branch = stmt.body if taken else stmt.orelse
+            if not any(_contains(s, call) for s in branch):
+                return False
+            return _run_up_to(branch, call, namespace, state)
+        if isinstance(stmt, ast.With):
+            for item in stmt.items:
+                fn = item.context_expr.func if isinstance(item.context_expr, ast.Call) else None
+                if isinstance(fn, ast.Attribute) and fn.attr in _RAISES:
+                    state["expect_error"] = True
+            return _run_up_to(stmt.body, call, namespace, state)
+        if isinstance(stmt, (ast.For, ast.While, ast.Try)):
+            return _run_up_to(stmt.body, call, namespace, state)
+        return True
+    return True
 
 
 def _bind(stmts, namespace):
     for stmt in stmts:
         try:
-            code = compile(ast.Module(body=[stmt], type_ignores=[]), "<case>", "exec")
+            module = ast.fix_missing_locations(ast.Module(body=[stmt], type_ignores=[]))
+            code = compile(module, "<case>", "exec")
             exec(code, namespace)
         except Exception:
             continue
@@ -212,11 +254,14 @@ def _module_namespace(tree, rel):
 def _make_case(case_id, module, func, call, bound):
     keras_ns = dict(module)
     keras_ns.update(bound)
-    stmts = _assignments_before(func, call)
-    _bind(stmts, keras_ns)
+    keras_ns["self"] = _SelfStub()
+    state = {}
+    if not _run_up_to(func.body, call, keras_ns, state):
+        return Case(case_id, None, None, {}, {}, problem="branch not taken")
     lamina_ns = _lamina_namespace(dict(module))
     lamina_ns.update({k: _lamina_counterpart(v) for k, v in bound.items()})
-    _bind(stmts, lamina_ns)
+    lamina_ns["self"] = _SelfStub()
+    _run_up_to(func.body, call, lamina_ns, {})
     try:
         args = list(call.args)
         keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
@@ -229,9 +274,22 @@ def _make_case(case_id, module, func, call, bound):
         keras_cls = _evaluate(cls_node, keras_ns)
         lamina_cls = _evaluate(cls_node, lamina_ns)
         keras_args = {k: _evaluate(v, keras_ns) for k, v in keywords.items()}
-        lamina_args = {"init_kwargs": _evaluate(keywords["init_kwargs"], lamina_ns)} if "init_kwargs" in keywords else {}
+        lamina_args = {k: _evaluate(keywords[k], lamina_ns) for k in ("init_kwargs", "custom_objects") if k in keywords}
     except _Unresolved as e:
         return Case(case_id, None, None, {}, {}, problem=f"unresolved: {e}")
+    keras_args["_expect_error"] = state.get("expect_error", False)
     if any(keras_args.get(k) for k in _SPARSE_OR_RAGGED):
         return Case(case_id, keras_cls, lamina_cls, keras_args, lamina_args, problem="sparse or ragged tensors")
+    if _holds_keras_object(lamina_args.get("init_kwargs")):
+        return Case(case_id, keras_cls, lamina_cls, keras_args, lamina_args,
+                    problem="arguments hold a class defined in Keras's test file")
     return Case(case_id, keras_cls, lamina_cls, keras_args, lamina_args)
+
+
+def _holds_keras_object(value):
+    if isinstance(value, dict):
+        return any(_holds_keras_object(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_keras_object(v) for v in value)
+    module = getattr(type(value), "__module__", "") or ""
+    return module.startswith("keras")
