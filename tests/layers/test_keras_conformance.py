@@ -195,3 +195,19 @@ def test_fit_still_refuses_mismatched_batches_for_graph_models():
     model.compile(optimizer="sgd", loss="mse")
     with pytest.raises(ValueError, match="cardinality"):
         model.fit(iter([(np.ones((8, 4), "float32"), np.ones((3, 1), "float32"))]), verbose=0)
+
+
+# --- smaller deviations the replay found ----------------------------------------------------------
+@pytest.mark.oracle
+def test_unit_normalization_under_mixed_float16_matches_keras(oracle):
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype("float32")
+    ours = layers.UnitNormalization(dtype="mixed_float16")(x)
+    theirs = oracle.layers.UnitNormalization(dtype="mixed_float16")(x)
+    assert ours.dtype == torch.float16
+    np.testing.assert_allclose(np.asarray(ours, "float32"), np.asarray(theirs, "float32"), rtol=2e-3)
+
+
+def test_symbolic_call_with_inputs_passed_by_keyword_only():
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=2)
+    out = layer(query=lamina.KerasTensor((None, 4, 3)), value=lamina.KerasTensor((None, 5, 3)))
+    assert tuple(out.shape) == (None, 4, 3)
