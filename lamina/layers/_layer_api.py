@@ -56,6 +56,11 @@ class LayerAPI:
         )
 
     @property
+    def _seed_generators(self):
+        """The layer's own ``SeedGenerator``s (Keras's list; their states are in ``variables``)."""
+        return self.__dict__.setdefault("_seed_generators", [])
+
+    @property
     def autocast(self):
         """Whether floating inputs are cast to the compute dtype before ``call``."""
         return self._autocast
