@@ -117,6 +117,21 @@ class Variable(torch.nn.Parameter):
         self.requires_grad_(self._trainable and self.is_floating_point())
 
     @property
+    def overwrite_with_gradient(self):
+        """Whether optimizers replace this variable's value by its gradient instead of applying
+        an update rule (for values computed in the backward pass, e.g. float8 scaling history)."""
+        return self._overwrite_with_gradient
+
+    @overwrite_with_gradient.setter
+    def overwrite_with_gradient(self, value):
+        if not isinstance(value, bool):
+            raise TypeError(
+                f"`overwrite_with_gradient` must be a boolean. Received: {value!r} "
+                f"(of type {type(value).__name__})"
+            )
+        self._overwrite_with_gradient = value
+
+    @property
     def dtype_name(self):
         return standardize_dtype(self.dtype)
 

@@ -98,7 +98,7 @@ class _RandomInitializer(Initializer):
     def _generator(self, device):
         if getattr(self.seed, "_is_lamina_seed_generator", False):
             # `lamina.random.SeedGenerator`: each call takes the next seed of its state variable.
-            from lamina.random.seed_generator import draw_seed as next_seed
+            from lamina.backend.seed_generator import draw_seed as next_seed
 
             return make_generator(next_seed(self.seed), device=device)
         if isinstance(self.seed, SeedGenerator):

@@ -69,20 +69,22 @@ def _output_size(outputs):
     return sum(t.numel() for t in tree.flatten(outputs) if isinstance(t, torch.Tensor))
 
 
-def remat_call(layer, args, kwargs):
-    """Run ``layer.call`` as its remat mode asks (only while autograd records)."""
+def remat_call(layer, args, kwargs, fn=None):
+    """Run ``layer.call`` (or ``fn``, another call of the layer) as its remat mode asks (only
+    while autograd records)."""
+    fn = layer.call if fn is None else fn
     mode = layer._remat_mode
     if not torch.is_grad_enabled() or mode.mode is None:
-        return layer.call(*args, **kwargs)
+        return fn(*args, **kwargs)
     if mode.mode == "full" or (mode.mode == "list_of_layers" and layer.name in mode.layer_names):
-        return remat(_replaying(layer, layer.call))(*args, **kwargs)
+        return remat(_replaying(layer, fn))(*args, **kwargs)
     if mode.mode == "activations":
         activation = layer.__dict__.get("activation")
         if activation is None or not callable(activation):
-            return layer.call(*args, **kwargs)
+            return fn(*args, **kwargs)
         layer.__dict__["activation"] = remat(activation)
         try:
-            return layer.call(*args, **kwargs)
+            return fn(*args, **kwargs)
         finally:
             layer.__dict__["activation"] = activation
     if mode.mode == "larger_than":
@@ -91,7 +93,7 @@ def remat_call(layer, args, kwargs):
         key = tuple(tuple(t.shape) for t in tree.flatten(args) if isinstance(t, torch.Tensor))
         decisions = layer.__dict__.setdefault("_remat_decisions", {})
         if decisions.get(key, True):
-            out = remat(_replaying(layer, layer.call))(*args, **kwargs)
+            out = remat(_replaying(layer, fn))(*args, **kwargs)
             decisions[key] = _output_size(out) > mode.output_size_threshold
             return out
-    return layer.call(*args, **kwargs)
+    return fn(*args, **kwargs)

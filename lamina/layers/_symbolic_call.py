@@ -79,7 +79,8 @@ class SymbolicCall:
             inputs_dtype = self.compute_dtype
 
             def run(*a, **k):
-                if self._autocast:
+                # Inputs passed by keyword only (`mha(query=q, value=v)`) leave `a` empty.
+                if self._autocast and a:
                     a = (_cast_meta(a[0], inputs_dtype, self._promotes_non_float_inputs),) + a[1:]
                 return self.call(*a, **k)
 

@@ -43,6 +43,7 @@ from lamina.layers._call_utils import (
     _to_tensor_if_array,
     _arrays_to_tensors,
 )
+from lamina.layers._layer_api import LayerAPI
 from lamina.layers._node_api import NodeAPI
 from lamina.layers._quantization import QuantizationMixin
 from lamina.layers import _forward_signature, _parameter_mirror
@@ -126,7 +127,7 @@ def _call_signature(cls):
 
 
 @register_builtin("keras.layers")
-class Layer(SymbolicCall, NodeAPI, QuantizationMixin, torch.nn.Module):
+class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module):
     """Base class of all layers: state (weights) plus a computation (``call``).
 
     Args:

@@ -350,7 +350,9 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     dims = reduce_dims(x, axis)
     if order == 2:
         inv_norm = torch.rsqrt(torch.sum(torch.square(x), dim=dims, keepdim=True))
-        return x * torch.clamp(inv_norm, max=1.0 / epsilon)
+        # In float16 1/epsilon can exceed the largest finite value (Keras's bound becomes inf).
+        bound = min(1.0 / epsilon, torch.finfo(inv_norm.dtype).max)
+        return x * torch.clamp(inv_norm, max=bound)
     # Like Keras, a pair of axes means a matrix norm here (only order 2 is a plain vector norm).
     norm_ = linalg.norm(x, ord=order, axis=axis, keepdims=True)
     return x / torch.clamp(norm_, min=epsilon)

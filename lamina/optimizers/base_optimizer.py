@@ -26,13 +26,14 @@ from lamina.backend.core import convert_to_tensor
 from lamina.backend.variables import Variable
 from lamina.optimizers import _clipping
 from lamina.optimizers._moving_average import MovingAverageMixin
+from lamina.optimizers._stateless_apply import StatelessApplyMixin
 from lamina.optimizers._weight_decay import WeightDecayMixin
 from lamina.optimizers.schedules import learning_rate_schedule
 from lamina.saving import object_registration, serialization_lib
 
 
 @object_registration.register_builtin("keras.optimizers")
-class Optimizer(WeightDecayMixin, MovingAverageMixin):
+class Optimizer(WeightDecayMixin, MovingAverageMixin, StatelessApplyMixin):
     """Base class of optimizers.
 
     To write an optimizer, subclass it and override:

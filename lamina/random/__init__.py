@@ -12,4 +12,4 @@ from lamina.random.random import (
     truncated_normal,
     uniform,
 )
-from lamina.random.seed_generator import SeedGenerator
+from lamina.backend.seed_generator import SeedGenerator

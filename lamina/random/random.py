@@ -14,7 +14,7 @@ from lamina.backend import config
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import is_float_dtype, is_int_dtype, standardize_dtype, to_torch_dtype
 from lamina.backend.variables import SCOPE
-from lamina.random.seed_generator import draw_seed
+from lamina.backend.seed_generator import draw_seed
 
 
 def _shape(shape):

@@ -45,7 +45,8 @@ def _plain(value):
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, tuple):
-        return [_plain(v) for v in value]
+        # Keras keeps tuples in configs (JSON writes them as lists): `from_config` sees a tuple.
+        return tuple(_plain(v) for v in value)
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, (np.integer,)):

@@ -60,8 +60,11 @@ def _has_state_hook(obj, name):
     """
     from lamina.layers.layer import Layer
 
-    # A quantized or LoRA layer installs its hooks on the instance (see ``layers/_quantization``).
-    return isinstance(obj, Layer) and (callable(getattr(type(obj), name, None)) or callable(obj.__dict__.get(name)))
+    # Layer's own hooks write the variables the default way: only an override keeps other state;
+    # a quantized or LoRA layer installs its hooks on the instance (see ``layers/_quantization``).
+    return isinstance(obj, Layer) and (
+        getattr(type(obj), name, None) is not getattr(Layer, name) or callable(obj.__dict__.get(name))
+    )
 
 
 def _walk(obj, path, visited, visit):

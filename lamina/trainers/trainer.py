@@ -14,6 +14,7 @@ from lamina.backend import config
 from lamina.callbacks.callback import DeferredLogs
 from lamina.distribution import _trainer_hooks
 from lamina.trainers import compile_utils, data_adapters, trainer_utils
+from lamina.trainers._trainer_api import TrainerAPI
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics
 from lamina.trainers.data_adapters import EpochIterator, unpack_x_y_sample_weight
 from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
@@ -65,7 +66,7 @@ def _capped(value, cap, name):
     return value
 
 
-class Trainer:
+class Trainer(TrainerAPI):
     """Training and evaluation methods mixed into ``Model``.
 
     ``fit`` calls ``train_step(data)`` once per batch (``data`` is ``x``, ``(x, y)`` or

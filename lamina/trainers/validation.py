@@ -177,9 +177,12 @@ def check_batch_against_model(model, data, targets=True):
     x, y, sample_weight = unpack_x_y_sample_weight(data)
     if x is None:
         raise ValueError("The data yielded a batch without inputs `x`.")
-    _check_sample_counts(x, y, sample_weight)
     inputs = _model_inputs(model)
     if inputs is not None:
+        # A graph model's first axis is the batch: mismatched counts would fail in the loss (as
+        # in Keras), so say so clearly here. A subclassed model's `call` decides what its data
+        # means (e.g. one unbatched waveform and its spectrogram), and Keras accepts it.
+        _check_sample_counts(x, y, sample_weight)
         flat, names = _flat_inputs(model, x, inputs)
         for value, spec, name in zip(flat, inputs, names):
             _check_input(value, spec, f"Input '{name}' of model '{model.name}'")

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 import torch
 
-from lamina.backend.random import SeedGenerator
+from lamina.backend.seed_generator import SeedGenerator
 from lamina.ops import _attention_math as ops
 from lamina.layers.layer import Layer
 from lamina.saving.object_registration import register_builtin

@@ -24,6 +24,7 @@ class BaseGlobalPooling(Layer):
         self.input_spec = InputSpec(ndim=pool_dimensions + 2)
         first = 1 if self.data_format == "channels_last" else 2
         self._spatial_axes = tuple(range(first, first + pool_dimensions))
+        self._build_at_init()
 
     def call(self, inputs):
         raise NotImplementedError

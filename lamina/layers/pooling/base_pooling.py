@@ -45,6 +45,7 @@ class BasePooling(Layer):
         self.padding = standardize_padding(padding)
         self.data_format = standardize_data_format(data_format)
         self.input_spec = InputSpec(ndim=pool_dimensions + 2)
+        self._build_at_init()
 
     def call(self, inputs):
         return pool(

@@ -13,7 +13,7 @@ import numbers
 import torch
 
 from lamina.backend.config import standardize_data_format
-from lamina.backend.random import SeedGenerator
+from lamina.backend.seed_generator import SeedGenerator
 from lamina.layers.layer import Layer
 from lamina.ops.image import affine_transform
 
@@ -146,7 +146,6 @@ class BaseImagePreprocessingLayer(Layer):
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = standardize_data_format(data_format)
-        self.built = True
 
     def _spatial_axes(self, rank):
         """(height axis, width axis) for an input of ``rank`` 3 or 4."""

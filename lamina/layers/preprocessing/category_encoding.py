@@ -61,7 +61,6 @@ class CategoryEncoding(Layer):
         self.num_tokens = int(num_tokens)
         self.output_mode = output_mode
         self.sparse = bool(sparse)
-        self.built = True
 
     def call(self, inputs, count_weights=None):
         if count_weights is not None:

@@ -131,7 +131,6 @@ class Discretization(Layer):
         self.output_mode = output_mode
         self.sparse = bool(sparse)
         self.summary = None if bin_boundaries else _empty_summary()
-        self.built = True
 
     @staticmethod
     def _checked_boundaries(bin_boundaries):

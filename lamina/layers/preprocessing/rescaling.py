@@ -37,7 +37,6 @@ class Rescaling(Layer):
         self.scale = scale
         self.offset = offset
         self.supports_masking = True
-        self.built = True
 
     def call(self, inputs):
         dtype = self._compute_torch_dtype

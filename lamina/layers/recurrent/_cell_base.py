@@ -10,7 +10,7 @@ import torch
 
 from lamina import activations
 from lamina.backend import config as backend_config
-from lamina.backend.random import SeedGenerator
+from lamina.backend.seed_generator import SeedGenerator
 from lamina.layers.layer import Layer
 from lamina.layers.recurrent._arguments import (
     add_recurrent_weights,

@@ -11,7 +11,7 @@ import torch
 from lamina import activations
 from lamina.backend import config as backend_config
 from lamina.backend.config import standardize_data_format
-from lamina.backend.random import SeedGenerator
+from lamina.backend.seed_generator import SeedGenerator
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.layers.recurrent._arguments import (

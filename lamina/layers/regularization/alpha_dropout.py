@@ -2,7 +2,7 @@
 
 import torch
 
-from lamina.backend.random import SeedGenerator
+from lamina.backend.seed_generator import SeedGenerator
 from lamina.layers.layer import Layer
 from lamina.layers.regularization.dropout import (
     _concrete_noise_shape,
@@ -63,7 +63,8 @@ class AlphaDropout(Layer):
         self.rate = _validate_rate(rate, allow_one=False)
         self.noise_shape = _validate_noise_shape(noise_shape)
         self.seed = _validate_seed(seed)
-        self.seed_generator = SeedGenerator(self.seed)
+        # As Keras: a layer that never draws (rate 0) holds no random state.
+        self.seed_generator = SeedGenerator(self.seed) if self.rate > 0 else None
         self.supports_masking = True
         self.built = True
 

@@ -4,7 +4,7 @@ import numbers
 
 import torch
 
-from lamina.backend.random import SeedGenerator
+from lamina.backend.seed_generator import SeedGenerator
 from lamina.layers.layer import Layer
 from lamina.saving.object_registration import register_builtin
 
@@ -119,7 +119,8 @@ class Dropout(Layer):
         self.rate = _validate_rate(rate)
         self.noise_shape = _validate_noise_shape(noise_shape)
         self.seed = _validate_seed(seed)
-        self.seed_generator = SeedGenerator(self.seed)
+        # As Keras: a layer that never draws (rate 0) holds no random state.
+        self.seed_generator = SeedGenerator(self.seed) if self.rate > 0 else None
         self.supports_masking = True
         self.built = True
 

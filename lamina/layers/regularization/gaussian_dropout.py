@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from lamina.backend.random import SeedGenerator
+from lamina.backend.seed_generator import SeedGenerator
 from lamina.layers.layer import Layer
 from lamina.layers.regularization.dropout import _noise_dtype, _validate_rate, _validate_seed
 from lamina.saving.object_registration import register_builtin
@@ -37,7 +37,8 @@ class GaussianDropout(Layer):
         super().__init__(**kwargs)
         self.rate = _validate_rate(rate, allow_one=False)
         self.seed = _validate_seed(seed)
-        self.seed_generator = SeedGenerator(self.seed)
+        # As Keras: a layer that never draws (rate 0) holds no random state.
+        self.seed_generator = SeedGenerator(self.seed) if self.rate > 0 else None
         self.supports_masking = True
         self.built = True
 

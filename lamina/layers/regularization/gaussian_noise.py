@@ -2,7 +2,7 @@
 
 import torch
 
-from lamina.backend.random import SeedGenerator
+from lamina.backend.seed_generator import SeedGenerator
 from lamina.layers.layer import Layer
 from lamina.layers.regularization.dropout import _noise_dtype, _validate_rate, _validate_seed
 from lamina.saving.object_registration import register_builtin
@@ -34,7 +34,8 @@ class GaussianNoise(Layer):
         super().__init__(**kwargs)
         self.stddev = _validate_rate(stddev, name="stddev")
         self.seed = _validate_seed(seed)
-        self.seed_generator = SeedGenerator(self.seed)
+        # As Keras: a layer that never draws (stddev 0) holds no random state.
+        self.seed_generator = SeedGenerator(self.seed) if self.stddev > 0 else None
         self.supports_masking = True
         self.built = True
 

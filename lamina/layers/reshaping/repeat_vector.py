@@ -35,7 +35,6 @@ class RepeatVector(Layer):
             raise ValueError(f"Argument `n` should be a positive integer. Received: n={n!r}")
         self.n = int(n)
         self.input_spec = InputSpec(ndim=2)
-        self.built = True
 
     def call(self, inputs):
         # A real copy, not a stride-0 `expand` view: later in-place ops or `.view` calls on the

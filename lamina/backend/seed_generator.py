@@ -9,6 +9,7 @@ layer holding one as an attribute lists that state in ``layer.variables`` and
 
 import torch
 
+from lamina.backend import device_scope
 from lamina.backend import random as backend_random
 from lamina.backend.naming import to_snake_case, unique_name
 from lamina.backend.variables import SCOPE, Variable
@@ -55,14 +56,32 @@ class SeedGenerator:
             seed = backend_random.draw_seed()
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed}")
-        self.state = Variable(
-            initializer=torch.tensor([seed % _UINT32, 0], dtype=torch.int64).to(torch.uint32),
-            shape=(2,),
-            dtype="uint32",
-            trainable=False,
-            name="seed_generator_state",
-        )
+        with device_scope.device("cpu"):
+            # Host bookkeeping: on CPU, reading the state before each draw never waits on a GPU.
+            self.state = Variable(
+                initializer=torch.tensor([seed % _UINT32, 0], dtype=torch.int64).to(torch.uint32),
+                shape=(2,),
+                dtype="uint32",
+                trainable=False,
+                name="seed_generator_state",
+            )
         self.state.path = f"{self.name}/seed_generator_state"
+
+    @property
+    def seed(self):
+        """The initial seed as given (``None`` when it was drawn from the global generator)."""
+        return self._initial_seed
+
+    def generator(self, device):
+        """A ``torch.Generator`` on ``device`` seeded from the current state, which then advances.
+
+        Layers draw all the random numbers of one call from one such generator: equal initial
+        seeds give equal numbers call after call, and setting ``state`` replays a stream.
+        """
+        device = torch.device(device)
+        gen = torch.Generator(device=device)
+        gen.manual_seed(draw_seed(self))
+        return gen
 
     def next(self, ordered=True):
         """The current state (a new ``uint32`` tensor), then advance the state.
