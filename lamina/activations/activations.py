@@ -6,13 +6,28 @@ Keras's activation names and defaults, and registers each under its Keras name. 
 produce non-integer results turn integer inputs into ``floatx()`` first, as Keras does.
 """
 
+import types
+
 import torch
 import torch.nn.functional as F
 
 from lamina.backend import config
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
-from lamina.ops import nn, numpy
+from lamina.ops import nn as _nn
+from lamina.ops import numpy as _numpy
+
+
+def _plain(module):
+    # The ops' own functions, without the wrappers that record graph nodes for symbolic tensors:
+    # activations run inside layer calls (on real or fake tensors), where that check is pure cost.
+    return types.SimpleNamespace(
+        **{name: getattr(fn, "__wrapped__", fn) for name, fn in vars(module).items() if callable(fn)}
+    )
+
+
+nn = _plain(_nn)
+numpy = _plain(_numpy)
 from lamina.saving.object_registration import register_builtin
 
 _MODULE = "keras.activations"

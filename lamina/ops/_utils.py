@@ -27,6 +27,8 @@ def is_python_scalar(x):
 
 def tensor(x, dtype=None):
     """Convert ``x`` once to a torch tensor (``dtype`` given as a Keras dtype name or ``None``)."""
+    if dtype is None and type(x) is torch.Tensor:
+        return x  # the common case inside layer calls: nothing to convert
     t = convert_to_tensor(x, dtype=dtype)
     if t.ndim == 1 and not isinstance(x, torch.Tensor) and np.ndim(x) == 0:
         # Scalars must stay 0-d (the backend conversion can hand them back with shape (1,)).
