@@ -84,3 +84,37 @@ def load(model, weights, file_name=None, origin=None, file_hash=None):
         model.load_weights(fetch_weights(file_name, origin, file_hash))
     elif weights is not None:
         model.load_weights(weights)
+
+
+def spatial_size(shape):
+    """``(rows, cols)`` of a 3D image shape in the current data format."""
+    if backend.image_data_format() == "channels_first":
+        return shape[1], shape[2]
+    return shape[0], shape[1]
+
+
+def mobile_default_size(input_shape, input_tensor, sizes=(96, 128, 160, 192, 224)):
+    """The MobileNets' default size: the given square size when published weights exist for it,
+    else 224. Also checks a given ``input_tensor`` agrees with ``input_shape``."""
+    if input_shape is not None:
+        if input_tensor is not None:
+            if not backend.is_keras_tensor(input_tensor):
+                raise ValueError(f"input_tensor is not a Keras tensor; Received `input_tensor={input_tensor}`")
+            if spatial_size(tuple(input_tensor.shape)[1:])[1] != spatial_size(tuple(input_shape))[1]:
+                raise ValueError(
+                    "The width of `input_tensor` must equal the width in `input_shape`; Received "
+                    f"`input_tensor.shape={tuple(input_tensor.shape)}`, `input_shape={input_shape}`"
+                )
+        rows, cols = spatial_size(tuple(input_shape))
+    elif input_tensor is not None and backend.is_keras_tensor(input_tensor):
+        rows, cols = spatial_size(tuple(input_tensor.shape)[1:])
+    else:
+        return 224
+    return rows if rows == cols and rows in sizes else 224
+
+
+def make_divisible(v, divisor, min_value=None):
+    """Round a channel count to a multiple of ``divisor``, never more than 10% below ``v``."""
+    min_value = divisor if min_value is None else min_value
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    return new_v + divisor if new_v < 0.9 * v else new_v

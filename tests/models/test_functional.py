@@ -30,7 +30,8 @@ def test_logistic_regression_seed_example():
 
 def test_multi_input_multi_output():
     model = _two_input_model()
-    assert [l.name for l in model.layers] == ["a", "ha", "b", "hb", "add", "out1", "out2"]
+    # Keras 3 orders layers by depth from the outputs: both inputs first.
+    assert [l.name for l in model.layers] == ["a", "b", "ha", "hb", "add", "out1", "out2"]
     assert model.output_shape == [(None, 2), (None, 1)]
     xa, xb = torch.randn(2, 4), torch.randn(2, 3)
     o1, o2 = model([xa, xb])
