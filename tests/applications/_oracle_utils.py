@@ -29,7 +29,7 @@ def assert_same_structure(ours, theirs):
 def assert_same_outputs(ours, theirs, shape, rtol=1e-4, atol=1e-4, seed=0, scale=1.0):
     rng = np.random.default_rng(seed)
     # Random (not zero) BN statistics, so normalization is really exercised.
-    weights = [w if "moving_variance" not in v.path else np.abs(w) + 0.5
+    weights = [w if "variance" not in v.path else np.abs(w) + 0.5
                for w, v in zip([rng.normal(0, 0.05, w.shape).astype("float32") for w in theirs.get_weights()],
                                theirs.weights)]
     theirs.set_weights(weights)

@@ -40,7 +40,7 @@ def test_multi_input_multi_output():
     torch.testing.assert_close(o1, (ha + hb) @ model.get_layer("out1").kernel + model.get_layer("out1").bias)
     o1d, _ = model({"a": xa, "b": xb})
     torch.testing.assert_close(o1d, o1)
-    assert model.get_layer(index=1).name == "ha"
+    assert model.get_layer(index=1).name == "b"
     with pytest.raises(ValueError, match="No such layer"):
         model.get_layer("nope")
 
