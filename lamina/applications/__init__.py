@@ -1,9 +1,34 @@
 """Pretrained image classification architectures with Keras's layer names, so Keras's published
 ImageNet weights load as is (``weights="imagenet"``)."""
 
-from lamina.applications import imagenet_utils, mobilenet_v2, resnet, resnet50, resnet_v2, vgg16, vgg19
+from lamina.applications import (
+    densenet,
+    efficientnet,
+    imagenet_utils,
+    inception_v3,
+    mobilenet_v2,
+    resnet,
+    resnet50,
+    resnet_v2,
+    vgg16,
+    vgg19,
+    xception,
+)
+from lamina.applications.densenet import DenseNet121, DenseNet169, DenseNet201
+from lamina.applications.efficientnet import (
+    EfficientNetB0,
+    EfficientNetB1,
+    EfficientNetB2,
+    EfficientNetB3,
+    EfficientNetB4,
+    EfficientNetB5,
+    EfficientNetB6,
+    EfficientNetB7,
+)
+from lamina.applications.inception_v3 import InceptionV3
 from lamina.applications.mobilenet_v2 import MobileNetV2
 from lamina.applications.resnet import ResNet50, ResNet101, ResNet152
 from lamina.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
 from lamina.applications.vgg16 import VGG16
 from lamina.applications.vgg19 import VGG19
+from lamina.applications.xception import Xception
