@@ -113,7 +113,7 @@ def mobile_default_size(input_shape, input_tensor, sizes=(96, 128, 160, 192, 224
     return rows if rows == cols and rows in sizes else 224
 
 
-def make_divisible(v, divisor, min_value=None):
+def make_divisible(v, divisor=8, min_value=None):
     """Round a channel count to a multiple of ``divisor``, never more than 10% below ``v``."""
     min_value = divisor if min_value is None else min_value
     new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)

@@ -15,7 +15,7 @@ def build_both(oracle, module, fn, **kwargs):
     start = time.perf_counter()
     ours = getattr(importlib.import_module(f"lamina.applications.{module}"), fn)(weights=None, **kwargs)
     built = time.perf_counter() - start
-    theirs = getattr(getattr(oracle.applications, module), fn)(weights=None, **kwargs)
+    theirs = getattr(oracle.applications, fn)(weights=None, **kwargs)
     return ours, theirs, built
 
 
