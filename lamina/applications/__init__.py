@@ -5,6 +5,7 @@ from lamina.applications import (
     convnext,
     densenet,
     efficientnet,
+    efficientnet_v2,
     imagenet_utils,
     inception_resnet_v2,
     inception_v3,
@@ -35,6 +36,15 @@ from lamina.applications.efficientnet import (
     EfficientNetB5,
     EfficientNetB6,
     EfficientNetB7,
+)
+from lamina.applications.efficientnet_v2 import (
+    EfficientNetV2B0,
+    EfficientNetV2B1,
+    EfficientNetV2B2,
+    EfficientNetV2B3,
+    EfficientNetV2L,
+    EfficientNetV2M,
+    EfficientNetV2S,
 )
 from lamina.applications.inception_resnet_v2 import InceptionResNetV2
 from lamina.applications.inception_v3 import InceptionV3
