@@ -19,9 +19,13 @@ def build_both(oracle, module, fn, **kwargs):
     return ours, theirs, built
 
 
-def assert_same_structure(ours, theirs):
+def assert_same_structure(ours, theirs, scoped_paths=False):
+    """Same layers, weight paths, shapes and counts. ``scoped_paths``: Keras prefixes the paths of
+    weights built inside ``name_scope`` blocks (NASNet) with the scopes; Lamina does not, so only
+    the ``layer/weight`` tail is compared there."""
     assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
-    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+    tail = (lambda p: "/".join(p.split("/")[-2:])) if scoped_paths else (lambda p: p)
+    assert [w.path for w in ours.weights] == [tail(w.path) for w in theirs.weights]
     assert [tuple(w.shape) for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
     assert ours.count_params() == theirs.count_params()
 
