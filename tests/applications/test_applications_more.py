@@ -15,12 +15,12 @@ STRUCTURE_CASES = [
     ("mobilenet_v3", "MobileNetV3Large", dict(input_shape=(32, 32, 3), alpha=0.75, classes=10)),
     ("mobilenet_v3", "MobileNetV3Large", dict(input_shape=(32, 32, 3), include_top=False, alpha=1.25,
                                               include_preprocessing=False, pooling="max")),
-    ("inception_resnet_v2", "InceptionResNetV2", dict(include_top=False, input_shape=(75, 75, 3))),
+    pytest.param("inception_resnet_v2", "InceptionResNetV2", dict(include_top=False, input_shape=(75, 75, 3)), marks=pytest.mark.slow),
     ("convnext", "ConvNeXtTiny", dict(input_shape=(32, 32, 3), classes=10)),
     ("convnext", "ConvNeXtSmall", dict(include_top=False, input_shape=(32, 32, 3), pooling="avg")),
     ("convnext", "ConvNeXtBase", dict(include_top=False, input_shape=(32, 32, 3))),
-    ("convnext", "ConvNeXtLarge", dict(include_top=False, input_shape=(32, 32, 3), pooling="max")),
-    ("convnext", "ConvNeXtXLarge", dict(include_top=False, input_shape=(32, 32, 3))),
+    pytest.param("convnext", "ConvNeXtLarge", dict(include_top=False, input_shape=(32, 32, 3), pooling="max"), marks=pytest.mark.slow),
+    pytest.param("convnext", "ConvNeXtXLarge", dict(include_top=False, input_shape=(32, 32, 3)), marks=pytest.mark.slow),
 ]
 
 
@@ -46,6 +46,7 @@ OUTPUT_CASES = [
 @pytest.mark.parametrize("module,fn,kwargs,shape,scale", OUTPUT_CASES, ids=lambda v: v if isinstance(v, str) else "")
 def test_same_outputs_as_keras(oracle, module, fn, kwargs, shape, scale):
     ours, theirs, _ = build_both(oracle, module, fn, **kwargs)
+    assert_same_structure(ours, theirs)
     assert_same_outputs(ours, theirs, shape, scale=scale)
 
 

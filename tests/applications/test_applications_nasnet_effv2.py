@@ -40,6 +40,7 @@ OUTPUT_CASES = [
 @pytest.mark.parametrize("module,fn,kwargs,shape,scale", OUTPUT_CASES, ids=lambda v: v if isinstance(v, str) else "")
 def test_same_outputs_as_keras(oracle, module, fn, kwargs, shape, scale):
     ours, theirs, _ = build_both(oracle, module, fn, **kwargs)
+    assert_same_structure(ours, theirs, scoped_paths=module == "nasnet")
     assert_same_outputs(ours, theirs, shape, scale=scale)
 
 
