@@ -80,7 +80,7 @@ def load(model, weights, file_name=None, origin=None, file_hash=None):
     """Load ``weights``: "imagenet" (the published file) or the path of a weights file."""
     if weights == "imagenet":
         if file_name is None:
-            return
+            raise ValueError(f"No published ImageNet weights exist for the model {model.name!r}.")
         model.load_weights(fetch_weights(file_name, origin, file_hash))
     elif weights is not None:
         model.load_weights(weights)
