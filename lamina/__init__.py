@@ -25,6 +25,7 @@ from lamina import (
     regularizers,
     saving,
     utils,
+    applications,
 )
 from lamina.backend.variables import Variable
 from lamina.layers.core.input_layer import Input, InputLayer

@@ -61,10 +61,7 @@ class Functional(Model):
         self.inputs = tree.flatten(inputs)
         self.outputs = tree.flatten(outputs)
         nodes = _topological_nodes(self.inputs, self.outputs)
-        layers = []
-        for node in nodes:
-            if node.layer not in layers:
-                layers.append(node.layer)
+        layers = _keras_layer_order(nodes, self.outputs)
         names = [l.name for l in layers]
         duplicates = {n for n in names if names.count(n) > 1}
         if duplicates:
@@ -322,6 +319,47 @@ def _topological_nodes(inputs, outputs):
     for t in inputs:
         visit(t)
     return ordered
+
+
+def _keras_layer_order(nodes, outputs):
+    """The graph's layers in Keras's ``model.layers`` order: farthest from the outputs first,
+    ties broken by the order a depth-first walk from the outputs first meets each layer.
+
+    ``get_weights()`` order and Keras 2 HDF5 files (which match layers by position) depend on
+    it, so it must not follow the execution order, which differs on branching graphs.
+    """
+    in_graph = {id(n) for n in nodes}
+
+    def parents(node):
+        for t in node.input_tensors:
+            history = t._keras_history
+            parent = history[0]._inbound_nodes[history[1]] if history is not None else None
+            if parent is not None and id(parent) in in_graph:
+                yield parent
+
+    first_seen, seen_nodes = {}, set()
+    stack = [t._keras_history[0]._inbound_nodes[t._keras_history[1]] for t in reversed(outputs)]
+    while stack:  # pre-order, first input first, as a recursive walk would go
+        node = stack.pop()
+        if id(node) in seen_nodes or id(node) not in in_graph:
+            continue
+        seen_nodes.add(id(node))
+        first_seen.setdefault(id(node.layer), len(first_seen))
+        if not node.is_input:
+            stack.extend(reversed(list(parents(node))))
+    node_depth, layer_depth = {}, {}
+    for node in reversed(nodes):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+        for parent in parents(node):
+            node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    layers, listed = [], set()
+    for node in nodes:
+        if id(node.layer) not in listed:
+            listed.add(id(node.layer))
+            layers.append(node.layer)
+    unseen = len(first_seen)
+    return sorted(layers, key=lambda l: (-layer_depth[id(l)], first_seen.get(id(l), unseen)))
 
 
 def _default_name(cls):

@@ -397,10 +397,13 @@ def load_weights(model, filepath, skip_mismatch=False):
             with _OpenWeights(zf, filepath, limit) as weights:
                 load_weights_from_h5(model, weights.h5, skip_mismatch=skip_mismatch, source=repr(filepath))
         return
+    if filepath.endswith((".h5", ".hdf5")) and not filepath.endswith(".weights.h5"):
+        _load_legacy_h5_weights(model, filepath, skip_mismatch)
+        return
     if not filepath.endswith(".weights.h5"):
         raise ValueError(
-            f"File format not supported: filepath={filepath!r}. Lamina loads `.weights.h5` files "
-            "and `.keras` archives."
+            f"File format not supported: filepath={filepath!r}. Lamina loads `.weights.h5` files, "
+            "legacy `.h5` weights files and `.keras` archives."
         )
     try:
         f = h5py.File(filepath, "r")
@@ -408,3 +411,19 @@ def load_weights(model, filepath, skip_mismatch=False):
         raise ValueError(f"Cannot load {filepath!r}: not a valid HDF5 weights file ({e}).") from None
     with f:
         load_weights_from_h5(model, f, skip_mismatch=skip_mismatch, source=repr(filepath))
+
+
+def _load_legacy_h5_weights(model, filepath, skip_mismatch):
+    """A ``.h5`` file: the Keras 2 layout (e.g. Keras's pretrained application weights) or a
+    Keras 3 weights file under an older name."""
+    from lamina.saving import legacy_h5_format
+
+    try:
+        f = h5py.File(filepath, "r")
+    except OSError as e:
+        raise ValueError(f"Cannot load {filepath!r}: not a valid HDF5 weights file ({e}).") from None
+    with f:
+        if legacy_h5_format.is_legacy_weights_file(f):
+            legacy_h5_format.load_weights_from_hdf5_group(f, model, skip_mismatch=skip_mismatch, source=repr(filepath))
+        else:
+            load_weights_from_h5(model, f, skip_mismatch=skip_mismatch, source=repr(filepath))
