@@ -12,6 +12,8 @@ import torch
 from lamina.backend import device_scope
 from lamina.backend import random as backend_random
 from lamina.backend.naming import to_snake_case, unique_name
+from lamina.backend import torch_compat
+from lamina.backend.torch_compat import unset_fake_temporarily
 from lamina.backend.variables import SCOPE, Variable
 
 _UINT32 = 2**32
@@ -90,17 +92,23 @@ class SeedGenerator:
             ordered: If ``True`` the counter goes up by one; otherwise the state is scrambled
                 (``(state + 1) * 5387 % 933199``), as Keras does for the global generator.
         """
-        current = self.state.value.clone()
-        if SCOPE.symbolic:
-            # Shape inference runs the call without real data: it must not consume randomness.
+        if torch_compat.is_compiling():
+            # torch.export / torch.compile tracing: the program takes the current seed as a
+            # constant; the state (host data, not a traced input) is read, not advanced.
+            with torch_compat.without_dispatch_modes():
+                return self.state.detach().numpy().copy()
+        with unset_fake_temporarily():
+            current = self.state.value.clone()
+            if SCOPE.symbolic:
+                # Shape inference runs the call without real data: it must not consume randomness.
+                return current
+            wide = current.to(torch.int64)
+            if ordered:
+                wide = wide + torch.tensor([0, 1], device=wide.device)
+            else:
+                wide = (wide + 1) * 5387 % 933199
+            self.state.assign((wide % _UINT32).to(torch.uint32))
             return current
-        wide = current.to(torch.int64)
-        if ordered:
-            wide = wide + torch.tensor([0, 1], device=wide.device)
-        else:
-            wide = (wide + 1) * 5387 % 933199
-        self.state.assign((wide % _UINT32).to(torch.uint32))
-        return current
 
     def get_config(self):
         return {"seed": self._initial_seed, "name": self.name}

@@ -8,7 +8,16 @@ import torch
 import torch.compiler
 from torch._subclasses.fake_tensor import FakeTensorMode, unset_fake_temporarily
 
-__all__ = ["FakeTensorMode", "unset_fake_temporarily", "is_compiling", "package_pt2", "load_pt2"]
+from torch.utils._python_dispatch import _disable_current_modes as without_dispatch_modes
+
+__all__ = [
+    "FakeTensorMode",
+    "unset_fake_temporarily",
+    "without_dispatch_modes",
+    "is_compiling",
+    "package_pt2",
+    "load_pt2",
+]
 
 
 def is_compiling():

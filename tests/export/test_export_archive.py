@@ -40,8 +40,10 @@ def test_two_endpoints_and_a_variable_collection(tmp_path, capsys):
     np.testing.assert_allclose(torch.export.load(str(path)).module()(x).detach().numpy(), expected, atol=1e-6)
     assert [v.name for v in revived.my_vars] == ["kernel", "bias"]
     np.testing.assert_array_equal(revived.my_vars[0].numpy(), model.layers[0].kernel.numpy())
-    assert len(revived.variables) == len(archive.variables) == 4
-    assert len(revived.trainable_variables) == 4 and revived.non_trainable_variables == []
+    # The four weights and the Dropout layer's seed-generator state, as `model.variables` lists them.
+    assert len(revived.variables) == len(archive.variables) == len(model.variables) == 5
+    assert len(revived.trainable_variables) == 4
+    assert [v.name for v in revived.non_trainable_variables] == ["seed_generator_state"]
 
 
 def test_track_and_add_endpoint_dynamic_batch(tmp_path):

@@ -265,7 +265,8 @@ def test_config_round_trip():
     assert config["crosses"][1] == {
         "module": "keras.src.layers.preprocessing.feature_space",
         "class_name": "Cross",
-        "config": {"feature_names": ["street", "zip"], "crossing_dim": 6, "output_mode": "one_hot"},
+        # In memory a config keeps the tuple the user gave, as Keras's does (JSON makes it a list).
+        "config": {"feature_names": ("street", "zip"), "crossing_dim": 6, "output_mode": "one_hot"},
         "registered_name": "Cross",
     }
     clone = FeatureSpace.from_config(config)
