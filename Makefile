@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench clean graphviz
+.PHONY: setup test test-heavy demo bench clean graphviz
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,11 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 setup: $(STAMP)
 
 test: $(STAMP) graphviz
-	KERAS_BACKEND=jax $(PY) -m pytest -q -n 2 tests
+	KERAS_BACKEND=jax $(PY) -m pytest -q -n 2 -m "not heavy" tests
+
+# The largest application builds (their families' smaller members run in `make test`).
+test-heavy: $(STAMP)
+	KERAS_BACKEND=jax $(PY) -m pytest -q -n 2 -m heavy tests
 
 # Graphviz's `dot` program, which `plot_model` and its tests need (pydot comes from pip).
 graphviz:

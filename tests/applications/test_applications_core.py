@@ -14,21 +14,21 @@ from app_oracle import assert_same_outputs, assert_same_structure, build_both
 STRUCTURE_CASES = [
     ("resnet", "ResNet50", dict(include_top=False, input_shape=(32, 32, 3))),
     ("resnet", "ResNet101", dict(include_top=False, input_shape=(32, 32, 3))),
-    pytest.param("resnet", "ResNet152", dict(input_shape=(32, 32, 3), classes=10), marks=pytest.mark.slow),
+    pytest.param("resnet", "ResNet152", dict(input_shape=(32, 32, 3), classes=10), marks=pytest.mark.heavy),
     ("resnet_v2", "ResNet50V2", dict(input_shape=(32, 32, 3), classes=10)),
     ("resnet_v2", "ResNet101V2", dict(include_top=False, input_shape=(32, 32, 3), pooling="avg")),
-    pytest.param("resnet_v2", "ResNet152V2", dict(include_top=False, input_shape=(32, 32, 3), pooling="max"), marks=pytest.mark.slow),
+    pytest.param("resnet_v2", "ResNet152V2", dict(include_top=False, input_shape=(32, 32, 3), pooling="max"), marks=pytest.mark.heavy),
     ("vgg16", "VGG16", dict(input_shape=(32, 32, 3), classes=10)),
     ("vgg19", "VGG19", dict(include_top=False, input_shape=(32, 32, 3), pooling="avg")),
     ("mobilenet_v2", "MobileNetV2", dict(input_shape=(32, 32, 3), alpha=0.35, classes=10)),
     ("mobilenet_v2", "MobileNetV2", dict(input_shape=(32, 32, 3), alpha=1.4, include_top=False)),
     ("densenet", "DenseNet121", dict(input_shape=(32, 32, 3), classes=10)),
     ("densenet", "DenseNet169", dict(include_top=False, input_shape=(32, 32, 3), pooling="avg")),
-    pytest.param("densenet", "DenseNet201", dict(include_top=False, input_shape=(32, 32, 3)), marks=pytest.mark.slow),
+    pytest.param("densenet", "DenseNet201", dict(include_top=False, input_shape=(32, 32, 3)), marks=pytest.mark.heavy),
     ("inception_v3", "InceptionV3", dict(input_shape=(75, 75, 3), classes=10)),
     ("xception", "Xception", dict(include_top=False, input_shape=(71, 71, 3), pooling="max")),
 ] + [pytest.param("efficientnet", f"EfficientNetB{i}", dict(include_top=i % 2 == 0, input_shape=(32, 32, 3), classes=10),
-                  marks=[pytest.mark.slow] if i >= 4 else [])
+                  marks=[pytest.mark.heavy] if i >= 4 else [])
      for i in range(8)]
 
 

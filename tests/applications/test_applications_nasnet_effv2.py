@@ -5,7 +5,7 @@ import pytest
 import lamina
 from app_oracle import assert_same_outputs, assert_same_structure, build_both
 
-slow = pytest.mark.slow
+slow = pytest.mark.heavy
 
 STRUCTURE_CASES = [
     ("nasnet", "NASNetMobile", dict(input_shape=(32, 32, 3), classes=10)),
