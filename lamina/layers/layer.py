@@ -21,7 +21,7 @@ from lamina.backend import torch_compat
 from lamina.backend.name_scoping import current_path
 from lamina.backend.legacy import training_phase as _training_phase
 from lamina.backend.naming import to_snake_case, unique_name
-from lamina.backend.numpy_interop import EagerTensor, mark_eager_output
+from lamina.backend.numpy_interop import mark_eager_output
 from lamina.backend.remat import get_current_remat_mode
 from lamina.backend.torch_compat import unset_fake_temporarily
 from lamina.backend.variables import SCOPE as _SCOPE
@@ -720,10 +720,10 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
                 outputs = _attach_masks(outputs, self.compute_mask(inputs, previous_mask), inputs)
         if outermost:
             # What the user receives converts to numpy as a Keras value does (see numpy_interop).
-            if type(outputs) is torch.Tensor:
-                if outputs.requires_grad and not outputs.is_leaf and not torch_compat.is_compiling():
-                    outputs.__class__ = EagerTensor
-            elif not isinstance(outputs, torch.Tensor) and not torch_compat.is_compiling():
+            if isinstance(outputs, torch.Tensor):
+                if outputs.requires_grad and not torch_compat.is_compiling():
+                    mark_eager_output(outputs)
+            elif not torch_compat.is_compiling():
                 tree.map_structure(mark_eager_output, outputs)
         return outputs
 
