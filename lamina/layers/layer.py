@@ -65,12 +65,27 @@ _ALLOWED_KWARGS = {
 
 
 class _CallContext(threading.local):
-    """Per-thread state of the layer call in progress (training flag, nesting depth)."""
+    """Per-thread state of the layer call in progress.
+
+    ``state`` is one tuple ``(training, depth, epoch)``: the call path reads it once and writes it
+    twice per call (attribute access on a thread-local costs more than on a plain object).
+    ``epoch`` counts outermost calls; a layer's losses belong to the epoch of its last call.
+    """
 
     def __init__(self):
-        self.training = None
-        self.depth = 0
-        self.epoch = 0
+        self.state = (None, 0, 0)
+
+    @property
+    def training(self):
+        return self.state[0]
+
+    @property
+    def depth(self):
+        return self.state[1]
+
+    @property
+    def epoch(self):
+        return self.state[2]
 
 
 _CONTEXT = _CallContext()
@@ -654,8 +669,15 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
                 inputs = _keep_mask(inputs, inputs.to(self._compute_torch_dtype))
             args = (inputs,)
             spec = self.__dict__["_input_spec"]
-            if spec is not None and not _fast_spec_ok(spec, inputs):
-                assert_input_compatibility(spec, inputs, self.name)
+            if spec is not None:
+                # A shape the spec accepted once is accepted again (the spec is replaced, never
+                # edited, and replacing it clears this memo: see the `input_spec` setter).
+                shape = inputs.shape
+                if shape != self.__dict__.get("_spec_ok_shape"):
+                    if _fast_spec_ok(spec, inputs):
+                        self.__dict__["_spec_ok_shape"] = shape
+                    else:
+                        assert_input_compatibility(spec, inputs, self.name)
         else:
             if symbolic.any_symbolic(args, kwargs):
                 return self._symbolic_call(args, kwargs)
@@ -671,29 +693,28 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
             self._maybe_build(inputs)
 
         takes_training, takes_mask, mask_overridden, _ = _call_signature(type(self))
+        in_mask = getattr(inputs, "_keras_mask", None) if type(inputs) is torch.Tensor else _collect_mask(inputs)
+        if takes_mask and in_mask is not None and kwargs.get("mask") is None:
+            kwargs["mask"] = in_mask
         ctx = _CONTEXT
+        previous = ctx.state
+        previous_training, depth, epoch = previous
         training = kwargs.get("training")
-        if takes_mask and kwargs.get("mask") is None:
-            mask = _collect_mask(inputs)
-            if mask is not None:
-                kwargs["mask"] = mask
-        previous_training = ctx.training
-        outermost = ctx.depth == 0
         if training is None:
             training = previous_training
-            if training is None and outermost and _training_phase._PHASE is not None:
+            if training is None and depth == 0 and _training_phase._PHASE is not None:
                 # Keras 2's `K.set_learning_phase` sets the default of outermost calls.
                 training = bool(_training_phase._PHASE)
             if takes_training and training is not None:
                 kwargs["training"] = training
         elif not takes_training:
             kwargs.pop("training")
-        if outermost:
-            ctx.epoch += 1
+        if depth == 0:
+            epoch += 1
+            previous = (previous_training, 0, epoch)  # the new epoch outlives the call
         # Plain dict writes: this runs on every call and Module.__setattr__ is slow.
-        self.__dict__["_call_epoch"] = ctx.epoch
-        ctx.depth += 1
-        ctx.training = training
+        self.__dict__["_call_epoch"] = epoch
+        ctx.state = (training, depth + 1, epoch)
         try:
             if self._autocast_context:
                 with torch.autocast(_device_type(inputs), dtype=self._compute_torch_dtype):
@@ -706,8 +727,7 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
             else:
                 outputs = remat_call(self, args, kwargs)
         finally:
-            ctx.depth -= 1
-            ctx.training = previous_training
+            ctx.state = previous
 
         if self.activity_regularizer is not None:
             for out in tree.flatten(outputs):
@@ -715,15 +735,15 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
                     batch = out.shape[0] if out.dim() else 1
                     self.add_loss(self.activity_regularizer(out) / batch)
         if mask_overridden or self.supports_masking:
-            previous_mask = kwargs.get("mask") if takes_mask else _collect_mask(inputs)
+            previous_mask = kwargs.get("mask") if takes_mask else in_mask
             if mask_overridden or previous_mask is not None:
                 outputs = _attach_masks(outputs, self.compute_mask(inputs, previous_mask), inputs)
-        if outermost:
+        if depth == 0:
             # What the user receives converts to numpy as a Keras value does (see numpy_interop).
-            if isinstance(outputs, torch.Tensor):
+            if type(outputs) is torch.Tensor:
                 if outputs.requires_grad and not torch_compat.is_compiling():
                     mark_eager_output(outputs)
-            elif not torch_compat.is_compiling():
+            elif not isinstance(outputs, torch.Tensor) and not torch_compat.is_compiling():
                 tree.map_structure(mark_eager_output, outputs)
         return outputs
 
@@ -734,6 +754,7 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
     @input_spec.setter
     def input_spec(self, value):
         self.__dict__["_input_spec"] = value
+        self.__dict__["_spec_ok_shape"] = None
 
     def _autocast_inputs(self, inputs):
         if not self._autocast:
