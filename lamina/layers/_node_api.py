@@ -4,7 +4,7 @@ A layer called on symbolic tensors records one inbound node per call (``layer._i
 these read them back.
 """
 
-from lamina.layers._call_utils import _unwrap_single
+from lamina.layers._shape_specs import unwrap_single
 from lamina.utils import tree
 
 
@@ -39,7 +39,7 @@ class NodeAPI:
 
     @property
     def output(self):
-        return _unwrap_single(self._single_node("output").outputs)
+        return unwrap_single(self._single_node("output").outputs)
 
     @property
     def input_shape(self):
@@ -49,19 +49,19 @@ class NodeAPI:
 
     @property
     def output_shape(self):
-        return _unwrap_single(self._single_node("output shape").output_shapes)
+        return unwrap_single(self._single_node("output shape").output_shapes)
 
     def get_input_at(self, node_index):
         return self._node_at(node_index, "input")._primary_input()
 
     def get_output_at(self, node_index):
-        return _unwrap_single(self._node_at(node_index, "output").outputs)
+        return unwrap_single(self._node_at(node_index, "output").outputs)
 
     def get_input_shape_at(self, node_index):
         return self._node_at(node_index, "input shape").input_shapes
 
     def get_output_shape_at(self, node_index):
-        return _unwrap_single(self._node_at(node_index, "output shape").output_shapes)
+        return unwrap_single(self._node_at(node_index, "output shape").output_shapes)
 
     def get_input_mask_at(self, node_index):
         x = self.get_input_at(node_index)

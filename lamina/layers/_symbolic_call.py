@@ -7,13 +7,13 @@ masks are inferred the same way from ``compute_mask``.
 
 from lamina.backend.variables import SCOPE as _SCOPE
 from lamina.layers import symbolic
-from lamina.layers._call_utils import (
-    _cast_meta,
-    _collect_mask,
-    _describe,
-    _reject_strings,
-    _shapes_to_keras_tensors,
-    _specs_to_tensors,
+from lamina.layers._call_inputs import reject_strings
+from lamina.layers._masks import collect_mask
+from lamina.layers._shape_specs import (
+    cast_meta,
+    describe,
+    shapes_to_keras_tensors,
+    specs_to_tensors,
 )
 from lamina.layers.input_spec import assert_input_compatibility
 from lamina.utils import tree
@@ -25,7 +25,7 @@ class SymbolicCall:
     def _symbolic_call(self, args, kwargs):
         inputs = args[0]
         if not self._accepts_string_inputs:
-            _reject_strings(self, args)
+            reject_strings(self, args)
         if self.input_spec is not None:
             assert_input_compatibility(self.input_spec, inputs, self.name)
         if not self.built:
@@ -33,7 +33,7 @@ class SymbolicCall:
         takes_training, takes_mask, mask_overridden, shape_overridden = self._call_facts()
         call_kwargs = dict(kwargs)
         if takes_mask and call_kwargs.get("mask") is None:
-            mask = _collect_mask(inputs)
+            mask = collect_mask(inputs)
             if mask is not None:
                 call_kwargs["mask"] = mask
         if not takes_training:
@@ -46,7 +46,7 @@ class SymbolicCall:
         }
         symbolic.Node(self, args, node_kwargs, outputs)
         if mask_overridden or self.supports_masking:
-            previous_mask = call_kwargs.get("mask") if takes_mask else _collect_mask(inputs)
+            previous_mask = call_kwargs.get("mask") if takes_mask else collect_mask(inputs)
             if mask_overridden or previous_mask is not None:
                 masks = self._symbolic_mask(inputs, previous_mask)
                 flat_out, flat_masks = tree.flatten(outputs), tree.flatten(masks)
@@ -62,9 +62,9 @@ class SymbolicCall:
             shapes = self.compute_output_shape(
                 tree.map_structure(lambda t: t.shape if symbolic.is_keras_tensor(t) else t, args[0])
             )
-            return _shapes_to_keras_tensors(shapes, self.compute_dtype)
+            return shapes_to_keras_tensors(shapes, self.compute_dtype)
         specs = self._meta_run(args, kwargs)
-        return _specs_to_tensors(specs)
+        return specs_to_tensors(specs)
 
     def _meta_run(self, args, kwargs):
         was_symbolic = _SCOPE.symbolic
@@ -81,14 +81,14 @@ class SymbolicCall:
             def run(*a, **k):
                 # Inputs passed by keyword only (`mha(query=q, value=v)`) leave `a` empty.
                 if self._autocast and a:
-                    a = (_cast_meta(a[0], inputs_dtype, self._promotes_non_float_inputs),) + a[1:]
+                    a = (cast_meta(a[0], inputs_dtype, self._promotes_non_float_inputs),) + a[1:]
                 return self.call(*a, **k)
 
             return symbolic.run_on_meta(run, args, call_kwargs)
         except Exception as e:
             raise type(e)(
                 f"Exception encountered when calling {type(self).__name__} '{self.name}' on "
-                f"symbolic inputs {tree.map_structure(_describe, args)}: {e}"
+                f"symbolic inputs {tree.map_structure(describe, args)}: {e}"
             ) from e
         finally:
             _SCOPE.symbolic = was_symbolic
@@ -102,4 +102,4 @@ class SymbolicCall:
             )
         finally:
             _SCOPE.symbolic = was_symbolic
-        return _specs_to_tensors(specs)
+        return specs_to_tensors(specs)

@@ -1,15 +1,16 @@
 """The ``Layer`` base class: a ``torch.nn.Module`` with the Keras layer API.
 
 A layer owns variables (``add_weight``), builds them lazily from the first input shape, and is called
-on torch tensors (eager) or on ``KerasTensor``s (symbolic, recording a graph node). Weights, losses,
-the call and config live here; the symbolic call (`_symbolic_call.py`) and the Keras 2 node API
-(`_node_api.py`) are mixins, the call helpers are in `_call_utils.py`, and graph execution lives in
-``lamina.models``.
+on torch tensors (eager) or on ``KerasTensor``s (symbolic, recording a graph node). Weights, building
+and the eager call live here. Mixins hold the rest: the symbolic call (`_symbolic_call.py`), added
+losses and metrics (`_losses_api.py`), the config (`_layer_config.py`), torch hooks
+(`_torch_hooks.py`), the Keras 2 node API (`_node_api.py`) and the other base-class members
+(`_layer_api.py`). The call's helpers are in `_call_inputs.py`, `_masks.py` and `_shape_specs.py`;
+the per-thread call state in ``lamina.backend.call_context``; graph execution in ``lamina.models``.
 """
 
 import functools
 import inspect
-import threading
 
 import numpy as np
 import torch
@@ -24,33 +25,37 @@ from lamina.backend.naming import to_snake_case, unique_name
 from lamina.backend.numpy_interop import mark_eager_output
 from lamina.backend.remat import get_current_remat_mode
 from lamina.backend.torch_compat import unset_fake_temporarily
-from lamina.backend.variables import SCOPE as _SCOPE
 from lamina.backend.variables import Variable
 from lamina.layers import symbolic
-from lamina.layers._call_utils import (
-    _attach_masks,
-    _batch_input_shape_from_kwargs,
-    _collect_mask,
-    _device_type,
-    _fast_spec_ok,
-    _keep_mask,
-    _map_specs,
-    _reject_strings,
-    _shape_structure,
-    _shapes_to_keras_tensors,
-    _to_shape_structure,
-    _to_tensor,
-    _to_tensor_if_array,
-    _arrays_to_tensors,
+from lamina.layers._call_inputs import (
+    arrays_to_tensors,
+    device_type,
+    fast_spec_ok,
+    reject_strings,
+    to_tensor,
+    to_tensor_if_array,
 )
+from lamina.layers._masks import attach_masks, collect_mask, keep_mask
+from lamina.layers._shape_specs import (
+    batch_input_shape_from_kwargs,
+    map_specs,
+    shape_structure,
+    shapes_to_keras_tensors,
+    to_shape_structure,
+)
+from lamina.backend.call_context import CONTEXT as _CONTEXT
 from lamina.layers._layer_api import LayerAPI
+from lamina.layers._layer_config import LayerConfig
+from lamina.layers._losses_api import LossesAPI
 from lamina.layers._node_api import NodeAPI
 from lamina.layers._quantization import QuantizationMixin
 from lamina.layers import _forward_signature, _parameter_mirror
 from lamina.layers._remat_call import remat_call
 from lamina.layers._symbolic_call import SymbolicCall
+from lamina.layers._torch_hooks import GLOBAL_FORWARD_HOOKS as _GLOBAL_FORWARD_HOOKS
+from lamina.layers._torch_hooks import GLOBAL_FORWARD_PRE_HOOKS as _GLOBAL_FORWARD_PRE_HOOKS
+from lamina.layers._torch_hooks import TorchHooks
 from lamina.layers.input_spec import assert_input_compatibility
-from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
 from lamina.utils import tree
 
@@ -64,58 +69,21 @@ _ALLOWED_KWARGS = {
 }
 
 
-class _CallContext(threading.local):
-    """Per-thread state of the layer call in progress.
-
-    ``state`` is one tuple ``(training, depth, epoch)``: the call path reads it once and writes it
-    twice per call (attribute access on a thread-local costs more than on a plain object).
-    ``epoch`` counts outermost calls; a layer's losses belong to the epoch of its last call.
-    """
-
-    def __init__(self):
-        self.state = (None, 0, 0)
-
-    @property
-    def training(self):
-        return self.state[0]
-
-    @property
-    def depth(self):
-        return self.state[1]
-
-    @property
-    def epoch(self):
-        return self.state[2]
-
-
-_CONTEXT = _CallContext()
-
-# torch's registries of global module hooks (mutated in place by torch's register functions).
-_GLOBAL_FORWARD_HOOKS = torch.nn.modules.module._global_forward_hooks
-_GLOBAL_FORWARD_PRE_HOOKS = torch.nn.modules.module._global_forward_pre_hooks
-
-
 def _accepting_arrays(method):
     """Wrap ``method(self, inputs, mask=None, ...)`` so numpy and list data become tensors."""
 
     @functools.wraps(method)
     def wrapper(self, inputs, *args, **kwargs):
         if not isinstance(inputs, torch.Tensor):
-            inputs = _arrays_to_tensors(inputs)
+            inputs = arrays_to_tensors(inputs)
         if args and not isinstance(args[0], torch.Tensor):
-            args = (_arrays_to_tensors(args[0]),) + args[1:]
+            args = (arrays_to_tensors(args[0]),) + args[1:]
         if kwargs.get("mask") is not None:
-            kwargs["mask"] = _arrays_to_tensors(kwargs["mask"])
+            kwargs["mask"] = arrays_to_tensors(kwargs["mask"])
         return method(self, inputs, *args, **kwargs)
 
     wrapper._accepts_arrays = True
     return wrapper
-def call_context_training():
-    """The ``training`` flag of the layer call in progress (``None`` outside a call or when
-    none was given); Keras 2's ``K.in_train_phase`` reads it."""
-    return _CONTEXT.training
-
-
 def _tracked_trainable(variable):
     # Keras lists a variable with those created trainable even after it is frozen (a LoRA kernel).
     tracked = variable._tracked_trainable
@@ -142,7 +110,7 @@ def _call_signature(cls):
 
 
 @register_builtin("keras.layers")
-class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module):
+class Layer(SymbolicCall, NodeAPI, LayerAPI, LossesAPI, LayerConfig, TorchHooks, QuantizationMixin, torch.nn.Module):
     """Base class of all layers: state (weights) plus a computation (``call``).
 
     Args:
@@ -232,7 +200,7 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
         from lamina import regularizers
 
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self._batch_input_shape = _batch_input_shape_from_kwargs(kwargs)
+        self._batch_input_shape = batch_input_shape_from_kwargs(kwargs)
         # As Keras, the `RematScope` open when the layer is made decides its rematerialization.
         self._remat_mode = get_current_remat_mode()
 
@@ -506,55 +474,6 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
             )
         return int(sum(int(np.prod(v.shape)) for v in self.weights))
 
-    # --- losses and metrics -------------------------------------------------------------------
-    def add_loss(self, loss):
-        """Add a loss tensor computed in ``call``; losses are reset on each outer call."""
-        if _SCOPE.symbolic:
-            return
-        if _SCOPE.stateless is not None and _SCOPE.stateless.collect_losses:
-            _SCOPE.stateless.add_loss(loss)
-        if self._loss_epoch != _CONTEXT.epoch:
-            self._losses = []
-            self._loss_epoch = _CONTEXT.epoch
-        self._losses.append(loss)
-
-    @property
-    def losses(self):
-        """Losses from the last call (``add_loss``, activity regularizers) plus weight penalties."""
-        return self._gather_losses(self._flatten_layers(include_self=True), self.weights)
-
-    def _gather_losses(self, layers, weights):
-        # The training loop passes lists it gathered once per epoch instead of walking the model.
-        out = []
-        epoch = self._call_epoch
-        for layer in layers:
-            if layer._loss_epoch == epoch and epoch >= 0:
-                out.extend(layer._losses)
-        for v in weights:
-            reg = getattr(v, "regularizer", None)
-            if reg is not None:
-                out.append(reg(v))
-        return out
-
-    def add_metric(self, value, name=None, aggregation="mean"):
-        """Keras 2 API: track a metric value computed in ``call`` (its mean over calls)."""
-        if _SCOPE.symbolic:
-            return
-        from lamina.layers._added_metric import AddedMetric
-
-        metric = next((m for m in self._metrics if getattr(m, "name", None) == name), None)
-        if metric is None:
-            metric = AddedMetric(name=name or f"{self.name}_metric_{len(self._metrics)}", aggregation=aggregation)
-            self._metrics.append(metric)
-        metric.update_state(value)
-
-    @property
-    def metrics(self):
-        out = []
-        for layer in self._flatten_layers(include_self=True):
-            out.extend(layer._metrics)
-        return out
-
     # --- building -----------------------------------------------------------------------------
     def build(self, input_shape):
         """Create the layer's weights for ``input_shape``; subclasses override it."""
@@ -563,7 +482,7 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
     def _maybe_build(self, inputs):
         if self.built:
             return
-        shapes = _shape_structure(inputs)
+        shapes = shape_structure(inputs)
         self._build_shapes = shapes
         # A sublayer first called while its parent's output shape is inferred builds here inside
         # fake-tensor mode: its state must be real all the same.
@@ -583,7 +502,7 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
         if config and not self.built:
             shape = config.get("input_shape")
             if shape is not None:
-                shape = _to_shape_structure(shape)
+                shape = to_shape_structure(shape)
                 self._build_shapes = shape
                 self.build(shape)
                 self.built = True
@@ -609,44 +528,6 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
             self._set_dtype_policy(standardize_dtype(probe.dtype))
         return result
 
-    # --- torch hooks: registering one sends this layer's calls through torch's dispatch --------
-    _hooked = False
-
-    def _mark_hooked(self):
-        self.__dict__["_hooked"] = True
-
-    def register_forward_pre_hook(self, *args, **kwargs):
-        self._mark_hooked()
-        return super().register_forward_pre_hook(*args, **kwargs)
-
-    def register_forward_hook(self, *args, **kwargs):
-        self._mark_hooked()
-        return super().register_forward_hook(*args, **kwargs)
-
-    def register_full_backward_pre_hook(self, *args, **kwargs):
-        self._mark_hooked()
-        return super().register_full_backward_pre_hook(*args, **kwargs)
-
-    def register_full_backward_hook(self, *args, **kwargs):
-        self._mark_hooked()
-        return super().register_full_backward_hook(*args, **kwargs)
-
-    def register_backward_hook(self, *args, **kwargs):
-        self._mark_hooked()
-        return super().register_backward_hook(*args, **kwargs)
-
-    def _call_through_torch_hooks(self, args, kwargs):
-        """Run the call inside ``torch.nn.Module``'s own dispatch, so hooks fire as on any module."""
-        self.__dict__["_in_torch_dispatch"] = True
-        try:
-            outputs = torch.nn.Module._call_impl(self, *args, **kwargs)
-        finally:
-            self.__dict__["_in_torch_dispatch"] = False
-        if _CONTEXT.depth == 0 and not torch_compat.is_compiling():
-            # A hook may have replaced the result: relabel what the user receives.
-            tree.map_structure(mark_eager_output, outputs)
-        return outputs
-
     def __call__(self, *args, **kwargs):
         # Hooks (this layer's, or torch's global module hooks) fire through torch's dispatch,
         # which comes back here through `forward`; without hooks the call stays on the fast path.
@@ -666,7 +547,7 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
             if inputs.dtype is not self._compute_torch_dtype and self._autocast and (
                 inputs.is_floating_point() or self._promotes_non_float_inputs
             ):
-                inputs = _keep_mask(inputs, inputs.to(self._compute_torch_dtype))
+                inputs = keep_mask(inputs, inputs.to(self._compute_torch_dtype))
             args = (inputs,)
             spec = self.__dict__["_input_spec"]
             if spec is not None:
@@ -674,7 +555,7 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
                 # edited, and replacing it clears this memo: see the `input_spec` setter).
                 shape = inputs.shape
                 if shape != self.__dict__.get("_spec_ok_shape"):
-                    if _fast_spec_ok(spec, inputs):
+                    if fast_spec_ok(spec, inputs):
                         self.__dict__["_spec_ok_shape"] = shape
                     else:
                         assert_input_compatibility(spec, inputs, self.name)
@@ -682,18 +563,18 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
             if symbolic.any_symbolic(args, kwargs):
                 return self._symbolic_call(args, kwargs)
             if not isinstance(inputs, torch.Tensor):
-                inputs = tree.map_structure(_to_tensor, inputs)
+                inputs = tree.map_structure(to_tensor, inputs)
                 if not self._accepts_string_inputs:
-                    _reject_strings(self, inputs)
+                    reject_strings(self, inputs)
             inputs = self._autocast_inputs(inputs)
-            args = (inputs,) + tuple(tree.map_structure(_to_tensor_if_array, a) for a in args[1:])
+            args = (inputs,) + tuple(tree.map_structure(to_tensor_if_array, a) for a in args[1:])
             if self._input_spec is not None:
                 assert_input_compatibility(self._input_spec, inputs, self.name)
         if not self.built:
             self._maybe_build(inputs)
 
         takes_training, takes_mask, mask_overridden, _ = _call_signature(type(self))
-        in_mask = getattr(inputs, "_keras_mask", None) if type(inputs) is torch.Tensor else _collect_mask(inputs)
+        in_mask = getattr(inputs, "_keras_mask", None) if type(inputs) is torch.Tensor else collect_mask(inputs)
         if takes_mask and in_mask is not None and kwargs.get("mask") is None:
             kwargs["mask"] = in_mask
         ctx = _CONTEXT
@@ -717,7 +598,7 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
         ctx.state = (training, depth + 1, epoch)
         try:
             if self._autocast_context:
-                with torch.autocast(_device_type(inputs), dtype=self._compute_torch_dtype):
+                with torch.autocast(device_type(inputs), dtype=self._compute_torch_dtype):
                     if self._remat_mode is None:
                         outputs = self.call(*args, **kwargs)
                     else:
@@ -737,7 +618,7 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
         if mask_overridden or self.supports_masking:
             previous_mask = kwargs.get("mask") if takes_mask else in_mask
             if mask_overridden or previous_mask is not None:
-                outputs = _attach_masks(outputs, self.compute_mask(inputs, previous_mask), inputs)
+                outputs = attach_masks(outputs, self.compute_mask(inputs, previous_mask), inputs)
         if depth == 0:
             # What the user receives converts to numpy as a Keras value does (see numpy_interop).
             if type(outputs) is torch.Tensor:
@@ -764,7 +645,7 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
 
         def cast(x):
             if isinstance(x, torch.Tensor) and x.dtype != target and (x.is_floating_point() or promote):
-                return _keep_mask(x, x.to(target))
+                return keep_mask(x, x.to(target))
             return x
 
         if isinstance(inputs, torch.Tensor):
@@ -779,66 +660,12 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
 
     def compute_output_shape(self, input_shape):
         """Output shape for ``input_shape``; inferred on meta tensors unless overridden."""
-        inputs = _shapes_to_keras_tensors(input_shape, self.compute_dtype)
+        inputs = shapes_to_keras_tensors(input_shape, self.compute_dtype)
         specs = self._meta_run((inputs,), {})
-        return _map_specs(lambda s: s[0], specs)
+        return map_specs(lambda s: s[0], specs)
 
     def compute_output_spec(self, *args, **kwargs):
         return self._symbolic_outputs(args, kwargs, _call_signature(type(self))[3])
-
-    # --- config -------------------------------------------------------------------------------
-    def get_config(self):
-        """Constructor arguments as a JSON-friendly dict (Keras 3 keys)."""
-        config = {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": serialization_lib.serialize_keras_object(self._dtype_policy),
-        }
-        if self._batch_input_shape is not None:
-            config["batch_input_shape"] = self._batch_input_shape
-        if type(self).get_config is not Layer.get_config:
-            return config
-        init = type(self).__init__
-        if init is Layer.__init__:
-            return config
-        args, kwargs = self.__dict__.get("_init_call", ((), {}))
-        params = [
-            p
-            for p in inspect.signature(init).parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        ]
-        extra = dict(zip([p.name for p in params], args))
-        extra.update({k: v for k, v in kwargs.items() if k in {p.name for p in params}})
-        for p in params:
-            if p.name not in extra and p.default is not inspect.Parameter.empty:
-                extra[p.name] = p.default
-        try:
-            extra = serialization_lib.serialize_keras_object(extra)
-            import json
-
-            json.dumps(extra)
-        except (TypeError, ValueError):
-            raise NotImplementedError(
-                f"Layer {type(self).__name__} has arguments {[p.name for p in params]} in "
-                "`__init__()` that cannot be serialized automatically, and therefore must "
-                "override `get_config()`."
-            ) from None
-        config.update(extra)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        """Create a layer from ``get_config()`` output (Keras 3 or legacy keys)."""
-        config = dict(config)
-        if "dtype" in config and isinstance(config["dtype"], dict):
-            config["dtype"] = dtype_policy.get(config["dtype"])
-        try:
-            return cls(**config)
-        except TypeError as e:
-            raise TypeError(
-                f"Error when deserializing class '{cls.__name__}' using config={config}.\n\n"
-                f"Exception encountered: {e}"
-            ) from e
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

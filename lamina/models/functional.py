@@ -10,7 +10,7 @@ import torch
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import STRING, to_torch_dtype
 from lamina.layers import symbolic
-from lamina.layers._call_utils import _is_string_array
+from lamina.layers._call_inputs import is_string_array
 from lamina.layers.core.input_layer import InputLayer
 from lamina.layers.input_spec import last_axis_adjustment
 from lamina.models.model import Model, _register_functional
@@ -239,7 +239,7 @@ def _standardize_input(x, meta, model_name):
     if dtype == STRING:
         x = _string_input(x, name, model_name)
     elif not isinstance(x, torch.Tensor):
-        if _is_string_array(x):
+        if is_string_array(x):
             raise ValueError(
                 f"Input '{name}' of model '{model_name}' has dtype {dtype}, but it received strings "
                 f"(an array of dtype {x.dtype} and shape {x.shape}). Declare it with "
@@ -281,7 +281,7 @@ def _string_input(x, name, model_name):
     """String data for a ``dtype="string"`` input: a numpy array of str (never a torch tensor)."""
     if not isinstance(x, (np.ndarray, torch.Tensor)):
         x = np.asarray(x)
-    if not _is_string_array(x):
+    if not is_string_array(x):
         raise ValueError(
             f"Input '{name}' of model '{model_name}' has dtype string, but it received data of dtype "
             f"{x.dtype} and shape {tuple(x.shape)}. Pass a numpy array (or nested lists) of strings."

@@ -117,9 +117,9 @@ class Model(ModelQuantization, Trainer, Layer):
     def _maybe_build(self, inputs):
         if type(self).build is Model.build and not self.built:
             # The call about to run creates the sub-layers' weights; no separate pass needed.
-            from lamina.layers._call_utils import _shape_structure
+            from lamina.layers._shape_specs import shape_structure
 
-            self._build_shapes = _shape_structure(inputs)
+            self._build_shapes = shape_structure(inputs)
             self.built = True
             return
         super()._maybe_build(inputs)

@@ -5,7 +5,7 @@ import torch
 from lamina.backend.naming import unique_name
 from lamina.layers import symbolic
 from lamina.layers.core.input_layer import InputLayer
-from lamina.layers._call_utils import _is_string_array
+from lamina.layers._call_inputs import is_string_array
 from lamina.layers.layer import Layer
 from lamina.models.model import Model
 from lamina.saving import serialization_lib
@@ -166,7 +166,7 @@ class Sequential(Model):
             self._build_from_data(tree.flatten(inputs)[0])
 
     def _build_from_data(self, x):
-        if self._input_layer is None and _is_string_array(x):
+        if self._input_layer is None and is_string_array(x):
             # String data has no torch dtype to infer the input from: declare a string input.
             self._set_input_layer(InputLayer(batch_shape=tuple(x.shape), dtype="string"))
             self._maybe_rebuild()

@@ -10,6 +10,8 @@ heavy imports: ``Layer.__call__`` reads it.
 import contextlib
 import warnings
 
+from lamina.backend.call_context import call_context_training
+
 _PHASE = None
 
 
@@ -89,8 +91,6 @@ def in_train_phase(x, alt, training=None):
     ``torch.where``.
     """
     if training is None:
-        from lamina.layers.layer import call_context_training
-
         training = call_context_training()
     if training is None:
         training = learning_phase()

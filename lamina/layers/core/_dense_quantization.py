@@ -8,7 +8,7 @@ freezes the kernel, and a saved LoRA layer holds the merged kernel.
 
 import torch
 
-from lamina.layers.layer import call_context_training
+from lamina.backend.call_context import call_context_training
 from lamina.ops import quantization as q
 
 _SPEC = {

@@ -10,7 +10,7 @@ import torch
 
 from lamina.backend import config as backend_config
 from lamina.backend.variables import Variable
-from lamina.layers._call_utils import _shapes_to_keras_tensors
+from lamina.layers._shape_specs import shapes_to_keras_tensors
 from lamina.layers.layer import Layer
 from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
@@ -180,7 +180,7 @@ class TorchModuleWrapper(Layer):
         # The declared `output_shape`, else a fake-tensor run of the module on all the call's
         # arguments (not only the first input, as `compute_output_shape` would see).
         if self._module_output_shape is not None:
-            return _shapes_to_keras_tensors(self._module_output_shape, self.compute_dtype)
+            return shapes_to_keras_tensors(self._module_output_shape, self.compute_dtype)
         return super()._symbolic_outputs(args, kwargs, False)
 
     def save_own_variables(self, store):
