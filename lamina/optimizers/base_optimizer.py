@@ -26,6 +26,7 @@ from lamina.backend.core import convert_to_tensor
 from lamina.backend.variables import Variable
 from lamina.optimizers import _clipping
 from lamina.optimizers._moving_average import MovingAverageMixin
+from lamina.optimizers._optimizer_state import OptimizerState
 from lamina.optimizers._stateless_apply import StatelessApplyMixin
 from lamina.optimizers._weight_decay import WeightDecayMixin
 from lamina.optimizers.schedules import learning_rate_schedule
@@ -33,7 +34,7 @@ from lamina.saving import object_registration, serialization_lib
 
 
 @object_registration.register_builtin("keras.optimizers")
-class Optimizer(WeightDecayMixin, MovingAverageMixin, StatelessApplyMixin):
+class Optimizer(WeightDecayMixin, MovingAverageMixin, StatelessApplyMixin, OptimizerState):
     """Base class of optimizers.
 
     To write an optimizer, subclass it and override:
@@ -515,55 +516,6 @@ class Optimizer(WeightDecayMixin, MovingAverageMixin, StatelessApplyMixin):
         if self.clipvalue and self.clipvalue > 0:
             return _clipping.clip_by_value(grads, self.clipvalue)
         return grads
-
-    # --- state ----------------------------------------------------------------------------------
-    def assign(self, variable, value):
-        """Assign `value` to `variable` (for update rules written with the Keras helpers)."""
-        variable.assign(value)
-
-    def assign_add(self, variable, value):
-        """Add `value` to `variable` in place."""
-        variable.assign_add(value)
-
-    def assign_sub(self, variable, value):
-        """Subtract `value` from `variable` in place."""
-        variable.assign_sub(value)
-
-    def set_weights(self, weights):
-        """Set the values of `variables` from a list of arrays (the optimizer must be built)."""
-        if not self.built:
-            raise ValueError(
-                "You are calling `set_weights()` on an optimizer that has not yet been built. "
-                "Please call `optimizer.build(trainable_variables)` to create the optimizer "
-                "weights before calling `set_weights()`."
-            )
-        for variable, weight in zip(self._variables, weights):
-            if tuple(variable.shape) != tuple(np.shape(weight)):
-                raise ValueError(
-                    f"Optimizer variable {variable.path} has shape {tuple(variable.shape)} not "
-                    f"compatible with provided weight shape {tuple(np.shape(weight))}."
-                )
-            variable.assign(weight)
-
-    def save_own_variables(self, store):
-        """Write the variables to `store` under the keys ``"0"``, ``"1"``, ... (saving API)."""
-        for i, variable in enumerate(self._variables):
-            store[str(i)] = variable.numpy()
-
-    def load_own_variables(self, store):
-        """Read the variables written by `save_own_variables` (saving API)."""
-        if len(store.keys()) != len(self._variables):
-            message = (
-                f"Skipping variable loading for optimizer '{self.name}', because it has "
-                f"{len(self._variables)} variables whereas the saved optimizer has "
-                f"{len(store.keys())} variables. "
-            )
-            if len(self._variables) == 0:
-                message += "This is likely because the optimizer has not been called/built yet."
-            warnings.warn(message, stacklevel=2)
-            return
-        for i, variable in enumerate(self._variables):
-            variable.assign(store[str(i)])
 
     # --- config ---------------------------------------------------------------------------------
     def get_config(self):
