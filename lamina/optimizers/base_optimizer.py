@@ -94,8 +94,7 @@ class Optimizer(WeightDecayMixin, MovingAverageMixin, StatelessApplyMixin, Optim
         name=None,
         **kwargs,
     ):
-        if kwargs.pop("decay", None) is not None:
-            warnings.warn("Argument `decay` is no longer supported and will be ignored.")
+        learning_rate = _keras2_learning_rate(learning_rate, kwargs.pop("lr", None), kwargs.pop("decay", None))
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
         if gradient_accumulation_steps and not gradient_accumulation_steps >= 2:
@@ -326,6 +325,15 @@ class Optimizer(WeightDecayMixin, MovingAverageMixin, StatelessApplyMixin, Optim
                 np.array(float(learning_rate), config.floatx()), "learning_rate"
             )
 
+    @property
+    def lr(self):
+        """Keras 2's name of `learning_rate` (``K.set_value(model.optimizer.lr, 1e-4)``)."""
+        return self.learning_rate
+
+    @lr.setter
+    def lr(self, learning_rate):
+        self.learning_rate = learning_rate
+
     def _get_current_learning_rate(self):
         if isinstance(self._learning_rate, learning_rate_schedule.LearningRateSchedule):
             return self._learning_rate(self._iterations)
@@ -553,6 +561,35 @@ class Optimizer(WeightDecayMixin, MovingAverageMixin, StatelessApplyMixin, Optim
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def time_decayed(learning_rate, decay):
+    """Keras 2's ``decay``: the rate ``learning_rate / (1 + decay * iterations)`` as a schedule.
+
+    Keras 2 decays with the count of updates already applied (0 on the first one).
+    """
+    if not isinstance(decay, (int, float)) or isinstance(decay, bool) or decay < 0:
+        raise ValueError(f"Argument `decay` must be a float >= 0. Received: decay={decay!r}")
+    if not decay or not isinstance(learning_rate, (int, float)):
+        return learning_rate
+    return learning_rate_schedule.InverseTimeDecay(float(learning_rate), decay_steps=1, decay_rate=float(decay))
+
+
+def _keras2_learning_rate(learning_rate, lr, decay):
+    # Keras 3 refuses `lr` and ignores `decay`; old Keras 2 scripts pass both
+    # (`RMSprop(lr=1e-4, decay=1e-6)`), so they keep their Keras 2 meaning here.
+    if lr is not None:
+        warnings.warn(
+            "`lr` is the Keras 2 name of `learning_rate`; use `learning_rate`.", DeprecationWarning, stacklevel=4
+        )
+        learning_rate = lr
+    if decay is None:
+        return learning_rate
+    if not decay or not isinstance(learning_rate, (int, float)):
+        # Keras 3's message for a config written by Keras 2 (`"decay": 0.0`).
+        warnings.warn("Argument `decay` is no longer supported and will be ignored.")
+        return learning_rate
+    return time_decayed(learning_rate, decay)
 
 
 def _overwrites_with_gradient(variable):

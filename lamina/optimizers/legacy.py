@@ -19,8 +19,7 @@ import torch
 
 from lamina.optimizers import adagrad, adam, ftrl, rmsprop, sgd
 from lamina.optimizers._multi_tensor import cast_scalar
-from lamina.optimizers.base_optimizer import Optimizer
-from lamina.optimizers.schedules.learning_rate_schedule import InverseTimeDecay
+from lamina.optimizers.base_optimizer import Optimizer, time_decayed
 from lamina.saving import object_registration
 
 __all__ = ["Adagrad", "Adam", "Ftrl", "Optimizer", "RMSprop", "SGD"]
@@ -45,13 +44,9 @@ class _Keras2Arguments:
         if isinstance(rate, int) and not isinstance(rate, bool):
             rate = float(rate)
         decay = 0.0 if decay is None else decay
-        if not isinstance(decay, (int, float)) or decay < 0:
-            raise ValueError(f"Argument `decay` must be a float >= 0. Received: decay={decay!r}")
         self._keras2_learning_rate = rate
+        rate = time_decayed(rate, decay)
         self.decay = float(decay)
-        if self.decay and isinstance(rate, float):
-            # Keras 2 decays with the count of updates already applied (0 on the first one).
-            rate = InverseTimeDecay(rate, decay_steps=1, decay_rate=self.decay)
         super().__init__(rate, *args, **kwargs)
 
     def get_config(self):

@@ -4,6 +4,8 @@ config, the step functions, the state tree, and the stateless loss computations.
 A mixin of ``Trainer``; ``Trainer`` provides ``compile``, the steps and ``_compute_loss``.
 """
 
+import warnings
+
 import torch
 
 from lamina.backend.core import convert_to_numpy
@@ -98,6 +100,35 @@ class TrainerAPI:
 
         self.predict_function = one_step_on_data
         return one_step_on_data
+
+    # --- Keras 2's generator loops --------------------------------------------------------------
+    # Keras 3 dropped these; `fit`, `evaluate` and `predict` take the same generators and
+    # `Sequence`s. The queue arguments were Keras 2's worker settings for them: accepted and unused
+    # (a `PyDataset` carries its own `workers`).
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, validation_freq=1, class_weight=None,
+                      max_queue_size=10, workers=1, use_multiprocessing=False, shuffle=True,
+                      initial_epoch=0):
+        """Keras 2: ``fit`` on a generator or ``Sequence`` of batches (deprecated there too)."""
+        _warn_generator_method("fit")
+        return self.fit(
+            generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
+            callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
+            validation_freq=validation_freq, class_weight=class_weight, shuffle=shuffle,
+            initial_epoch=initial_epoch,
+        )
+
+    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                           use_multiprocessing=False, verbose=0):
+        """Keras 2: ``evaluate`` on a generator or ``Sequence`` of batches."""
+        _warn_generator_method("evaluate")
+        return self.evaluate(generator, steps=steps, callbacks=callbacks, verbose=verbose)
+
+    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                          use_multiprocessing=False, verbose=0):
+        """Keras 2: ``predict`` on a generator or ``Sequence`` of input batches."""
+        _warn_generator_method("predict")
+        return self.predict(generator, steps=steps, callbacks=callbacks, verbose=verbose)
 
     # --- the state tree -----------------------------------------------------------------------
     def get_state_tree(self, value_format="backend_tensor"):
@@ -247,3 +278,12 @@ def _flatten(tree, prefix=""):
         else:
             flat[f"{prefix}{key}"] = value
     return flat
+
+
+def _warn_generator_method(loop):
+    warnings.warn(
+        f"`Model.{loop}_generator` is deprecated and will be removed in a future version. "
+        f"Please use `Model.{loop}`, which supports generators.",
+        DeprecationWarning,
+        stacklevel=3,
+    )

@@ -291,3 +291,22 @@ def test_rnn_is_differentiable():
     last, _, _ = K.rnn(step, np.ones((1, 3, 1), "float32"), [torch.zeros(1, 1)])
     (grad,) = K.gradients(K.sum(last), [w])
     assert float(grad.detach()) == pytest.approx(1.0 + 2 * 0.5)  # d/dw (w^2 + w + 1)
+
+
+def test_function_takes_the_learning_phase_as_an_input():
+    # Keras 2's FAQ: `K.function([model.layers[0].input, K.learning_phase()], [layer.output])`.
+    inputs = keras.Input((4,))
+    x = keras.layers.Dropout(0.5)(inputs)
+    outputs = keras.layers.Dense(2, kernel_initializer="ones", use_bias=False)(x)
+    model = keras.Model(inputs, outputs)
+    assert model.layers[0].input is inputs  # the input layer's input is its tensor (Keras 2)
+    f = K.function([model.layers[0].input, K.learning_phase()], [model.layers[-1].output])
+    data = np.ones((500, 4), "float32")
+    np.testing.assert_array_equal(f([data, 0])[0], np.full((500, 2), 4.0))
+    training = f([data, 1])[0]
+    assert set(np.unique(training)) <= {0.0, 2.0, 4.0, 6.0, 8.0} and training.std() > 0
+    assert K.learning_phase() == 0 and repr(K.learning_phase()) == "0"
+    with pytest.raises(ValueError, match="takes 2 inputs"):
+        f([data])
+    with pytest.raises(ValueError, match="only once"):
+        K.function([inputs, K.learning_phase(), K.learning_phase()], [outputs])

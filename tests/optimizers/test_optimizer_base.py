@@ -421,3 +421,22 @@ def test_invalid_arguments_raise(make, match):
 def test_default_names_are_unique_snake_case():
     assert [optimizers.Adam().name, optimizers.Adam().name] == ["adam", "adam_1"]
     assert optimizers.RMSprop().name == "rm_sprop" and optimizers.AdamW().name == "adam_w"
+
+
+def test_keras2_lr_and_decay_arguments():
+    # Old scripts: `RMSprop(lr=1e-4, decay=1e-6)`; Keras 3 refuses `lr` and ignores `decay`.
+    with pytest.warns(DeprecationWarning, match="`lr` is the Keras 2 name"):
+        opt = optimizers.SGD(lr=0.5, decay=1.0)
+    var = lamina.Variable(np.zeros(()), dtype="float32")
+    for _ in range(3):
+        opt.apply([np.float32(1.0)], [var])
+    # Keras 2's time-based decay: lr / (1 + decay * updates already applied).
+    np.testing.assert_allclose(float(var.numpy()), -(0.5 + 0.5 / 2 + 0.5 / 3), rtol=1e-6)
+    with pytest.raises(ValueError, match="`decay` must be a float >= 0"):
+        optimizers.Adam(decay=-1.0)
+    adam = optimizers.Adam(0.01)
+    assert adam.lr is adam.learning_rate
+    lamina.backend.set_value(adam.lr, 0.25)
+    assert float(adam.learning_rate.numpy()) == 0.25
+    adam.lr = 0.5
+    assert float(adam.learning_rate.numpy()) == 0.5

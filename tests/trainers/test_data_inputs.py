@@ -324,3 +324,26 @@ def test_shuffle_draws_a_new_order_each_epoch():
     seen.clear()
     model.fit(X, Y, batch_size=BATCH, epochs=1, verbose=0, shuffle="batch")
     assert sorted(torch.cat(seen).tolist()) == sorted(X[:, 0].tolist())
+
+
+def test_keras2_generator_methods_delegate_to_the_loops():
+    class Batches(lamina.utils.Sequence):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            rng = np.random.default_rng(i)
+            return rng.random((4, 3)).astype("float32"), rng.random((4, 1)).astype("float32")
+
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.warns(DeprecationWarning, match="`Model.fit_generator` is deprecated"):
+        history = model.fit_generator(Batches(), steps_per_epoch=3, epochs=2, verbose=0, workers=2,
+                                      use_multiprocessing=False, max_queue_size=4)
+    assert len(history.history["loss"]) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        loss = model.evaluate_generator(Batches(), steps=3)
+        predictions = model.predict_generator(Batches(), steps=3)
+    np.testing.assert_allclose(loss, model.evaluate(Batches(), verbose=0), rtol=1e-6)
+    assert predictions.shape == (12, 1)

@@ -12,6 +12,7 @@ import torch
 
 from lamina.backend import config, naming
 from lamina.backend.core import convert_to_numpy
+from lamina.backend.legacy import training_phase
 from lamina.ops._utils import public_names
 
 _NAME_SCOPES = []
@@ -146,12 +147,32 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
         raise ValueError(f"`updates` argument is not supported during eager execution. You passed: {updates}")
     from lamina.models import Model
 
+    # Keras 2 fed the learning phase as one more input: `K.function([x, K.learning_phase()], ...)`.
+    phase_at = None
+    if isinstance(inputs, (list, tuple)):
+        marks = [i for i, x in enumerate(inputs) if isinstance(x, training_phase.LearningPhase)]
+        if len(marks) > 1:
+            raise ValueError("`K.learning_phase()` can be one of the `inputs` of `K.function` only once.")
+        if marks:
+            phase_at = marks[0]
+            inputs = [x for i, x in enumerate(inputs) if i != phase_at]
     model = Model(inputs=inputs, outputs=outputs)
     as_list = isinstance(outputs, list)
 
     def run(model_inputs):
+        training = None
+        if phase_at is not None:
+            model_inputs = list(model_inputs)
+            if len(model_inputs) != len(inputs) + 1:
+                raise ValueError(
+                    f"This function takes {len(inputs) + 1} inputs (the learning phase at position "
+                    f"{phase_at}); received {len(model_inputs)}."
+                )
+            training = bool(training_phase._check(int(model_inputs.pop(phase_at))))
+            if len(model_inputs) == 1:
+                model_inputs = model_inputs[0]
         with torch.no_grad():
-            results = model(model_inputs)
+            results = model(model_inputs, training=training)
         if as_list and not isinstance(results, (list, tuple)):
             results = [results]
         if isinstance(results, (list, tuple)):

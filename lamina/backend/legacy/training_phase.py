@@ -33,9 +33,18 @@ def _check(value):
     return int(value)
 
 
+class LearningPhase(int):
+    """The value ``learning_phase()`` returns: the int 0 or 1, which also marks, in the inputs of
+    ``K.function``, where the caller feeds the phase (Keras 2's ``K.function([x,
+    K.learning_phase()], outputs)`` then ``f([data, 1])`` runs the outputs in training mode)."""
+
+    def __repr__(self):
+        return int.__repr__(self)
+
+
 def learning_phase():
     """The learning phase: 0 (test, the default) or 1 (train)."""
-    return 0 if _PHASE is None else _PHASE
+    return LearningPhase(0 if _PHASE is None else _PHASE)
 
 
 def set_learning_phase(value):

@@ -87,6 +87,12 @@ class InputLayer(Layer):
     def dtype(self):
         return self._input_dtype
 
+    @property
+    def input(self):
+        # Keras 2 code reads `model.layers[0].input` for the model's input tensor (Keras 3 gives an
+        # empty list here): the input layer's input is the tensor it makes.
+        return self.output
+
     def call(self, inputs):
         return inputs
 
