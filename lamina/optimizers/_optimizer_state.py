@@ -22,14 +22,17 @@ class OptimizerState:
         """Subtract `value` from `variable` in place."""
         variable.assign_sub(value)
 
-    def set_weights(self, weights):
-        """Set the values of `variables` from a list of arrays (the optimizer must be built)."""
+    def _require_built_for_set_weights(self):
         if not self.built:
             raise ValueError(
                 "You are calling `set_weights()` on an optimizer that has not yet been built. "
                 "Please call `optimizer.build(trainable_variables)` to create the optimizer "
                 "weights before calling `set_weights()`."
             )
+
+    def set_weights(self, weights):
+        """Set the values of `variables` from a list of arrays (the optimizer must be built)."""
+        self._require_built_for_set_weights()
         for variable, weight in zip(self._variables, weights):
             if tuple(variable.shape) != tuple(np.shape(weight)):
                 raise ValueError(
