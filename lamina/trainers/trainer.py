@@ -393,6 +393,9 @@ class Trainer(TrainerAPI):
         validation_steps=None,
         validation_batch_size=None,
         validation_freq=1,
+        max_queue_size=10,
+        workers=1,
+        use_multiprocessing=False,
     ):
         """Train the model for ``epochs`` epochs (Keras semantics); returns a ``History``.
 
@@ -483,6 +486,9 @@ class Trainer(TrainerAPI):
         steps=None,
         callbacks=None,
         return_dict=False,
+        max_queue_size=10,
+        workers=1,
+        use_multiprocessing=False,
         **kwargs,
     ):
         """The loss and metric values on the data: a scalar, a list, or a dict (``return_dict``).
@@ -521,8 +527,14 @@ class Trainer(TrainerAPI):
     @traceback_utils.filter_traceback
     @_trainer_hooks.distributed_loop("predict")
     @_with_loop_state
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """The model's outputs on ``x`` as numpy arrays (with the structure of the outputs)."""
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, max_queue_size=10,
+                workers=1, use_multiprocessing=False):
+        """The model's outputs on ``x`` as numpy arrays (with the structure of the outputs).
+
+        ``max_queue_size``, ``workers`` and ``use_multiprocessing`` (in ``fit`` and ``evaluate``
+        too) are Keras 2's settings for generator input, accepted so Keras 2 code runs; a
+        ``PyDataset`` carries its own ``workers``.
+        """
         steps = step_count(steps)
         check_loop_arguments("predict", positive=[("batch_size", batch_size), ("steps", steps)])
         iterator = self._epoch_iterator(x, None, None, batch_size, steps, False, None, targets=False)

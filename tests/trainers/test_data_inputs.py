@@ -347,3 +347,15 @@ def test_keras2_generator_methods_delegate_to_the_loops():
         predictions = model.predict_generator(Batches(), steps=3)
     np.testing.assert_allclose(loss, model.evaluate(Batches(), verbose=0), rtol=1e-6)
     assert predictions.shape == (12, 1)
+
+
+def test_keras2_queue_arguments_are_accepted_by_the_loops():
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((8, 3), "float32"), np.ones((8, 1), "float32")
+    queue = dict(max_queue_size=4, workers=2, use_multiprocessing=False)
+    model.fit(x, y, epochs=1, verbose=0, **queue)
+    model.evaluate(x, y, verbose=0, **queue)
+    assert model.predict(x, verbose=0, **queue).shape == (8, 1)
+    with pytest.raises(TypeError):
+        model.fit(x, y, no_such_argument=1)
