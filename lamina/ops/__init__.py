@@ -40,15 +40,15 @@ def _symbolic_aware(fn, name):
     @_functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if args and _holds_keras_tensor(args):
-            from lamina.layers.core.tensor_op import apply_tensor_op
-
-            return apply_tensor_op(name, *args, **kwargs)
+            return _record_op(name, *args, **kwargs)
         return fn(*args, **kwargs)
 
     return wrapper
 
 
 import functools as _functools  # noqa: E402
+
+from lamina.backend.symbolic import record_op as _record_op  # noqa: E402
 
 for _name in __all__:
     _obj = globals()[_name]
