@@ -10,6 +10,9 @@ heavy imports: ``Layer.__call__`` reads it.
 import contextlib
 import warnings
 
+from lamina.backend._hooks import on_clear_session
+from lamina.backend.legacy._hooks import call_training
+
 _PHASE = None
 
 
@@ -23,6 +26,9 @@ def reset_learning_phase():
     """Unset the learning phase (``K.clear_session`` calls this, as Keras 2's does)."""
     global _PHASE
     _PHASE = None
+
+
+on_clear_session(reset_learning_phase)
 
 
 def _check(value):
@@ -89,9 +95,7 @@ def in_train_phase(x, alt, training=None):
     ``torch.where``.
     """
     if training is None:
-        from lamina.layers.layer import call_context_training
-
-        training = call_context_training()
+        training = call_training()
     if training is None:
         training = learning_phase()
     if not hasattr(training, "shape"):
