@@ -51,18 +51,18 @@ class KerasFileEditor:
         self.model = None
         if self.filepath.endswith(".keras"):
             with zipfile.ZipFile(self.filepath, "r") as zf:
-                names = saving_lib._check_archive(zf, self.filepath)
+                names = saving_lib.check_archive(zf, self.filepath)
                 self.config = json.loads(
-                    saving_lib._read_member(zf, saving_lib._CONFIG, saving_lib._MAX_JSON_BYTES)
+                    saving_lib.read_member(zf, saving_lib.CONFIG_MEMBER, saving_lib.MAX_JSON_BYTES)
                 )
-                if saving_lib._METADATA in names:
+                if saving_lib.METADATA_MEMBER in names:
                     self.metadata = json.loads(
-                        saving_lib._read_member(zf, saving_lib._METADATA, saving_lib._MAX_JSON_BYTES)
+                        saving_lib.read_member(zf, saving_lib.METADATA_MEMBER, saving_lib.MAX_JSON_BYTES)
                     )
-                if saving_lib._WEIGHTS not in names:
-                    raise ValueError(f"{self.filepath!r} has no {saving_lib._WEIGHTS}.")
+                if saving_lib.WEIGHTS_MEMBER not in names:
+                    raise ValueError(f"{self.filepath!r} has no {saving_lib.WEIGHTS_MEMBER}.")
                 source = io.BytesIO(
-                    saving_lib._read_member(zf, saving_lib._WEIGHTS, saving_lib._MAX_WEIGHTS_BYTES)
+                    saving_lib.read_member(zf, saving_lib.WEIGHTS_MEMBER, saving_lib.MAX_WEIGHTS_BYTES)
                 )
         elif self.filepath.endswith(".weights.h5"):
             source = self.filepath
@@ -283,7 +283,7 @@ def _read_dataset(dataset, path):
     if len(shape) > _MAX_RANK:
         raise ValueError(f"Malformed weight '{path}': rank {len(shape)} exceeds {_MAX_RANK}.")
     size = math.prod(shape) * dataset.dtype.itemsize
-    if size > saving_lib._MAX_WEIGHTS_BYTES:
+    if size > saving_lib.MAX_WEIGHTS_BYTES:
         raise ValueError(f"Weight '{path}' is too large to load safely ({size} bytes).")
     return np.asarray(dataset[()])
 
