@@ -30,6 +30,11 @@ def _holds_keras_tensor(values):
     return False
 
 
+# Why a wrapper applied here rather than a decorator at each definition (issue 12): the wrapper
+# costs a few microseconds a call, which the public entry points pay either way, but decorated
+# definitions would also put it on every internal call between op modules (``numpy_*``, ``math``,
+# ``core``, which call each other's plain functions today), slowing composite ops. The recording
+# itself goes through ``lamina.backend.symbolic``, so ops never import layers.
 def _symbolic_aware(fn, name):
     """Let ``fn`` take symbolic tensors: the call is then recorded as a graph node (functional API).
 
