@@ -6,7 +6,7 @@ masks are inferred the same way from ``compute_mask``.
 """
 
 from lamina.backend.variables import SCOPE as _SCOPE
-from lamina.backend import symbolic
+from lamina.layers import symbolic
 from lamina.layers._call_utils import (
     _cast_meta,
     _collect_mask,

@@ -9,7 +9,7 @@ import torch
 
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import STRING, to_torch_dtype
-from lamina.backend import symbolic
+from lamina.layers import symbolic
 from lamina.layers._call_utils import _is_string_array
 from lamina.layers.core.input_layer import InputLayer
 from lamina.layers.input_spec import last_axis_adjustment

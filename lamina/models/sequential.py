@@ -3,7 +3,7 @@
 import torch
 
 from lamina.backend.naming import unique_name
-from lamina.backend import symbolic
+from lamina.layers import symbolic
 from lamina.layers.core.input_layer import InputLayer
 from lamina.layers._call_utils import _is_string_array
 from lamina.layers.layer import Layer

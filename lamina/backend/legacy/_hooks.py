@@ -1,11 +1,10 @@
 """What the layers and models install into the Keras 2 ``K.*`` functions, which sit floors below
 them (DESIGN.md): ``K.placeholder``, ``K.to_dense`` and ``K.function`` build an ``Input``, a
-``Lambda`` layer and a ``Model``; ``K.in_train_phase`` reads the ``training`` flag of the layer call
-in progress. The public namespace installs them when it loads (lamina/__init__.py).
+``Lambda`` layer and a ``Model``. The public namespace installs them when it loads
+(lamina/__init__.py).
 """
 
 _GRAPH_BUILDERS = {}
-_CALL_TRAINING = []
 
 
 def set_graph_builders(input, lambda_layer, model):
@@ -18,14 +17,3 @@ def graph_builder(name):
     if name not in _GRAPH_BUILDERS:
         raise RuntimeError("The Keras 2 graph functions build layers and models: `import lamina` first.")
     return _GRAPH_BUILDERS[name]
-
-
-def set_call_training_reader(reader):
-    """Install ``reader()``, which returns the ``training`` flag of the layer call in progress."""
-    _CALL_TRAINING[:] = [reader]
-
-
-def call_training():
-    """The ``training`` flag of the layer call in progress (``None`` outside a call or when none
-    was given, or before the layers have loaded)."""
-    return _CALL_TRAINING[0]() if _CALL_TRAINING else None

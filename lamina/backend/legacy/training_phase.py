@@ -10,9 +10,6 @@ heavy imports: ``Layer.__call__`` reads it.
 import contextlib
 import warnings
 
-from lamina.backend._hooks import on_clear_session
-from lamina.backend.legacy._hooks import call_training
-
 _PHASE = None
 
 
@@ -26,9 +23,6 @@ def reset_learning_phase():
     """Unset the learning phase (``K.clear_session`` calls this, as Keras 2's does)."""
     global _PHASE
     _PHASE = None
-
-
-on_clear_session(reset_learning_phase)
 
 
 def _check(value):
@@ -95,7 +89,9 @@ def in_train_phase(x, alt, training=None):
     ``torch.where``.
     """
     if training is None:
-        training = call_training()
+        from lamina.layers.layer import call_context_training
+
+        training = call_context_training()
     if training is None:
         training = learning_phase()
     if not hasattr(training, "shape"):
@@ -120,3 +116,9 @@ __all__ = [
     "learning_phase_scope",
     "set_learning_phase",
 ]
+
+
+# ``K.clear_session`` unsets the learning phase, as Keras 2's does.
+from lamina.backend._hooks import on_clear_session  # noqa: E402
+
+on_clear_session(reset_learning_phase)
