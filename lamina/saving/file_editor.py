@@ -19,7 +19,7 @@ import numpy as np
 
 from lamina.saving import saving_lib
 from lamina.utils import atomic_files
-from lamina.saving.weights_store import _has_state_hook, _own_variables, _walk
+from lamina.saving.weights_store import has_state_hook, own_variables, walk
 
 _MAX_RANK = 64
 
@@ -315,12 +315,12 @@ def weight_spec_of(model):
     spec = collections.OrderedDict()
 
     def visit(obj, path):
-        if _has_state_hook(obj, "save_own_variables"):
+        if has_state_hook(obj, "save_own_variables"):
             store = {}
             obj.save_own_variables(store)
             shapes = {k: _WeightSpec(np.shape(store[k])) for k in sorted(store)}
         else:
-            shapes = {str(i): _WeightSpec(v.shape) for i, v in enumerate(_own_variables(obj))}
+            shapes = {str(i): _WeightSpec(v.shape) for i, v in enumerate(own_variables(obj))}
         if not shapes:
             return
         node = spec
@@ -328,7 +328,7 @@ def weight_spec_of(model):
             node = node.setdefault(element, collections.OrderedDict())
         node.update(shapes)
 
-    _walk(model, "", set(), visit)
+    walk(model, "", set(), visit)
     return spec
 
 

@@ -22,7 +22,7 @@ import h5py
 
 from lamina.backend import variables
 from lamina.saving import archive_dir, model_sizing, serialization_lib
-from lamina.saving.weights_store import _walk, load_weights_from_h5, save_weights_to_h5
+from lamina.saving.weights_store import load_weights_from_h5, save_weights_to_h5, walk
 from lamina.utils import atomic_files
 
 CONFIG_MEMBER = "config.json"
@@ -142,7 +142,7 @@ def _collect_assets(model):
                     with open(full, "rb") as f:
                         files.append((_asset_prefix(path) + rel, f.read()))
 
-    _walk(model, "", set(), visit)
+    walk(model, "", set(), visit)
     return files
 
 
@@ -167,7 +167,7 @@ def _load_assets(model, zf, names):
                     f.write(read_member(zf, name, MAX_JSON_BYTES))
             obj.load_assets(tmp)
 
-    _walk(model, "", set(), visit)
+    walk(model, "", set(), visit)
 
 
 def _json_default(value):
