@@ -25,7 +25,7 @@ FLOORS = {
     # Not named in DESIGN.md: quantizers are arguments, config and a call into ``ops.quantization``
     # (like the activations and initializers), and the layers' quantized modes use them.
     "quantizers": 3,
-    "backend.legacy": 3,  # Keras 2 ``K.*``: under ``backend`` for its name, loaded lazily
+    "backend.legacy": 3,  # Keras 2 ``K.*``: under ``backend`` for its name, installed there from above
     "layers": 4,
     "losses": 5,
     "metrics": 5,
