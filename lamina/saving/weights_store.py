@@ -16,7 +16,7 @@ from lamina.saving.safe_h5 import SafeH5Group
 
 def own_variables(obj):
     """``obj``'s own variables in the order Keras saves them (trainable first)."""
-    own = getattr(obj, "own_variables", None)
+    own = getattr(obj, "_own_variables", None)
     if own is not None:
         return [v for v in own if v.trainable] + [v for v in own if not v.trainable]
     variables = getattr(obj, "variables", None)
