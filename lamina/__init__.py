@@ -59,3 +59,12 @@ def version():
 from lamina import wrappers  # noqa: E402
 from lamina import visualization  # noqa: E402
 from lamina import distillation  # noqa: E402
+
+# Keras 2 ``K.*`` (``lamina.backend.legacy``) sits above ops, and ``K.placeholder`` / ``K.function``
+# build layers and models: this namespace, above them all, hands them down, so the backend never
+# imports ops (DESIGN.md).
+from lamina.backend import _hooks as _backend_hooks, legacy as _keras2  # noqa: E402
+from lamina.backend.legacy import _hooks as _keras2_hooks  # noqa: E402
+
+_keras2_hooks.set_graph_builders(input=Input, lambda_layer=layers.Lambda, model=Model)
+_backend_hooks.install_keras2_functions(_keras2)

@@ -22,7 +22,10 @@ FLOORS = {
     "initializers": 3,
     "regularizers": 3,
     "constraints": 3,
-    "backend.legacy": 3,  # Keras 2 ``K.*``: under ``backend`` for its name, loaded lazily
+    # Not named in DESIGN.md: quantizers are arguments, config and a call into ``ops.quantization``
+    # (like the activations and initializers), and the layers' quantized modes use them.
+    "quantizers": 3,
+    "backend.legacy": 3,  # Keras 2 ``K.*``: under ``backend`` for its name, installed there from above
     "layers": 4,
     "losses": 5,
     "metrics": 5,
@@ -35,11 +38,18 @@ FLOORS = {
 }
 _REGISTRY = {"object_registration", "serialization_lib", "object_lookup", "legacy_serialization"}
 _NAMESPACE_ALIASES = {"config", "dtype_policies", "mixed_precision", "engine"}
+# Modules inside a package that only mirror a public Keras module (DESIGN.md: the public namespace
+# mirrors every public Keras 3 module): ``keras.utils`` re-exports from every floor, and
+# ``keras.utils.bounding_boxes`` is the ops' box math under its Keras name. The utils floor is the
+# package's other modules.
+_NAMESPACE_MODULES = {"lamina.utils", "lamina.utils.bounding_boxes"}
 
 
 def unit_of(module):
     """The floor unit of a dotted module name (``lamina.ops.nn`` -> ``ops``)."""
     parts = module.split(".")[1:]
+    if module in _NAMESPACE_MODULES:
+        return "lamina"
     # Top-level modules and packages not listed (``config.py``, new public namespaces such as
     # ``lamina.preprocessing``) sit with the public namespace.
     if not parts or parts[0] in _NAMESPACE_ALIASES or parts[0] not in FLOORS:
@@ -114,12 +124,13 @@ def upward_imports(graph, deferred=True):
     return out
 
 
-def unit_circles(graph, deferred=False):
-    """Circles between units (strongly connected components of more than one unit)."""
+def unit_circles(graph, deferred=False, ignore=()):
+    """Circles between units (strongly connected components of more than one unit), leaving out
+    the ``(module, imported)`` pairs in ``ignore``."""
     edges = {}
     for module, imports in graph.items():
         for imported, _, is_deferred in imports:
-            if is_deferred and not deferred:
+            if (is_deferred and not deferred) or (module, imported) in ignore:
                 continue
             a, b = unit_of(module), unit_of(imported)
             if a != b:
@@ -158,9 +169,20 @@ def _from_package(graph, package):
     return {m: i for m, i in graph.items() if m == package or m.startswith(package + ".")}
 
 
-# Recording ops on symbolic tensors reaches the KerasTensor machinery in ``layers`` (deferred, through
-# ``layers.core.tensor_op``); it moves down with ``layers/symbolic.py`` into ``backend`` (issue 12).
-_SYMBOLIC_RECORDING = "lamina.layers.core.tensor_op"
+# The data-parallel step glue reaches up from ``distribution`` into ``trainers``; issue 15 moves it
+# into an explicit seam in ``Trainer``. Until then these four imports are left out of the counts.
+_DISTRIBUTION_TO_TRAINERS = {
+    ("lamina.distribution._gradients", "lamina.trainers.trainer_utils"),
+    ("lamina.distribution._trainer_hooks", "lamina.trainers.data_adapters"),
+    ("lamina.distribution._trainer_hooks", "lamina.trainers.trainer"),
+    ("lamina.distribution._trainer_hooks", "lamina.trainers.validation"),
+}
+_MOVED_ELSEWHERE = _DISTRIBUTION_TO_TRAINERS
+# The imports that run upward on purpose, each with a comment at the import saying why.
+_ALLOWED_UPWARD = {
+    ("lamina.models._archive", "lamina.saving"),  # Model.save / load_weights, keras.models.load_model
+    ("lamina.utils.image_dataset_utils", "lamina.ops.image"),  # the dataset builder resizes with ops
+}
 
 
 def test_ops_never_imports_layers():
@@ -169,9 +191,36 @@ def test_ops_never_imports_layers():
         (module, imported)
         for module, imports in graph.items()
         for imported, _, _ in imports
-        if imported.startswith("lamina.layers") and imported != _SYMBOLIC_RECORDING
+        if imported.startswith("lamina.layers")
     }
     assert not found, sorted(found)
+
+
+def test_at_most_two_upward_imports():
+    ups = [
+        (module, line, imported)
+        for module, line, imported, _ in upward_imports(import_graph())
+        if (module, imported) not in _MOVED_ELSEWHERE
+    ]
+    assert len(ups) <= 2, ups
+    assert {(module, imported) for module, _, imported in ups} <= _ALLOWED_UPWARD, ups
+
+
+def test_no_circle_between_packages_with_deferred_imports():
+    assert unit_circles(import_graph(), deferred=True, ignore=_MOVED_ELSEWHERE) == []
+
+
+def test_nothing_below_layers_imports_layers():
+    # KerasTensor and the op recording live in ``lamina.backend.symbolic`` (``layers.symbolic`` only
+    # keeps the old import path); K.placeholder / K.function get layers and models installed.
+    found = [
+        (module, imported)
+        for module, imports in import_graph().items()
+        if FLOORS[unit_of(module)] < FLOORS["layers"]
+        for imported, _, _ in imports
+        if unit_of(imported) == "layers" and (module, imported) not in _MOVED_ELSEWHERE
+    ]
+    assert not found, found
 
 
 def test_backend_never_imports_ops():
@@ -201,7 +250,6 @@ def test_layers_do_not_import_other_families_private_modules():
 
 
 def test_no_import_time_circle_between_packages():
-    # Deferred imports (inside functions) are left to the report: a few still run upward.
     assert unit_circles(import_graph(), deferred=False) == []
 
 

@@ -1,9 +1,6 @@
 """The backend: configuration, naming, random seeds, dtypes, tensor conversion, and the Keras 2
 style ``K.*`` functions (``from lamina import backend as K``)."""
 
-import importlib as _importlib
-import importlib.util as _importlib_util
-
 from lamina.backend.config import (
     backend,
     epsilon,
@@ -26,6 +23,7 @@ from lamina.backend.core import (
 )
 from lamina.backend.dtypes import is_float_dtype, is_int_dtype, result_type
 from lamina.backend.naming import get_uid
+from lamina.backend import _hooks
 from lamina.backend import numpy_interop as _numpy_interop
 
 _numpy_interop.install()
@@ -41,33 +39,29 @@ def clear_session():
     from lamina.backend import naming
 
     naming.reset_uids()
-    from lamina.backend.legacy import training_phase  # Keras 2: the learning phase is unset too
-
-    training_phase.reset_learning_phase()
+    for reset in _hooks.SESSION_RESETS:  # state kept on higher floors (Keras 2's learning phase)
+        reset()
 
 
 # The Keras 2 ``K.*`` functions (``lamina.backend.legacy``) are written with ``lamina.ops`` and so sit
-# a floor above it; they are loaded on first use, so that importing the backend never imports ops.
-# Whatever ``legacy.__all__`` lists is reachable as ``lamina.backend.X`` (and through ``import *``).
+# floors above the backend, which never imports them: the public namespace installs them when it
+# loads (lamina/__init__.py, through ``_hooks``). Whatever their ``__all__`` lists is reachable as
+# ``lamina.backend.X`` (and through ``import *``).
 def __getattr__(name):
     if name == "__all__":
         return [n for n in __dir__() if not n.startswith("_") and not _is_submodule(n)]
-    # A submodule not imported yet (``from lamina.backend import dtype_policy``) is the import
-    # system's to load, not a ``K.*`` function.
-    if name.startswith("__") or _importlib_util.find_spec(f"{__name__}.{name}") is not None:
+    keras2 = _hooks.keras2_functions()
+    if name.startswith("__") or keras2 is None or name not in keras2.__all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    legacy = _importlib.import_module("lamina.backend.legacy")
-    if name not in legacy.__all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(legacy, name)
+    value = getattr(keras2, name)
     globals()[name] = value  # later lookups skip this function
     return value
 
 
 def _is_submodule(name):
-    return isinstance(globals().get(name), type(_importlib))
+    return isinstance(globals().get(name), type(_numpy_interop))
 
 
 def __dir__():
-    legacy = _importlib.import_module("lamina.backend.legacy")
-    return sorted(set(globals()) | set(legacy.__all__))
+    keras2 = _hooks.keras2_functions()
+    return sorted(set(globals()) | set(keras2.__all__ if keras2 is not None else ()))

@@ -6,13 +6,10 @@ precision, which layers realise with ``torch.autocast`` around ``call``.
 
 from lamina.backend import config
 from lamina.backend.dtypes import standardize_dtype
-from lamina.saving.object_registration import register_builtin
 
 _GLOBAL_POLICY = None
 
 
-@register_builtin("keras.dtype_policies")
-@register_builtin("keras")
 class DTypePolicy:
     """A named dtype policy.
 
@@ -84,8 +81,6 @@ class DTypePolicy:
         return f'<DTypePolicy "{self._name}">'
 
 
-@register_builtin("keras.dtype_policies")
-@register_builtin("keras")
 class FloatDTypePolicy(DTypePolicy):
     """Another name of ``DTypePolicy`` (Keras 3 keeps it for older code)."""
 

@@ -5,10 +5,18 @@ from collections.abc import MutableMapping
 
 from lamina.backend import dtype_policy
 from lamina.backend.dtype_policy import DTypePolicy
-from lamina.saving.object_registration import register_builtin
 
 
-@register_builtin("keras.dtype_policies")
+# The policies in a map may be user classes known only to the saving registry, a floor above the
+# backend (DESIGN.md): ``lamina.saving.serialization_lib`` hands its (de)serializers down when it loads.
+_ENTRY_SERIALIZATION = {}
+
+
+def set_entry_serialization(serialize, deserialize):
+    """Install the functions that (de)serialize the policies of a map's entries."""
+    _ENTRY_SERIALIZATION.update(serialize=serialize, deserialize=deserialize)
+
+
 class DTypePolicyMap(DTypePolicy, MutableMapping):
     """A dict-like map from layer paths to ``DTypePolicy``s, with a default.
 
@@ -120,8 +128,7 @@ class DTypePolicyMap(DTypePolicy, MutableMapping):
     __hash__ = None
 
     def get_config(self):
-        from lamina.saving.serialization_lib import serialize_keras_object
-
+        serialize_keras_object = _ENTRY_SERIALIZATION["serialize"]
         return {
             "default_policy": self._default_policy_arg,
             "policy_map": {k: serialize_keras_object(v) for k, v in self._policy_map.items()},
@@ -129,8 +136,7 @@ class DTypePolicyMap(DTypePolicy, MutableMapping):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina.saving.serialization_lib import deserialize_keras_object
-
+        deserialize_keras_object = _ENTRY_SERIALIZATION["deserialize"]
         config = dict(config)
         config["policy_map"] = {
             k: deserialize_keras_object(v, custom_objects=custom_objects)

@@ -6,12 +6,10 @@ weights instead of float ones.
 """
 
 from lamina.backend.dtype_policy import DTypePolicy, global_policy
-from lamina.saving.object_registration import register_builtin
 
 QUANTIZATION_MODES = ("int8", "float8", "int4", "gptq", "awq")
 
 
-@register_builtin("keras.dtype_policies")
 class QuantizedDTypePolicy(DTypePolicy):
     """A dtype policy for layers whose weights are quantized.
 
@@ -63,7 +61,6 @@ class QuantizedDTypePolicy(DTypePolicy):
         return f'<{type(self).__name__} "{self._name}">'
 
 
-@register_builtin("keras.dtype_policies")
 class QuantizedFloat8DTypePolicy(QuantizedDTypePolicy):
     """The float8 quantized policy, with the length of the delayed-scaling amax history.
 
@@ -94,7 +91,6 @@ class QuantizedFloat8DTypePolicy(QuantizedDTypePolicy):
         return config
 
 
-@register_builtin("keras.dtype_policies")
 class Int4DTypePolicy(QuantizedDTypePolicy):
     """The int4 policy with its block size: ``"int4/128_from_float32"``.
 

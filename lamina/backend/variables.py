@@ -244,14 +244,27 @@ def _charge_budget(initializer, shape, dtype):
     budget[0] -= nbytes
 
 
+# A string initializer ("zeros") names an object of ``lamina.initializers``, a floor above the
+# backend (DESIGN.md): that package installs its lookup here when it loads.
+_INITIALIZER_LOOKUP = []
+
+
+def set_initializer_lookup(get):
+    """Install ``get(name)``, which turns an initializer name into an initializer."""
+    _INITIALIZER_LOOKUP[:] = [get]
+
+
 def _initial_value(initializer, shape, dtype):
     torch_dtype = to_torch_dtype(dtype) if dtype is not None else None
     if initializer is None:
         raise ValueError("A Variable needs an `initializer` (a value or an initializer callable).")
     if isinstance(initializer, str):
-        from lamina import initializers
-
-        initializer = initializers.get(initializer)
+        if not _INITIALIZER_LOOKUP:
+            raise ValueError(
+                f"Cannot resolve the initializer {initializer!r}: `lamina.initializers` is not "
+                "loaded; `import lamina` first or pass an initializer object."
+            )
+        initializer = _INITIALIZER_LOOKUP[0](initializer)
     if callable(initializer) and not isinstance(initializer, (torch.Tensor, np.ndarray)):
         if shape is None:
             raise ValueError("A Variable built from an initializer callable needs a `shape`.")

@@ -2,6 +2,6 @@
 
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
-from lamina.layers.symbolic import Node
+from lamina.backend.symbolic import Node
 
 __all__ = ["InputSpec", "Layer", "Node"]

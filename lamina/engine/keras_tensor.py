@@ -1,5 +1,5 @@
 """Keras 2 path ``keras.engine.keras_tensor``: ``KerasTensor``."""
 
-from lamina.layers.symbolic import KerasTensor
+from lamina.backend.symbolic import KerasTensor
 
 __all__ = ["KerasTensor"]

@@ -1,5 +1,5 @@
 """Keras 2 path ``keras.engine.node``: ``Node``, one call of a layer in a graph."""
 
-from lamina.layers.symbolic import Node
+from lamina.backend.symbolic import Node
 
 __all__ = ["Node"]

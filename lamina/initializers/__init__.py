@@ -52,3 +52,8 @@ stft = STFTInitializer = STFT
 get, serialize, deserialize = object_lookup.lookup_functions(
     "initializer", builtin_objects(_MODULE), Initializer
 )
+
+# `Variable(initializer="zeros")`: the backend (a floor below) resolves names through this lookup.
+from lamina.backend import variables as _variables  # noqa: E402
+
+_variables.set_initializer_lookup(get)

@@ -8,7 +8,7 @@ import torch
 from lamina.backend import config as backend_config
 from lamina.backend.core import convert_to_tensor
 from lamina.layers.input_spec import InputSpec
-from lamina.utils import tree
+from lamina.backend import tree
 
 
 def fast_spec_ok(spec, x):

@@ -3,8 +3,8 @@ from a layer's inputs and attached to its outputs (never overwriting the caller'
 
 import torch
 
-from lamina.layers import symbolic
-from lamina.utils import tree
+from lamina.backend import symbolic
+from lamina.backend import tree
 
 
 def keep_mask(src, dst):

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from lamina.backend.dtypes import to_torch_dtype
-from lamina.layers import symbolic
-from lamina.utils import tree
+from lamina.backend import symbolic
+from lamina.backend import tree
 
 
 def batch_input_shape_from_kwargs(kwargs):

@@ -6,7 +6,7 @@ masks are inferred the same way from ``compute_mask``.
 """
 
 from lamina.backend.variables import SCOPE as _SCOPE
-from lamina.layers import symbolic
+from lamina.backend import symbolic
 from lamina.layers._call_inputs import reject_strings
 from lamina.layers._masks import collect_mask
 from lamina.layers._shape_specs import (
@@ -16,7 +16,7 @@ from lamina.layers._shape_specs import (
     specs_to_tensors,
 )
 from lamina.layers.input_spec import assert_input_compatibility
-from lamina.utils import tree
+from lamina.backend import tree
 
 
 class SymbolicCall:

@@ -10,7 +10,7 @@ import torch
 from lamina.backend import torch_compat
 from lamina.backend.numpy_interop import mark_eager_output
 from lamina.backend.call_context import CONTEXT
-from lamina.utils import tree
+from lamina.backend import tree
 
 # torch's registries of global module hooks (mutated in place by torch's register functions).
 GLOBAL_FORWARD_HOOKS = torch.nn.modules.module._global_forward_hooks

@@ -26,7 +26,7 @@ from lamina.backend.numpy_interop import mark_eager_output
 from lamina.backend.remat import get_current_remat_mode
 from lamina.backend.torch_compat import unset_fake_temporarily
 from lamina.backend.variables import Variable
-from lamina.layers import symbolic
+from lamina.backend import symbolic
 from lamina.layers._call_inputs import (
     arrays_to_tensors,
     device_type,
@@ -57,7 +57,7 @@ from lamina.layers._torch_hooks import GLOBAL_FORWARD_PRE_HOOKS as _GLOBAL_FORWA
 from lamina.layers._torch_hooks import TorchHooks
 from lamina.layers.input_spec import assert_input_compatibility
 from lamina.saving.object_registration import register_builtin
-from lamina.utils import tree
+from lamina.backend import tree
 
 _ALLOWED_KWARGS = {
     "input_dim",

@@ -9,7 +9,7 @@ outputs, whose shapes come from ``compute_output_spec`` -- by default ``call`` r
 import inspect
 
 from lamina.backend.naming import to_snake_case, unique_name
-from lamina.layers import symbolic
+from lamina.backend import symbolic
 from lamina.utils import tree
 
 

@@ -14,7 +14,7 @@ from lamina.losses._crossentropy_args import (
     smooth_categorical,
     warn_single_class,
 )
-from lamina.losses.loss import Loss, LossFunctionWrapper, _check_compatible, _convert_pair
+from lamina.losses.loss import Loss, LossFunctionWrapper, check_compatible, convert_pair
 from lamina.ops._crossentropy_math import binary_crossentropy_values
 from lamina.ops._utils import check_same_shape
 from lamina.saving.object_registration import register_builtin
@@ -66,7 +66,7 @@ def binary_focal_crossentropy(
     >>> lamina.losses.binary_focal_crossentropy([[0.0, 1.0]], [[0.4, 0.6]], gamma=2.0)
     tensor([0.0817])
     """
-    y_true, y_pred = _convert_pair(y_true, y_pred)
+    y_true, y_pred = convert_pair(y_true, y_pred)
     y_true = smooth_binary(y_true, label_smoothing)
     if from_logits:
         # The probabilities (clipped below) are used, not the logits, to give the reference's numbers.
@@ -102,10 +102,10 @@ def categorical_focal_crossentropy(
         Loss values with the class axis removed.
     """
     axis = check_axis(axis)
-    y_true, y_pred = _convert_pair(y_true, y_pred)
+    y_true, y_pred = convert_pair(y_true, y_pred)
     warn_single_class("categorical_focal_crossentropy", y_pred)
     y_true = smooth_categorical(y_true, label_smoothing)
-    _check_compatible(y_true, y_pred)
+    check_compatible(y_true, y_pred)
     dim = class_axis(axis, y_pred.ndim)
     if from_logits:
         y_pred = torch.softmax(y_pred, dim=dim)

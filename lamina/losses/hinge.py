@@ -2,7 +2,7 @@
 
 import torch
 
-from lamina.losses.loss import Loss, LossFunctionWrapper, _check_compatible, _convert_pair
+from lamina.losses.loss import Loss, LossFunctionWrapper, check_compatible, convert_pair
 from lamina.saving.object_registration import register_builtin
 
 _MODULE = "keras.losses"
@@ -16,8 +16,8 @@ def _to_signed_labels(y_true):
 
 
 def _margins(y_true, y_pred):
-    y_true, y_pred = _convert_pair(y_true, y_pred)
-    _check_compatible(y_true, y_pred)
+    y_true, y_pred = convert_pair(y_true, y_pred)
+    check_compatible(y_true, y_pred)
     return torch.clamp(1.0 - _to_signed_labels(y_true) * y_pred, min=0.0)
 
 
@@ -72,8 +72,8 @@ def categorical_hinge(y_true, y_pred):
     Returns:
         Loss values with the last axis removed.
     """
-    y_true, y_pred = _convert_pair(y_true, y_pred)
-    _check_compatible(y_true, y_pred)
+    y_true, y_pred = convert_pair(y_true, y_pred)
+    check_compatible(y_true, y_pred)
     pos = torch.sum(y_true * y_pred, dim=-1)
     neg = torch.amax((1.0 - y_true) * y_pred, dim=-1)
     return torch.clamp(neg - pos + 1.0, min=0.0)

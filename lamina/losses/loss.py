@@ -173,7 +173,7 @@ def reduce_weighted_values(
     return reduce_values(values, sample_weight, reduction)
 
 
-def _convert_pair(y_true, y_pred):
+def convert_pair(y_true, y_pred):
     """Convert the inputs of a loss function: a float ``y_pred``, and ``y_true`` cast to match it."""
     y_pred = convert_to_tensor(y_pred)
     if not y_pred.is_floating_point():
@@ -182,7 +182,7 @@ def _convert_pair(y_true, y_pred):
     return y_true, y_pred
 
 
-def _check_compatible(y_true, y_pred):
+def check_compatible(y_true, y_pred):
     """Raise a readable error when element-wise losses get shapes that cannot broadcast."""
     if y_true.shape == y_pred.shape:
         return
@@ -221,7 +221,7 @@ def _convert_structure(x, dtype, keep_integers=False):
     return convert_to_tensor(x, dtype=dtype)
 
 
-def _set_mask(values, mask):
+def set_mask(values, mask):
     """Attach ``mask`` to loss ``values`` so ``Loss.__call__`` counts only the valid entries."""
     values._keras_mask = mask
     return values

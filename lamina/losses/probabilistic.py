@@ -25,9 +25,9 @@ from lamina.losses._crossentropy_args import (
 from lamina.losses.loss import (
     Loss,
     LossFunctionWrapper,
-    _check_compatible,
-    _convert_pair,
-    _set_mask,
+    check_compatible,
+    convert_pair,
+    set_mask,
 )
 from lamina.ops._crossentropy_math import binary_crossentropy_values, categorical_log_probs
 from lamina.ops._utils import check_same_shape
@@ -57,7 +57,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     >>> lamina.losses.binary_crossentropy([[0.0, 1.0]], [[0.4, 0.6]])
     tensor([0.5108])
     """
-    y_true, y_pred = _convert_pair(y_true, y_pred)
+    y_true, y_pred = convert_pair(y_true, y_pred)
     y_true = smooth_binary(y_true, label_smoothing)
     check_same_shape(y_true, y_pred)
     return torch.mean(binary_crossentropy_values(y_true, y_pred, from_logits), dim=axis)
@@ -86,7 +86,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     tensor([0.0513])
     """
     axis = check_axis(axis)
-    y_true, y_pred = _convert_pair(y_true, y_pred)
+    y_true, y_pred = convert_pair(y_true, y_pred)
     warn_single_class("categorical_crossentropy", y_pred)
     y_true = smooth_categorical(y_true, label_smoothing)
     check_same_shape(y_true, y_pred)
@@ -154,7 +154,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         ) from None
     values = values.reshape(expected)
     if ignore_class is not None:
-        _set_mask(values, valid)
+        set_mask(values, valid)
     return values
 
 
@@ -171,8 +171,8 @@ def kl_divergence(y_true, y_pred):
     Returns:
         Loss values with the last axis removed.
     """
-    y_true, y_pred = _convert_pair(y_true, y_pred)
-    _check_compatible(y_true, y_pred)
+    y_true, y_pred = convert_pair(y_true, y_pred)
+    check_compatible(y_true, y_pred)
     eps = backend_config.epsilon()
     y_true = torch.clamp(y_true, eps, 1.0)
     y_pred = torch.clamp(y_pred, eps, 1.0)
@@ -192,8 +192,8 @@ def poisson(y_true, y_pred):
     Returns:
         Loss values with the last axis removed.
     """
-    y_true, y_pred = _convert_pair(y_true, y_pred)
-    _check_compatible(y_true, y_pred)
+    y_true, y_pred = convert_pair(y_true, y_pred)
+    check_compatible(y_true, y_pred)
     return torch.mean(y_pred - y_true * torch.log(y_pred + backend_config.epsilon()), dim=-1)
 
 

@@ -11,8 +11,8 @@ from lamina.backend import config as backend_config
 from lamina.losses.loss import (
     Loss,
     LossFunctionWrapper,
-    _check_compatible,
-    _convert_pair,
+    check_compatible,
+    convert_pair,
     squeeze_or_expand_to_same_rank,
 )
 from lamina.saving.object_registration import register_builtin
@@ -21,9 +21,9 @@ _MODULE = "keras.losses"
 
 
 def _prepare(y_true, y_pred):
-    y_true, y_pred = _convert_pair(y_true, y_pred)
+    y_true, y_pred = convert_pair(y_true, y_pred)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-    _check_compatible(y_true, y_pred)
+    check_compatible(y_true, y_pred)
     return y_true, y_pred
 
 

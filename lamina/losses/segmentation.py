@@ -5,7 +5,7 @@ import numbers
 import torch
 
 from lamina.backend import config as backend_config
-from lamina.losses.loss import Loss, LossFunctionWrapper, _check_compatible, _convert_pair
+from lamina.losses.loss import Loss, LossFunctionWrapper, check_compatible, convert_pair
 from lamina.saving.object_registration import register_builtin
 
 _MODULE = "keras.losses"
@@ -40,8 +40,8 @@ def dice(y_true, y_pred, axis=None):
     >>> lamina.losses.dice([[1.0, 0.0], [1.0, 1.0]], [[0.8, 0.1], [0.7, 0.4]])
     tensor(0.2400)
     """
-    y_true, y_pred = _convert_pair(y_true, y_pred)
-    _check_compatible(y_true, y_pred)
+    y_true, y_pred = convert_pair(y_true, y_pred)
+    check_compatible(y_true, y_pred)
     axis = _dims(axis)
     intersection = _sum(y_true * y_pred, axis)
     denominator = _sum(y_true, axis) + _sum(y_pred, axis) + backend_config.epsilon()
@@ -66,8 +66,8 @@ def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
     Returns:
         The loss, with ``axis`` removed (a scalar for ``axis=None``).
     """
-    y_true, y_pred = _convert_pair(y_true, y_pred)
-    _check_compatible(y_true, y_pred)
+    y_true, y_pred = convert_pair(y_true, y_pred)
+    check_compatible(y_true, y_pred)
     axis = _dims(axis)
     intersection = _sum(y_true * y_pred, axis)
     fp = _sum((1.0 - y_pred) * y_true, axis)

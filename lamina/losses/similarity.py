@@ -7,7 +7,7 @@ import torch
 from lamina.backend import config as backend_config
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
-from lamina.losses.loss import Loss, LossFunctionWrapper, _set_mask
+from lamina.losses.loss import Loss, LossFunctionWrapper, set_mask
 from lamina.saving.object_registration import register_builtin
 
 _MODULE = "keras.losses"
@@ -66,7 +66,7 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
     total = p_loss + n_loss
     # softplus as logaddexp(x, 0): exact for every x (F.softplus turns linear above a threshold).
     values = torch.logaddexp(total, torch.zeros((), dtype=total.dtype, device=total.device))
-    return _set_mask(values, values > 0)
+    return set_mask(values, values > 0)
 
 
 def _check_positive(name, value):

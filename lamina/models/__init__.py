@@ -4,7 +4,7 @@ from lamina.models.functional import Functional
 from lamina.models.model import Model
 from lamina.models.sequential import Sequential
 from lamina.models.cloning import clone_model
-from lamina.saving.saving_api import load_model, save_model
+from lamina.models._archive import load_model, save_model
 
 
 def model_from_json(json_string, custom_objects=None):

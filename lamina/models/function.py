@@ -4,7 +4,7 @@ Like a functional model without the ``Layer`` API: no weights of its own, no tra
 walked once at construction into the list of nodes in execution order.
 """
 
-from lamina.layers import symbolic
+from lamina.backend import symbolic
 from lamina.layers.operation import Operation
 from lamina.utils import tree
 

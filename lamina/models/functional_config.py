@@ -13,7 +13,7 @@ import torch
 
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import standardize_dtype
-from lamina.layers import symbolic
+from lamina.backend import symbolic
 from lamina.layers.core import keras_op_nodes
 from lamina.saving import serialization_lib
 

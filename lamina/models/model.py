@@ -202,12 +202,12 @@ class Model(ModelQuantization, Trainer, Layer):
         """
         import os
 
-        from lamina.saving import saving_lib
+        from lamina.models import _archive
 
         _check_save_kwargs(filepath, kwargs)
         if not overwrite and os.path.exists(filepath):
             raise FileExistsError(f"{filepath!r} exists and `overwrite=False`.")
-        saving_lib.save_model(self, filepath, zipped=True if zipped is None else bool(zipped))
+        _archive.write_model(self, filepath, zipped=True if zipped is None else bool(zipped))
 
     def export(self, filepath, format="torch", verbose=None, input_signature=None, **kwargs):
         """Export the model's forward pass as an artifact for inference.
@@ -233,9 +233,9 @@ class Model(ModelQuantization, Trainer, Layer):
         >>> torch.export.load("model.pt2").module()(x)
         >>> model.export("model.onnx", format="onnx")
         """
-        from lamina.export import export_lib
+        from lamina.models import _archive
 
-        return export_lib.export_model(
+        return _archive.export_model(
             self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs
         )
 
@@ -247,7 +247,7 @@ class Model(ModelQuantization, Trainer, Layer):
         """
         import os
 
-        from lamina.saving import saving_lib
+        from lamina.models import _archive
 
         if max_shard_size is not None:
             raise ValueError(
@@ -256,7 +256,7 @@ class Model(ModelQuantization, Trainer, Layer):
             )
         if not overwrite and os.path.exists(filepath):
             raise FileExistsError(f"{filepath!r} exists and `overwrite=False`.")
-        saving_lib.save_weights(self, filepath)
+        _archive.write_weights(self, filepath)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         """Load variables from a ``.weights.h5`` file or a ``.keras`` archive.
@@ -264,7 +264,7 @@ class Model(ModelQuantization, Trainer, Layer):
         Keras's legacy keyword arguments ``by_name`` and ``objects_to_skip`` are accepted only
         as ``None``/``False`` (their features are not supported); anything else raises.
         """
-        from lamina.saving import saving_lib
+        from lamina.models import _archive
 
         unknown = sorted(set(kwargs) - {"by_name", "objects_to_skip"})
         if unknown:
@@ -278,7 +278,7 @@ class Model(ModelQuantization, Trainer, Layer):
                 f"Lamina does not support these `load_weights` arguments: {used}. They apply to "
                 "Keras's legacy `.h5` and sharded weights files."
             )
-        saving_lib.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        _archive.read_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     def to_json(self, **kwargs):
         """The model's serialized config as a JSON string."""

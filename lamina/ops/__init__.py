@@ -30,6 +30,11 @@ def _holds_keras_tensor(values):
     return False
 
 
+# Why a wrapper applied here rather than a decorator at each definition (issue 12): the wrapper
+# costs a few microseconds a call, which the public entry points pay either way, but decorated
+# definitions would also put it on every internal call between op modules (``numpy_*``, ``math``,
+# ``core``, which call each other's plain functions today), slowing composite ops. The recording
+# itself goes through ``lamina.backend.symbolic``, so ops never import layers.
 def _symbolic_aware(fn, name):
     """Let ``fn`` take symbolic tensors: the call is then recorded as a graph node (functional API).
 
@@ -40,15 +45,15 @@ def _symbolic_aware(fn, name):
     @_functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if args and _holds_keras_tensor(args):
-            from lamina.layers.core.tensor_op import apply_tensor_op
-
-            return apply_tensor_op(name, *args, **kwargs)
+            return _record_op(name, *args, **kwargs)
         return fn(*args, **kwargs)
 
     return wrapper
 
 
 import functools as _functools  # noqa: E402
+
+from lamina.backend.symbolic import record_op as _record_op  # noqa: E402
 
 for _name in __all__:
     _obj = globals()[_name]

@@ -1,6 +1,6 @@
 """``extract_patches_3d``: patches of volumes, as ``keras.ops.image`` defines it."""
 
-from lamina.ops._symbolic import holds_keras_tensor
+from lamina.ops._symbolic import holds_keras_tensor, record_op
 from lamina.ops.image_patches import extract_patches
 
 __all__ = ["extract_patches_3d"]
@@ -40,9 +40,7 @@ def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="va
         raise ValueError(f"Invalid `strides` argument. Expected an int or a tuple of length 3. Got: {strides}")
     if holds_keras_tensor((volumes,)):
         # Keras records this op as its `ExtractPatches` operation with a 3-tuple size.
-        from lamina.layers.core.tensor_op import apply_tensor_op
-
-        return apply_tensor_op(
+        return record_op(
             "extract_patches", volumes, tuple(size), strides, dilation_rate, padding, data_format
         )
     return extract_patches(

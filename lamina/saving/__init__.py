@@ -14,3 +14,9 @@ from lamina.saving.serialization_lib import (
 )
 from lamina.saving.saving_api import load_model, load_weights, save_model, save_weights
 from lamina.saving.file_editor import KerasFileEditor
+
+# `FeatureSpace.save` (a layer, floors below) writes its archive with this package's writer.
+from lamina.layers.preprocessing import feature_space as _feature_space  # noqa: E402
+from lamina.saving import saving_lib as _saving_lib  # noqa: E402
+
+_feature_space.set_archive_writer(_saving_lib.save_model)

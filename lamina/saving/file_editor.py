@@ -19,7 +19,7 @@ import numpy as np
 
 from lamina.saving import saving_lib
 from lamina.utils import atomic_files
-from lamina.saving.weights_store import _has_state_hook, _own_variables, _walk
+from lamina.saving.weights_store import has_state_hook, own_variables, walk
 
 _MAX_RANK = 64
 
@@ -51,18 +51,18 @@ class KerasFileEditor:
         self.model = None
         if self.filepath.endswith(".keras"):
             with zipfile.ZipFile(self.filepath, "r") as zf:
-                names = saving_lib._check_archive(zf, self.filepath)
+                names = saving_lib.check_archive(zf, self.filepath)
                 self.config = json.loads(
-                    saving_lib._read_member(zf, saving_lib._CONFIG, saving_lib._MAX_JSON_BYTES)
+                    saving_lib.read_member(zf, saving_lib.CONFIG_MEMBER, saving_lib.MAX_JSON_BYTES)
                 )
-                if saving_lib._METADATA in names:
+                if saving_lib.METADATA_MEMBER in names:
                     self.metadata = json.loads(
-                        saving_lib._read_member(zf, saving_lib._METADATA, saving_lib._MAX_JSON_BYTES)
+                        saving_lib.read_member(zf, saving_lib.METADATA_MEMBER, saving_lib.MAX_JSON_BYTES)
                     )
-                if saving_lib._WEIGHTS not in names:
-                    raise ValueError(f"{self.filepath!r} has no {saving_lib._WEIGHTS}.")
+                if saving_lib.WEIGHTS_MEMBER not in names:
+                    raise ValueError(f"{self.filepath!r} has no {saving_lib.WEIGHTS_MEMBER}.")
                 source = io.BytesIO(
-                    saving_lib._read_member(zf, saving_lib._WEIGHTS, saving_lib._MAX_WEIGHTS_BYTES)
+                    saving_lib.read_member(zf, saving_lib.WEIGHTS_MEMBER, saving_lib.MAX_WEIGHTS_BYTES)
                 )
         elif self.filepath.endswith(".weights.h5"):
             source = self.filepath
@@ -283,7 +283,7 @@ def _read_dataset(dataset, path):
     if len(shape) > _MAX_RANK:
         raise ValueError(f"Malformed weight '{path}': rank {len(shape)} exceeds {_MAX_RANK}.")
     size = math.prod(shape) * dataset.dtype.itemsize
-    if size > saving_lib._MAX_WEIGHTS_BYTES:
+    if size > saving_lib.MAX_WEIGHTS_BYTES:
         raise ValueError(f"Weight '{path}' is too large to load safely ({size} bytes).")
     return np.asarray(dataset[()])
 
@@ -315,12 +315,12 @@ def weight_spec_of(model):
     spec = collections.OrderedDict()
 
     def visit(obj, path):
-        if _has_state_hook(obj, "save_own_variables"):
+        if has_state_hook(obj, "save_own_variables"):
             store = {}
             obj.save_own_variables(store)
             shapes = {k: _WeightSpec(np.shape(store[k])) for k in sorted(store)}
         else:
-            shapes = {str(i): _WeightSpec(v.shape) for i, v in enumerate(_own_variables(obj))}
+            shapes = {str(i): _WeightSpec(v.shape) for i, v in enumerate(own_variables(obj))}
         if not shapes:
             return
         node = spec
@@ -328,7 +328,7 @@ def weight_spec_of(model):
             node = node.setdefault(element, collections.OrderedDict())
         node.update(shapes)
 
-    _walk(model, "", set(), visit)
+    walk(model, "", set(), visit)
     return spec
 
 

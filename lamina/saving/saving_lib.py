@@ -22,17 +22,17 @@ import h5py
 
 from lamina.backend import variables
 from lamina.saving import archive_dir, model_sizing, serialization_lib
-from lamina.saving.weights_store import _walk, load_weights_from_h5, save_weights_to_h5
+from lamina.saving.weights_store import load_weights_from_h5, save_weights_to_h5, walk
 from lamina.utils import atomic_files
 
-_CONFIG = "config.json"
-_METADATA = "metadata.json"
-_WEIGHTS = "model.weights.h5"
+CONFIG_MEMBER = "config.json"
+METADATA_MEMBER = "metadata.json"
+WEIGHTS_MEMBER = "model.weights.h5"
 _ASSETS = "assets"
-_ALLOWED_MEMBERS = {_CONFIG, _METADATA, _WEIGHTS}
+_ALLOWED_MEMBERS = {CONFIG_MEMBER, METADATA_MEMBER, WEIGHTS_MEMBER}
 # Generous bounds: configs are small; weights may be large but never larger than this.
-_MAX_JSON_BYTES = 64 * 1024 * 1024
-_MAX_WEIGHTS_BYTES = 16 * 1024**3
+MAX_JSON_BYTES = 64 * 1024 * 1024
+MAX_WEIGHTS_BYTES = 16 * 1024**3
 _MAX_COMPRESSION_RATIO = 1000
 # Assets (vocabularies) are extracted to a temporary folder: their total is bounded too.
 _MAX_ASSETS_BYTES = 1024**3
@@ -77,9 +77,9 @@ def save_model(model, filepath, zipped=True):
     with h5py.File(weights, "w") as f:
         save_weights_to_h5(model, f)
     members = [
-        (_METADATA, json.dumps(metadata).encode()),
-        (_CONFIG, json.dumps(config, default=_json_default).encode()),
-        (_WEIGHTS, weights.getvalue()),
+        (METADATA_MEMBER, json.dumps(metadata).encode()),
+        (CONFIG_MEMBER, json.dumps(config, default=_json_default).encode()),
+        (WEIGHTS_MEMBER, weights.getvalue()),
     ] + _collect_assets(model)
 
     if not zipped:
@@ -142,7 +142,7 @@ def _collect_assets(model):
                     with open(full, "rb") as f:
                         files.append((_asset_prefix(path) + rel, f.read()))
 
-    _walk(model, "", set(), visit)
+    walk(model, "", set(), visit)
     return files
 
 
@@ -164,10 +164,10 @@ def _load_assets(model, zf, names):
                 target = os.path.join(tmp, *name[len(prefix):].split("/"))
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 with open(target, "wb") as f:
-                    f.write(_read_member(zf, name, _MAX_JSON_BYTES))
+                    f.write(read_member(zf, name, MAX_JSON_BYTES))
             obj.load_assets(tmp)
 
-    _walk(model, "", set(), visit)
+    walk(model, "", set(), visit)
 
 
 def _json_default(value):
@@ -178,7 +178,7 @@ def _json_default(value):
     raise TypeError(f"Cannot serialize {type(value).__name__} in a model config.")
 
 
-def _check_archive(zf, filepath):
+def check_archive(zf, filepath):
     names = set()
     asset_bytes = 0
     for info in zf.infolist():
@@ -195,7 +195,7 @@ def _check_archive(zf, filepath):
         if name in names:
             raise ValueError(f"Refusing to load {filepath!r}: duplicate archive member {name!r}.")
         names.add(name)
-        limit = _MAX_WEIGHTS_BYTES if name == _WEIGHTS else _MAX_JSON_BYTES
+        limit = MAX_WEIGHTS_BYTES if name == WEIGHTS_MEMBER else MAX_JSON_BYTES
         if info.file_size > limit:
             raise ValueError(
                 f"Refusing to load {filepath!r}: member {name!r} declares {info.file_size} bytes "
@@ -210,12 +210,12 @@ def _check_archive(zf, filepath):
                     f"Refusing to load {filepath!r}: its asset files declare more than "
                     f"{_MAX_ASSETS_BYTES} bytes in all."
                 )
-    if _CONFIG not in names:
-        raise ValueError(f"Cannot load {filepath!r}: the archive has no {_CONFIG}.")
+    if CONFIG_MEMBER not in names:
+        raise ValueError(f"Cannot load {filepath!r}: the archive has no {CONFIG_MEMBER}.")
     return names
 
 
-def _read_member(zf, name, limit):
+def read_member(zf, name, limit):
     with zf.open(name) as f:
         data = f.read(limit + 1)
     if len(data) > limit:
@@ -251,13 +251,13 @@ def _open_archive(filepath):
 def _load_model(filepath, custom_objects, compile, safe_mode):
     source = repr(filepath)
     with _open_archive(filepath) as zf:
-        names = _check_archive(zf, filepath)
+        names = check_archive(zf, filepath)
         try:
-            config = json.loads(_read_member(zf, _CONFIG, _MAX_JSON_BYTES))
+            config = json.loads(read_member(zf, CONFIG_MEMBER, MAX_JSON_BYTES))
         except ValueError as e:
-            raise ValueError(f"Cannot load {filepath!r}: {_CONFIG} is not valid JSON ({e}).") from None
+            raise ValueError(f"Cannot load {filepath!r}: {CONFIG_MEMBER} is not valid JSON ({e}).") from None
         if not isinstance(config, dict):
-            raise ValueError(f"Cannot load {filepath!r}: {_CONFIG} does not hold an object config.")
+            raise ValueError(f"Cannot load {filepath!r}: {CONFIG_MEMBER} does not hold an object config.")
         compile_config = config.pop("compile_config", None)
 
         def build():
@@ -268,15 +268,15 @@ def _load_model(filepath, custom_objects, compile, safe_mode):
 
         # Sized on the meta device first: nothing is allocated for a model the file cannot fill.
         planned = model_sizing.build_on_meta(build)
-        if _WEIGHTS not in names:
+        if WEIGHTS_MEMBER not in names:
             if planned is None:
-                with variables.allocation_budget(_UNSIZED_MARGIN_BYTES, f"{filepath!r} (no {_WEIGHTS})"):
+                with variables.allocation_budget(_UNSIZED_MARGIN_BYTES, f"{filepath!r} (no {WEIGHTS_MEMBER})"):
                     planned = build()
             _refuse_missing_weights(planned, filepath)
             weights = None
         else:
-            other = sum(zf.getinfo(n).file_size for n in names if n != _WEIGHTS)
-            limit = _MAX_WEIGHTS_BYTES
+            other = sum(zf.getinfo(n).file_size for n in names if n != WEIGHTS_MEMBER)
+            limit = MAX_WEIGHTS_BYTES
             if planned is not None:
                 limit = min(limit, model_sizing.weights_file_bound(planned, other))
             weights = _OpenWeights(zf, filepath, limit)
@@ -287,7 +287,7 @@ def _load_model(filepath, custom_objects, compile, safe_mode):
             if planned is None and weights is not None:
                 # The config does not build on the meta device: build for real, but no variable
                 # may take more than the weights file that must fill it holds.
-                with variables.allocation_budget(weights.size + _UNSIZED_MARGIN_BYTES, f"{filepath!r}'s {_WEIGHTS}"):
+                with variables.allocation_budget(weights.size + _UNSIZED_MARGIN_BYTES, f"{filepath!r}'s {WEIGHTS_MEMBER}"):
                     model = build()
             else:
                 model = build()
@@ -305,7 +305,7 @@ def _refuse_missing_weights(model, filepath):
     if unstored:
         shown = ", ".join(unstored[:20]) + (f", ... ({len(unstored)} in all)" if len(unstored) > 20 else "")
         raise ValueError(
-            f"Cannot load {filepath!r}: the archive has no {_WEIGHTS}, so these variables would "
+            f"Cannot load {filepath!r}: the archive has no {WEIGHTS_MEMBER}, so these variables would "
             f"have no stored value: {shown}."
         )
 
@@ -318,21 +318,21 @@ class _OpenWeights:
     """
 
     def __init__(self, zf, filepath, limit):
-        info = zf.getinfo(_WEIGHTS)
+        info = zf.getinfo(WEIGHTS_MEMBER)
         if info.file_size > limit:
             raise ValueError(
-                f"Refusing to load {filepath!r}: {_WEIGHTS} declares {info.file_size} bytes, more "
+                f"Refusing to load {filepath!r}: {WEIGHTS_MEMBER} declares {info.file_size} bytes, more "
                 f"than the model in its config can need ({limit} bytes)."
             )
         self._buffer = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
         try:
-            with zf.open(_WEIGHTS) as member:
+            with zf.open(WEIGHTS_MEMBER) as member:
                 copied = 0
                 while chunk := member.read(_CHUNK_BYTES):
                     copied += len(chunk)
                     if copied > limit:
                         raise ValueError(
-                            f"Refusing to load {filepath!r}: {_WEIGHTS} inflates past {limit} "
+                            f"Refusing to load {filepath!r}: {WEIGHTS_MEMBER} inflates past {limit} "
                             "bytes, more than the model in its config can need."
                         )
                     self._buffer.write(chunk)
@@ -341,7 +341,7 @@ class _OpenWeights:
             try:
                 self.h5 = h5py.File(self._buffer, "r")
             except OSError as e:
-                raise ValueError(f"Cannot load {filepath!r}: {_WEIGHTS} is not a valid HDF5 file ({e}).") from None
+                raise ValueError(f"Cannot load {filepath!r}: {WEIGHTS_MEMBER} is not a valid HDF5 file ({e}).") from None
         except BaseException:
             self._buffer.close()
             raise
@@ -389,11 +389,11 @@ def load_weights(model, filepath, skip_mismatch=False):
         if not zipfile.is_zipfile(filepath):
             raise ValueError(f"Cannot load {filepath!r}: it is not a `.keras` zip archive.")
         with zipfile.ZipFile(filepath, "r") as zf:
-            names = _check_archive(zf, filepath)
-            if _WEIGHTS not in names:
+            names = check_archive(zf, filepath)
+            if WEIGHTS_MEMBER not in names:
                 _refuse_missing_weights(model, filepath)
                 return
-            limit = min(_MAX_WEIGHTS_BYTES, model_sizing.weights_file_bound(model))
+            limit = min(MAX_WEIGHTS_BYTES, model_sizing.weights_file_bound(model))
             with _OpenWeights(zf, filepath, limit) as weights:
                 load_weights_from_h5(model, weights.h5, skip_mismatch=skip_mismatch, source=repr(filepath))
         return

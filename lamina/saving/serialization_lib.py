@@ -186,3 +186,25 @@ def deserialize_keras_object(config, module_objects=None, custom_objects=None, s
         if build_config and hasattr(obj, "build_from_config"):
             obj.build_from_config(build_config)
     return obj
+
+
+def _register_backend_classes():
+    # The dtype policies live on the ground floor (``lamina.backend``), which cannot import this
+    # registry a floor above it (DESIGN.md): the registry registers them, under the Keras modules
+    # Keras writes (``"keras"`` first: it is the module a saved ``DTypePolicy`` names).
+    from lamina.backend import dtype_policy, dtype_policy_map, quantized_dtype_policy as quantized
+
+    for cls in (dtype_policy.DTypePolicy, dtype_policy.FloatDTypePolicy):
+        object_registration.register_builtin("keras")(cls)
+        object_registration.register_builtin("keras.dtype_policies")(cls)
+    for cls in (
+        dtype_policy_map.DTypePolicyMap,
+        quantized.QuantizedDTypePolicy,
+        quantized.QuantizedFloat8DTypePolicy,
+        quantized.Int4DTypePolicy,
+    ):
+        object_registration.register_builtin("keras.dtype_policies")(cls)
+    dtype_policy_map.set_entry_serialization(serialize_keras_object, deserialize_keras_object)
+
+
+_register_backend_classes()

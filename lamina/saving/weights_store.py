@@ -14,7 +14,8 @@ from lamina.backend.naming import to_snake_case
 from lamina.saving.safe_h5 import SafeH5Group
 
 
-def _own_variables(obj):
+def own_variables(obj):
+    """``obj``'s own variables in the order Keras saves them (trainable first)."""
     own = getattr(obj, "_own_variables", None)
     if own is not None:
         return [v for v in own if v.trainable] + [v for v in own if not v.trainable]
@@ -53,7 +54,7 @@ def _children(obj):
     return sorted(found.items(), key=lambda item: ("~" + item[0]) if item[0].startswith("_") else item[0])
 
 
-def _has_state_hook(obj, name):
+def has_state_hook(obj, name):
     """Whether a layer keeps non-variable state through Keras's ``save/load_own_variables`` hooks.
 
     Layers only: optimizers define the hooks too, but their variables are stored the default way.
@@ -67,7 +68,9 @@ def _has_state_hook(obj, name):
     )
 
 
-def _walk(obj, path, visited, visit):
+def walk(obj, path, visited, visit):
+    """Call ``visit(child, path)`` on ``obj`` and everything it tracks, once each, in Keras's
+    order (the weight-file paths); ``visited`` holds the ids already seen."""
     if id(obj) in visited:
         return
     visited.add(id(obj))
@@ -84,9 +87,9 @@ def _walk(obj, path, visited, visit):
                 else:
                     used[base] = 0
                     item_name = base
-                _walk(item, f"{child_path}/{item_name}", visited, visit)
+                walk(item, f"{child_path}/{item_name}", visited, visit)
         else:
-            _walk(child, child_path, visited, visit)
+            walk(child, child_path, visited, visit)
 
 
 def save_weights_to_h5(model, h5file):
@@ -96,13 +99,13 @@ def save_weights_to_h5(model, h5file):
         group = h5file.require_group(path) if path else h5file
         vars_group = group.create_group("vars")
         vars_group.attrs["name"] = getattr(obj, "name", "")
-        if _has_state_hook(obj, "save_own_variables"):
+        if has_state_hook(obj, "save_own_variables"):
             obj.save_own_variables(vars_group)
             return
-        for i, v in enumerate(_own_variables(obj)):
+        for i, v in enumerate(own_variables(obj)):
             vars_group.create_dataset(str(i), data=np.asarray(v.detach().cpu().numpy()))
 
-    _walk(model, "", set(), visit)
+    walk(model, "", set(), visit)
 
 
 def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights file", check_only=False):
@@ -119,10 +122,10 @@ def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights
     hooks = []
 
     def visit(obj, path):
-        variables = _own_variables(obj)
+        variables = own_variables(obj)
         key = f"{path}/vars" if path else "vars"
         entry = store.get(key)
-        if _has_state_hook(obj, "load_own_variables"):
+        if has_state_hook(obj, "load_own_variables"):
             entry = {} if entry is None else entry
             if isinstance(entry, SafeH5Group):
                 entry.check_all()
@@ -163,7 +166,7 @@ def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights
 
     if getattr(model, "optimizer", None) is not None and "optimizer" in store:
         _prepare_optimizer(model)
-    _walk(model, "", set(), visit)
+    walk(model, "", set(), visit)
     if problems and not skip_mismatch:
         raise ValueError(f"Could not load {source}: " + "; ".join(problems))
     if check_only:

@@ -16,7 +16,7 @@ from lamina.saving.object_registration import (
     register_keras_serializable,
 )
 from lamina.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
-from lamina.utils.numerical_utils import normalize, to_categorical
+from lamina.ops.numerical_utils import normalize, to_categorical
 from lamina.utils.progbar import Progbar
 from lamina.utils.py_dataset import PyDataset, Sequence
 
@@ -24,7 +24,7 @@ from lamina.utils.py_dataset import PyDataset, Sequence
 # optional packages: looked up on first use. The lower floors import ``lamina.utils.<module>``,
 # which runs this file, and must not load layers or trainers.
 _LAZY = {
-    "is_keras_tensor": "lamina.layers.symbolic",
+    "is_keras_tensor": "lamina.backend.symbolic",
     "pack_x_y_sample_weight": "lamina.trainers.data_adapters",
     "unpack_x_y_sample_weight": "lamina.trainers.data_adapters",
     "FeatureSpace": "lamina.layers.preprocessing.feature_space",

@@ -39,7 +39,9 @@ def _decode_image(path, num_channels):
 
 
 def _image_loader(image_size, num_channels, interpolation, data_format, crop_to_aspect_ratio, pad_to_aspect_ratio):
-    from lamina.ops import image as image_ops  # a higher floor: imported when a dataset is made
+    # Upward on purpose (one of the two of issue 12): the dataset builder is `keras.utils` API and
+    # resizes with the ops' image math (the only copy); imported when a dataset is made.
+    from lamina.ops import image as image_ops
 
     def load(path):
         array = _decode_image(path, num_channels)

@@ -13,6 +13,7 @@ import torch
 from lamina.backend import config, naming
 from lamina.backend.core import convert_to_numpy
 from lamina.backend.legacy import training_phase
+from lamina.backend.legacy._hooks import graph_builder  # layers and models, installed from above
 from lamina.ops._utils import public_names
 
 _NAME_SCOPES = []
@@ -49,9 +50,7 @@ def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None, ragg
         if not ndim:
             raise ValueError("`placeholder` needs `shape` or `ndim`. Received neither.")
         shape = (None,) * ndim
-    from lamina.layers.core.input_layer import Input
-
-    return Input(
+    return graph_builder("input")(
         batch_shape=tuple(shape), dtype=config.floatx() if dtype is None else dtype, sparse=sparse, name=name
     )
 
@@ -87,9 +86,7 @@ def to_dense(tensor):
     if _symbolic(tensor):
         if not getattr(tensor, "sparse", False):
             return tensor
-        from lamina.layers.core.lambda_layer import Lambda
-
-        return Lambda(_densify, name="to_dense")(tensor)
+        return graph_builder("lambda_layer")(_densify, name="to_dense")(tensor)
     if isinstance(tensor, torch.Tensor):
         return _densify(tensor)
     return tensor
@@ -145,8 +142,6 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
         raise ValueError(f"Session keyword arguments are not supported during eager execution. You passed: {kwargs}")
     if updates:
         raise ValueError(f"`updates` argument is not supported during eager execution. You passed: {updates}")
-    from lamina.models import Model
-
     # Keras 2 fed the learning phase as one more input: `K.function([x, K.learning_phase()], ...)`.
     phase_at = None
     if isinstance(inputs, (list, tuple)):
@@ -156,7 +151,7 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
         if marks:
             phase_at = marks[0]
             inputs = [x for i, x in enumerate(inputs) if i != phase_at]
-    model = Model(inputs=inputs, outputs=outputs)
+    model = graph_builder("model")(inputs=inputs, outputs=outputs)
     as_list = isinstance(outputs, list)
 
     def run(model_inputs):

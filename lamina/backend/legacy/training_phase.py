@@ -125,3 +125,9 @@ __all__ = [
     "learning_phase_scope",
     "set_learning_phase",
 ]
+
+
+# ``K.clear_session`` unsets the learning phase, as Keras 2's does.
+from lamina.backend._hooks import on_clear_session  # noqa: E402
+
+on_clear_session(reset_learning_phase)

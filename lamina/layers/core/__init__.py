@@ -51,3 +51,6 @@ __all__ += [
     "SpatialDropout2D",
     "SpatialDropout3D",
 ]
+
+# Installs the recorder of ops called on symbolic tensors (lamina.backend.symbolic.set_op_recorder).
+from lamina.layers.core import tensor_op as _tensor_op  # noqa: E402,F401

@@ -2,7 +2,7 @@
 
 from lamina.backend.dtypes import STRING, standardize_dtype
 from lamina.backend.naming import unique_name
-from lamina.layers import symbolic
+from lamina.backend import symbolic
 from lamina.layers.layer import Layer
 from lamina.saving.object_registration import register_builtin
 

@@ -13,7 +13,7 @@ import numbers
 
 from lamina.backend.dtypes import standardize_dtype
 from lamina.backend.naming import to_snake_case, unique_name
-from lamina.layers import symbolic
+from lamina.backend import symbolic
 from lamina.layers.core.keras_op_table import FUNCTION_ALIASES, KERAS_OPS
 from lamina.layers.layer import Layer
 

@@ -5,7 +5,7 @@ import numbers
 import torch
 
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
-from lamina.layers import symbolic
+from lamina.backend import symbolic
 from lamina.layers.core.embedding import Embedding
 from lamina.layers.layer import Layer
 from lamina.saving.object_registration import register_builtin

@@ -8,6 +8,7 @@ name, looked up in a fixed table (Python operators) or in ``lamina.ops``, never 
 
 import torch
 
+from lamina.backend.symbolic import set_op_recorder
 from lamina.layers.layer import Layer
 from lamina.saving.object_registration import register_builtin
 
@@ -91,6 +92,10 @@ def apply_tensor_op(name, x, *others, **arguments):
     if outputs is not NotImplemented:
         return outputs
     return TensorOp(name, arguments, name=unique_name(name))(x, *others)
+
+
+# Ops (a floor below) record their calls on symbolic tensors through the backend's hook.
+set_op_recorder(apply_tensor_op)
 
 
 def _encode(value):

@@ -12,7 +12,7 @@ import torch
 
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import is_int_dtype
-from lamina.layers import symbolic
+from lamina.backend import symbolic
 from lamina.layers.layer import Layer
 from lamina.utils import tree
 

@@ -16,7 +16,7 @@ from lamina.backend.dtypes import to_torch_dtype
 from lamina.layers.layer import Layer
 from lamina.layers.preprocessing._adapt_data import adapt_batches
 from lamina.layers.preprocessing._numeric_encoding import check_encodable, encode, encoded_shape
-from lamina.layers.symbolic import KerasTensor
+from lamina.backend.symbolic import KerasTensor
 from lamina.saving.object_registration import register_builtin
 
 _OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count")

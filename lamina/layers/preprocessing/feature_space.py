@@ -42,6 +42,14 @@ _FEATURE_TYPES = (
 # Keras batches a dataset of single samples by 32 before adapting; so do we (Discretization's
 # quantile summary depends on the batching).
 _ADAPT_BATCH_SIZE = 32
+# Writing a ``.keras`` archive is archive saving's job, floors above layers (DESIGN.md): it installs
+# its writer here when it loads (``lamina/saving/__init__.py``), for ``FeatureSpace.save``.
+_ARCHIVE_WRITER = []
+
+
+def set_archive_writer(save_model):
+    """Install ``save_model(obj, filepath)``, which writes ``obj`` to a ``.keras`` archive."""
+    _ARCHIVE_WRITER[:] = [save_model]
 
 
 def _auto_name(prefix):
@@ -454,9 +462,9 @@ class FeatureSpace(Layer):
 
     def save(self, filepath):
         """Save the feature space to a ``.keras`` file; reload it with ``lamina.models.load_model``."""
-        from lamina.saving import saving_lib
-
-        saving_lib.save_model(self, filepath)
+        if not _ARCHIVE_WRITER:
+            raise RuntimeError("`FeatureSpace.save` needs `lamina.saving`: `import lamina` first.")
+        _ARCHIVE_WRITER[0](self, filepath)
 
     # Keras writes an empty `vars` group for the feature space itself; the state lives in the
     # preprocessors, saved under `preprocessors/<layer>`.

@@ -1,4 +1,8 @@
-"""Numerical helpers for NumPy data: one-hot class matrices and array normalization."""
+"""Numerical helpers for NumPy data and tensors: one-hot class matrices and array normalization.
+
+Public as ``keras.utils.to_categorical`` / ``keras.utils.normalize`` (``lamina/utils/__init__.py``
+re-exports them); the module sits with the ops because their tensor paths are ops.
+"""
 
 import numpy as np
 import torch
