@@ -5,25 +5,31 @@ One process per device, joined by ``initialize()`` (or launched by ``torchrun``)
 processes and keep the model replicas identical. A model is also a plain ``torch.nn.Module``, so
 ``torch.nn.parallel.DistributedDataParallel(model)`` works in a hand-written loop.
 
-Sharding variables across devices (Keras's ``ModelParallel``) is not implemented: a ``LayoutMap``
-can be built and queried, but nothing places variables by it yet.
+This package holds the settings (mesh, layouts, strategies); the step glue that applies them
+during ``fit`` / ``evaluate`` / ``predict`` lives in ``lamina.trainers.distributed``.
 """
 
 from lamina.distribution.devices import get_device_count, initialize, list_devices
 from lamina.distribution.distribution_lib import (
     DataParallel,
     Distribution,
+    FullySharded,
+    ModelParallel,
     distribution,
     set_distribution,
 )
 from lamina.distribution.layout import DeviceMesh, LayoutMap, TensorLayout
+from lamina.distribution.sharded_variables import distribute_tensor
 
 __all__ = [
     "DataParallel",
     "DeviceMesh",
     "Distribution",
+    "FullySharded",
+    "ModelParallel",
     "LayoutMap",
     "TensorLayout",
+    "distribute_tensor",
     "distribution",
     "get_device_count",
     "initialize",

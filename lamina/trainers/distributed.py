@@ -1,8 +1,10 @@
 """The points where ``fit`` / ``evaluate`` / ``predict`` meet data parallel training.
 
-The trainer calls three things: the ``distributed_loop`` decorator on each loop, ``shard_adapter``
-when it makes a data adapter, and ``reduce_metrics`` before it reads the metrics at the end of an
-epoch or an evaluation. With no ``DataParallel`` distribution set, or no process group of several
+The trainer calls four things: the ``distributed_loop`` decorator on each loop, ``shard_adapter``
+when it makes a data adapter, ``train_function`` when it picks the forward pass of the built-in
+train step, and ``reduce_metrics`` before it reads the metrics at the end of an epoch or an
+evaluation. Gradients reach the processes' average through the optimizer's ``gradient_reducer``
+seam, which custom train steps go through as well. With no ``DataParallel`` distribution set, or no process group of several
 processes, the decorator calls the loop straight away and the other two return at once: the
 per-batch path of single-process training is untouched.
 """
@@ -14,24 +16,27 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from lamina.distribution import _gradients, devices
-from lamina.distribution import distribution_lib
-from lamina.distribution._sharding import SharedRandomness, ShardedAdapter
+from lamina.distribution import devices, distribution_lib
+from lamina.trainers import distributed_collectives as _collectives
+from lamina.trainers.data_adapters import unpack_x_y_sample_weight
+from lamina.trainers.distributed_data import SharedRandomness, ShardedAdapter
+from lamina.trainers.model_parallel import ModelShards, in_loop
+from lamina.trainers.validation import check_batch_against_model
 from lamina.utils import tree
 
 _LOOPS = []  # the distributed loops running, innermost last (evaluate may run inside fit)
 _ROLES = {"fit": "train", "evaluate": "eval", "predict": "predict"}
 
 
-def _active_data_parallel():
+def _active_distribution():
     current = distribution_lib.distribution()
-    if not isinstance(current, distribution_lib.DataParallel):
+    if not isinstance(current, (distribution_lib.DataParallel, distribution_lib.ModelParallel)):
         return None
     if not devices.is_initialized() or dist.get_world_size() < 2:
         return None
     if current.device_mesh.devices.size != dist.get_world_size():
         raise ValueError(
-            f"The DataParallel distribution's mesh has {current.device_mesh.devices.size} devices "
+            f"The {type(current).__name__} distribution's mesh has {current.device_mesh.devices.size} devices "
             f"but the process group has {dist.get_world_size()} processes. Create the "
             "distribution after `lamina.distribution.initialize()`, or pass one device per process."
         )
@@ -54,24 +59,48 @@ def _shared_seed():
     return int(seed)
 
 
+def _uses_builtin_train_step(model):
+    from lamina.trainers.trainer import Trainer  # deferred: trainer.py imports this module
+
+    return type(model).train_step is Trainer.train_step
+
+
 class _Loop:
     """The state of one distributed ``fit`` / ``evaluate`` / ``predict`` call."""
 
-    def __init__(self, kind, data_parallel, model):
+    def __init__(self, kind, distribution, model):
         self.kind, self.model = kind, model
-        self.rank, self.world = dist.get_rank(), dist.get_world_size()
-        self.randomness = SharedRandomness(_shared_seed()) if data_parallel.auto_shard_dataset else None
+        self.distribution = distribution
+        self.model_parallel = isinstance(distribution, distribution_lib.ModelParallel)
+        if self.model_parallel:
+            # The batch is split over the mesh's batch axis only: the processes at one position
+            # on it read the same slice, and metrics and gradients are summed along it.
+            from lamina.distribution.sharded_variables import torch_mesh
+
+            mesh = torch_mesh(distribution.device_mesh)
+            axis = distribution.device_mesh.axis_names.index(distribution.batch_dim_name)
+            self.group = mesh.get_group(axis)
+            self.rank, self.world = mesh.get_local_rank(axis), mesh.size(axis)
+        else:
+            self.group = None
+            self.rank, self.world = dist.get_rank(), dist.get_world_size()
+        self.randomness = SharedRandomness(_shared_seed()) if distribution.auto_shard_dataset else None
+        self.shards = ModelShards.find(model) if self.model_parallel else None
         self.train_adapter = self.predict_adapter = None
-        self._ddp = self._averaging_apply = None
-        self._train_function = None
-        self._replaced_train_function = False
+        self._ddp = None
+        self.train_function = None  # the built-in step's forward pass, through DDP
+        self._optimizer = None  # whose `gradient_reducer` this loop set
 
     def shard(self, adapter):
         role = _ROLES[self.kind]
         if role == "train" and self.train_adapter is not None:
             role = "eval"  # the validation data of `fit`
+        if self.model_parallel:
+            first = self._prepare_model_parallel(role)
+        else:
+            first = self._prepare_training if role == "train" else None
         sharded = ShardedAdapter(adapter, role, self.rank, self.world, self.randomness,
-                                 on_first_batch=self._prepare_training if role == "train" else None)
+                                 on_first_batch=first)
         if role == "train":
             self.train_adapter = sharded
         elif role == "predict":
@@ -81,44 +110,72 @@ class _Loop:
     def _prepare_training(self, batch):
         """Before the first training step: build the model, give every process process 0's
         weights, and set up the gradient averaging."""
-        from lamina.trainers.data_adapters import unpack_x_y_sample_weight
-        from lamina.trainers.trainer import Trainer
-        from lamina.trainers.validation import check_batch_against_model
-
         model = self.model
         if not model.built:
             check_batch_against_model(model, batch)
             with torch.no_grad():
                 model(unpack_x_y_sample_weight(batch)[0], training=False)
         if not model.trainable_weights:
-            _gradients.broadcast_(model.weights)
-        elif type(model).train_step is Trainer.train_step:
-            self._ddp = _gradients.wrap_model(model, self.train_adapter)
-            self._train_function = model.__dict__.get("_train_function")
-            model.__dict__["_train_function"] = _gradients.DataParallelStep(model, self._ddp)
-            self._replaced_train_function = True
+            _collectives.broadcast_(model.weights)
+        elif _uses_builtin_train_step(model):
+            # DDP averages the gradients while the backward pass runs.
+            self._ddp = _collectives.wrap_model(model, self.train_adapter)
+            self.train_function = _collectives.DataParallelStep(model, self._ddp)
         else:
-            _gradients.broadcast_(model.weights)
-            self._averaging_apply = _gradients.AveragingApply(model.optimizer, self.train_adapter)
-            self._averaging_apply.install()
+            # A custom train step: its gradients are averaged when it hands them to the optimizer.
+            _collectives.broadcast_(model.weights)
+            self._optimizer = model.optimizer
+            self._optimizer.gradient_reducer = _collectives.AveragingReducer(self.train_adapter)
+
+    def _prepare_model_parallel(self, role):
+        def prepare(batch):
+            model = self.model
+            if not model.built:
+                check_batch_against_model(model, batch)
+                with torch.no_grad():
+                    model(unpack_x_y_sample_weight(batch)[0], training=False)
+            self.shards = ModelShards.of(model, self.distribution)
+            if role != "train":
+                self.shards.gather()
+                return
+            adapter = self.train_adapter
+            shards = self.shards
+
+            def reducer(grads, variables):
+                return shards.reducer(grads, variables, adapter.weight)
+
+            self._optimizer = model.optimizer
+            self._optimizer.gradient_reducer = reducer
+            # Eager: the forward pre-hook swaps the weights' storage, which compiled code
+            # would not see.
+            self.train_function = model._forward_and_loss
+
+        return prepare
 
     def close(self, completed):
-        model = self.model
-        if self._replaced_train_function:
-            model.__dict__["_train_function"] = self._train_function
-        if self._averaging_apply is not None:
-            self._averaging_apply.remove()
-        self._ddp = None
+        if self._optimizer is not None:
+            self._optimizer.gradient_reducer = None
+        self._ddp = self.train_function = None
+        if self.model_parallel:
+            if self.shards is not None:
+                if completed and self.kind == "fit" and self.train_adapter is not None:
+                    self.shards.gather()
+                    self.shards.average_state(self.world, self._all_reduce)
+                self.shards.reshard()
+            return
         if completed and self.kind == "fit" and self.train_adapter is not None:
             self._sync_state()
+
+    def _all_reduce(self, tensors, scale=None):
+        _collectives.all_reduce_(tensors, scale=scale, group=self.group)
 
     def _sync_state(self):
         # Statistics such as moving means are updated from each process's own slice: average
         # them so every process ends with the same model (other state: process 0's).
         state = [v for v in self.model.weights if not v.trainable]
         floats = [v for v in state if v.is_floating_point()]
-        _gradients.all_reduce_(floats, scale=1.0 / self.world)
-        _gradients.broadcast_([v for v in state if not v.is_floating_point()])
+        _collectives.all_reduce_(floats, scale=1.0 / self.world)
+        _collectives.broadcast_([v for v in state if not v.is_floating_point()])
 
     def gather_predictions(self, outputs):
         """Every process's predictions, put back in the order of the data."""
@@ -138,7 +195,7 @@ class _Loop:
             padded = local.new_zeros((max(rows),) + tuple(local.shape[1:]))
             padded[: local.shape[0]] = local
             parts = [torch.empty_like(padded) for _ in range(self.world)]
-            dist.all_gather(parts, padded)
+            dist.all_gather(parts, padded, group=self.group)
             offsets = [0] * self.world
             pieces = []
             for b in range(len(adapter.global_sizes)):
@@ -163,17 +220,18 @@ def distributed_loop(kind):
 
         @functools.wraps(method)
         def run(model, *args, **kwargs):
-            data_parallel = _active_data_parallel()
-            if data_parallel is None:
+            current = _active_distribution()
+            if current is None:
                 return method(model, *args, **kwargs)
             bound = signature.bind(model, *args, **kwargs)
             if dist.get_rank() != 0:
                 bound.arguments["verbose"] = 0
-            loop = _Loop(kind, data_parallel, model)
+            loop = _Loop(kind, current, model)
             _LOOPS.append(loop)
             completed = False
             try:
-                result = method(*bound.args, **bound.kwargs)
+                with in_loop():
+                    result = method(*bound.args, **bound.kwargs)
                 completed = True
             finally:
                 _LOOPS.remove(loop)
@@ -185,6 +243,15 @@ def distributed_loop(kind):
         return run
 
     return decorate
+
+
+def train_function(model):
+    """The forward pass and loss the built-in train step runs inside a distributed loop of
+    ``model``, or ``None`` to use the model's own."""
+    for loop in reversed(_LOOPS):
+        if loop.model is model:
+            return loop.train_function
+    return None
 
 
 def shard_adapter(adapter):
@@ -208,6 +275,7 @@ def reduce_metrics(model):
                 first.append(v)
             else:
                 summed.append(v)
-    _gradients.all_reduce_(summed)
-    _gradients.all_reduce_(averaged, scale=1.0 / _LOOPS[-1].world)
-    _gradients.broadcast_(first)
+    group = _LOOPS[-1].group
+    _collectives.all_reduce_(summed, group=group)
+    _collectives.all_reduce_(averaged, scale=1.0 / _LOOPS[-1].world, group=group)
+    _collectives.broadcast_(first, group=group)

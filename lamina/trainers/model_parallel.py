@@ -1,0 +1,146 @@
+"""A model's variables under ``ModelParallel``: sharded at rest, gathered to compute.
+
+``ModelShards.of(model, distribution)`` splits every variable of a built model by the
+distribution's layouts (once per model and distribution) and hooks the model's forward pass so the
+whole weights are gathered before it runs. The training loop installs ``reducer`` as the
+optimizer's ``gradient_reducer``: after the backward pass it turns each whole gradient into this
+process's shard of the batch's gradient and puts every variable back to its shard, so the optimizer
+builds its slots on the shards and updates them there.
+
+Gathering is a collective: under a model parallel distribution every process calls the model, as
+every process runs the same program (SPMD).
+"""
+
+import contextlib
+import weakref
+
+import torch
+
+from lamina.distribution.sharded_variables import ShardedVariable
+
+_SHARDS = weakref.WeakKeyDictionary()  # model -> its ModelShards
+_ACTIVE_LOOPS = [0]  # loops running; outside them a no-grad call gives the memory back
+
+
+class ModelShards:
+    """The ``ShardedVariable`` records of one model's variables, and the gather/reshard steps."""
+
+    def __init__(self, model, distribution):
+        self.model = model
+        self.distribution = distribution
+        axis = distribution.device_mesh.axis_names.index(distribution.batch_dim_name)
+        self.records = [
+            ShardedVariable(v, distribution.get_variable_layout(v), axis) for v in _unique(model.weights)
+        ]
+        self._by_id = {id(r.variable): r for r in self.records}
+        self.whole = False
+        model.register_forward_pre_hook(self._before_call)
+        model.register_forward_hook(self._after_call)
+
+    @classmethod
+    def of(cls, model, distribution):
+        """The model's shards under ``distribution``, made (and the variables split) the first
+        time."""
+        shards = _SHARDS.get(model)
+        if shards is None or shards.distribution is not distribution:
+            if shards is not None:
+                shards.gather()
+            shards = cls(model, distribution)
+            _SHARDS[model] = shards
+        return shards
+
+    @staticmethod
+    def find(model):
+        return _SHARDS.get(model)
+
+    # --- the two states ---------------------------------------------------------------------------
+    def gather(self):
+        """Every variable whole (all processes call it together)."""
+        if self.whole:
+            return
+        for record in self.records:
+            record.gather()
+        self.whole = True
+
+    def reshard(self):
+        """Every variable back to this process's shard."""
+        if not self.whole:
+            return
+        for record in self.records:
+            record.reshard()
+        self.whole = False
+
+    def _before_call(self, module, args):
+        self.gather()
+
+    def _after_call(self, module, args, outputs):
+        if not _ACTIVE_LOOPS[0] and not torch.is_grad_enabled():
+            self.reshard()
+
+    # --- the optimizer's seam -----------------------------------------------------------------------
+    def reducer(self, grads, variables, weight):
+        """For ``gradient_reducer``: this process's shard of each variable's gradient, summed over
+        the batch axis (each process's gradient weighted first by ``weight``, its share of the
+        batch)."""
+        out = []
+        for grad, variable in zip(grads, variables):
+            record = self._by_id.get(id(variable))
+            if grad is None or record is None:
+                out.append(grad)
+                continue
+            if self.whole and tuple(grad.shape) != record.shape:
+                raise ValueError(
+                    f"The gradient of '{variable.path}' has shape {tuple(grad.shape)}, expected "
+                    f"the variable's whole shape {record.shape}."
+                )
+            out.append(record.reduce_gradient(grad * weight))
+            variable.grad = None  # whole-shaped; the variable is about to become its shard again
+        self.reshard()
+        return out
+
+    # --- state kept alike -------------------------------------------------------------------------
+    def average_state(self, group_size, all_reduce):
+        """Average the non-trainable float variables (moving statistics) over the batch axis."""
+        state = [r for r in self.records if not r.variable.trainable
+                 and r.variable.is_floating_point() and not r.is_sharded_over_batch]
+        all_reduce([r.variable for r in state], scale=1.0 / group_size)
+
+    def parameter_bytes(self):
+        """Bytes this process holds for the model's variables now."""
+        return sum(r.variable.numel() * r.variable.element_size() for r in self.records)
+
+
+def _unique(variables):
+    seen, out = set(), []
+    for v in variables:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
+
+
+@contextlib.contextmanager
+def gathered(model):
+    """Inside the block, ``model``'s variables hold their whole values (a collective: every
+    process enters it); afterwards they are back to their shards. A no-op for a model that was
+    never sharded."""
+    shards = ModelShards.find(model)
+    if shards is None:
+        yield model
+        return
+    was_whole = shards.whole
+    shards.gather()
+    try:
+        yield model
+    finally:
+        if not was_whole:
+            shards.reshard()
+
+
+@contextlib.contextmanager
+def in_loop():
+    _ACTIVE_LOOPS[0] += 1
+    try:
+        yield
+    finally:
+        _ACTIVE_LOOPS[0] -= 1
