@@ -115,13 +115,20 @@ class ShardedVariable:
         batch_axis: The index of the batch axis in the mesh (gradients are summed over it).
     """
 
-    def __init__(self, variable, layout, batch_axis):
+    def __init__(self, variable, layout, batch_axis, already_sharded_like=None):
         self.variable = variable
+        self.batch_axis = batch_axis
+        if already_sharded_like is not None:
+            # State made from a sharded variable's shard (an optimizer slot): same layout.
+            like = already_sharded_like
+            self.mesh, self.placements, self.shape = like.mesh, like.placements, like.shape
+            self.stride, self.is_sharded_over_batch = like.stride, like.is_sharded_over_batch
+            self.whole = False
+            return
         self.mesh = torch_mesh(layout.device_mesh)
         self.placements = placements(layout, variable.ndim)
         self.shape = tuple(variable.shape)
         self.stride = tuple(int(math.prod(self.shape[i + 1:])) for i in range(len(self.shape)))
-        self.batch_axis = batch_axis
         self.is_sharded_over_batch = isinstance(self.placements[batch_axis], Shard)
         # Process 0's value is the one every process starts from.
         local = _torch_distribute_tensor(variable.detach(), self.mesh, self.placements).to_local()
@@ -132,7 +139,8 @@ class ShardedVariable:
         with torch.no_grad():
             self.variable.data = tensor
 
-    def _as_dtensor(self, local):
+    def as_dtensor(self, local):
+        """``local`` (this process's shard) as the variable's DTensor."""
         return DTensor.from_local(local, self.mesh, self.placements, shape=torch.Size(self.shape),
                                   stride=self.stride)
 
@@ -140,7 +148,7 @@ class ShardedVariable:
         """Give the variable its whole value (a collective: every process calls it)."""
         if self.whole:
             return
-        self._set(self._as_dtensor(self.variable.detach()).full_tensor())
+        self._set(self.as_dtensor(self.variable.detach()).full_tensor())
         self.whole = True
 
     def reshard(self):

@@ -140,15 +140,25 @@ class _Loop:
                 return
             adapter = self.train_adapter
             shards = self.shards
+            builtin = _uses_builtin_train_step(model)
 
             def reducer(grads, variables):
-                return shards.reducer(grads, variables, adapter.weight)
+                # The built-in step weighted the loss already; a custom step's gradients are
+                # weighted here.
+                return shards.reducer(grads, variables, 1.0 if builtin else adapter.weight)
+
+            def forward_and_loss(x, y, sample_weight):
+                # Eager: the forward pre-hook swaps the weights' storage, which compiled code
+                # would not see.
+                y_pred, loss = model._forward_and_loss(x, y, sample_weight)
+                # The gradient of this process's share of the global batch's mean loss, with
+                # the loss's value unchanged: weighting the loss (not the gradients) keeps terms
+                # that cross processes (synchronized BatchNormalization) weighted right.
+                return y_pred, loss + (adapter.weight - 1.0) * (loss - loss.detach())
 
             self._optimizer = model.optimizer
             self._optimizer.gradient_reducer = reducer
-            # Eager: the forward pre-hook swaps the weights' storage, which compiled code
-            # would not see.
-            self.train_function = model._forward_and_loss
+            self.train_function = forward_and_loss
 
         return prepare
 

@@ -53,6 +53,25 @@ class ModelShards:
     def find(model):
         return _SHARDS.get(model)
 
+    def optimizer_records(self):
+        """Records for the optimizer's per-variable state (slots made from a sharded variable's
+        shard, named after its path), so saving can gather them like the variables."""
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is None or not getattr(optimizer, "built", False):
+            return []
+        known = {id(r.variable) for r in self.records}
+        prefixes = sorted(((r.variable.path.replace("/", "_") + "_", r) for r in self.records),
+                          key=lambda item: -len(item[0]))
+        out = []
+        for slot in _unique(optimizer.variables):
+            if id(slot) in known:
+                continue
+            for prefix, record in prefixes:
+                if slot.name.startswith(prefix) and tuple(slot.shape) == _shard_shape(record):
+                    out.append(ShardedVariable(slot, None, record.batch_axis, already_sharded_like=record))
+                    break
+        return out
+
     # --- the two states ---------------------------------------------------------------------------
     def gather(self):
         """Every variable whole (all processes call it together)."""
@@ -110,6 +129,10 @@ class ModelShards:
         return sum(r.variable.numel() * r.variable.element_size() for r in self.records)
 
 
+def _shard_shape(record):
+    return tuple(record.variable.shape) if not record.whole else None
+
+
 def _unique(variables):
     seen, out = set(), []
     for v in variables:
@@ -120,21 +143,25 @@ def _unique(variables):
 
 
 @contextlib.contextmanager
-def gathered(model):
-    """Inside the block, ``model``'s variables hold their whole values (a collective: every
-    process enters it); afterwards they are back to their shards. A no-op for a model that was
-    never sharded."""
+def gathered(model, include_optimizer=False):
+    """Inside the block, ``model``'s variables (and with ``include_optimizer`` its optimizer's
+    state) hold their whole values (a collective: every process enters it); afterwards they are
+    back to their shards. A no-op for a model that was never sharded."""
     shards = ModelShards.find(model)
     if shards is None:
         yield model
         return
-    was_whole = shards.whole
+    shards.reshard()
+    slots = shards.optimizer_records() if include_optimizer else []
     shards.gather()
+    for slot in slots:
+        slot.gather()
     try:
         yield model
     finally:
-        if not was_whole:
-            shards.reshard()
+        shards.reshard()
+        for slot in slots:
+            slot.reshard()
 
 
 @contextlib.contextmanager

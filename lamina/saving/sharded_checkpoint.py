@@ -1,0 +1,117 @@
+"""Weights of a model sharded by ``ModelParallel``: sharded checkpoints, and whole files.
+
+A ``.weights.dcp`` path is a folder written with ``torch.distributed.checkpoint``: each process
+writes its own shards (replicated variables once), and the folder loads onto any number of
+processes and any layouts, or onto a single process without a process group. ``.weights.h5`` and
+``.keras`` files of a sharded model hold the whole weights: they are gathered and process 0 writes
+the file, so it is the same file single-process training would write.
+"""
+
+import os
+import warnings
+
+import torch
+import torch.distributed as dist
+from torch.distributed.tensor import DTensor
+
+from lamina.trainers.model_parallel import ModelShards, gathered
+
+SUFFIX = ".weights.dcp"
+
+
+def is_sharded(model):
+    """Whether ``model``'s variables are sharded across a running process group."""
+    return ModelShards.find(model) is not None and dist.is_available() and dist.is_initialized()
+
+
+def _keys(model):
+    """``{key: variable}`` with a unique key per variable: its path (numbered when repeated)."""
+    out, seen = {}, {}
+    for variable in model.weights:
+        if any(v is variable for v in out.values()):
+            continue
+        path = variable.path
+        count = seen.get(path, 0)
+        seen[path] = count + 1
+        out[path if not count else f"{path}#{count}"] = variable
+    return out
+
+
+def _state_dict(model):
+    shards = ModelShards.find(model) if is_sharded(model) else None
+    if shards is not None and shards.whole:
+        shards.reshard()
+    records = {id(r.variable): r for r in shards.records} if shards is not None else {}
+    state = {}
+    for key, variable in _keys(model).items():
+        record = records.get(id(variable))
+        if record is None:
+            state[key] = variable.detach()
+        else:
+            state[key] = record.as_dtensor(variable.detach())
+    return state
+
+
+def _check_path(filepath):
+    filepath = os.fspath(filepath)
+    if not filepath.endswith(SUFFIX):
+        raise ValueError(f"A sharded checkpoint's path must end in `{SUFFIX}`. Received: {filepath!r}")
+    return filepath
+
+
+def save_weights(model, filepath):
+    """Write ``model``'s variables to the ``.weights.dcp`` folder ``filepath`` (every process
+    calls it; each writes its shards)."""
+    import torch.distributed.checkpoint as dcp
+
+    filepath = _check_path(filepath)
+    distributed = dist.is_available() and dist.is_initialized()
+    if not distributed or dist.get_rank() == 0:
+        os.makedirs(filepath, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "torch.distributed is disabled", UserWarning)
+        dcp.save(_state_dict(model), checkpoint_id=filepath, no_dist=not distributed)
+
+
+def load_weights(model, filepath):
+    """Read ``model``'s variables from the ``.weights.dcp`` folder ``filepath``, whatever the
+    number of processes and layouts it was written with."""
+    import torch.distributed.checkpoint as dcp
+
+    filepath = _check_path(filepath)
+    if not os.path.isdir(filepath):
+        raise ValueError(f"No sharded checkpoint at {filepath!r} (expected a folder).")
+    distributed = dist.is_available() and dist.is_initialized()
+    state = _state_dict(model)
+    targets = {key: value for key, value in state.items()}
+    with warnings.catch_warnings():
+        # torch warns that it loads in one process even when asked to with `no_dist`.
+        warnings.filterwarnings("ignore", "torch.distributed is disabled", UserWarning)
+        dcp.load(targets, checkpoint_id=filepath, no_dist=not distributed)
+    variables = _keys(model)
+    with torch.no_grad():
+        for key, value in targets.items():
+            local = value.to_local() if isinstance(value, DTensor) else value
+            variables[key].data.copy_(local)
+
+
+def save_whole(model, write):
+    """Call ``write()`` on process 0 with ``model``'s whole weights in place (every process
+    calls it; the others wait for the file)."""
+    if not is_sharded(model):
+        write()
+        return
+    with gathered(model, include_optimizer=True):
+        if dist.get_rank() == 0:
+            write()
+    dist.barrier()
+
+
+def load_whole(model, read):
+    """Call ``read()`` (which loads whole values into the variables) with the variables whole,
+    then keep each process's shard."""
+    if not is_sharded(model):
+        read()
+        return
+    with gathered(model, include_optimizer=True):
+        read()
