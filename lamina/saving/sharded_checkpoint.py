@@ -25,15 +25,15 @@ def is_sharded(model):
 
 
 def _keys(model):
-    """``{key: variable}`` with a unique key per variable: its path (numbered when repeated)."""
-    out, seen = {}, {}
+    """``{key: variable}``: each variable keyed by its place in ``model.weights`` and its name
+    (``"3/kernel"``), so a model of the same architecture reads the checkpoint whatever its
+    layers' names (as ``.weights.h5`` files are read by structure)."""
+    out, seen = {}, set()
     for variable in model.weights:
-        if any(v is variable for v in out.values()):
+        if id(variable) in seen:
             continue
-        path = variable.path
-        count = seen.get(path, 0)
-        seen[path] = count + 1
-        out[path if not count else f"{path}#{count}"] = variable
+        seen.add(id(variable))
+        out[f"{len(out)}/{variable.name}"] = variable
     return out
 
 
