@@ -70,7 +70,8 @@ def save_weights(model, filepath):
         os.makedirs(filepath, exist_ok=True)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "torch.distributed is disabled", UserWarning)
-        dcp.save(_state_dict(model), checkpoint_id=filepath, no_dist=not distributed)
+        writer = dcp.FileSystemWriter(filepath, overwrite=True)  # a later save replaces it
+        dcp.save(_state_dict(model), storage_writer=writer, no_dist=not distributed)
 
 
 def load_weights(model, filepath):

@@ -99,7 +99,7 @@ def _fully_sharded_worker(rank, port, out_dir):
                     shapes.append([tuple(v.shape) for v in model.weights])
 
         with distribution.FullySharded().scope():
-            history = model.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0,
+            history = model.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=2,
                                 callbacks=[Shapes()])
             evaluation = model.evaluate(x, y, batch_size=BATCH, verbose=0)
             predictions = model.predict(x, batch_size=BATCH, verbose=0)
@@ -112,13 +112,15 @@ def _fully_sharded_worker(rank, port, out_dir):
 
 
 @pytest.mark.slow
-def test_fully_sharded_two_processes_match_one(run_processes):
+def test_fully_sharded_two_processes_match_one(run_processes, capfd):
     x, y = _mlp_data()
     reference = _compile(_mlp(synchronized=True), "sparse_categorical_crossentropy")
     history = reference.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
     expected_eval = reference.evaluate(x, y, batch_size=BATCH, verbose=0)
     expected_pred = reference.predict(x, batch_size=BATCH, verbose=0)
     out = run_processes(_fully_sharded_worker, 2)
+    # Only process 0 reports progress.
+    assert capfd.readouterr().out.count("Epoch 1/2") == 1
     ranks = [_load(out, "rank", r) for r in range(2)]
     whole = [tuple(w.shape) for w in reference.get_weights()]
     for rank, got in enumerate(ranks):
