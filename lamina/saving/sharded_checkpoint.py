@@ -70,7 +70,10 @@ def save_weights(model, filepath):
         os.makedirs(filepath, exist_ok=True)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "torch.distributed is disabled", UserWarning)
-        writer = dcp.FileSystemWriter(filepath, overwrite=True)  # a later save replaces it
+        # A later save replaces the folder's checkpoint (save_weights' `overwrite` was checked
+        # before); torch warns about it even when asked to.
+        warnings.filterwarnings("ignore", "Detected an existing checkpoint", UserWarning)
+        writer = dcp.FileSystemWriter(filepath, overwrite=True)
         dcp.save(_state_dict(model), storage_writer=writer, no_dist=not distributed)
 
 
