@@ -159,6 +159,16 @@ class ModelParallel(Distribution):
     axis and updates each process's shard, so the result is that of single-process training on
     the whole batch.
 
+    Between loops the variables stay sharded: ``variable.shape`` is then this process's shard's
+    shape, and ``get_weights()`` returns the shards. Calling the model gathers the weights first
+    (every process must call it: gathering is a collective). ``model.save("x.keras")`` and
+    ``save_weights("x.weights.h5")`` write the whole weights from process 0;
+    ``save_weights("x.weights.dcp")`` writes a sharded checkpoint folder (each process its shards)
+    that loads onto any number of processes. Variables are created whole when the model is built
+    and split when the first ``fit`` / ``evaluate`` / ``predict`` under the distribution starts
+    (process 0's values are the ones kept). The optimizer's ``clipnorm`` / ``global_clipnorm``
+    need whole gradients and are refused.
+
     Args:
         layout_map: A ``LayoutMap``; its ``device_mesh`` is the distribution's mesh.
         batch_dim_name: The mesh axis the batch is split along; defaults to the mesh's first axis.

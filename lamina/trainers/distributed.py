@@ -95,12 +95,17 @@ class _Loop:
         role = _ROLES[self.kind]
         if role == "train" and self.train_adapter is not None:
             role = "eval"  # the validation data of `fit`
+        first = on_iter = None
         if self.model_parallel:
             first = self._prepare_model_parallel(role)
-        else:
-            first = self._prepare_training if role == "train" else None
+            if role != "train":
+                # Gathered when iteration starts, on every process together: a process whose
+                # slice of a batch is empty skips that batch's forward pass.
+                on_iter = self._gather_if_sharded
+        elif role == "train":
+            first = self._prepare_training
         sharded = ShardedAdapter(adapter, role, self.rank, self.world, self.randomness,
-                                 on_first_batch=first)
+                                 on_first_batch=first, on_iter=on_iter)
         if role == "train":
             self.train_adapter = sharded
         elif role == "predict":
@@ -127,6 +132,12 @@ class _Loop:
             self._optimizer = model.optimizer
             self._optimizer.gradient_reducer = _collectives.AveragingReducer(self.train_adapter)
 
+    def _gather_if_sharded(self):
+        shards = ModelShards.find(self.model)
+        if shards is not None and shards.distribution is self.distribution:
+            self.shards = shards
+            shards.gather()
+
     def _prepare_model_parallel(self, role):
         def prepare(batch):
             model = self.model
@@ -141,6 +152,14 @@ class _Loop:
             adapter = self.train_adapter
             shards = self.shards
             builtin = _uses_builtin_train_step(model)
+            optimizer = model.optimizer
+            for name in ("clipnorm", "global_clipnorm"):
+                if getattr(optimizer, name, None) is not None:
+                    raise ValueError(
+                        f"The optimizer's `{name}` needs whole gradients, but under "
+                        f"{type(self.distribution).__name__} each process updates its shards. "
+                        "Use `clipvalue`, or train without the distribution."
+                    )
 
             def reducer(grads, variables):
                 # The built-in step weighted the loss already; a custom step's gradients are

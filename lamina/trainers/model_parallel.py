@@ -34,8 +34,8 @@ class ModelShards:
         ]
         self._by_id = {id(r.variable): r for r in self.records}
         self.whole = False
-        model.register_forward_pre_hook(self._before_call)
-        model.register_forward_hook(self._after_call)
+        self._hooks = [model.register_forward_pre_hook(self._before_call),
+                       model.register_forward_hook(self._after_call)]
 
     @classmethod
     def of(cls, model, distribution):
@@ -43,8 +43,10 @@ class ModelShards:
         time."""
         shards = _SHARDS.get(model)
         if shards is None or shards.distribution is not distribution:
-            if shards is not None:
+            if shards is not None:  # another distribution: start again from whole variables
                 shards.gather()
+                for hook in shards._hooks:
+                    hook.remove()
             shards = cls(model, distribution)
             _SHARDS[model] = shards
         return shards
