@@ -53,11 +53,11 @@ def broadcast_(tensors, src=0, group=None):
     """Overwrite ``tensors`` in place with the values of process ``src`` (its rank in ``group``)."""
     tensors = [t for t in tensors if t.numel()]
     for bucket in _buckets(tensors):
-        group = [tensors[i] for i in bucket]
-        flat = _flatten_dense_tensors([t.detach() for t in group])
+        part = [tensors[i] for i in bucket]
+        flat = _flatten_dense_tensors([t.detach() for t in part])
         dist.broadcast(flat, group=group, group_src=src)
         with torch.no_grad():
-            for t, value in zip(group, _unflatten_dense_tensors(flat, group)):
+            for t, value in zip(part, _unflatten_dense_tensors(flat, part)):
                 t.copy_(value)
 
 

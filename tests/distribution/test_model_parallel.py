@@ -30,6 +30,26 @@ def _mlp(seed=1, synchronized=False):
     ])
 
 
+class CustomStep(lamina.Sequential):
+    """A user train step: its gradients reach the shards through `optimizer.apply`."""
+
+    def train_step(self, data):
+        x, y = data
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(y=y, y_pred=y_pred)
+        self.zero_grad()
+        loss.backward()
+        self.optimizer.apply([v.grad for v in self.trainable_weights], self.trainable_weights)
+        self._loss_tracker.update_state(loss.detach(), sample_weight=x.shape[0])
+        return self.compute_metrics(x, y, y_pred)
+
+
+def _custom_mlp():
+    lamina.utils.set_random_seed(3)
+    return CustomStep([lamina.Input((FEATURES,)), layers.Dense(16, activation="relu"),
+                       layers.Dense(CLASSES, activation="softmax")])
+
+
 def _text_data():
     rng = np.random.default_rng(1)
     return rng.integers(0, VOCAB, size=(64, SEQ)).astype("int32"), rng.integers(0, 4, size=(64,))
@@ -105,8 +125,13 @@ def _fully_sharded_worker(rank, port, out_dir):
             predictions = model.predict(x, batch_size=BATCH, verbose=0)
             with gathered(model):
                 weights = model.get_weights()
+            custom = _compile(_custom_mlp(), "sparse_categorical_crossentropy")
+            custom.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+            with gathered(custom):
+                custom_weights = custom.get_weights()
         _save(out_dir, "rank", rank, dict(history=history.history, evaluate=evaluation,
-                                          predict=predictions, weights=weights, shapes=shapes[0]))
+                                          predict=predictions, weights=weights, shapes=shapes[0],
+                                          custom=custom_weights))
 
     _run(rank, 2, port, body)
 
@@ -118,6 +143,8 @@ def test_fully_sharded_two_processes_match_one(run_processes, capfd):
     history = reference.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
     expected_eval = reference.evaluate(x, y, batch_size=BATCH, verbose=0)
     expected_pred = reference.predict(x, batch_size=BATCH, verbose=0)
+    custom = _compile(_custom_mlp(), "sparse_categorical_crossentropy")
+    custom.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
     out = run_processes(_fully_sharded_worker, 2)
     # Only process 0 reports progress.
     assert capfd.readouterr().out.count("Epoch 1/2") == 1
@@ -130,6 +157,8 @@ def test_fully_sharded_two_processes_match_one(run_processes, capfd):
             np.testing.assert_allclose(got["history"][key], values, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(got["evaluate"], expected_eval, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(got["predict"], expected_pred, rtol=1e-5, atol=1e-6)
+        for w, e in zip(got["custom"], custom.get_weights()):
+            np.testing.assert_allclose(w, e, rtol=1e-5, atol=1e-6)
         # Every variable is split along its first dimension: half (rounded up on rank 0) each.
         for local, full in zip(got["shapes"], whole):
             assert local[1:] == full[1:]
