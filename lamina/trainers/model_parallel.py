@@ -158,9 +158,11 @@ def gathered(model, include_optimizer=False):
     shards.gather()
     for slot in slots:
         slot.gather()
+    _ACTIVE_LOOPS[0] += 1  # calls inside the block leave the weights whole
     try:
         yield model
     finally:
+        _ACTIVE_LOOPS[0] -= 1
         shards.reshard()
         for slot in slots:
             slot.reshard()

@@ -125,13 +125,18 @@ def _fully_sharded_worker(rank, port, out_dir):
             predictions = model.predict(x, batch_size=BATCH, verbose=0)
             with gathered(model):
                 weights = model.get_weights()
+            # A whole weights file (with the optimizer's state) from process 0, read back by all.
+            path = os.path.join(out_dir, "whole.weights.h5")
+            model.save_weights(path)
+            model.load_weights(path)
+            reloaded = model.predict(x, batch_size=BATCH, verbose=0)
             custom = _compile(_custom_mlp(), "sparse_categorical_crossentropy")
             custom.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
             with gathered(custom):
                 custom_weights = custom.get_weights()
         _save(out_dir, "rank", rank, dict(history=history.history, evaluate=evaluation,
                                           predict=predictions, weights=weights, shapes=shapes[0],
-                                          custom=custom_weights))
+                                          custom=custom_weights, reloaded=reloaded))
 
     _run(rank, 2, port, body)
 
@@ -157,12 +162,21 @@ def test_fully_sharded_two_processes_match_one(run_processes, capfd):
             np.testing.assert_allclose(got["history"][key], values, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(got["evaluate"], expected_eval, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(got["predict"], expected_pred, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(got["reloaded"], got["predict"])
         for w, e in zip(got["custom"], custom.get_weights()):
             np.testing.assert_allclose(w, e, rtol=1e-5, atol=1e-6)
         # Every variable is split along its first dimension: half (rounded up on rank 0) each.
         for local, full in zip(got["shapes"], whole):
             assert local[1:] == full[1:]
             assert local[0] == ((full[0] + 1) // 2 if rank == 0 else full[0] // 2)
+    restored = _mlp(synchronized=True)
+    restored.compile(optimizer=lamina.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    restored.optimizer.build(restored.trainable_weights)
+    restored.load_weights(out / "whole.weights.h5")
+    np.testing.assert_allclose(restored.predict(x, batch_size=BATCH, verbose=0), expected_pred,
+                               rtol=1e-5, atol=1e-6)
+    for mine, theirs in zip(restored.optimizer.variables, reference.optimizer.variables):
+        np.testing.assert_allclose(np.asarray(mine), np.asarray(theirs), rtol=1e-4, atol=1e-6)
     total = sum(int(np.prod(s)) for s in whole)
     held = [sum(int(np.prod(s)) for s in got["shapes"]) for got in ranks]
     assert sum(held) == total and max(held) <= total / 2 + len(whole)
