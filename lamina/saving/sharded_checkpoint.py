@@ -5,6 +5,9 @@ writes its own shards (replicated variables once), and the folder loads onto any
 processes and any layouts, or onto a single process without a process group. ``.weights.h5`` and
 ``.keras`` files of a sharded model hold the whole weights: they are gathered and process 0 writes
 the file, so it is the same file single-process training would write.
+
+A ``.weights.dcp`` folder holds the optimizer's state as well once the optimizer is built (so it
+can resume training); loading reads it into a model whose optimizer is built.
 """
 
 import os
@@ -24,32 +27,37 @@ def is_sharded(model):
     return ModelShards.find(model) is not None and dist.is_available() and dist.is_initialized()
 
 
-def _keys(model):
-    """``{key: variable}``: each variable keyed by its place in ``model.weights`` and its name
+def _keys(variables, prefix=""):
+    """``{key: variable}``: each variable keyed by its place in the list and its name
     (``"3/kernel"``), so a model of the same architecture reads the checkpoint whatever its
     layers' names (as ``.weights.h5`` files are read by structure)."""
     out, seen = {}, set()
-    for variable in model.weights:
+    for variable in variables:
         if id(variable) in seen:
             continue
         seen.add(id(variable))
-        out[f"{len(out)}/{variable.name}"] = variable
+        out[f"{prefix}{len(out)}/{variable.name}"] = variable
     return out
 
 
-def _state_dict(model):
+def _entries(model):
+    """``{key: (variable, its sharding record or None)}`` for the model's variables and, once
+    the optimizer is built, the optimizer's (under ``"optimizer/"``)."""
     shards = ModelShards.find(model) if is_sharded(model) else None
-    if shards is not None and shards.whole:
+    records = {}
+    if shards is not None:
         shards.reshard()
-    records = {id(r.variable): r for r in shards.records} if shards is not None else {}
-    state = {}
-    for key, variable in _keys(model).items():
-        record = records.get(id(variable))
-        if record is None:
-            state[key] = variable.detach()
-        else:
-            state[key] = record.as_dtensor(variable.detach())
-    return state
+        records = {id(r.variable): r for r in shards.records + shards.optimizer_records()}
+    variables = _keys(model.weights)
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and getattr(optimizer, "built", False):
+        variables.update(_keys(optimizer.variables, prefix="optimizer/"))
+    return {key: (v, records.get(id(v))) for key, v in variables.items()}
+
+
+def _state_dict(entries):
+    return {key: (v.detach() if record is None else record.as_dtensor(v.detach()))
+            for key, (v, record) in entries.items()}
 
 
 def _check_path(filepath):
@@ -74,7 +82,7 @@ def save_weights(model, filepath):
         # before); torch warns about it even when asked to.
         warnings.filterwarnings("ignore", "Detected an existing checkpoint", UserWarning)
         writer = dcp.FileSystemWriter(filepath, overwrite=True)
-        dcp.save(_state_dict(model), storage_writer=writer, no_dist=not distributed)
+        dcp.save(_state_dict(_entries(model)), storage_writer=writer, no_dist=not distributed)
 
 
 def load_weights(model, filepath):
@@ -86,17 +94,25 @@ def load_weights(model, filepath):
     if not os.path.isdir(filepath):
         raise ValueError(f"No sharded checkpoint at {filepath!r} (expected a folder).")
     distributed = dist.is_available() and dist.is_initialized()
-    state = _state_dict(model)
-    targets = {key: value for key, value in state.items()}
+    entries = _entries(model)
+    saved = dcp.FileSystemReader(filepath).read_metadata().state_dict_metadata
+    missing = sorted(k for k in entries if k not in saved and not k.startswith("optimizer/"))
+    if missing:
+        raise ValueError(
+            f"The checkpoint {filepath!r} has no values for {len(missing)} of the model's "
+            f"variables ({missing[:3]}...): it was written by a model of another architecture."
+        )
+    # The optimizer's state is read when the checkpoint has it (a built optimizer, as saved).
+    entries = {k: e for k, e in entries.items() if k in saved}
+    targets = _state_dict(entries)
     with warnings.catch_warnings():
         # torch warns that it loads in one process even when asked to with `no_dist`.
         warnings.filterwarnings("ignore", "torch.distributed is disabled", UserWarning)
         dcp.load(targets, checkpoint_id=filepath, no_dist=not distributed)
-    variables = _keys(model)
     with torch.no_grad():
         for key, value in targets.items():
             local = value.to_local() if isinstance(value, DTensor) else value
-            variables[key].data.copy_(local)
+            entries[key][0].data.copy_(local)
 
 
 def save_whole(model, write):

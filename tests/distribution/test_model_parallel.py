@@ -277,11 +277,17 @@ def test_four_process_checkpoint_reloads_on_two_and_one(transformer_run, run_pro
     restored = lamina.saving.load_model(transformer_run / "model.keras")
     np.testing.assert_allclose(restored.predict(x, batch_size=16, verbose=0), expected,
                                rtol=1e-5, atol=1e-6)
-    # The sharded checkpoint, onto one process without a process group.
-    single = _transformer(seed=9)
+    # The sharded checkpoint, onto one process without a process group; with a built optimizer,
+    # its state (saved after the last epoch) is read too.
+    single = _compile(_transformer(seed=9), "mse")
+    single.optimizer.build(single.trainable_weights)
     single.load_weights(str(transformer_run / "ckpt.weights.dcp"))
     np.testing.assert_allclose(single.predict(x, batch_size=16, verbose=0), expected,
                                rtol=1e-5, atol=1e-6)
+    reference, _, _ = _transformer_reference()
+    assert len(single.optimizer.variables) == len(reference.optimizer.variables)
+    for mine, theirs in zip(single.optimizer.variables, reference.optimizer.variables):
+        np.testing.assert_allclose(np.asarray(mine), np.asarray(theirs), rtol=1e-4, atol=1e-6)
     # And onto two processes with a (1, 2) mesh: the same predictions, half the memory.
     shutil.copytree(transformer_run / "ckpt.weights.dcp", tmp_path / "ckpt.weights.dcp")
     run_processes(_reload_worker, 2)

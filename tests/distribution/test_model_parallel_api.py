@@ -112,6 +112,9 @@ def test_training_without_process_group_is_plain(tmp_path):
     fresh.load_weights(path)
     for w, e in zip(fresh.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(w, e)
+    other = lamina.Sequential([lamina.Input((4,)), layers.Dense(6), layers.Dense(2)])
+    with pytest.raises(ValueError, match="another architecture"):
+        other.load_weights(path)
     with pytest.raises(ValueError, match="No sharded checkpoint"):
         fresh.load_weights(str(tmp_path / "missing.weights.dcp"))
 
