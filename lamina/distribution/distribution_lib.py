@@ -279,6 +279,33 @@ class FullySharded(ModelParallel):
         return TensorLayout(axes, self.device_mesh)
 
 
+def distribute_tensor(tensor, layout):
+    """``tensor`` laid out by ``layout`` (a ``TensorLayout``) across the processes.
+
+    With a process group running, returns a ``torch.distributed.tensor.DTensor`` whose local
+    part is this process's shard (process 0's values are the ones distributed); without one, or
+    for a symbolic tensor, returns ``tensor`` unchanged.
+
+    Args:
+        tensor: A tensor (or array) with the layout's number of dimensions.
+        layout: A ``TensorLayout`` on a ``DeviceMesh``.
+
+    Returns:
+        The distributed tensor.
+
+    Example:
+
+    >>> mesh = lamina.distribution.DeviceMesh((2,), ["model"])
+    >>> sharded = lamina.distribution.distribute_tensor(x, TensorLayout([None, "model"], mesh))
+    >>> sharded.to_local().shape  # on each of 2 processes, for x of shape (4, 6)
+    torch.Size([4, 3])
+    """
+    # Deferred: torch.distributed.tensor takes seconds to import, and most programs never shard.
+    from lamina.distribution import sharded_variables
+
+    return sharded_variables.distribute_tensor(tensor, layout)
+
+
 def set_distribution(value):
     """Make ``value`` (a ``Distribution``, or ``None``) the current distribution."""
     global _CURRENT

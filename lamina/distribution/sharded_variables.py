@@ -19,6 +19,7 @@ from torch.distributed.device_mesh import DeviceMesh as TorchDeviceMesh
 from torch.distributed.tensor import DTensor, Partial, Replicate, Shard
 from torch.distributed.tensor import distribute_tensor as _torch_distribute_tensor
 
+from lamina.backend import is_keras_tensor
 from lamina.distribution import devices as devices_lib
 from lamina.distribution.layout import TensorLayout
 
@@ -71,31 +72,12 @@ def placements(layout, ndim):
 
 
 def distribute_tensor(tensor, layout):
-    """``tensor`` laid out by ``layout`` (a ``TensorLayout``) across the processes.
-
-    With a process group running, returns a ``torch.distributed.tensor.DTensor`` whose local
-    part is this process's shard (process 0's values are the ones distributed); without one, or
-    for a symbolic tensor, returns ``tensor`` unchanged.
-
-    Args:
-        tensor: A tensor (or array) with the layout's number of dimensions.
-        layout: A ``TensorLayout`` on a ``DeviceMesh``.
-
-    Returns:
-        The distributed tensor.
-
-    Example:
-
-    >>> mesh = lamina.distribution.DeviceMesh((2,), ["model"])
-    >>> sharded = lamina.distribution.distribute_tensor(x, TensorLayout([None, "model"], mesh))
-    >>> sharded.to_local().shape  # on each of 2 processes, for x of shape (4, 6)
-    torch.Size([4, 3])
-    """
+    """See ``lamina.distribution.distribute_tensor``."""
     if not isinstance(layout, TensorLayout):
         raise ValueError(
             f"`layout` must be a `TensorLayout`. Received: layout={layout!r}"
         )
-    if getattr(tensor, "_is_symbolic", False) or type(tensor).__name__ == "KerasTensor":
+    if is_keras_tensor(tensor):  # a symbolic tensor has no values to place
         return tensor
     if not devices_lib.is_initialized() or dist.get_world_size() < 2:
         return tensor

@@ -15,7 +15,6 @@ import warnings
 
 import torch
 import torch.distributed as dist
-from torch.distributed.tensor import DTensor
 
 from lamina.trainers.model_parallel import ModelShards, gathered
 
@@ -109,6 +108,8 @@ def load_weights(model, filepath):
         # torch warns that it loads in one process even when asked to with `no_dist`.
         warnings.filterwarnings("ignore", "torch.distributed is disabled", UserWarning)
         dcp.load(targets, checkpoint_id=filepath, no_dist=not distributed)
+    from torch.distributed.tensor import DTensor
+
     with torch.no_grad():
         for key, value in targets.items():
             local = value.to_local() if isinstance(value, DTensor) else value

@@ -16,8 +16,6 @@ import weakref
 
 import torch
 
-from lamina.distribution.sharded_variables import ShardedVariable
-
 _SHARDS = weakref.WeakKeyDictionary()  # model -> its ModelShards
 _ACTIVE_LOOPS = [0]  # loops running; outside them a no-grad call gives the memory back
 
@@ -26,6 +24,9 @@ class ModelShards:
     """The ``ShardedVariable`` records of one model's variables, and the gather/reshard steps."""
 
     def __init__(self, model, distribution):
+        # Deferred: torch.distributed.tensor takes seconds to import; only sharding needs it.
+        from lamina.distribution.sharded_variables import ShardedVariable
+
         self.model = model
         self.distribution = distribution
         axis = distribution.device_mesh.axis_names.index(distribution.batch_dim_name)
@@ -58,6 +59,8 @@ class ModelShards:
     def optimizer_records(self):
         """Records for the optimizer's per-variable state (slots made from a sharded variable's
         shard, named after its path), so saving can gather them like the variables."""
+        from lamina.distribution.sharded_variables import ShardedVariable
+
         optimizer = getattr(self.model, "optimizer", None)
         if optimizer is None or not getattr(optimizer, "built", False):
             return []

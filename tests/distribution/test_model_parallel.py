@@ -200,6 +200,11 @@ def _transformer_worker(rank, port, out_dir):
             model.save(os.path.join(out_dir, "model.keras"))
             with gathered(model):
                 weights = model.get_weights()
+        value = torch.arange(8.0).reshape(2, 4) + rank  # process 0's values are distributed
+        spread = distribution.distribute_tensor(value, distribution.TensorLayout([None, "model"], mesh))
+        local = spread.to_local()
+        assert tuple(local.shape) == (2, 2)
+        np.testing.assert_array_equal(spread.full_tensor().numpy(), torch.arange(8.0).reshape(2, 4))
         _save(out_dir, "rank", rank, dict(history=history.history, predict=predictions,
                                           weights=weights, shapes=shapes))
 

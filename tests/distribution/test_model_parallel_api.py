@@ -89,6 +89,8 @@ def test_distribute_tensor_without_process_group():
     layout = distribution.TensorLayout([None, "model"], _layout_map().device_mesh)
     x = torch.arange(6.0).reshape(2, 3)
     assert distribution.distribute_tensor(x, layout) is x
+    symbolic = lamina.Input((3,))
+    assert distribution.distribute_tensor(symbolic, layout) is symbolic
     with pytest.raises(ValueError, match="`layout` must be a `TensorLayout`"):
         distribution.distribute_tensor(x, (None, "model"))
 
