@@ -147,9 +147,10 @@ class ShardedVariable:
         partial = [Partial() if i == self.batch_axis else Replicate() for i in range(self.mesh.ndim)]
         summed = DTensor.from_local(grad.detach().contiguous(), self.mesh, partial,
                                     shape=torch.Size(self.shape), stride=self.stride)
-        # Through Replicate (an all-reduce) rather than straight to the shards: gloo has no
-        # reduce-scatter; cutting a replicated tensor into shards is local.
-        summed = summed.redistribute(self.mesh, [Replicate()] * self.mesh.ndim)
+        if dist.get_backend() != "nccl":
+            # Through Replicate (an all-reduce) rather than straight to the shards: gloo has no
+            # reduce-scatter; cutting a replicated tensor into shards is local.
+            summed = summed.redistribute(self.mesh, [Replicate()] * self.mesh.ndim)
         return summed.redistribute(self.mesh, self.placements).to_local()
 
 
