@@ -23,7 +23,8 @@ class ModelCheckpoint(MonitorCallback):
         filepath: Path of the file to write (str or `os.PathLike`). It may hold named format
             fields filled from ``epoch`` (1-based), ``batch`` (1-based, when saving every
             ``save_freq`` batches) and the keys of the logs, e.g.
-            ``"weights.{epoch:02d}-{val_loss:.2f}.keras"``. It must end in ``.weights.h5`` when
+            ``"weights.{epoch:02d}-{val_loss:.2f}.keras"``. It must end in ``.weights.h5`` (or
+            ``.weights.dcp``, a sharded checkpoint folder of a ``ModelParallel`` model) when
             ``save_weights_only=True`` and in ``.keras`` otherwise. Missing folders are created.
         monitor: Quantity compared when ``save_best_only=True``. Defaults to ``"val_loss"``.
         verbose: ``0`` is silent, ``1`` prints a message when the callback saves or skips.
@@ -71,10 +72,12 @@ class ModelCheckpoint(MonitorCallback):
                 "integer values"
             )
         if save_weights_only:
-            if not self.filepath.endswith(".weights.h5"):
+            # `.weights.dcp`: a sharded checkpoint folder of a ModelParallel model.
+            if not self.filepath.endswith((".weights.h5", ".weights.dcp")):
                 raise ValueError(
                     "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath "
-                    "provided must end in `.weights.h5` (Keras weights format). Received: "
+                    "provided must end in `.weights.h5` (Keras weights format), or in "
+                    "`.weights.dcp` (a sharded checkpoint folder). Received: "
                     f"filepath={self.filepath}"
                 )
         elif not self.filepath.endswith(".keras"):
@@ -144,7 +147,7 @@ class ModelCheckpoint(MonitorCallback):
         filepath = self._get_file_path(epoch, batch, logs)
         if not self._should_save_model(epoch, logs, filepath):
             return
-        if os.path.isdir(filepath):
+        if os.path.isdir(filepath) and not filepath.endswith(".weights.dcp"):
             raise IOError(
                 "Please specify a non-directory filepath for ModelCheckpoint. Filepath used is an "
                 f"existing directory: {filepath}"

@@ -3,7 +3,7 @@
 import contextlib
 
 from lamina.distribution import devices as devices_lib
-from lamina.distribution.layout import DeviceMesh, TensorLayout
+from lamina.distribution.layout import DeviceMesh, LayoutMap, TensorLayout
 
 DEFAULT_BATCH_DIM_NAME = "batch"
 
@@ -144,6 +144,166 @@ class DataParallel(Distribution):
     def get_tensor_layout(self, path):
         """Intermediate tensors keep the layout they have."""
         return None
+
+
+class ModelParallel(Distribution):
+    """Model parallel training: variables split across processes by a ``LayoutMap``.
+
+    The ``LayoutMap``'s keys are regular expressions over variable paths (``"dense_1/kernel"``),
+    its values ``TensorLayout``s over the mesh's axes. With a process group running, ``fit`` /
+    ``evaluate`` / ``predict`` store each variable as its shard of that layout
+    (``torch.distributed.tensor`` placements: a variable split over N processes takes 1/N of its
+    memory on each), replicate the variables no key matches, and split every batch along the mesh's
+    batch axis: the processes that share a position on the batch axis read the same slice. Each
+    step gathers the weights for the forward and backward passes, sums the gradients over the batch
+    axis and updates each process's shard, so the result is that of single-process training on
+    the whole batch.
+
+    Between loops the variables stay sharded: ``variable.shape`` is then this process's shard's
+    shape, and ``get_weights()`` returns the shards. Calling the model gathers the weights first
+    (every process must call it: gathering is a collective). ``model.save("x.keras")`` and
+    ``save_weights("x.weights.h5")`` write the whole weights from process 0;
+    ``save_weights("x.weights.dcp")`` writes a sharded checkpoint folder (each process its shards)
+    that loads onto any number of processes. Variables are created whole when the model is built
+    and split when the first ``fit`` / ``evaluate`` / ``predict`` under the distribution starts
+    (process 0's values are the ones kept). The optimizer's ``clipnorm`` / ``global_clipnorm``
+    need whole gradients and are refused.
+
+    Args:
+        layout_map: A ``LayoutMap``; its ``device_mesh`` is the distribution's mesh.
+        batch_dim_name: The mesh axis the batch is split along; defaults to the mesh's first axis.
+        auto_shard_dataset: ``False`` when each process already reads its own data.
+        device_mesh: Accepted for compatibility with older Keras code and ignored (the layout
+            map's mesh is used), as in Keras.
+
+    Example:
+
+    >>> mesh = lamina.distribution.DeviceMesh((2, 2), ["batch", "model"])
+    >>> layout_map = lamina.distribution.LayoutMap(mesh)
+    >>> layout_map[".*dense.*kernel"] = (None, "model")
+    >>> layout_map[".*dense.*bias"] = ("model",)
+    >>> lamina.distribution.set_distribution(
+    ...     lamina.distribution.ModelParallel(layout_map=layout_map, batch_dim_name="batch"))
+    """
+
+    def __init__(self, *, layout_map=None, batch_dim_name=None, auto_shard_dataset=True,
+                 device_mesh=None):
+        if layout_map is None:
+            raise ValueError("You must specify a layout_map argument.")
+        if not isinstance(layout_map, LayoutMap):
+            raise ValueError(
+                f"Argument `layout_map` must be a `LayoutMap` instance. Received: layout_map={layout_map}"
+            )
+        mesh = layout_map.device_mesh
+        if mesh is None:
+            raise ValueError("The `layout_map` needs a `device_mesh`.")
+        batch_dim_name = batch_dim_name or mesh.axis_names[0]
+        if batch_dim_name not in mesh.axis_names:
+            raise ValueError(
+                f"`batch_dim_name` must be one of the mesh's axes {mesh.axis_names}. "
+                f"Received: batch_dim_name={batch_dim_name!r}"
+            )
+        super().__init__(mesh, batch_dim_name, auto_shard_dataset)
+        self._layout_map = layout_map
+        if (self._is_multi_process and self.num_processes > self.num_model_replicas
+                and self.num_processes % self.num_model_replicas != 0):
+            raise ValueError(
+                "If `num_processes` is greater than `num_model_replicas`, `num_processes` must be "
+                f"divisible by `num_model_replicas`. Got num_processes={self.num_processes}, "
+                f"num_model_replicas={self.num_model_replicas}."
+            )
+
+    @property
+    def layout_map(self):
+        return self._layout_map
+
+    @property
+    def num_model_replicas(self):
+        return self.device_mesh.shape[self.device_mesh.axis_names.index(self.batch_dim_name)]
+
+    def get_data_layout(self, data_shape):
+        """Inputs are split along their first (batch) dimension over the batch axis."""
+        return TensorLayout([self.batch_dim_name] + [None] * (len(data_shape) - 1), self.device_mesh)
+
+    def get_variable_layout(self, variable):
+        """The variable's own ``_layout``, else the layout map's entry for its path, else
+        replicated."""
+        own = getattr(variable, "_layout", None)
+        if own is not None:
+            return own
+        layout = self._layout_map[variable.path]
+        if layout is not None:
+            return layout
+        return TensorLayout([None] * len(variable.shape), self.device_mesh)
+
+    def get_tensor_layout(self, path):
+        return self._layout_map[path]
+
+
+class FullySharded(ModelParallel):
+    """Fully sharded data parallel training (FSDP, ZeRO-3), without writing layouts.
+
+    Every variable is split along its first dimension over the processes, which are also the
+    batch axis: each process stores 1/N of every weight and of the optimizer's state, and trains
+    on 1/N of each batch. Variables of rank 0 are replicated.
+
+    Args:
+        device_mesh: A one-dimensional ``DeviceMesh``; takes precedence over ``devices``.
+        devices: Device names to build the mesh from; defaults to ``list_devices()``.
+        auto_shard_dataset: ``False`` when each process already reads its own data.
+
+    Example:
+
+    >>> lamina.distribution.set_distribution(lamina.distribution.FullySharded())
+    """
+
+    def __init__(self, device_mesh=None, devices=None, auto_shard_dataset=True):
+        if device_mesh is None:
+            devices = devices_lib.list_devices() if not devices else list(devices)
+            device_mesh = DeviceMesh((len(devices),), [DEFAULT_BATCH_DIM_NAME], devices)
+        elif not isinstance(device_mesh, DeviceMesh) or len(device_mesh.shape) != 1:
+            raise ValueError(
+                f"`device_mesh` must be a one-dimensional `DeviceMesh`. Received: {device_mesh!r}"
+            )
+        super().__init__(layout_map=LayoutMap(device_mesh), batch_dim_name=device_mesh.axis_names[0],
+                         auto_shard_dataset=auto_shard_dataset)
+
+    def get_variable_layout(self, variable):
+        """Split along the first dimension over the batch axis (scalars replicated)."""
+        own = getattr(variable, "_layout", None)
+        if own is not None:
+            return own
+        axes = [None] * len(variable.shape)
+        if axes:
+            axes[0] = self.batch_dim_name
+        return TensorLayout(axes, self.device_mesh)
+
+
+def distribute_tensor(tensor, layout):
+    """``tensor`` laid out by ``layout`` (a ``TensorLayout``) across the processes.
+
+    With a process group running, returns a ``torch.distributed.tensor.DTensor`` whose local
+    part is this process's shard (process 0's values are the ones distributed); without one, or
+    for a symbolic tensor, returns ``tensor`` unchanged.
+
+    Args:
+        tensor: A tensor (or array) with the layout's number of dimensions.
+        layout: A ``TensorLayout`` on a ``DeviceMesh``.
+
+    Returns:
+        The distributed tensor.
+
+    Example:
+
+    >>> mesh = lamina.distribution.DeviceMesh((2,), ["model"])
+    >>> sharded = lamina.distribution.distribute_tensor(x, TensorLayout([None, "model"], mesh))
+    >>> sharded.to_local().shape  # on each of 2 processes, for x of shape (4, 6)
+    torch.Size([4, 3])
+    """
+    # Deferred: torch.distributed.tensor takes seconds to import, and most programs never shard.
+    from lamina.distribution import sharded_variables
+
+    return sharded_variables.distribute_tensor(tensor, layout)
 
 
 def set_distribution(value):

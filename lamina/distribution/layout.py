@@ -1,8 +1,8 @@
 """``DeviceMesh``, ``TensorLayout`` and ``LayoutMap``: how tensors map onto devices.
 
-The objects follow Keras 3 (``keras.distribution``). Lamina's data parallel training reads the
-mesh's batch axis and keeps every variable replicated; a ``LayoutMap`` can be filled and queried but
-nothing yet shards variables by it.
+The objects follow Keras 3 (``keras.distribution``). Data parallel training reads the mesh's batch
+axis and keeps every variable replicated; ``ModelParallel`` stores each variable as its shards of
+the layout its ``LayoutMap`` gives it (see ``sharded_variables``).
 """
 
 import collections.abc

@@ -355,6 +355,11 @@ class Optimizer(WeightDecayMixin, MovingAverageMixin, StatelessApplyMixin, Optim
         self.apply(grads, trainable_variables)
         return self._iterations
 
+    # Set by distributed training (`lamina.trainers.distributed`) for the length of a loop: a
+    # function of `(grads, variables)` returning the gradients to apply (averaged across processes,
+    # or each process's shard of them). Built-in and custom train steps both pass through it.
+    gradient_reducer = None
+
     def apply(self, grads, trainable_variables=None):
         """Update the variables from their gradients.
 
@@ -382,8 +387,13 @@ class Optimizer(WeightDecayMixin, MovingAverageMixin, StatelessApplyMixin, Optim
                     "variables."
                 )
             trainable_variables = self._trainable_variables
+            if self.gradient_reducer is not None:
+                grads = list(self.gradient_reducer(grads, trainable_variables))
         else:
             trainable_variables = list(trainable_variables)
+            if self.gradient_reducer is not None:
+                # Before `build`: a model parallel reducer puts each variable back to its shard.
+                grads = list(self.gradient_reducer(grads, trainable_variables))
             if not self.built:
                 self.build(trainable_variables)
             self._check_variables_are_known(trainable_variables)

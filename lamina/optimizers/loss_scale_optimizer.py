@@ -112,8 +112,11 @@ class LossScaleOptimizer(Optimizer):
             variables = list(self.inner_optimizer._trainable_variables)
         else:
             variables = list(trainable_variables)
-            if not self.built:
-                self.build(variables)
+        if self.gradient_reducer is not None:
+            # Reduced across processes before the finiteness check, so all skip a step alike.
+            grads = list(self.gradient_reducer(grads, variables))
+        if not self.built:
+            self.build(variables)
         with torch.no_grad():
             present = [g for g in grads if g is not None]
             if not present:

@@ -216,6 +216,8 @@ class MultiOptimizer(Optimizer):
                 )
             trainable_variables = self._trainable_variables
         trainable_variables = list(trainable_variables)
+        if self.gradient_reducer is not None:
+            grads = list(self.gradient_reducer(grads, trainable_variables))
         if not self.built:
             self.build(trainable_variables)
         if len(grads) != len(self._trainable_variables_indices):

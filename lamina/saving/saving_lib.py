@@ -21,7 +21,7 @@ import zlib
 import h5py
 
 from lamina.backend import variables
-from lamina.saving import archive_dir, model_sizing, serialization_lib
+from lamina.saving import archive_dir, model_sizing, serialization_lib, sharded_checkpoint
 from lamina.saving.weights_store import load_weights_from_h5, save_weights_to_h5, walk
 from lamina.utils import atomic_files
 
@@ -55,6 +55,11 @@ def save_model(model, filepath, zipped=True):
             ``.keras``) that receives the same members as plain files.
         zipped: Whether to write a zip file (the default) or the unzipped folder form.
     """
+    # A model sharded by ModelParallel is gathered; process 0 writes the usual archive.
+    sharded_checkpoint.save_whole(model, lambda: _save_model(model, filepath, zipped))
+
+
+def _save_model(model, filepath, zipped):
     filepath = os.fspath(filepath)
     if zipped and not filepath.endswith(".keras"):
         raise ValueError(
@@ -368,8 +373,12 @@ def _compile_from_config(model, config, custom_objects, safe_mode):
 
 
 def save_weights(model, filepath):
-    """Write the model's variables to a ``.weights.h5`` file (Keras 3 layout), atomically."""
+    """Write the model's variables to a ``.weights.h5`` file (Keras 3 layout), atomically; or,
+    for a ``.weights.dcp`` path, to a sharded ``torch.distributed.checkpoint`` folder."""
     filepath = os.fspath(filepath)
+    if filepath.endswith(sharded_checkpoint.SUFFIX):
+        sharded_checkpoint.save_weights(model, filepath)
+        return
     if not filepath.endswith(".weights.h5"):
         raise ValueError(
             f"The filename must end in `.weights.h5`. Received: filepath={filepath!r}"
@@ -379,12 +388,21 @@ def save_weights(model, filepath):
         with h5py.File(tmp, "w") as f:
             save_weights_to_h5(model, f)
 
-    atomic_files.atomic_write(filepath, write)
+    # A model sharded by ModelParallel: its whole weights, written by process 0.
+    sharded_checkpoint.save_whole(model, lambda: atomic_files.atomic_write(filepath, write))
 
 
 def load_weights(model, filepath, skip_mismatch=False):
-    """Load variables from a ``.weights.h5`` file or from the weights inside a ``.keras`` archive."""
+    """Load variables from a ``.weights.h5`` file or from the weights inside a ``.keras`` archive
+    (or from a sharded ``.weights.dcp`` folder)."""
     filepath = os.fspath(filepath)
+    if filepath.endswith(sharded_checkpoint.SUFFIX):
+        sharded_checkpoint.load_weights(model, filepath)
+        return
+    sharded_checkpoint.load_whole(model, lambda: _load_weights(model, filepath, skip_mismatch))
+
+
+def _load_weights(model, filepath, skip_mismatch):
     if filepath.endswith(".keras"):
         if not zipfile.is_zipfile(filepath):
             raise ValueError(f"Cannot load {filepath!r}: it is not a `.keras` zip archive.")

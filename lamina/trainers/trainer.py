@@ -12,8 +12,8 @@ import torch
 
 from lamina.backend import config
 from lamina.callbacks.callback import DeferredLogs
-from lamina.distribution import _trainer_hooks
 from lamina.trainers import compile_utils, data_adapters, trainer_utils
+from lamina.trainers import distributed as _distributed
 from lamina.trainers._trainer_api import TrainerAPI
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics
 from lamina.trainers.data_adapters import EpochIterator, unpack_x_y_sample_weight
@@ -303,6 +303,10 @@ class Trainer(TrainerAPI):
         return y_pred, self._compute_loss(x, y, y_pred, sample_weight, training=True)
 
     def _make_train_function(self):
+        # The seam of distributed training: a data parallel loop runs the forward pass its own way.
+        distributed = _distributed.train_function(self)
+        if distributed is not None:
+            return distributed
         if self._train_function is None:
             eager = self._forward_and_loss
             self._train_function = trainer_utils.CompiledOrEager(eager) if self.jit_compile else eager
@@ -373,7 +377,7 @@ class Trainer(TrainerAPI):
 
     # --- loops --------------------------------------------------------------------------------
     @traceback_utils.filter_traceback
-    @_trainer_hooks.distributed_loop("fit")
+    @_distributed.distributed_loop("fit")
     @_with_loop_state
     def fit(
         self,
@@ -474,7 +478,7 @@ class Trainer(TrainerAPI):
         return self.history
 
     @traceback_utils.filter_traceback
-    @_trainer_hooks.distributed_loop("evaluate")
+    @_distributed.distributed_loop("evaluate")
     @_with_loop_state
     def evaluate(
         self,
@@ -525,7 +529,7 @@ class Trainer(TrainerAPI):
         return logs
 
     @traceback_utils.filter_traceback
-    @_trainer_hooks.distributed_loop("predict")
+    @_distributed.distributed_loop("predict")
     @_with_loop_state
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, max_queue_size=10,
                 workers=1, use_multiprocessing=False):
@@ -602,7 +606,7 @@ class Trainer(TrainerAPI):
             x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps, shuffle=shuffle,
             class_weight=class_weight,
         )
-        adapter = _trainer_hooks.shard_adapter(adapter)
+        adapter = _distributed.shard_adapter(adapter)
         iterator = EpochIterator(adapter, steps)
         first = iterator.peek()
         if first is not None:
@@ -620,7 +624,7 @@ class Trainer(TrainerAPI):
         return data
 
     def _metrics_result_or_logs(self, logs):
-        _trainer_hooks.reduce_metrics(self)
+        _distributed.reduce_metrics(self)
         # A custom train/test step may return other values than `self.metrics`: keep those.
         results = trainer_utils.flatten_logs(self.get_metrics_result())
         if isinstance(logs, DeferredLogs) or (

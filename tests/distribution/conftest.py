@@ -28,3 +28,15 @@ def run_two_processes(tmp_path):
         return tmp_path
 
     return run
+
+
+@pytest.fixture
+def run_processes(tmp_path):
+    """``run(worker, nprocs, *args)``: ``run_two_processes`` for any number of processes."""
+
+    def run(worker, nprocs, *args):
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        mp.spawn(worker, args=(_free_port(), str(tmp_path)) + args, nprocs=nprocs, join=True)
+        return tmp_path
+
+    return run

@@ -9,7 +9,8 @@ from lamina import distribution
 
 def test_exposed_on_lamina():
     assert lamina.distribution is distribution
-    assert not hasattr(distribution, "ModelParallel")  # variable sharding is not implemented
+    for name in ("ModelParallel", "FullySharded", "distribute_tensor"):
+        assert name in distribution.__all__ and hasattr(distribution, name)
 
 
 def test_list_devices_without_process_group():

@@ -87,14 +87,16 @@ class ShardedAdapter:
         randomness: The ``SharedRandomness`` the order is drawn from; ``None`` when the data is
             not split (``auto_shard_dataset=False``).
         on_first_batch: Called with the first local batch, before it is yielded.
+        on_iter: Called (without arguments) each time iteration starts, on every process alike.
     """
 
-    def __init__(self, adapter, role, rank, world, randomness, on_first_batch=None):
+    def __init__(self, adapter, role, rank, world, randomness, on_first_batch=None, on_iter=None):
         self.adapter = adapter
         self.role = role
         self.rank, self.world = rank, world
         self.randomness = randomness
         self.on_first_batch = on_first_batch
+        self.on_iter = on_iter
         # The share of the current batch's gradient this process contributes (its samples over
         # the global batch's), read by the gradient all-reduce of the step that uses the batch.
         self.weight = 1.0 / world
@@ -130,6 +132,8 @@ class ShardedAdapter:
         self.adapter.on_epoch_end()
 
     def __iter__(self):
+        if self.on_iter is not None:
+            self.on_iter()
         if self.randomness is None:
             batches = iter(self.adapter)
         else:

@@ -12,6 +12,8 @@ import torch
 import torch.distributed as dist
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
+from lamina.trainers import trainer_utils
+
 _BUCKET_BYTES = 25 * 1024 * 1024  # DistributedDataParallel's default bucket size
 
 
@@ -30,7 +32,7 @@ def _buckets(tensors):
     return out
 
 
-def _all_reduce(tensors, op, scale=None):
+def _all_reduce(tensors, op, scale=None, group=None):
     """All-reduce ``tensors`` bucket by bucket; returns the results (new tensors), in order."""
     results = list(tensors)
     pending = []
@@ -38,7 +40,7 @@ def _all_reduce(tensors, op, scale=None):
         flat = _flatten_dense_tensors([tensors[i] for i in bucket])
         if scale is not None:
             flat.mul_(scale)
-        pending.append((bucket, flat, dist.all_reduce(flat, op=op, async_op=True)))
+        pending.append((bucket, flat, dist.all_reduce(flat, op=op, group=group, async_op=True)))
     for bucket, flat, work in pending:
         work.wait()
         parts = _unflatten_dense_tensors(flat, [tensors[i] for i in bucket])
@@ -47,22 +49,22 @@ def _all_reduce(tensors, op, scale=None):
     return results
 
 
-def broadcast_(tensors, src=0):
-    """Overwrite ``tensors`` in place with process ``src``'s values."""
+def broadcast_(tensors, src=0, group=None):
+    """Overwrite ``tensors`` in place with the values of process ``src`` (its rank in ``group``)."""
     tensors = [t for t in tensors if t.numel()]
     for bucket in _buckets(tensors):
-        group = [tensors[i] for i in bucket]
-        flat = _flatten_dense_tensors([t.detach() for t in group])
-        dist.broadcast(flat, src)
+        part = [tensors[i] for i in bucket]
+        flat = _flatten_dense_tensors([t.detach() for t in part])
+        dist.broadcast(flat, group=group, group_src=src)
         with torch.no_grad():
-            for t, value in zip(group, _unflatten_dense_tensors(flat, group)):
+            for t, value in zip(part, _unflatten_dense_tensors(flat, part)):
                 t.copy_(value)
 
 
-def all_reduce_(tensors, op=dist.ReduceOp.SUM, scale=None):
+def all_reduce_(tensors, op=dist.ReduceOp.SUM, scale=None, group=None):
     """Replace ``tensors`` in place by their all-reduced values (optionally scaled first)."""
     tensors = [t for t in tensors if t.numel()]
-    results = _all_reduce([t.detach() for t in tensors], op, scale)
+    results = _all_reduce([t.detach() for t in tensors], op, scale, group)
     with torch.no_grad():
         for t, value in zip(tensors, results):
             t.copy_(value)
@@ -107,8 +109,6 @@ class DataParallelStep:
     """
 
     def __init__(self, model, ddp):
-        from lamina.trainers import trainer_utils
-
         self.model, self.ddp = model, ddp
         forward = self._forward_and_loss
         self._run = trainer_utils.CompiledOrEager(forward) if model.jit_compile else forward
@@ -121,18 +121,12 @@ class DataParallelStep:
         return self._run(x, y, sample_weight)
 
 
-class AveragingApply:
-    """``optimizer.apply`` for a custom train step: all-reduce the gradients, then apply them."""
+class AveragingReducer:
+    """An optimizer's ``gradient_reducer`` for a custom train step: the gradients handed to
+    ``optimizer.apply`` are all-reduced, each process's weighted by its share of the batch."""
 
-    def __init__(self, optimizer, adapter):
-        self.optimizer, self.adapter = optimizer, adapter
-        self._apply = optimizer.apply
+    def __init__(self, adapter):
+        self.adapter = adapter
 
-    def __call__(self, grads, trainable_variables=None):
-        return self._apply(average_gradients(list(grads), self.adapter.weight), trainable_variables)
-
-    def install(self):
-        self.optimizer.__dict__["apply"] = self
-
-    def remove(self):
-        self.optimizer.__dict__.pop("apply", None)
+    def __call__(self, grads, variables):
+        return average_gradients(list(grads), self.adapter.weight)
