@@ -124,13 +124,12 @@ def upward_imports(graph, deferred=True):
     return out
 
 
-def unit_circles(graph, deferred=False, ignore=()):
-    """Circles between units (strongly connected components of more than one unit), leaving out
-    the ``(module, imported)`` pairs in ``ignore``."""
+def unit_circles(graph, deferred=False):
+    """Circles between units (strongly connected components of more than one unit)."""
     edges = {}
     for module, imports in graph.items():
         for imported, _, is_deferred in imports:
-            if (is_deferred and not deferred) or (module, imported) in ignore:
+            if is_deferred and not deferred:
                 continue
             a, b = unit_of(module), unit_of(imported)
             if a != b:
@@ -169,15 +168,6 @@ def _from_package(graph, package):
     return {m: i for m, i in graph.items() if m == package or m.startswith(package + ".")}
 
 
-# The data-parallel step glue reaches up from ``distribution`` into ``trainers``; issue 15 moves it
-# into an explicit seam in ``Trainer``. Until then these four imports are left out of the counts.
-_DISTRIBUTION_TO_TRAINERS = {
-    ("lamina.distribution._gradients", "lamina.trainers.trainer_utils"),
-    ("lamina.distribution._trainer_hooks", "lamina.trainers.data_adapters"),
-    ("lamina.distribution._trainer_hooks", "lamina.trainers.trainer"),
-    ("lamina.distribution._trainer_hooks", "lamina.trainers.validation"),
-}
-_MOVED_ELSEWHERE = _DISTRIBUTION_TO_TRAINERS
 # The imports that run upward on purpose, each with a comment at the import saying why.
 _ALLOWED_UPWARD = {
     ("lamina.models._archive", "lamina.saving"),  # Model.save / load_weights, keras.models.load_model
@@ -200,14 +190,13 @@ def test_at_most_two_upward_imports():
     ups = [
         (module, line, imported)
         for module, line, imported, _ in upward_imports(import_graph())
-        if (module, imported) not in _MOVED_ELSEWHERE
     ]
     assert len(ups) <= 2, ups
     assert {(module, imported) for module, _, imported in ups} <= _ALLOWED_UPWARD, ups
 
 
 def test_no_circle_between_packages_with_deferred_imports():
-    assert unit_circles(import_graph(), deferred=True, ignore=_MOVED_ELSEWHERE) == []
+    assert unit_circles(import_graph(), deferred=True) == []
 
 
 def test_nothing_below_layers_imports_layers():
@@ -218,7 +207,7 @@ def test_nothing_below_layers_imports_layers():
         for module, imports in import_graph().items()
         if FLOORS[unit_of(module)] < FLOORS["layers"]
         for imported, _, _ in imports
-        if unit_of(imported) == "layers" and (module, imported) not in _MOVED_ELSEWHERE
+        if unit_of(imported) == "layers"
     ]
     assert not found, found
 
