@@ -207,7 +207,10 @@ class Model(ModelQuantization, Trainer, Layer):
         _check_save_kwargs(filepath, kwargs)
         if not overwrite and os.path.exists(filepath):
             raise FileExistsError(f"{filepath!r} exists and `overwrite=False`.")
-        saving_lib.save_model(self, filepath, zipped=True if zipped is None else bool(zipped))
+        saving_lib.save_model(
+            self, filepath, zipped=True if zipped is None else bool(zipped),
+            include_optimizer=kwargs.get("include_optimizer", True),
+        )
 
     def export(self, filepath, format="torch", verbose=None, input_signature=None, **kwargs):
         """Export the model's forward pass as an artifact for inference.
@@ -272,13 +275,13 @@ class Model(ModelQuantization, Trainer, Layer):
                 f"Model.load_weights() got unexpected keyword arguments {unknown}. Expected "
                 "`filepath` and `skip_mismatch`."
             )
-        used = {k: v for k, v in kwargs.items() if v not in (None, False)}
+        used = {k: v for k, v in kwargs.items() if v not in (None, False) and k != "by_name"}
         if used:
             raise ValueError(
                 f"Lamina does not support these `load_weights` arguments: {used}. They apply to "
-                "Keras's legacy `.h5` and sharded weights files."
+                "Keras's sharded weights files."
             )
-        saving_lib.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        saving_lib.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=bool(kwargs.get("by_name")))
 
     def to_json(self, **kwargs):
         """The model's serialized config as a JSON string."""
@@ -312,7 +315,15 @@ def _check_save_kwargs(filepath, kwargs):
             f"Model.save() got unexpected keyword arguments {sorted(kwargs)}. Expected `filepath`, "
             "`overwrite`, `zipped` (and Keras's `include_optimizer`, `save_format`)."
         )
-    if save_format and not (save_format in ("keras", "keras_v3") and str(filepath).endswith(".keras")):
+    if save_format and str(filepath).endswith((".h5", ".hdf5")) and save_format in ("h5", "hdf5"):
+        import warnings
+
+        warnings.warn(
+            "The `save_format` argument is deprecated in Keras 3. We recommend removing this "
+            f"argument as it can be inferred from the file path. Received: save_format={save_format}",
+            stacklevel=3,
+        )
+    elif save_format and not (save_format in ("keras", "keras_v3") and str(filepath).endswith(".keras")):
         raise ValueError(
             "The `save_format` argument is deprecated in Keras 3 and Lamina saves only the `.keras` "
             f"format: remove it and use a `.keras` path. Received: save_format={save_format!r}"

@@ -21,7 +21,7 @@ import zlib
 import h5py
 
 from lamina.backend import variables
-from lamina.saving import archive_dir, model_sizing, serialization_lib
+from lamina.saving import archive_dir, legacy_h5_model, model_sizing, serialization_lib
 from lamina.saving.weights_store import _walk, load_weights_from_h5, save_weights_to_h5
 from lamina.utils import atomic_files
 
@@ -46,16 +46,22 @@ _UNSIZED_MARGIN_BYTES = 64 * 1024 * 1024
 KERAS_VERSION = "3.15.1"
 
 
-def save_model(model, filepath, zipped=True):
+def save_model(model, filepath, zipped=True, include_optimizer=True):
     """Write ``model`` as a ``.keras`` archive (config, metadata, weights, assets).
 
     Args:
         model: The model to save.
         filepath: A ``.keras`` path, or with ``zipped=False`` a folder path (not ending in
-            ``.keras``) that receives the same members as plain files.
+            ``.keras``) that receives the same members as plain files. A ``.h5`` / ``.hdf5``
+            path writes Keras's legacy whole-model HDF5 file instead.
         zipped: Whether to write a zip file (the default) or the unzipped folder form.
+        include_optimizer: For a legacy HDF5 file, whether to store the training config and
+            optimizer state (a ``.keras`` archive always stores them).
     """
     filepath = os.fspath(filepath)
+    if zipped and filepath.endswith(legacy_h5_model.H5_EXTENSIONS):
+        legacy_h5_model.save_model_to_hdf5(model, filepath, include_optimizer=include_optimizer)
+        return
     if zipped and not filepath.endswith(".keras"):
         raise ValueError(
             f"Invalid filepath extension for saving: {filepath!r}. Use `.keras` for a whole model "
@@ -229,6 +235,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     Any failure caused by the file's content is reported as a ``ValueError`` naming the file.
     """
     filepath = os.fspath(filepath)
+    if filepath.endswith(legacy_h5_model.H5_EXTENSIONS):
+        return legacy_h5_model.load_model_from_hdf5(filepath, custom_objects, compile, safe_mode)
     try:
         return _load_model(filepath, custom_objects, compile, safe_mode)
     except ValueError:
@@ -368,8 +376,21 @@ def _compile_from_config(model, config, custom_objects, safe_mode):
 
 
 def save_weights(model, filepath):
-    """Write the model's variables to a ``.weights.h5`` file (Keras 3 layout), atomically."""
+    """Write the model's variables to a ``.weights.h5`` file (Keras 3 layout), atomically.
+
+    Any other ``.h5`` / ``.hdf5`` name writes the legacy (Keras 2) weights layout, as Keras 2's
+    ``save_weights("w.h5")`` did.
+    """
     filepath = os.fspath(filepath)
+    if legacy_h5_model.is_h5_path(filepath):
+        from lamina.saving import legacy_h5_format
+
+        def write_legacy(tmp):
+            with h5py.File(tmp, "w") as f:
+                legacy_h5_format.save_weights_to_hdf5_group(f, model)
+
+        atomic_files.atomic_write(filepath, write_legacy)
+        return
     if not filepath.endswith(".weights.h5"):
         raise ValueError(
             f"The filename must end in `.weights.h5`. Received: filepath={filepath!r}"
@@ -382,9 +403,17 @@ def save_weights(model, filepath):
     atomic_files.atomic_write(filepath, write)
 
 
-def load_weights(model, filepath, skip_mismatch=False):
-    """Load variables from a ``.weights.h5`` file or from the weights inside a ``.keras`` archive."""
+def load_weights(model, filepath, skip_mismatch=False, by_name=False):
+    """Load variables from a ``.weights.h5`` file or from the weights inside a ``.keras`` archive.
+
+    ``by_name=True`` (Keras 2's name matching) applies only to legacy ``.h5`` files.
+    """
     filepath = os.fspath(filepath)
+    if by_name and not legacy_h5_model.is_h5_path(filepath):
+        raise ValueError(
+            "`by_name` only supports loading legacy '.h5' or '.hdf5' files. "
+            f"Received: filepath={filepath!r}"
+        )
     if filepath.endswith(".keras"):
         if not zipfile.is_zipfile(filepath):
             raise ValueError(f"Cannot load {filepath!r}: it is not a `.keras` zip archive.")
@@ -397,8 +426,8 @@ def load_weights(model, filepath, skip_mismatch=False):
             with _OpenWeights(zf, filepath, limit) as weights:
                 load_weights_from_h5(model, weights.h5, skip_mismatch=skip_mismatch, source=repr(filepath))
         return
-    if filepath.endswith((".h5", ".hdf5")) and not filepath.endswith(".weights.h5"):
-        _load_legacy_h5_weights(model, filepath, skip_mismatch)
+    if legacy_h5_model.is_h5_path(filepath):
+        _load_legacy_h5_weights(model, filepath, skip_mismatch, by_name)
         return
     if not filepath.endswith(".weights.h5"):
         raise ValueError(
@@ -413,7 +442,7 @@ def load_weights(model, filepath, skip_mismatch=False):
         load_weights_from_h5(model, f, skip_mismatch=skip_mismatch, source=repr(filepath))
 
 
-def _load_legacy_h5_weights(model, filepath, skip_mismatch):
+def _load_legacy_h5_weights(model, filepath, skip_mismatch, by_name=False):
     """A ``.h5`` file: the Keras 2 layout (e.g. Keras's pretrained application weights) or a
     Keras 3 weights file under an older name."""
     from lamina.saving import legacy_h5_format
@@ -423,7 +452,11 @@ def _load_legacy_h5_weights(model, filepath, skip_mismatch):
     except OSError as e:
         raise ValueError(f"Cannot load {filepath!r}: not a valid HDF5 weights file ({e}).") from None
     with f:
-        if legacy_h5_format.is_legacy_weights_file(f):
+        if by_name:
+            legacy_h5_format.load_weights_from_hdf5_group_by_name(
+                f, model, skip_mismatch=skip_mismatch, source=repr(filepath)
+            )
+        elif legacy_h5_format.is_legacy_weights_file(f):
             legacy_h5_format.load_weights_from_hdf5_group(f, model, skip_mismatch=skip_mismatch, source=repr(filepath))
         else:
             load_weights_from_h5(model, f, skip_mismatch=skip_mismatch, source=repr(filepath))
