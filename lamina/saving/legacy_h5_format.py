@@ -123,7 +123,8 @@ def write_attr(group, name, data):
         for i, part in enumerate(parts):
             group.attrs[f"{name}{i}"] = part
     else:
-        group.attrs[name] = array
+        # The list itself, as Keras writes it (h5py stores it as variable-length strings).
+        group.attrs[name] = list(data)
 
 
 def _safe_dataset(group, path, where):

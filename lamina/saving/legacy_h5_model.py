@@ -105,11 +105,21 @@ def _legacy_model_config(config):
     return {**config, "layers": [_legacy_entry(e) for e in config["layers"]]}
 
 
+def _legacy_objects(value):
+    """Keras 3 object entries (losses, metrics) inside ``value`` in the legacy form Keras writes."""
+    if isinstance(value, list):
+        return [_legacy_objects(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if str(value.get("module", "")).startswith("keras") and "class_name" in value and "config" in value:
+        return {"class_name": value.get("registered_name") or value["class_name"], "config": value["config"]}
+    return {k: _legacy_objects(v) for k, v in value.items()}
+
+
 def _training_config(model):
     from lamina.saving import object_registration
 
-    config = dict(model.get_compile_config())
-    config.pop("optimizer", None)
+    config = {k: _legacy_objects(v) for k, v in model.get_compile_config().items() if k != "optimizer"}
     optimizer = model.optimizer
     config["optimizer_config"] = {
         "class_name": object_registration.get_registered_name(type(optimizer)),
@@ -305,7 +315,17 @@ def upgrade_legacy_config(config):
     nodes = upgraded.get("inbound_nodes")
     if isinstance(nodes, list):
         upgraded["inbound_nodes"] = [_upgrade_node(n) for n in nodes]
+    for key in ("input_layers", "output_layers"):
+        # Keras 2 listed even a single input or output: Keras 3 writes that one as a bare ref,
+        # and the model then takes and returns a tensor, not a one-element list.
+        refs = upgraded.get(key)
+        if isinstance(refs, list) and len(refs) == 1 and _is_ref(refs[0]):
+            upgraded[key] = refs[0]
     return upgraded
+
+
+def _is_ref(value):
+    return isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
 
 
 def _upgrade_node(node):

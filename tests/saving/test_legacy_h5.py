@@ -1,0 +1,276 @@
+"""Keras's legacy whole-model HDF5 files (``model.save("x.h5")``) and legacy ``.h5`` weights.
+
+Files move both ways: the oracle writes, Lamina reads (and the reverse), with the same weights
+and the same predictions; compiled models come back compiled with their optimizer state.
+"""
+
+import json
+import warnings
+
+import h5py
+import numpy as np
+import pytest
+
+import lamina
+from lamina import layers
+
+
+def _arch(k, name):
+    """(builder, input array) of the test architectures, for ``k`` = lamina or keras."""
+    rng = np.random.default_rng(0)
+    if name == "dense_bn":
+        x = rng.random((6, 4)).astype("float32")
+        return lambda: k.Sequential([k.Input((4,)), k.layers.Dense(5, activation="relu"),
+                                     k.layers.BatchNormalization(), k.layers.Dense(2)]), x
+    if name == "conv":
+        x = rng.random((2, 8, 8, 3)).astype("float32")
+
+        def conv():
+            i = k.Input((8, 8, 3))
+            h = k.layers.Conv2D(4, 3, activation="relu")(i)
+            h = k.layers.BatchNormalization()(h)
+            h = k.layers.GlobalAveragePooling2D()(h)
+            return k.Model(i, k.layers.Dense(3, activation="softmax")(h))
+        return conv, x
+    if name == "embed_lstm":
+        x = rng.integers(0, 10, (3, 5)).astype("int32")
+
+        def rnn():
+            i = k.Input((5,), dtype="int32")
+            h = k.layers.Embedding(10, 4)(i)
+            h = k.layers.LSTM(3)(h)
+            return k.Model(i, k.layers.Dense(1)(h))
+        return rnn, x
+    if name == "nested":
+        x = rng.random((4, 4)).astype("float32")
+
+        def nested():
+            inner = k.Sequential([k.Input((4,)), k.layers.Dense(3, activation="tanh")], name="inner")
+            i = k.Input((4,))
+            return k.Model(i, k.layers.Dense(2)(inner(i)))
+        return nested, x
+    raise ValueError(name)
+
+
+ARCHS = ["dense_bn", "conv", "embed_lstm", "nested"]
+
+
+def _compile(k, model, strings=True):
+    # Keras 3.15 cannot read back its own legacy file compiled with loss="mse" (it looks the
+    # string up as a class), so files the oracle must read are compiled with objects.
+    if strings:
+        model.compile(optimizer=k.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+    else:
+        model.compile(optimizer=k.optimizers.Adam(0.01), loss=k.losses.MeanSquaredError(),
+                      metrics=[k.metrics.MeanAbsoluteError()])
+
+
+def _set_same_weights(src, dst):
+    dst.set_weights([np.asarray(w) for w in src.get_weights()])
+
+
+def _train_one_step(model, x):
+    y = np.asarray(model.predict(x, verbose=0))
+    model.fit(x, y + 0.5, epochs=1, batch_size=len(x), verbose=0)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_oracle_file_loads_in_lamina(oracle, tmp_path, arch, compiled):
+    build, x = _arch(oracle, arch)
+    theirs = build()
+    if compiled:
+        _compile(oracle, theirs)
+        _train_one_step(theirs, x)
+    path = str(tmp_path / "model.h5")
+    theirs.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = lamina.models.load_model(path)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    assert [w.shape for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
+    if compiled:
+        assert ours.compiled and ours.optimizer.learning_rate.numpy() == pytest.approx(0.01)
+        assert int(ours.optimizer.iterations.numpy()) == int(theirs.optimizer.iterations.numpy())
+        for a, b in zip(ours.optimizer.variables, theirs.optimizer.variables):
+            np.testing.assert_allclose(np.asarray(a.numpy()), np.asarray(b), rtol=1e-6, atol=1e-7)
+    else:
+        assert not ours.compiled
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_lamina_file_loads_in_oracle(oracle, tmp_path, arch, compiled):
+    build, x = _arch(lamina, arch)
+    ours = build()
+    if compiled:
+        _compile(lamina, ours, strings=False)
+        _train_one_step(ours, x)
+    path = str(tmp_path / "model.h5")
+    with pytest.warns(UserWarning, match="This file format is considered legacy"):
+        ours.save(path)
+    theirs = oracle.models.load_model(path)
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), ours.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    if compiled:
+        assert theirs.compiled
+        assert int(theirs.optimizer.iterations) == int(ours.optimizer.iterations.numpy())
+        for a, b in zip(theirs.optimizer.variables, ours.optimizer.variables):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b.numpy()), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.oracle
+def test_layout_matches_oracle(oracle, tmp_path):
+    """Same attributes, groups and datasets as Keras writes for the same model."""
+    build_ours, _ = _arch(lamina, "dense_bn")
+    build_theirs, x = _arch(oracle, "dense_bn")
+    ours, theirs = build_ours(), build_theirs()
+    _compile(lamina, ours)
+    _compile(oracle, theirs)
+    _train_one_step(ours, x)
+    _train_one_step(theirs, x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours.save(tmp_path / "ours.h5")
+    theirs.save(str(tmp_path / "theirs.h5"))
+
+    def layout(path):
+        entries = {}
+        with h5py.File(path, "r") as f:
+            f.visititems(lambda name, obj: entries.__setitem__(
+                name, (getattr(obj, "shape", None), sorted(obj.attrs.keys()))))
+            root = sorted(f.attrs.keys())
+            names = list(f["model_weights"].attrs["layer_names"])
+            kinds = [f[k].attrs.get_id(a).dtype for k in ("model_weights", "model_weights/dense") for a in f[k].attrs]
+            model_config = json.loads(f.attrs["model_config"])
+            training = json.loads(f.attrs["training_config"])
+        return entries, root, names, model_config, training, kinds
+
+    a, b = layout(tmp_path / "ours.h5"), layout(tmp_path / "theirs.h5")
+    assert a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and a[5] == b[5]
+    assert a[3]["class_name"] == b[3]["class_name"] == "Sequential"
+    assert [e["class_name"] for e in a[3]["config"]["layers"]] == [e["class_name"] for e in b[3]["config"]["layers"]]
+    assert all("module" not in e for e in a[3]["config"]["layers"])
+    assert set(a[4]) >= {"loss", "metrics", "loss_weights", "optimizer_config"}
+    assert a[4]["optimizer_config"]["class_name"] == b[4]["optimizer_config"]["class_name"] == "Adam"
+
+
+def test_include_optimizer_false_and_uncompiled_warning(tmp_path):
+    model = _arch(lamina, "dense_bn")[0]()
+    _compile(lamina, model)
+    path = tmp_path / "m.h5"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lamina.saving.save_model(model, path, include_optimizer=False)
+    with h5py.File(path, "r") as f:
+        assert "training_config" not in f.attrs and "optimizer_weights" not in f
+    with pytest.warns(UserWarning, match="No training configuration found"):
+        loaded = lamina.saving.load_model(path)
+    assert not loaded.compiled
+    loaded = lamina.saving.load_model(path, compile=False)
+    assert not loaded.compiled
+
+
+def test_save_format_h5_and_hdf5_extension(tmp_path):
+    model = _arch(lamina, "dense_bn")[0]()
+    x = _arch(lamina, "dense_bn")[1]
+    with pytest.warns(UserWarning, match="`save_format` argument is deprecated"):
+        model.save(tmp_path / "m.hdf5", save_format="h5")
+    loaded = lamina.models.load_model(tmp_path / "m.hdf5")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    with pytest.raises(ValueError, match="save_format"):
+        model.save(tmp_path / "m", save_format="h5")
+
+
+def test_failed_save_leaves_previous_file(tmp_path, monkeypatch):
+    from lamina.saving import legacy_h5_format
+
+    model = _arch(lamina, "dense_bn")[0]()
+    path = tmp_path / "m.h5"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save(path)
+        before = path.read_bytes()
+
+        def boom(group, model):
+            group.create_group("partial")
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr(legacy_h5_format, "save_weights_to_hdf5_group", boom)
+        with pytest.raises(RuntimeError, match="disk full"):
+            model.save(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.h5"]
+
+
+def test_keras2_config_loads(tmp_path):
+    """A tf.keras 2.x file: legacy layer entries, ``batch_input_shape`` and list-form nodes."""
+    init = {"class_name": "GlorotUniform", "config": {"seed": None}}
+    zeros = {"class_name": "Zeros", "config": {}}
+
+    def dense(name, units):
+        return {"class_name": "Dense", "config": {
+            "name": name, "trainable": True, "dtype": "float32", "units": units, "activation": "linear",
+            "use_bias": True, "kernel_initializer": init, "bias_initializer": zeros,
+            "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+            "kernel_constraint": None, "bias_constraint": None}}
+
+    layer_list = [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 5], "dtype": "float32",
+                                                 "sparse": False, "ragged": False, "name": "input_1"},
+         "name": "input_1", "inbound_nodes": []},
+        {**dense("d1", 2), "name": "d1", "inbound_nodes": [[["input_1", 0, 0, {}]]]},
+        {**dense("d2", 2), "name": "d2", "inbound_nodes": [[["input_1", 0, 0, {}]]]},
+        {"class_name": "Add", "config": {"name": "add", "trainable": True, "dtype": "float32"},
+         "name": "add", "inbound_nodes": [[["d1", 0, 0, {}], ["d2", 0, 0, {}]]]},
+    ]
+    config = {"class_name": "Functional", "config": {"name": "model", "layers": layer_list,
+              "input_layers": [["input_1", 0, 0]], "output_layers": [["add", 0, 0]]}}
+    training = {"loss": "mse", "metrics": ["mae"], "weighted_metrics": None, "loss_weights": None,
+                "optimizer_config": {"class_name": "SGD", "config": {"name": "SGD", "learning_rate": 0.05,
+                                                                      "momentum": 0.0, "nesterov": False}}}
+    rng = np.random.default_rng(1)
+    values = {n: (rng.random((5, 2)).astype("float32"), rng.random(2).astype("float32")) for n in ("d1", "d2")}
+    path = tmp_path / "keras2.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = b"2.13.1"
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["model_config"] = json.dumps(config).encode()
+        f.attrs["training_config"] = json.dumps(training).encode()
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = np.array([b"input_1", b"d1", b"d2", b"add"])
+        for name in ("input_1", "add"):
+            g.create_group(name).attrs["weight_names"] = np.array([], dtype="S1")
+        for name, (kernel, bias) in values.items():
+            sub = g.create_group(name)
+            sub.attrs["weight_names"] = np.array([f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()])
+            sub.create_dataset(f"{name}/kernel:0", data=kernel)
+            sub.create_dataset(f"{name}/bias:0", data=bias)
+    model = lamina.models.load_model(path)
+    x = rng.random((3, 5)).astype("float32")
+    expected = sum(x @ k + b for k, b in values.values())
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5)
+    assert model.compiled and model.optimizer.learning_rate.numpy() == pytest.approx(0.05)
+
+
+def test_custom_layer_round_trip(tmp_path):
+    @lamina.saving.register_keras_serializable(package="legacyh5test")
+    class Scale(layers.Layer):
+        def __init__(self, factor=2.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor}
+
+    model = lamina.Sequential([lamina.Input((3,)), layers.Dense(2), Scale(3.0)])
+    x = np.ones((2, 3), "float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save(tmp_path / "c.h5")
+    loaded = lamina.models.load_model(tmp_path / "c.h5", compile=False)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
