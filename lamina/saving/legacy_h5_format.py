@@ -30,12 +30,14 @@ TOP_LEVEL_GROUP = "top_level_model_weights"
 
 
 def is_legacy_weights_file(h5file):
-    """Whether an open HDF5 file is in the Keras 2 weights layout."""
-    root = h5file["model_weights"] if _has_plain_group(h5file, "model_weights") else h5file
-    return _has_attr(root, "layer_names")
+    """Whether an open HDF5 file is in the Keras 2 weights layout (alone or in a whole-model file)."""
+    if h5file.id.links.exists(b"model_weights"):
+        return True
+    return _has_attr(h5file, "layer_names")
 
 
-def _has_plain_group(group, name):
+def has_plain_group(group, name):
+    """Whether ``group`` holds a group ``name`` through a hard link (checked without following it)."""
     raw = name.encode()
     return (
         group.id.links.exists(raw)
@@ -48,8 +50,10 @@ def _has_attr(group, name):
     return name in group.attrs or f"{name}0" in group.attrs
 
 
-def check_attr_size(group, name, source="the file", limit=MAX_ATTR_BYTES):
-    """Refuse an attribute whose declared size exceeds ``limit`` bytes, before reading it."""
+def check_attr_size(group, name, source="the file", limit=None):
+    """Refuse an attribute whose declared size exceeds ``limit`` bytes (default
+    ``MAX_ATTR_BYTES``), before reading it."""
+    limit = MAX_ATTR_BYTES if limit is None else limit
     attr = group.attrs.get_id(name)
     count = int(np.prod(attr.shape)) if attr.shape else 1
     # Variable-length strings live in the file's heap, so their bytes are bounded by the file;
@@ -102,6 +106,12 @@ def read_text_attr(group, name, source="the file"):
         value = value.decode("utf-8")
     if not isinstance(value, str):
         raise ValueError(f"Malformed file {source}: attribute {name!r} must be a string.")
+    # A variable-length string declares no size up front; what it holds is stored in the file.
+    if len(value) > MAX_ATTR_BYTES:
+        raise ValueError(
+            f"Refusing to load {source}: HDF5 attribute {name!r} of '{group.name}' holds "
+            f"{len(value)} bytes (limit {MAX_ATTR_BYTES} bytes)."
+        )
     return value
 
 
@@ -163,8 +173,12 @@ def _top_level_variables(model):
     return [v for v in legacy_variables(model) if id(v) not in inner]
 
 
-def _weights_root(h5file):
-    return h5file["model_weights"] if _has_plain_group(h5file, "model_weights") else h5file
+def _weights_root(h5file, source):
+    if not h5file.id.links.exists(b"model_weights"):
+        return h5file
+    if not has_plain_group(h5file, "model_weights"):
+        raise ValueError(f"Refusing to load {source}: it has no plain `model_weights` group.")
+    return h5file["model_weights"]
 
 
 def save_weights_to_hdf5_group(group, model):
@@ -199,12 +213,12 @@ def read_variable_datasets(group, where, source):
     return [_safe_dataset(group, w, where) for w in read_attr(group, "weight_names", source)]
 
 
-def _check_shapes(variables, datasets, what, skip_mismatch):
+def _check_shapes(variables, datasets, what, skip_mismatch, source):
     """Pairs to assign, after checking every shape; ``[]`` when skipped for a mismatch."""
     for variable, dataset in zip(variables, datasets):
         if tuple(dataset.shape) != tuple(variable.shape):
             message = (
-                f"Shape mismatch in {what} for weight {variable.path!r}: the file has "
+                f"Shape mismatch in {what} for weight {variable.path!r}: {source} has "
                 f"{tuple(dataset.shape)}, the model expects {tuple(variable.shape)}."
             )
             if skip_mismatch:
@@ -236,7 +250,7 @@ def load_weights_from_hdf5_group(h5file, model, skip_mismatch=False, source="the
         check_only: Check the file against the model (counts, shapes, sizes) without reading
             or assigning any weight (e.g. against a model built on the meta device).
     """
-    root = _weights_root(h5file)
+    root = _weights_root(h5file, source)
     layers = [layer for layer in model.layers if legacy_variables(layer)]
     names = []
     for name in read_attr(root, "layer_names", source):
@@ -260,13 +274,13 @@ def load_weights_from_hdf5_group(h5file, model, skip_mismatch=False, source="the
                 f"Layer #{k} (named {layer.name!r}) expects {len(variables)} weights, but {where} "
                 f"holds {len(datasets)}."
             )
-        assignments.extend(_check_shapes(variables, datasets, f"layer #{k} (named {layer.name!r})", skip_mismatch))
+        assignments.extend(_check_shapes(variables, datasets, f"layer #{k} (named {layer.name!r})", skip_mismatch, source))
     assignments.extend(_top_level_assignments(root, model, skip_mismatch, source))
     _assign(assignments, source, check_only)
 
 
 def _top_level_assignments(root, model, skip_mismatch, source):
-    if not _has_plain_group(root, TOP_LEVEL_GROUP):
+    if not has_plain_group(root, TOP_LEVEL_GROUP):
         return []
     datasets = read_variable_datasets(root[TOP_LEVEL_GROUP], f"{source} top-level weights", source)
     variables = _top_level_variables(model)
@@ -276,14 +290,14 @@ def _top_level_assignments(root, model, skip_mismatch, source):
         raise ValueError(
             f"The model has {len(variables)} top-level weights, but {source} holds {len(datasets)}."
         )
-    return _check_shapes(variables, datasets, "the top-level model", skip_mismatch)
+    return _check_shapes(variables, datasets, "the top-level model", skip_mismatch, source)
 
 
 def load_weights_from_hdf5_group_by_name(h5file, model, skip_mismatch=False, source="the weights file"):
     """Assign weights to the layers whose names match a layer group of the file (Keras 2's
     ``load_weights(..., by_name=True)``); layers with no match keep their values.
     """
-    root = _weights_root(h5file)
+    root = _weights_root(h5file, source)
     index = {}
     for layer in model.layers:
         index.setdefault(layer.name, []).append(layer)
@@ -303,7 +317,7 @@ def load_weights_from_hdf5_group_by_name(h5file, model, skip_mismatch=False, sou
                     continue
                 raise ValueError(message)
             assignments.extend(
-                _check_shapes(variables, datasets, f"layer #{k} (named {layer.name!r})", skip_mismatch)
+                _check_shapes(variables, datasets, f"layer #{k} (named {layer.name!r})", skip_mismatch, source)
             )
     assignments.extend(_top_level_assignments(root, model, skip_mismatch, source))
     _assign(assignments, source)
@@ -328,4 +342,4 @@ def load_optimizer_weights_from_hdf5_group(h5file, optimizer, source="the file")
         raise ValueError(
             f"The optimizer has {len(variables)} variables, but {source} holds {len(datasets)}."
         )
-    _assign(_check_shapes(variables, datasets, "the optimizer", False), source)
+    _assign(_check_shapes(variables, datasets, "the optimizer", False, source), source)

@@ -209,14 +209,15 @@ def _load(f, filepath, custom_objects, compile, safe_mode):
             )
         else:
             _compile(model, training_config, custom_objects, safe_mode, source)
-            if "optimizer_weights" in f:
+            if f.id.links.exists(b"optimizer_weights"):
                 _restore_optimizer(model, f, source)
     return model
 
 
 def _model_weights_group(f, source):
-    if "model_weights" not in f:
-        raise ValueError(f"Cannot load {source}: it has no `model_weights` group.")
+    # Asked of the link itself: `name in f` could follow an external link into another file.
+    if not legacy_h5_format.has_plain_group(f, "model_weights"):
+        raise ValueError(f"Cannot load {source}: it has no plain `model_weights` group.")
     return f["model_weights"]
 
 

@@ -274,3 +274,77 @@ def test_custom_layer_round_trip(tmp_path):
         model.save(tmp_path / "c.h5")
     loaded = lamina.models.load_model(tmp_path / "c.h5", compile=False)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Weights only: save_weights("w.h5") / load_weights("w.h5") in the Keras 2 layout
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("arch", ["dense_bn", "embed_lstm"])
+def test_legacy_weights_both_ways(oracle, tmp_path, arch):
+    from keras.src.legacy.saving import legacy_h5_format as theirs_format
+
+    build_ours, x = _arch(lamina, arch)
+    build_theirs, _ = _arch(oracle, arch)
+    ours, theirs = build_ours(), build_theirs()
+    ours.save_weights(tmp_path / "ours.h5")
+    with h5py.File(tmp_path / "ours.h5", "r") as f:
+        assert "layer_names" in f.attrs and "model_weights" not in f
+    theirs.load_weights(str(tmp_path / "ours.h5"))
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), ours.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+    fresh = build_theirs()
+    with h5py.File(tmp_path / "theirs.h5", "w") as f:
+        theirs_format.save_weights_to_hdf5_group(f, fresh)
+    ours.load_weights(tmp_path / "theirs.h5")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), fresh.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_load_weights_from_whole_model_file_by_position(tmp_path):
+    build, x = _arch(lamina, "conv")
+    a, b = build(), build()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a.save(tmp_path / "a.h5")
+    b.load_weights(tmp_path / "a.h5")
+    np.testing.assert_allclose(b.predict(x, verbose=0), a.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_load_weights_by_name_and_skip_mismatch(tmp_path):
+    src = lamina.Sequential([lamina.Input((4,)), layers.Dense(3, name="shared"), layers.Dense(2, name="head")])
+    src.save_weights(tmp_path / "w.h5")
+    # Different structure: only "shared" matches by name; "head" has another shape.
+    dst = lamina.Sequential([lamina.Input((4,)), layers.Dense(3, name="shared"),
+                             layers.Dense(7, name="extra"), layers.Dense(5, name="head")])
+    extra_before = [np.asarray(w) for w in dst.get_layer("extra").get_weights()]
+    with pytest.raises(ValueError, match="Shape mismatch in layer #1 \\(named 'head'\\)"):
+        dst.load_weights(tmp_path / "w.h5", by_name=True)
+    with pytest.warns(UserWarning, match="Skipping loading weights"):
+        dst.load_weights(tmp_path / "w.h5", by_name=True, skip_mismatch=True)
+    for got, want in zip(dst.get_layer("shared").get_weights(), src.get_layer("shared").get_weights()):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(dst.get_layer("extra").get_weights(), extra_before):
+        np.testing.assert_array_equal(got, want)
+    # By position the layer counts differ.
+    with pytest.raises(ValueError, match="Weight count mismatch"):
+        dst.load_weights(tmp_path / "w.h5")
+    with pytest.raises(ValueError, match="`by_name` only supports loading legacy"):
+        dst.load_weights(tmp_path / "w.weights.h5", by_name=True)
+
+
+def test_save_weights_h5_is_atomic(tmp_path, monkeypatch):
+    from lamina.saving import legacy_h5_format
+
+    model = _arch(lamina, "dense_bn")[0]()
+    path = tmp_path / "w.h5"
+    model.save_weights(path)
+    before = path.read_bytes()
+
+    def boom(group, model):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(legacy_h5_format, "save_weights_to_hdf5_group", boom)
+    with pytest.raises(OSError, match="disk full"):
+        model.save_weights(path)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["w.h5"]
