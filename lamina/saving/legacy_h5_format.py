@@ -142,12 +142,22 @@ def _safe_dataset(group, path, where):
     parts = path.split("/")
     if path.startswith("/") or any(p in ("", ".", "..") for p in parts):
         raise ValueError(f"Not allowed: weight name {path!r} in {where} leaves its layer group.")
-    try:
-        node = safe_h5.SafeH5Group(group, where).entry(path)
-    except KeyError:
-        raise ValueError(f"Malformed weights file: {where} lists weight {path!r}, which is missing.") from None
+    node = group
+    for i, part in enumerate(parts):
+        raw = part.encode()
+        if not isinstance(node, h5py.Group) or not node.id.links.exists(raw):
+            raise ValueError(f"Malformed weights file: {where} lists weight {path!r}, which is missing.")
+        # Asked of the link itself: following it could already open another file.
+        if node.id.links.get_info(raw).type != h5py.h5l.TYPE_HARD:
+            kind = type(node.get(part, getlink=True)).__name__
+            raise ValueError(f"Not allowed: H5 file with {kind} at {where}/{'/'.join(parts[:i + 1])}")
+        node = node[part]
     if not isinstance(node, h5py.Dataset):
         raise ValueError(f"Malformed weights file: {where}/{path} is not a dataset.")
+    try:
+        safe_h5.check_dataset(node, where)
+    except ValueError as e:
+        raise ValueError(f"Not allowed: {e}") from None
     if node.dtype.kind not in "biuf":
         raise ValueError(f"Not allowed: weight {where}/{path} has non-numeric dtype {node.dtype}.")
     return node
