@@ -227,6 +227,7 @@ def _compile(model, training_config, custom_objects, safe_mode, source):
     optimizer_config = training_config.get("optimizer_config")
     if not isinstance(optimizer_config, dict):
         raise ValueError(f"Cannot load {source}: its `training_config` has no `optimizer_config`.")
+    optimizer_config = _keras2_optimizer_config(optimizer_config, custom_objects)
     with serialization_lib.SafeModeScope(safe_mode):
         optimizer = optimizers.deserialize(optimizer_config, custom_objects=custom_objects)
 
@@ -249,6 +250,39 @@ def _compile(model, training_config, custom_objects, safe_mode, source):
             "loss_weights": training_config.get("loss_weights"),
         }
     model.compile(**{k: v for k, v in args.items() if v is not None})
+
+
+# Keys tf.keras 2.x optimizers wrote that Keras 3 optimizers do not take.
+_KERAS2_OPTIMIZER_KEYS = ("jit_compile", "is_legacy_optimizer")
+
+
+def _keras2_optimizer_config(config, custom_objects):
+    """A tf.keras 2.x optimizer config in Keras 3's terms.
+
+    TF 2.11+ named built-in optimizers ``"Custom>Adam"`` and stored ``jit_compile`` and
+    ``is_legacy_optimizer``; earlier versions stored ``lr`` and ``decay``. A class the caller
+    provides under the stored name is left alone.
+    """
+    from lamina import optimizers
+
+    name = config.get("class_name")
+    inner = config.get("config")
+    if not isinstance(name, str) or not isinstance(inner, dict) or name in (custom_objects or {}):
+        return config
+    if name.startswith("Custom>") and hasattr(optimizers, name[len("Custom>"):]):
+        name = name[len("Custom>"):]
+    inner = {k: v for k, v in inner.items() if k not in _KERAS2_OPTIMIZER_KEYS}
+    if "lr" in inner:
+        inner.setdefault("learning_rate", inner["lr"])
+        del inner["lr"]
+    decay = inner.pop("decay", 0.0)
+    if decay:
+        warnings.warn(
+            f"The saved optimizer used Keras 2's `decay={decay}`, which Keras 3 optimizers do not "
+            "support; the model is compiled without it (use a learning-rate schedule instead).",
+            stacklevel=5,
+        )
+    return {**config, "class_name": name, "config": inner}
 
 
 def _restore_optimizer(model, f, source):

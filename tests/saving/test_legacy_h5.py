@@ -348,3 +348,66 @@ def test_save_weights_h5_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         model.save_weights(path)
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["w.h5"]
+
+
+# ---------------------------------------------------------------------------------------------
+# tf.keras 2.x whole-model files (the seeds' era)
+
+_TF211_ADAM = {"class_name": "Custom>Adam", "config": {
+    "name": "Adam", "weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None,
+    "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None, "jit_compile": True,
+    "is_legacy_optimizer": False, "learning_rate": 0.002, "beta_1": 0.9, "beta_2": 0.999,
+    "epsilon": 1e-07, "amsgrad": False}}
+_TF24_ADAM = {"class_name": "Adam", "config": {
+    "name": "Adam", "lr": 0.002, "decay": 0.0, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-07,
+    "amsgrad": False}}
+
+
+def _keras2_sequential_file(path, optimizer_config):
+    model_config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 4], "dtype": "float32",
+                                                 "sparse": False, "ragged": False, "name": "dense_input"}},
+        {"class_name": "Dense", "config": {
+            "name": "dense", "trainable": True, "batch_input_shape": [None, 4], "dtype": "float32",
+            "units": 3, "activation": "relu", "use_bias": True,
+            "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}},
+            "bias_initializer": {"class_name": "Zeros", "config": {}}, "kernel_regularizer": None,
+            "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None,
+            "bias_constraint": None}}]}}
+    training = {"loss": "mse", "weighted_metrics": None, "loss_weights": None,
+                "metrics": [[{"class_name": "MeanMetricWrapper",
+                              "config": {"name": "mae", "dtype": "float32", "fn": "mean_absolute_error"}}]],
+                "optimizer_config": optimizer_config}
+    kernel = np.arange(12, dtype="float32").reshape(4, 3) / 10
+    bias = np.array([0.1, -0.2, 0.3], "float32")
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = b"2.13.1"
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["model_config"] = json.dumps(model_config).encode()
+        f.attrs["training_config"] = json.dumps(training).encode()
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = np.array([b"dense"])
+        sub = g.create_group("dense")
+        sub.attrs["weight_names"] = np.array([b"dense/kernel:0", b"dense/bias:0"])
+        sub.create_dataset("dense/kernel:0", data=kernel)
+        sub.create_dataset("dense/bias:0", data=bias)
+        # TF 2's slot layout (iterations, then each slot), which Keras 3 optimizers do not share.
+        opt = f.create_group("optimizer_weights")
+        opt.attrs["weight_names"] = np.array([b"Adam/iter:0", b"Adam/m/dense/kernel:0"])
+        opt.create_dataset("Adam/iter:0", data=np.int64(7))
+        opt.create_dataset("Adam/m/dense/kernel:0", data=np.zeros((4, 3), "float32"))
+    return kernel, bias
+
+
+@pytest.mark.parametrize("optimizer_config", [_TF211_ADAM, _TF24_ADAM], ids=["tf211", "tf24"])
+def test_keras2_sequential_file_with_training_config(tmp_path, optimizer_config):
+    path = tmp_path / "tf2.h5"
+    kernel, bias = _keras2_sequential_file(path, optimizer_config)
+    with pytest.warns(UserWarning, match="freshly initialized optimizer"):
+        model = lamina.models.load_model(path)
+    x = np.ones((2, 4), "float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), np.maximum(x @ kernel + bias, 0), rtol=1e-6)
+    assert model.compiled and type(model.optimizer).__name__ == "Adam"
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(0.002)
+    history = model.fit(x, np.zeros((2, 3), "float32"), verbose=0)
+    assert set(history.history) == {"loss", "mae"}
