@@ -192,13 +192,15 @@ class Model(ModelQuantization, Trainer, Layer):
         """Save the whole model (config, weights, optimizer state) as a ``.keras`` archive.
 
         Args:
-            filepath: A ``.keras`` path, or a folder path with ``zipped=False``.
+            filepath: A ``.keras`` path, or a folder path with ``zipped=False``. A ``.h5`` /
+                ``.hdf5`` path writes Keras's legacy whole-model HDF5 file (with a warning).
             overwrite: Whether to replace an existing file; ``False`` raises if it exists.
             zipped: ``True`` (the default) writes a zip file; ``False`` writes the same members
                 into a folder, Keras 3's unzipped form (``load_model`` reads both).
             **kwargs: Keras's ``include_optimizer`` (the optimizer is always saved in a
-                ``.keras`` archive) and the deprecated ``save_format="keras"``. Anything else
-                raises a ``TypeError``.
+                ``.keras`` archive; for a ``.h5`` file, whether to store the training config and
+                optimizer state) and the deprecated ``save_format`` (``"keras"`` with a ``.keras``
+                path, ``"h5"`` with a ``.h5`` path). Anything else raises a ``TypeError``.
         """
         import os
 
@@ -245,6 +247,8 @@ class Model(ModelQuantization, Trainer, Layer):
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):
         """Save the model's variables to a ``.weights.h5`` file (Keras 3 layout).
 
+        Another ``.h5`` / ``.hdf5`` name writes the legacy (Keras 2) weights layout, as Keras 2 did.
+
         ``max_shard_size`` (Keras's sharded ``.weights.json`` form) is not supported: any value
         other than ``None`` raises a ``ValueError``.
         """
@@ -262,10 +266,10 @@ class Model(ModelQuantization, Trainer, Layer):
         saving_lib.save_weights(self, filepath)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
-        """Load variables from a ``.weights.h5`` file or a ``.keras`` archive.
+        """Load variables from a ``.weights.h5`` file, a ``.keras`` archive or a legacy ``.h5`` file.
 
-        Keras's legacy keyword arguments ``by_name`` and ``objects_to_skip`` are accepted only
-        as ``None``/``False`` (their features are not supported); anything else raises.
+        ``by_name=True`` (legacy ``.h5`` files only) matches layers by name, as Keras 2 did.
+        ``objects_to_skip`` is accepted only as ``None`` (not supported); anything else raises.
         """
         from lamina.saving import saving_lib
 
