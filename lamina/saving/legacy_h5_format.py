@@ -340,6 +340,11 @@ def save_optimizer_weights_to_hdf5_group(h5file, optimizer):
         write_variables(h5file.create_group("optimizer_weights"), variables)
 
 
+def optimizer_weight_count(h5file, source="the file"):
+    """How many variables the file's ``optimizer_weights`` group lists."""
+    return len(read_attr(_plain_group(h5file, "optimizer_weights", source), "weight_names", source))
+
+
 def load_optimizer_weights_from_hdf5_group(h5file, optimizer, source="the file"):
     """Set an optimizer's (already built) variables from the file's ``optimizer_weights``.
 

@@ -286,9 +286,16 @@ def _keras2_optimizer_config(config, custom_objects):
 
 
 def _restore_optimizer(model, f, source):
+    optimizer = model.optimizer
     try:
-        model.optimizer.build(model.trainable_variables)
-        legacy_h5_format.load_optimizer_weights_from_hdf5_group(f, model.optimizer, source=source)
+        # A model saved compiled but untrained stores only the optimizer's unbuilt variables
+        # (iterations, learning rate): those are restored, then the slots are built fresh.
+        unbuilt = len(optimizer.variables)
+        if legacy_h5_format.optimizer_weight_count(f, source) != unbuilt:
+            optimizer.build(model.trainable_variables)
+        legacy_h5_format.load_optimizer_weights_from_hdf5_group(f, optimizer, source=source)
+        if not optimizer.built:
+            optimizer.build(model.trainable_variables)
     except ValueError as e:
         if str(e).startswith(("Refusing", "Not allowed", "Malformed or unsafe")):
             raise

@@ -411,3 +411,18 @@ def test_keras2_sequential_file_with_training_config(tmp_path, optimizer_config)
     assert model.optimizer.learning_rate.numpy() == pytest.approx(0.002)
     history = model.fit(x, np.zeros((2, 3), "float32"), verbose=0)
     assert set(history.history) == {"loss", "mae"}
+
+
+@pytest.mark.oracle
+def test_compiled_untrained_model_restores_without_warning(oracle, tmp_path):
+    """Only the unbuilt optimizer variables are stored: restored, slots built fresh, no warning."""
+    theirs = _arch(oracle, "dense_bn")[0]()
+    _compile(oracle, theirs, strings=False)
+    theirs.save(str(tmp_path / "theirs.h5"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = lamina.models.load_model(tmp_path / "theirs.h5")
+    assert ours.compiled and ours.optimizer.built and int(ours.optimizer.iterations.numpy()) == 0
+    x = _arch(lamina, "dense_bn")[1]
+    _train_one_step(ours, x)
+    assert int(ours.optimizer.iterations.numpy()) == 1
