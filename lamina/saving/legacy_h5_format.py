@@ -284,7 +284,8 @@ def load_weights_from_hdf5_group(h5file, model, skip_mismatch=False, source="the
                 f"Layer #{k} (named {layer.name!r}) expects {len(variables)} weights, but {where} "
                 f"holds {len(datasets)}."
             )
-        assignments.extend(_check_shapes(variables, datasets, f"layer #{k} (named {layer.name!r})", skip_mismatch, source))
+        what = f"layer #{k} (named {layer.name!r})"
+        assignments.extend(_check_shapes(variables, datasets, what, skip_mismatch, source))
     assignments.extend(_top_level_assignments(root, model, skip_mismatch, source))
     _assign(assignments, source, check_only)
 
