@@ -12,9 +12,10 @@ load_model = saving.load_model
 save_model = saving.save_model
 
 
-def write_model(model, filepath, zipped):
-    """Write ``model`` to a ``.keras`` archive (a zip file, or a folder with ``zipped=False``)."""
-    saving.saving_lib.save_model(model, filepath, zipped=zipped)
+def write_model(model, filepath, zipped, include_optimizer=True):
+    """Write ``model`` to a ``.keras`` archive (a zip file, or a folder with ``zipped=False``), or
+    to Keras's legacy HDF5 file for a ``.h5`` path."""
+    saving.saving_lib.save_model(model, filepath, zipped=zipped, include_optimizer=include_optimizer)
 
 
 def write_weights(model, filepath):
@@ -22,9 +23,10 @@ def write_weights(model, filepath):
     saving.saving_lib.save_weights(model, filepath)
 
 
-def read_weights(model, filepath, skip_mismatch):
-    """Load ``model``'s variables from a ``.weights.h5`` file or a ``.keras`` archive."""
-    saving.saving_lib.load_weights(model, filepath, skip_mismatch=skip_mismatch)
+def read_weights(model, filepath, skip_mismatch, by_name=False):
+    """Load ``model``'s variables from a ``.weights.h5`` file, a ``.keras`` archive or a legacy
+    ``.h5`` file (``by_name`` for the last)."""
+    saving.saving_lib.load_weights(model, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
 
 
 # Export (``torch.export`` and ONNX artifacts) sits above models too and imports them; it installs its

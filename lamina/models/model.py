@@ -192,13 +192,15 @@ class Model(ModelQuantization, Trainer, Layer):
         """Save the whole model (config, weights, optimizer state) as a ``.keras`` archive.
 
         Args:
-            filepath: A ``.keras`` path, or a folder path with ``zipped=False``.
+            filepath: A ``.keras`` path, or a folder path with ``zipped=False``. A ``.h5`` /
+                ``.hdf5`` path writes Keras's legacy whole-model HDF5 file (with a warning).
             overwrite: Whether to replace an existing file; ``False`` raises if it exists.
             zipped: ``True`` (the default) writes a zip file; ``False`` writes the same members
                 into a folder, Keras 3's unzipped form (``load_model`` reads both).
             **kwargs: Keras's ``include_optimizer`` (the optimizer is always saved in a
-                ``.keras`` archive) and the deprecated ``save_format="keras"``. Anything else
-                raises a ``TypeError``.
+                ``.keras`` archive; for a ``.h5`` file, whether to store the training config and
+                optimizer state) and the deprecated ``save_format`` (``"keras"`` with a ``.keras``
+                path, ``"h5"`` with a ``.h5`` path). Anything else raises a ``TypeError``.
         """
         import os
 
@@ -207,7 +209,10 @@ class Model(ModelQuantization, Trainer, Layer):
         _check_save_kwargs(filepath, kwargs)
         if not overwrite and os.path.exists(filepath):
             raise FileExistsError(f"{filepath!r} exists and `overwrite=False`.")
-        _archive.write_model(self, filepath, zipped=True if zipped is None else bool(zipped))
+        _archive.write_model(
+            self, filepath, zipped=True if zipped is None else bool(zipped),
+            include_optimizer=kwargs.get("include_optimizer", True),
+        )
 
     def export(self, filepath, format="torch", verbose=None, input_signature=None, **kwargs):
         """Export the model's forward pass as an artifact for inference.
@@ -242,6 +247,8 @@ class Model(ModelQuantization, Trainer, Layer):
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):
         """Save the model's variables to a ``.weights.h5`` file (Keras 3 layout).
 
+        Another ``.h5`` / ``.hdf5`` name writes the legacy (Keras 2) weights layout, as Keras 2 did.
+
         ``max_shard_size`` (Keras's sharded ``.weights.json`` form) is not supported: any value
         other than ``None`` raises a ``ValueError``.
         """
@@ -259,10 +266,10 @@ class Model(ModelQuantization, Trainer, Layer):
         _archive.write_weights(self, filepath)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
-        """Load variables from a ``.weights.h5`` file or a ``.keras`` archive.
+        """Load variables from a ``.weights.h5`` file, a ``.keras`` archive or a legacy ``.h5`` file.
 
-        Keras's legacy keyword arguments ``by_name`` and ``objects_to_skip`` are accepted only
-        as ``None``/``False`` (their features are not supported); anything else raises.
+        ``by_name=True`` (legacy ``.h5`` files only) matches layers by name, as Keras 2 did.
+        ``objects_to_skip`` is accepted only as ``None`` (not supported); anything else raises.
         """
         from lamina.models import _archive
 
@@ -272,13 +279,13 @@ class Model(ModelQuantization, Trainer, Layer):
                 f"Model.load_weights() got unexpected keyword arguments {unknown}. Expected "
                 "`filepath` and `skip_mismatch`."
             )
-        used = {k: v for k, v in kwargs.items() if v not in (None, False)}
+        used = {k: v for k, v in kwargs.items() if v not in (None, False) and k != "by_name"}
         if used:
             raise ValueError(
                 f"Lamina does not support these `load_weights` arguments: {used}. They apply to "
-                "Keras's legacy `.h5` and sharded weights files."
+                "Keras's sharded weights files."
             )
-        _archive.read_weights(self, filepath, skip_mismatch=skip_mismatch)
+        _archive.read_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=bool(kwargs.get("by_name")))
 
     def to_json(self, **kwargs):
         """The model's serialized config as a JSON string."""
@@ -312,7 +319,15 @@ def _check_save_kwargs(filepath, kwargs):
             f"Model.save() got unexpected keyword arguments {sorted(kwargs)}. Expected `filepath`, "
             "`overwrite`, `zipped` (and Keras's `include_optimizer`, `save_format`)."
         )
-    if save_format and not (save_format in ("keras", "keras_v3") and str(filepath).endswith(".keras")):
+    if save_format and str(filepath).endswith((".h5", ".hdf5")) and save_format in ("h5", "hdf5"):
+        import warnings
+
+        warnings.warn(
+            "The `save_format` argument is deprecated in Keras 3. We recommend removing this "
+            f"argument as it can be inferred from the file path. Received: save_format={save_format}",
+            stacklevel=3,
+        )
+    elif save_format and not (save_format in ("keras", "keras_v3") and str(filepath).endswith(".keras")):
         raise ValueError(
             "The `save_format` argument is deprecated in Keras 3 and Lamina saves only the `.keras` "
             f"format: remove it and use a `.keras` path. Received: save_format={save_format!r}"

@@ -103,7 +103,7 @@ class SafeH5Group:
             if isinstance(entry, SafeH5Group):
                 entry.check_all()
             else:
-                _check_hook_size(entry, self._source)
+                check_stored_size(entry, self._source)
 
     def _refuse_link(self, group, part):
         link = group.get(part, getlink=True)
@@ -135,7 +135,12 @@ def check_dataset(dataset, source):
         )
 
 
-def _check_hook_size(dataset, source):
+def check_stored_size(dataset, source):
+    """Refuse a large dataset whose declared bytes are not all stored in the file.
+
+    Such a dataset (compressed, or declared but never written) could inflate far past the
+    file's own size when read; small ones are allowed whatever their storage.
+    """
     nbytes = dataset.size * dataset.dtype.itemsize
     if nbytes > _SMALL_HOOK_BYTES and dataset.id.get_storage_size() < nbytes:
         raise ValueError(
@@ -162,7 +167,7 @@ class _HookDataset:
         return len(self._dataset)
 
     def __getitem__(self, index):
-        _check_hook_size(self._dataset, self._source)
+        check_stored_size(self._dataset, self._source)
         return self._dataset[index]
 
     def __array__(self, dtype=None, copy=None):

@@ -4,15 +4,16 @@ from lamina.saving import saving_lib
 
 
 def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
-    """Save ``model`` to a ``.keras`` file (see ``Model.save``)."""
+    """Save ``model`` to a ``.keras`` file, or a legacy ``.h5`` file (see ``Model.save``)."""
     model.save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Load a ``.keras`` model saved by Lamina or Keras 3.
+    """Load a ``.keras`` model saved by Lamina or Keras 3, or a legacy ``.h5`` / ``.hdf5`` model
+    file saved by Keras 2, Keras 3 or Lamina.
 
     Args:
-        filepath: Path to the ``.keras`` file.
+        filepath: Path to the ``.keras`` (or ``.h5``) file.
         custom_objects: Dict of user classes/functions the config refers to.
         compile: Whether to compile the model with its saved training configuration.
         safe_mode: Refuse anything that could run code from the file (e.g. Lambda bytecode).
@@ -22,10 +23,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 
 def save_weights(model, filepath, overwrite=True, max_shard_size=None):
-    """Save ``model``'s variables to a ``.weights.h5`` file (see ``Model.save_weights``)."""
+    """Save ``model``'s variables to a ``.weights.h5`` (or legacy ``.h5``) file (see ``Model.save_weights``)."""
     model.save_weights(filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 
 
 def load_weights(model, filepath, skip_mismatch=False, **kwargs):
-    """Load ``model``'s variables from a ``.weights.h5`` or ``.keras`` file (see ``Model.load_weights``)."""
+    """Load ``model``'s variables from a ``.weights.h5``, ``.keras`` or legacy ``.h5`` file (see ``Model.load_weights``)."""
     model.load_weights(filepath, skip_mismatch=skip_mismatch, **kwargs)

@@ -21,7 +21,7 @@ import zlib
 import h5py
 
 from lamina.backend import variables
-from lamina.saving import archive_dir, model_sizing, serialization_lib, sharded_checkpoint
+from lamina.saving import archive_dir, legacy_h5_model, model_sizing, serialization_lib, sharded_checkpoint
 from lamina.saving.weights_store import load_weights_from_h5, save_weights_to_h5, walk
 from lamina.utils import atomic_files
 
@@ -46,21 +46,27 @@ _UNSIZED_MARGIN_BYTES = 64 * 1024 * 1024
 KERAS_VERSION = "3.15.1"
 
 
-def save_model(model, filepath, zipped=True):
+def save_model(model, filepath, zipped=True, include_optimizer=True):
     """Write ``model`` as a ``.keras`` archive (config, metadata, weights, assets).
 
     Args:
         model: The model to save.
         filepath: A ``.keras`` path, or with ``zipped=False`` a folder path (not ending in
-            ``.keras``) that receives the same members as plain files.
+            ``.keras``) that receives the same members as plain files. A ``.h5`` / ``.hdf5``
+            path writes Keras's legacy whole-model HDF5 file instead.
         zipped: Whether to write a zip file (the default) or the unzipped folder form.
+        include_optimizer: For a legacy HDF5 file, whether to store the training config and
+            optimizer state (a ``.keras`` archive always stores them).
     """
     # A model sharded by ModelParallel is gathered; process 0 writes the usual archive.
-    sharded_checkpoint.save_whole(model, lambda: _save_model(model, filepath, zipped))
+    sharded_checkpoint.save_whole(model, lambda: _save_model(model, filepath, zipped, include_optimizer))
 
 
-def _save_model(model, filepath, zipped):
+def _save_model(model, filepath, zipped, include_optimizer=True):
     filepath = os.fspath(filepath)
+    if zipped and filepath.endswith(legacy_h5_model.H5_EXTENSIONS):
+        legacy_h5_model.save_model_to_hdf5(model, filepath, include_optimizer=include_optimizer)
+        return
     if zipped and not filepath.endswith(".keras"):
         raise ValueError(
             f"Invalid filepath extension for saving: {filepath!r}. Use `.keras` for a whole model "
@@ -234,6 +240,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     Any failure caused by the file's content is reported as a ``ValueError`` naming the file.
     """
     filepath = os.fspath(filepath)
+    if filepath.endswith(legacy_h5_model.H5_EXTENSIONS):
+        return legacy_h5_model.load_model_from_hdf5(filepath, custom_objects, compile, safe_mode)
     try:
         return _load_model(filepath, custom_objects, compile, safe_mode)
     except ValueError:
@@ -374,10 +382,23 @@ def _compile_from_config(model, config, custom_objects, safe_mode):
 
 def save_weights(model, filepath):
     """Write the model's variables to a ``.weights.h5`` file (Keras 3 layout), atomically; or,
-    for a ``.weights.dcp`` path, to a sharded ``torch.distributed.checkpoint`` folder."""
+    for a ``.weights.dcp`` path, to a sharded ``torch.distributed.checkpoint`` folder.
+
+    Any other ``.h5`` / ``.hdf5`` name writes the legacy (Keras 2) weights layout, as Keras 2's
+    ``save_weights("w.h5")`` did.
+    """
     filepath = os.fspath(filepath)
     if filepath.endswith(sharded_checkpoint.SUFFIX):
         sharded_checkpoint.save_weights(model, filepath)
+        return
+    if legacy_h5_model.is_h5_path(filepath):
+        from lamina.saving import legacy_h5_format
+
+        def write_legacy(tmp):
+            with h5py.File(tmp, "w") as f:
+                legacy_h5_format.save_weights_to_hdf5_group(f, model)
+
+        sharded_checkpoint.save_whole(model, lambda: atomic_files.atomic_write(filepath, write_legacy))
         return
     if not filepath.endswith(".weights.h5"):
         raise ValueError(
@@ -392,17 +413,25 @@ def save_weights(model, filepath):
     sharded_checkpoint.save_whole(model, lambda: atomic_files.atomic_write(filepath, write))
 
 
-def load_weights(model, filepath, skip_mismatch=False):
+def load_weights(model, filepath, skip_mismatch=False, by_name=False):
     """Load variables from a ``.weights.h5`` file or from the weights inside a ``.keras`` archive
-    (or from a sharded ``.weights.dcp`` folder)."""
+    (or from a sharded ``.weights.dcp`` folder, or a legacy ``.h5`` file).
+
+    ``by_name=True`` (Keras 2's name matching) applies only to legacy ``.h5`` files.
+    """
     filepath = os.fspath(filepath)
+    if by_name and not legacy_h5_model.is_h5_path(filepath):
+        raise ValueError(
+            "`by_name` only supports loading legacy '.h5' or '.hdf5' files. "
+            f"Received: filepath={filepath!r}"
+        )
     if filepath.endswith(sharded_checkpoint.SUFFIX):
         sharded_checkpoint.load_weights(model, filepath)
         return
-    sharded_checkpoint.load_whole(model, lambda: _load_weights(model, filepath, skip_mismatch))
+    sharded_checkpoint.load_whole(model, lambda: _load_weights(model, filepath, skip_mismatch, by_name))
 
 
-def _load_weights(model, filepath, skip_mismatch):
+def _load_weights(model, filepath, skip_mismatch, by_name=False):
     if filepath.endswith(".keras"):
         if not zipfile.is_zipfile(filepath):
             raise ValueError(f"Cannot load {filepath!r}: it is not a `.keras` zip archive.")
@@ -415,8 +444,8 @@ def _load_weights(model, filepath, skip_mismatch):
             with _OpenWeights(zf, filepath, limit) as weights:
                 load_weights_from_h5(model, weights.h5, skip_mismatch=skip_mismatch, source=repr(filepath))
         return
-    if filepath.endswith((".h5", ".hdf5")) and not filepath.endswith(".weights.h5"):
-        _load_legacy_h5_weights(model, filepath, skip_mismatch)
+    if legacy_h5_model.is_h5_path(filepath):
+        _load_legacy_h5_weights(model, filepath, skip_mismatch, by_name)
         return
     if not filepath.endswith(".weights.h5"):
         raise ValueError(
@@ -431,7 +460,7 @@ def _load_weights(model, filepath, skip_mismatch):
         load_weights_from_h5(model, f, skip_mismatch=skip_mismatch, source=repr(filepath))
 
 
-def _load_legacy_h5_weights(model, filepath, skip_mismatch):
+def _load_legacy_h5_weights(model, filepath, skip_mismatch, by_name=False):
     """A ``.h5`` file: the Keras 2 layout (e.g. Keras's pretrained application weights) or a
     Keras 3 weights file under an older name."""
     from lamina.saving import legacy_h5_format
@@ -441,7 +470,11 @@ def _load_legacy_h5_weights(model, filepath, skip_mismatch):
     except OSError as e:
         raise ValueError(f"Cannot load {filepath!r}: not a valid HDF5 weights file ({e}).") from None
     with f:
-        if legacy_h5_format.is_legacy_weights_file(f):
+        if by_name:
+            legacy_h5_format.load_weights_from_hdf5_group_by_name(
+                f, model, skip_mismatch=skip_mismatch, source=repr(filepath)
+            )
+        elif legacy_h5_format.is_legacy_weights_file(f):
             legacy_h5_format.load_weights_from_hdf5_group(f, model, skip_mismatch=skip_mismatch, source=repr(filepath))
         else:
             load_weights_from_h5(model, f, skip_mismatch=skip_mismatch, source=repr(filepath))

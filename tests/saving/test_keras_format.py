@@ -110,7 +110,11 @@ def test_weight_mismatch_errors(tmp_path):
         other.load_weights(path)
     other.load_weights(path, skip_mismatch=True)
     with pytest.raises(ValueError, match="weights.h5"):
-        model.save_weights(tmp_path / "w.h5")
+        model.save_weights(tmp_path / "w.npz")
+    # A plain `.h5` name writes the legacy (Keras 2) layout, as Keras 2 did (Keras 3 refuses it).
+    model.save_weights(tmp_path / "w.h5")
+    with h5py.File(tmp_path / "w.h5", "r") as f:
+        assert "layer_names" in f.attrs
 
 
 def test_atomic_save_keeps_previous_file(tmp_path, monkeypatch):
