@@ -92,7 +92,7 @@ class CompiledStep:
             return self._eager(x, y, sample_weight)
         if self._compiled is None:
             # Built by the eager call first: building mutates Python state the graph would guard.
-            self._compiled = torch.compile(_own_code(self._model._forward_and_loss))
+            self._compiled = torch.compile(_own_code(self._model._forward_and_loss), dynamic=False)
             return self._eager(x, y, sample_weight)
         if self._layers is None:
             self._layers = self._model._flatten_layers(include_self=True)

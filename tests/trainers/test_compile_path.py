@@ -115,3 +115,16 @@ def test_jit_compile_auto_is_eager(value, expected):
     assert model.jit_compile is expected
     step = model._make_train_function()
     assert isinstance(step, compile_path.CompiledStep) is expected
+
+
+def test_dropout_compiles_into_the_one_graph():
+    torch._dynamo.utils.counters.clear()
+    model = lamina.Sequential([
+        lamina.Input((4,)), lamina.layers.Dense(8), lamina.layers.Dropout(0.5), lamina.layers.Dense(1),
+    ])
+    model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    model._make_train_function()._trials = 0
+    history = model.fit(X, Y, batch_size=8, epochs=2, verbose=0).history
+    assert not model._train_function.failed
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
+    assert np.all(np.isfinite(history["loss"]))

@@ -134,7 +134,9 @@ class Dense(DenseQuantization, Layer):
             if inputs.dim() == 2:
                 out = torch.addmm(self.bias, inputs, self.kernel)
             else:
-                out = torch.matmul(inputs, self.kernel) + self.bias
+                # One addmm on the flattened batch: the bias is added inside the product.
+                flat = torch.addmm(self.bias, inputs.reshape(-1, inputs.shape[-1]), self.kernel)
+                out = flat.view(*inputs.shape[:-1], self.units)
         else:
             out = torch.matmul(inputs, self.kernel)
         if self.activation is not self._linear:
