@@ -19,8 +19,9 @@ a subprocess so that this process never imports keras or jax.
 Each round runs every variant once, in a rotating order. Reported: the median over rounds of the
 time per batch (wall clock, and CPU time of the process, which is less disturbed by other
 processes on a shared machine), the spread (min-max) of the wall times, and the ratio of Lamina's
-median to each variant's. Run ``python bench/workloads.py [--rounds N] [--keras-jax]
-[convnet transformer resnet]``.
+median to each variant's. Run ``python bench/workloads.py [--rounds N] [--threads N] [--keras-jax]
+[convnet transformer resnet]``; on a shared machine ``--threads 1`` gives the steadiest CPU times
+(with two threads, a thread waiting for the other spins, and that counts as CPU time).
 """
 
 import json
@@ -214,9 +215,11 @@ def measure(name, rounds, fit_steps=4, predict_steps=8):
     return {"train": _rounds(fits, fit_steps, rounds), "predict": _rounds(predicts, predict_steps, rounds)}
 
 
-def _keras_jax(names, rounds):
+def _keras_jax(names, rounds, threads):
     """The same workloads in Keras 3 on JAX, measured in a child process (``--child``)."""
     env = dict(os.environ, KERAS_BACKEND="jax")
+    if threads == 1:
+        env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     cmd = [sys.executable, os.path.abspath(__file__), "--child", str(rounds), *names]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -253,13 +256,15 @@ def main(argv):
     if argv and argv[0] == "--child":
         _child(int(argv[1]), argv[2:])
         return
-    torch.set_num_threads(min(2, os.cpu_count()))
-    rounds = 3
+    rounds, threads = 3, min(2, os.cpu_count())
     if "--rounds" in argv:
         rounds = int(argv[argv.index("--rounds") + 1])
+    if "--threads" in argv:
+        threads = int(argv[argv.index("--threads") + 1])
+    torch.set_num_threads(threads)
     names = [a for a in argv if a in WORKLOADS] or list(WORKLOADS)
     load = os.getloadavg()[0]
-    peers = _keras_jax(names, rounds) if "--keras-jax" in argv else {}
+    peers = _keras_jax(names, rounds, threads) if "--keras-jax" in argv else {}
     for name in names:
         results = measure(name, rounds)
         for kind in results:

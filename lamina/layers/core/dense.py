@@ -3,6 +3,7 @@
 import torch
 
 from lamina import activations, constraints, initializers, regularizers
+from lamina.layers import _inference
 from lamina.layers._quantization import check_lora_arguments
 from lamina.layers.core._dense_quantization import DenseQuantization
 from lamina.layers.input_spec import InputSpec
@@ -140,7 +141,7 @@ class Dense(DenseQuantization, Layer):
         else:
             out = torch.matmul(inputs, self.kernel)
         if self.activation is not self._linear:
-            out = self.activation(out)
+            out = _inference.activate(self.activation, out)
         return out
 
     def compute_output_shape(self, input_shape):
