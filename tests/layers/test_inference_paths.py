@@ -1,4 +1,4 @@
-"""ReLU in place in inference (Conv, Dense): same numbers as the training path, NaN kept."""
+"""Inference shortcuts (ReLU in place, batch norm without a copy): same numbers as the training path."""
 
 import numpy as np
 import pytest
@@ -103,3 +103,18 @@ def test_inference_matches_keras(oracle):
     with torch.no_grad():
         got = ours(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, np.asarray(theirs(x)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(4, 6, 5, 3), (2, 4, 3, 5, 3)])
+def test_batch_norm_inference_without_the_copy_is_bit_identical(shape):
+    layer = lamina.layers.BatchNormalization()
+    rng = np.random.default_rng(3)
+    x = torch.from_numpy(rng.normal(size=shape).astype("float32"))
+    layer.build(x.shape)
+    for _ in range(2):  # statistics changed by set_weights are used by the next call
+        layer.set_weights([rng.random(3).astype("float32") + 0.5 for _ in range(4)])
+        expected = layer(x, training=False)  # autograd on: the contiguous kernel
+        with torch.no_grad():
+            got = layer(x, training=False)
+        torch.testing.assert_close(got, expected.detach(), rtol=0, atol=0)
+        assert got.shape == x.shape
