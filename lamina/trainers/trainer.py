@@ -14,6 +14,7 @@ from lamina.backend import config
 from lamina.callbacks.callback import DeferredLogs
 from lamina.trainers import compile_utils, data_adapters, trainer_utils
 from lamina.trainers import distributed as _distributed
+from lamina.trainers.compile_path import CompiledStep
 from lamina.trainers._trainer_api import TrainerAPI
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics
 from lamina.trainers.data_adapters import EpochIterator, unpack_x_y_sample_weight
@@ -138,7 +139,9 @@ class Trainer(TrainerAPI):
             steps_per_execution: Accepted for compatibility; every batch runs as its own step.
             jit_compile: ``True`` runs the forward pass and loss of the train step through
                 ``torch.compile`` (falling back to eager execution, with a warning, if compiling
-                fails). ``"auto"`` means eager execution, as Keras on torch.
+                fails); the first compiled steps are timed against eager ones and the faster
+                path is kept (logged once when that is eager). ``"auto"`` means eager execution,
+                as Keras on torch.
             auto_scale_loss: With the ``"mixed_float16"`` policy, wrap the optimizer in a
                 ``LossScaleOptimizer`` (dynamic loss scaling).
         """
@@ -309,7 +312,7 @@ class Trainer(TrainerAPI):
             return distributed
         if self._train_function is None:
             eager = self._forward_and_loss
-            self._train_function = trainer_utils.CompiledOrEager(eager) if self.jit_compile else eager
+            self._train_function = CompiledStep(self) if self.jit_compile else eager
         return self._train_function
 
     def train_step(self, data):

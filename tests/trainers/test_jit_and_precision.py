@@ -34,7 +34,7 @@ def test_jit_compile_matches_eager():
         warnings.simplefilter("error", UserWarning)  # a fallback to eager would warn
         warnings.filterwarnings("ignore", message=".*is deprecated.*")
         history = compiled.fit(X, Y, batch_size=8, epochs=3, shuffle=False, verbose=0).history
-    assert compiled._train_function._compiled is not None and not compiled._train_function._failed
+    assert compiled._train_function._compiled is not None and not compiled._train_function.failed
     assert list(history) == list(expected)
     for key in expected:
         np.testing.assert_allclose(history[key], expected[key], rtol=1e-5, atol=1e-7)
@@ -70,7 +70,7 @@ def test_jit_compile_runs_layers_with_and_without_training_arguments():
         warnings.simplefilter("always")
         history = compiled.fit(tokens, targets, batch_size=8, epochs=2, shuffle=False, verbose=0).history
     assert not [w for w in caught if "torch.compile failed" in str(w.message)]
-    assert not compiled._train_function._failed
+    assert not compiled._train_function.failed
     np.testing.assert_allclose(history["loss"], expected["loss"], rtol=1e-4)
 
 

@@ -2,6 +2,7 @@
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.backend.config import standardize_data_format
+from lamina.layers import _inference
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.ops import _conv_math
@@ -140,7 +141,7 @@ class BaseConv(Layer):
         # Back in the layer's layout first: softmax-like activations act on its last axis.
         out = _conv_math.from_channels_first(out, self.data_format)
         if self.activation is not activations.linear:
-            out = self.activation(out)
+            out = _inference.activate(self.activation, out)
         return out
 
     def compute_output_shape(self, input_shape):

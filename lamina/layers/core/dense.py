@@ -3,6 +3,7 @@
 import torch
 
 from lamina import activations, constraints, initializers, regularizers
+from lamina.layers import _inference
 from lamina.layers._quantization import check_lora_arguments
 from lamina.layers.core._dense_quantization import DenseQuantization
 from lamina.layers.input_spec import InputSpec
@@ -134,11 +135,13 @@ class Dense(DenseQuantization, Layer):
             if inputs.dim() == 2:
                 out = torch.addmm(self.bias, inputs, self.kernel)
             else:
-                out = torch.matmul(inputs, self.kernel) + self.bias
+                # One addmm on the flattened batch: the bias is added inside the product.
+                flat = torch.addmm(self.bias, inputs.reshape(-1, inputs.shape[-1]), self.kernel)
+                out = flat.view(*inputs.shape[:-1], self.units)
         else:
             out = torch.matmul(inputs, self.kernel)
         if self.activation is not self._linear:
-            out = self.activation(out)
+            out = _inference.activate(self.activation, out)
         return out
 
     def compute_output_shape(self, input_shape):

@@ -48,6 +48,21 @@ class _Equation:
                     "cannot be known."
                 )
 
+    def matmul_axes(self):
+        """How many trailing input axes a plain matrix product contracts, or ``None``.
+
+        Equations ``PC,CO->PO`` (``P`` kept, ``C`` contracted, ``O`` new, each in order, no
+        ellipsis or a leading one) are one matrix product of flattened views: ``addmm`` folds in
+        the bias, where ``einsum`` would run a batched product and a separate addition.
+        """
+        if self.elided == "right":
+            return None
+        for n in range(1, len(self.input) + 1):
+            kept, contracted = self.input[:-n], self.input[-n:]
+            if self.weight[:n] == contracted and self.output == kept + self.weight[n:]:
+                return n if not set(kept) & set(self.weight) else None
+        return None
+
     @property
     def partial_rank(self):
         """Length of the ``output_shape`` argument: the output axes minus the batch axis."""
@@ -254,6 +269,7 @@ class EinsumDense(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = self._equation.input_spec()
+        self._matmul_axes = self._equation.matmul_axes()
 
     def build(self, input_shape):
         kernel_shape, bias_shape, _, input_axes, output_axes = _einsum_shapes(
@@ -291,12 +307,29 @@ class EinsumDense(Layer):
     def call(self, inputs):
         if not inputs.is_floating_point():
             inputs = inputs.to(to_torch_dtype(self.compute_dtype))
-        out = torch.einsum(self.equation, inputs, self.kernel)
-        if self.bias is not None:
-            out = out + self.bias
+        if self._matmul_axes is not None:
+            out = self._matmul(inputs)
+        else:
+            out = torch.einsum(self.equation, inputs, self.kernel)
+            if self.bias is not None:
+                out = out + self.bias
         if self.activation is not activations.linear:
             out = self.activation(out)
         return out
+
+    def _matmul(self, inputs):
+        n = self._matmul_axes
+        kernel, bias = self.kernel, self.bias
+        new_axes = kernel.shape[n:]
+        flat = inputs.reshape(-1, kernel.shape[:n].numel())
+        weight = kernel.reshape(flat.shape[1], -1)
+        if bias is not None and bias.shape == new_axes:
+            out = torch.addmm(bias.reshape(-1), flat, weight)
+            bias = None
+        else:
+            out = torch.mm(flat, weight)
+        out = out.view(*inputs.shape[: inputs.dim() - n], *new_axes)
+        return out if bias is None else out + bias
 
     def compute_output_shape(self, input_shape):
         return tuple(

@@ -4,6 +4,7 @@ import numbers
 
 import torch
 
+from lamina.backend import torch_compat
 from lamina.backend.seed_generator import SeedGenerator
 from lamina.layers.layer import Layer
 from lamina.saving.object_registration import register_builtin
@@ -128,7 +129,12 @@ class Dropout(Layer):
         if not training or self.rate == 0:
             return inputs
         noise_shape = _concrete_noise_shape(inputs, self.noise_shape, self.name)
-        generator = self.seed_generator.generator(inputs.device)
+        if torch_compat.is_compiling():
+            # A seeded torch.Generator breaks the compiled graph (and every layer call after it
+            # then compiles on its own); compiled code draws from torch's default stream.
+            generator = None
+        else:
+            generator = self.seed_generator.generator(inputs.device)
         return _dropout(inputs, self.rate, noise_shape, generator)
 
     def compute_output_shape(self, input_shape):

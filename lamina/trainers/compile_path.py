@@ -1,0 +1,147 @@
+"""``jit_compile=True``: the train step's forward pass and loss through ``torch.compile``.
+
+Three things made the compiled step slower than eager execution, each fixed here:
+
+* The layer call counts outermost calls in a per-thread counter (it tells which losses belong to
+  the last call). Dynamo read that integer as a constant, so every step failed the guard on it and
+  recompiled, until the recompile limit (8) sent the step back to eager execution for good: the
+  first steps each paid a full compilation. The compiled step now always starts from the same
+  counter value and the loop's counter is moved past it afterwards.
+* ``fit`` gathers the trainable weights and the regularized layers once per epoch, after the epoch's
+  first forward pass; the compiled code saw "not gathered yet" in each epoch's first step and
+  "gathered" later: two graphs, and a guard switch every epoch. The gathering now happens before
+  the compiled call.
+* Every model shared one compile cache (it is kept on the code object of the step function), so
+  a few compiled models in one process used up the recompile limit together. Each model now gets
+  its own copy of the code object.
+
+Where compiling still loses (small models on few CPU cores, where the fused kernels cannot make up
+for the extra dispatch), the first steps after compilation time both paths and keep the faster
+one, saying so once in the ``lamina`` log.
+"""
+
+import logging
+import time
+import types
+import warnings
+
+import torch
+
+from lamina.backend.call_context import CONTEXT
+from lamina.trainers.trainer_utils import StepCache
+
+logger = logging.getLogger("lamina")
+
+# The counter value every compiled step starts from: far above what the eager calls reach, so the
+# losses recorded by a compiled step are never taken for those of an eager call, and >= 0 as the
+# layer call requires of a counter.
+_COMPILED_COUNTER = 1 << 62
+
+# Steps of each path timed after compilation (interleaved); the fastest of each decides.
+_TRIALS = 3
+
+
+def _own_code(method):
+    """``method`` re-bound on a copy of its code object: a compile cache of its own."""
+    func = method.__func__
+    copy = types.FunctionType(
+        func.__code__.replace(), func.__globals__, func.__name__, func.__defaults__, func.__closure__
+    )
+    copy.__kwdefaults__ = func.__kwdefaults__
+    return types.MethodType(copy, method.__self__)
+
+
+class CompiledStep:
+    """The model's ``_forward_and_loss`` run through ``torch.compile`` when that is faster.
+
+    Phases, one per call: the first call runs eagerly (it builds the model, the losses and the
+    metrics); the second compiles; the next ``2 * trials`` calls alternate between the compiled and
+    the eager function, and the time from each call to the next (a whole train step: forward,
+    backward, optimizer) is recorded for the path it took; then the faster path is kept. If
+    compiling fails, the step runs eagerly from then on, with a warning.
+
+    Args:
+        model: The model (a ``Trainer``).
+        trials: Steps of each path timed before choosing (0: always keep the compiled path).
+
+    Attributes:
+        path: ``None`` while undecided, then ``"compiled"`` or ``"eager"``.
+        failed: Whether compiling failed (the step then runs eagerly).
+    """
+
+    def __init__(self, model, trials=_TRIALS):
+        self._model = model
+        self._eager = model._forward_and_loss
+        self._compiled = None
+        self._layers = None
+        self._trials = trials
+        self._times = {"compiled": [], "eager": []}
+        self._pending = None  # (path, start) of the step whose duration ends at the next call
+        self.path = None
+        self.failed = False
+
+    def __call__(self, x, y, sample_weight):
+        now = time.perf_counter()
+        if self._pending is not None:
+            taken, start = self._pending
+            self._times[taken].append(now - start)
+            self._pending = None
+            if len(self._times["eager"]) >= self._trials:
+                self._decide()
+        if self.path == "eager":
+            return self._eager(x, y, sample_weight)
+        if self._compiled is None:
+            # Built by the eager call first: building mutates Python state the graph would guard.
+            self._compiled = torch.compile(_own_code(self._model._forward_and_loss), dynamic=False)
+            return self._eager(x, y, sample_weight)
+        if self._layers is None:
+            self._layers = self._model._flatten_layers(include_self=True)
+            try:
+                return self._run_compiled(x, y, sample_weight)
+            except Exception as e:  # torch.compile raises many types; the eager run re-raises user errors
+                self.path, self.failed = "eager", True
+                warnings.warn(
+                    f"`jit_compile=True`: torch.compile failed ({type(e).__name__}: {e}); running "
+                    "the train step eagerly instead.",
+                    stacklevel=3,
+                )
+                return self._eager(x, y, sample_weight)
+        if self.path is None and self._trials > 0:
+            taken = "compiled" if len(self._times["compiled"]) <= len(self._times["eager"]) else "eager"
+            self._pending = (taken, time.perf_counter())
+            if taken == "eager":
+                return self._eager(x, y, sample_weight)
+        return self._run_compiled(x, y, sample_weight)
+
+    def _run_compiled(self, x, y, sample_weight):
+        model_state = self._model.__dict__
+        if model_state.get("_step_cache", 0) is None:
+            model_state["_step_cache"] = StepCache(self._model)
+        for layer in self._layers:
+            # Read by the compiled code (which losses are current): a fixed value, no guard failure.
+            if layer._loss_epoch != -1:
+                layer.__dict__["_loss_epoch"] = -1
+        training, depth, counter = CONTEXT.state
+        CONTEXT.state = (training, depth, _COMPILED_COUNTER)
+        try:
+            return self._compiled(x, y, sample_weight)
+        finally:
+            training, depth, _ = CONTEXT.state
+            CONTEXT.state = (training, depth, counter + 1)
+
+    def _decide(self):
+        compiled, eager = min(self._times["compiled"]), min(self._times["eager"])
+        self.path = "compiled" if compiled <= eager else "eager"
+        if self.path == "eager":
+            logger.warning(
+                "`jit_compile=True`: the compiled train step of model '%s' took %.1f ms, eager "
+                "execution %.1f ms (fastest of %d steps each); training continues eagerly.",
+                self._model.name, compiled * 1e3, eager * 1e3, self._trials,
+            )
+        else:
+            logger.info(
+                "`jit_compile=True`: the compiled train step of model '%s' took %.1f ms, eager "
+                "execution %.1f ms (fastest of %d steps each); keeping the compiled step.",
+                self._model.name, compiled * 1e3, eager * 1e3, self._trials,
+            )
+
