@@ -27,11 +27,11 @@ from lamina.backend.torch_compat import unset_fake_temporarily
 from lamina.backend.variables import SCOPE as _SCOPE
 from lamina.backend.variables import Variable
 from lamina.layers import symbolic
+from lamina.layers._autocast import AutocastVariables
 from lamina.layers._call_utils import (
     _attach_masks,
     _batch_input_shape_from_kwargs,
     _collect_mask,
-    _device_type,
     _fast_spec_ok,
     _keep_mask,
     _map_specs,
@@ -696,7 +696,7 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, QuantizationMixin, torch.nn.Module)
         ctx.training = training
         try:
             if self._autocast_context:
-                with torch.autocast(_device_type(inputs), dtype=self._compute_torch_dtype):
+                with AutocastVariables(self):
                     if self._remat_mode is None:
                         outputs = self.call(*args, **kwargs)
                     else:
