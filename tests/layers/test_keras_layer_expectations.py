@@ -42,16 +42,9 @@ KNOWN = {
     "quantization": "quantized dtype policies and `lora_rank` belong to the ecosystem issue's work",
 }
 TENSORFLOW = "Lamina's HashedCrossing needs TensorFlow, which is not installed here"
-SEED_COMPOSED = (
-    "Keras builds RandAugment/AugMix/RandomColorJitter from sublayers, each with its own seed "
-    "generator (10, 10, 5); Lamina's draw from one stream (RandomColorJitter from none)"
-)
 _KNOWN_FAILURES = {
     "preprocessing/hashed_crossing_test.py::HashedCrossingTest::test_basics#0": TENSORFLOW,
     "preprocessing/hashed_crossing_test.py::HashedCrossingTest::test_basics#1": TENSORFLOW,
-    "preprocessing/image_preprocessing/aug_mix_test.py::RandAugmentTest::test_layer": SEED_COMPOSED,
-    "preprocessing/image_preprocessing/rand_augment_test.py::RandAugmentTest::test_layer": SEED_COMPOSED,
-    "preprocessing/image_preprocessing/random_color_jitter_test.py::RandomColorJitterTest::test_layer": SEED_COMPOSED,
 }
 
 
