@@ -41,11 +41,7 @@ pytestmark = pytest.mark.oracle
 KNOWN = {
     "quantization": "quantized dtype policies and `lora_rank` belong to the ecosystem issue's work",
 }
-TENSORFLOW = "Lamina's HashedCrossing needs TensorFlow, which is not installed here"
-_KNOWN_FAILURES = {
-    "preprocessing/hashed_crossing_test.py::HashedCrossingTest::test_basics#0": TENSORFLOW,
-    "preprocessing/hashed_crossing_test.py::HashedCrossingTest::test_basics#1": TENSORFLOW,
-}
+_KNOWN_FAILURES = {}
 
 
 def _known_reason(case):
@@ -131,6 +127,30 @@ def _keras_seed_generators(layer):
                 seen.add(id(g))
                 out.append(g)
     return out
+
+
+def _keras_layer(cls, init):
+    """The oracle's layer, for the facts fixed at construction (``built``, seed generators).
+
+    Keras's HashedCrossing refuses to be constructed without TensorFlow, which it needs only to
+    be called (Lamina's hashes are its own, checked against published vectors in
+    ``preprocessing/test_hashing.py``): its constructor's availability check is lifted for the
+    construction only.
+    """
+    try:
+        return cls(**init)
+    except ImportError as e:
+        if "requires TensorFlow" not in str(e):
+            raise
+    from keras.src.utils import module_utils
+
+    lazy = module_utils.tensorflow
+    saved = lazy._available
+    lazy._available = True
+    try:
+        return cls(**init)
+    finally:
+        lazy._available = saved
 
 
 def _canon(value):
@@ -236,7 +256,7 @@ def _replay(case):
     if expected["seed_generators"] is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            expected["seed_generators"] = len(_keras_seed_generators(case.keras_cls(**keras_init)))
+            expected["seed_generators"] = len(_keras_seed_generators(_keras_layer(case.keras_cls, keras_init)))
         expected["_seed_generators_at_init"] = True
 
     # Constructed: `built` as Keras has it, seed generators, masking.
@@ -245,7 +265,7 @@ def _replay(case):
         assert layer.built, f"{cls.__name__} is stateless: Keras builds it at construction"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        keras_layer = case.keras_cls(**keras_init)
+        keras_layer = _keras_layer(case.keras_cls, keras_init)
     assert bool(layer.built) == bool(keras_layer.built), (
         f"{cls.__name__}.built after construction: Keras {keras_layer.built}, Lamina {layer.built}"
     )
