@@ -1,101 +1,168 @@
-"""Variable autocast: while a layer under a mixed dtype policy runs, variables read in its ``call``
+"""Variable autocast: while a layer under a mixed dtype policy runs, the variables its ``call`` reads
 have its compute dtype, as inside Keras's autocast scope.
 
 Keras casts every read of an ``autocast=True`` float variable while a mixed-policy layer runs, so
 all the arithmetic of the call happens in the compute dtype: ``x @ kernel + bias``, an einsum, a
-recurrent step or ``alpha * x`` give float16 (bfloat16) outputs. A sublayer called through its own
-``__call__`` opens its own scope (a float32 sublayer reads float32 weights again); a sublayer whose
-``call`` is run directly (``TimeDistributed``, an RNN's cell loop) reads them in the enclosing
-scope. ``torch.autocast`` is not that: it lowers only the ops on its list (matmul, conv, ...), so a
-following ``+ bias`` promotes back to float32, and it leaks into float32 sublayers.
+recurrent step or ``alpha * x`` give float16 (bfloat16) outputs. A sublayer called through its
+``__call__`` opens its own scope (a float32 sublayer reads float32 weights). ``torch.autocast`` is
+not that: it lowers only the ops on its list (matmul, conv, ...), so a following ``+ bias``
+promotes back to float32, and it leaks into float32 sublayers.
 
 A lamina variable is the tensor itself (``self.kernel`` is a plain attribute, see
 ``_parameter_mirror``), so there is no read to hook. Instead, for the duration of the call, the
-attributes holding the variables of the layer and of its sublayers are rebound to differentiable
-casts (gradients flow back to the float32 variables), then rebound to what they held before.
-Sublayers whose own call would open a different scope are flagged so that their ``__call__``
-enters this context too and rebinds their weights for themselves; layers outside any mixed policy
-never enter it, so they pay nothing.
+attributes holding the layer's variables are rebound to differentiable casts (gradients flow back
+to the float32 variables), then rebound to the variables. A cast stands in for its variable:
+``assign`` and the other variable attributes (``path``, ``trainable``, ...) go to the variable, and
+an assignment rebinds the attribute to a cast of the new value. Layers outside any mixed policy
+never enter this context, so they pay nothing.
+
+Where Lamina runs a sublayer's ``call`` without its ``__call__`` (an RNN stepping its cell),
+``AutocastVariables(sublayer, recursive=True)`` gives the sublayer and its own sublayers their own
+scopes; ``dtype=`` forces one scope for a ``call`` Keras runs inside another layer's
+(``TimeDistributed``).
 """
 
 import torch
 
-# Set on a cast: the variable it stands for, so a nested scope can rebind the attribute.
+from lamina.backend.variables import SCOPE as _SCOPE
+
+# Set on every cast: the variable it stands for.
 _SOURCE = "_lamina_autocast_source"
 
 
+class AutocastValue(torch.Tensor):
+    """A variable's value cast to the compute dtype, standing in for the variable during a call.
+
+    Arithmetic sees a plain tensor (the results are plain tensors); the Keras variable API goes
+    to the variable.
+    """
+
+    __torch_function__ = torch._C._disabled_torch_function_impl
+
+    @property
+    def name(self):
+        return getattr(self, _SOURCE).name
+
+    def __getattr__(self, name):
+        # Only reached for what a tensor lacks: `path`, `trainable`, `regularizer`, ... Private
+        # names stay unanswered (torch asks `_is_param` to tell parameters).
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(getattr(self, _SOURCE), name)
+
+    def assign(self, value):
+        getattr(self, _SOURCE).assign(value)
+        return self._rebind_fresh()
+
+    def assign_add(self, value):
+        getattr(self, _SOURCE).assign_add(value)
+        return self._rebind_fresh()
+
+    def assign_sub(self, value):
+        getattr(self, _SOURCE).assign_sub(value)
+        return self._rebind_fresh()
+
+    def _rebind_fresh(self):
+        # Later reads in the same call see the new value, as Keras's re-cast on every read does.
+        fresh = _cast(getattr(self, _SOURCE), self.dtype)
+        slots = self.__dict__.get("_lamina_autocast_slots", ())
+        fresh._lamina_autocast_slots = slots
+        for attributes, name in slots:
+            if attributes.get(name) is self:
+                attributes[name] = fresh
+        return fresh
+
+
+def _cast(variable, dtype):
+    value = variable.to(dtype)
+    if not _SCOPE.symbolic:
+        # Shape inference runs on fake tensors, which cannot change class (nor need `assign`).
+        value = value.as_subclass(AutocastValue)
+    setattr(value, _SOURCE, variable)
+    return value
+
+
 class AutocastVariables:
-    """Context manager giving ``layer`` (and its sublayers) the variables of its autocast scope."""
+    """Context manager rebinding ``layer``'s float variables to casts in its compute dtype.
 
-    __slots__ = ("_layer", "_undo")
+    Args:
+        layer: The layer whose call runs.
+        dtype: A torch dtype overriding the layer's own scope (a call run inside another scope).
+        recursive: Also give every sublayer its own scope (sublayers whose ``call`` runs directly).
+    """
 
-    def __init__(self, layer):
+    __slots__ = ("_layer", "_dtype", "_recursive", "_undo")
+
+    def __init__(self, layer, dtype=None, recursive=False):
         self._layer = layer
+        self._dtype = dtype
+        self._recursive = recursive
         self._undo = None
 
     def __enter__(self):
-        root = self._layer
-        target = root._compute_torch_dtype
-        if not (root._autocast and target.is_floating_point):
-            target = None  # Keras's `AutocastScope(None)`: variables read as they are stored.
         undo = []
-        casts = {}
-        stack, seen = [root], set()
-        while stack:
-            layer = stack.pop()
-            if id(layer) in seen:
-                continue
-            seen.add(id(layer))
-            attributes = layer.__dict__
-            if layer is not root and not attributes.get("_autocast_context", True):
-                # Its `__call__` must open its own scope (see the module docstring).
-                attributes["_autocast_context"] = True
-                undo.append((attributes, "_autocast_context", False, True))
-            _rebind(layer, target, casts, undo)
-            for module in layer._modules.values():
-                if "_autocast_context" in module.__dict__:
-                    stack.append(module)
+        if not self._recursive:
+            _rebind(self._layer, self._dtype or _scope_dtype(self._layer), undo)
+        else:
+            stack, seen = [self._layer], set()
+            while stack:
+                layer = stack.pop()
+                if id(layer) in seen:
+                    continue
+                seen.add(id(layer))
+                dtype = self._dtype if layer is self._layer and self._dtype else _scope_dtype(layer)
+                _rebind(layer, dtype, undo)
+                stack.extend(m for m in layer._modules.values() if "_autocast_context" in m.__dict__)
         self._undo = undo
         return self
 
     def __exit__(self, *exc):
-        for attributes, name, before, now in reversed(self._undo):
-            # Something set during the call (a lazily built weight, a user assignment) wins.
-            if attributes.get(name) is now:
+        for attributes, name, before in reversed(self._undo):
+            now = attributes.get(name)
+            # A cast (or a re-cast after `assign`) goes; anything else set during the call stays.
+            if now is not before and getattr(now, _SOURCE, None) is getattr(before, _SOURCE, before):
                 attributes[name] = before
         self._undo = None
         return False
 
 
-def _rebind(layer, target, casts, undo):
+def _scope_dtype(layer):
+    """The dtype variables are read in inside ``layer``'s call; None: as stored."""
+    if not layer.__dict__.get("_autocast_context"):
+        return None
+    return layer._compute_torch_dtype
+
+
+def _rebind(layer, dtype, undo):
+    if dtype is None:
+        return
     variables = {}
-    for value in layer._parameters.values():
+    # `_own_variables` adds those a layer tracks but torch registers elsewhere (the wrapped
+    # kernel of SpectralNormalization).
+    for value in (*layer._parameters.values(), *layer.__dict__.get("_own_variables", ())):
         # `autocast` is a lamina.Variable flag; a tensor substituted by torch.func.functional_call
         # or torch.export has none and follows the default (cast).
-        if isinstance(value, torch.Tensor) and value.is_floating_point() and getattr(value, "autocast", True):
+        if (
+            isinstance(value, torch.Tensor)
+            and value.is_floating_point()
+            and value.dtype is not dtype
+            and getattr(value, "autocast", True)
+        ):
             variables[id(value)] = value
     if not variables:
         return
+    casts = {}
     attributes = layer.__dict__
     for name, value in list(attributes.items()):
-        if not isinstance(value, torch.Tensor):
+        if value is None or variables.get(id(value)) is not value:
             continue
-        source = variables.get(id(value))
-        if source is None:
-            source = getattr(value, _SOURCE, None)
-            if source is None or variables.get(id(source)) is not source:
-                continue
-        want = target or source.dtype
-        if value.dtype is want:
-            continue
-        if source.dtype is want:
-            new = source
-        else:
-            # One cast per variable and scope, shared by aliases (`self.w = self.add_weight(...)`).
-            new = casts.get(id(source))
-            if new is None:
-                new = source.to(want)
-                setattr(new, _SOURCE, source)
-                casts[id(source)] = new
-        attributes[name] = new
-        undo.append((attributes, name, value, new))
+        cast = casts.get(id(value))
+        if cast is None:
+            # One cast per variable, shared by its aliases (`self.w = self.add_weight(...)`).
+            cast = casts[id(value)] = _cast(value, dtype)
+            if type(cast) is AutocastValue:
+                cast._lamina_autocast_slots = []
+        if type(cast) is AutocastValue:
+            cast._lamina_autocast_slots.append((attributes, name))
+        attributes[name] = cast
+        undo.append((attributes, name, value))

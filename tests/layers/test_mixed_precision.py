@@ -177,3 +177,22 @@ def test_autocast_false_variables_keep_their_dtype():
     out = Scaled(dtype="mixed_bfloat16")(np.ones((1, 2), "float32"))
     # As in Keras: the float32 `scale` promotes the product back to float32.
     assert seen == [(torch.float32, torch.bfloat16)] and out.dtype == torch.float32
+
+
+@pytest.mark.oracle
+def test_variables_assigned_inside_a_mixed_call(oracle):
+    # SpectralNormalization assigns `vector_u` and the kernel in its training call: the stand-in
+    # casts forward `assign` to the variables, and later reads see the new values.
+    x = np.random.default_rng(3).standard_normal((4, 3)).astype("float32")
+    theirs = oracle.layers.SpectralNormalization(oracle.layers.Dense(5, dtype="mixed_float16"), dtype="mixed_float16")
+    theirs.build(x.shape)
+    ours = layers.SpectralNormalization(layers.Dense(5, dtype="mixed_float16"), dtype="mixed_float16")
+    ours.build(x.shape)
+    ours.set_weights(theirs.get_weights())
+    expected, got = theirs(x, training=True), ours(x, training=True)
+    assert got.dtype == torch.float16 and oracle.backend.standardize_dtype(expected.dtype) == "float16"
+    np.testing.assert_allclose(got.float().detach().numpy(), np.asarray(expected, "float32"), rtol=2e-2, atol=2e-2)
+    for a, e in zip(ours.get_weights(), theirs.get_weights()):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, e, rtol=1e-2, atol=1e-2)
+    assert isinstance(ours.vector_u, lamina.Variable) and isinstance(ours.layer.kernel, lamina.Variable)

@@ -299,9 +299,9 @@ class RNN(Layer):
         extra = {} if constants is None else {"constants": constants}
         try:
             if getattr(self.cell, "_autocast_context", False):
-                # Keras steps the cell through its `__call__`: the cell reads its weights in its
-                # own autocast scope.
-                with AutocastVariables(self.cell):
+                # Keras steps the cell through its `__call__` (and stacked cells theirs): each
+                # reads its weights in its own autocast scope.
+                with AutocastVariables(self.cell, recursive=True):
                     last, outputs, states = self.inner_loop(sequences, initial_state, mask, training, **extra)
             else:
                 last, outputs, states = self.inner_loop(sequences, initial_state, mask, training, **extra)

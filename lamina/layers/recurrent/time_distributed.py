@@ -1,5 +1,6 @@
 """``TimeDistributed``: apply one layer to every time step of a sequence."""
 
+from lamina.layers._autocast import AutocastVariables
 from lamina.layers.core.wrapper import Wrapper
 from lamina.layers.input_spec import assert_input_compatibility
 from lamina.layers.layer import Layer
@@ -91,7 +92,11 @@ class TimeDistributed(Wrapper):
             assert_input_compatibility(self.layer.input_spec, folded, self.layer.name)
         # The wrapped layer's `call` runs inside this layer's call, as in Keras: under a mixed
         # policy it computes in this layer's autocast scope.
-        outputs = self.layer.call(folded, **kwargs)
+        if self._autocast_context:
+            with AutocastVariables(self.layer, dtype=self._compute_torch_dtype):
+                outputs = self.layer.call(folded, **kwargs)
+        else:
+            outputs = self.layer.call(folded, **kwargs)
         return tree.map_structure(lambda y: y.reshape(batch, steps, *y.shape[1:]), outputs)
 
     def _check_mask(self, mask, inputs):
