@@ -24,8 +24,6 @@ scopes; ``dtype=`` forces one scope for a ``call`` Keras runs inside another lay
 
 import torch
 
-from lamina.backend.variables import SCOPE as _SCOPE
-
 # Set on every cast: the variable it stands for.
 _SOURCE = "_lamina_autocast_source"
 
@@ -75,8 +73,8 @@ class AutocastValue(torch.Tensor):
 
 def _cast(variable, dtype):
     value = variable.to(dtype)
-    if not _SCOPE.symbolic:
-        # Shape inference runs on fake tensors, which cannot change class (nor need `assign`).
+    if type(value) is torch.Tensor:
+        # Fake tensors (shape inference, torch.export) cannot change class; they stay plain.
         value = value.as_subclass(AutocastValue)
     setattr(value, _SOURCE, variable)
     return value
@@ -133,36 +131,48 @@ def _scope_dtype(layer):
     return layer._compute_torch_dtype
 
 
+def _slots(layer):
+    """``(attribute name, variable)`` for the float ``autocast`` variables ``layer`` holds as
+    attributes; cached on the layer while its variables and attributes stay the same."""
+    attributes = layer.__dict__
+    own = attributes.get("_own_variables", ())
+    key = (len(layer._parameters), len(own))
+    cached = attributes.get("_autocast_slot_cache")
+    if cached is not None and cached[0] == key and all(attributes.get(n) is v for n, v in cached[1]):
+        return cached[1]
+    variables = {}
+    # `_own_variables` adds those a layer tracks but torch registers elsewhere (the wrapped
+    # kernel of SpectralNormalization). `autocast` is a lamina.Variable flag; a tensor substituted
+    # by torch.func.functional_call or torch.export has none and follows the default (cast).
+    for value in (*layer._parameters.values(), *own):
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and getattr(value, "autocast", True):
+            variables[id(value)] = value
+    slots = tuple(
+        (name, value)
+        for name, value in attributes.items()
+        if value is not None and variables.get(id(value)) is value
+    )
+    if {id(v) for _, v in slots} == set(variables):
+        # Not while some are bound elsewhere (a cast of an enclosing scope): the list would miss them.
+        attributes["_autocast_slot_cache"] = (key, slots)
+    return slots
+
+
 def _rebind(layer, dtype, undo):
     if dtype is None:
         return
-    variables = {}
-    # `_own_variables` adds those a layer tracks but torch registers elsewhere (the wrapped
-    # kernel of SpectralNormalization).
-    for value in (*layer._parameters.values(), *layer.__dict__.get("_own_variables", ())):
-        # `autocast` is a lamina.Variable flag; a tensor substituted by torch.func.functional_call
-        # or torch.export has none and follows the default (cast).
-        if (
-            isinstance(value, torch.Tensor)
-            and value.is_floating_point()
-            and value.dtype is not dtype
-            and getattr(value, "autocast", True)
-        ):
-            variables[id(value)] = value
-    if not variables:
-        return
-    casts = {}
     attributes = layer.__dict__
-    for name, value in list(attributes.items()):
-        if value is None or variables.get(id(value)) is not value:
+    casts = {}
+    for name, variable in _slots(layer):
+        if variable.dtype is dtype:
             continue
-        cast = casts.get(id(value))
+        cast = casts.get(id(variable))
         if cast is None:
             # One cast per variable, shared by its aliases (`self.w = self.add_weight(...)`).
-            cast = casts[id(value)] = _cast(value, dtype)
+            cast = casts[id(variable)] = _cast(variable, dtype)
             if type(cast) is AutocastValue:
                 cast._lamina_autocast_slots = []
         if type(cast) is AutocastValue:
             cast._lamina_autocast_slots.append((attributes, name))
         attributes[name] = cast
-        undo.append((attributes, name, value))
+        undo.append((attributes, name, variable))
