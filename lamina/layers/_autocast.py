@@ -124,6 +124,16 @@ class AutocastVariables:
         return False
 
 
+def in_autocast_scope(layer, fn):
+    """``fn`` run inside ``layer``'s autocast scope (for shape inference's call on fake tensors)."""
+
+    def run(*args, **kwargs):
+        with AutocastVariables(layer):
+            return fn(*args, **kwargs)
+
+    return run
+
+
 def _scope_dtype(layer):
     """The dtype variables are read in inside ``layer``'s call; None: as stored."""
     if not layer.__dict__.get("_autocast_context"):

@@ -8,6 +8,7 @@ the layer's API and these can be shared (models call `is_string_array`, wrappers
 import numpy as np
 import torch
 
+from lamina.backend import config as backend_config
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.layers import symbolic
@@ -147,6 +148,13 @@ def _attach_masks(outputs, masks, inputs):
             out._keras_mask = m
         new.append(out)
     return tree.pack_sequence_as(outputs, new)
+
+
+def _device_type(inputs):
+    for x in tree.flatten(inputs):
+        if isinstance(x, torch.Tensor):
+            return x.device.type
+    return backend_config.get_device().type
 
 
 def _cast_meta(x, dtype, promote=False):

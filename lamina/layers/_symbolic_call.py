@@ -7,7 +7,6 @@ masks are inferred the same way from ``compute_mask``.
 
 from lamina.backend.variables import SCOPE as _SCOPE
 from lamina.layers import symbolic
-from lamina.layers._autocast import AutocastVariables
 from lamina.layers._call_utils import (
     _cast_meta,
     _collect_mask,
@@ -16,6 +15,7 @@ from lamina.layers._call_utils import (
     _shapes_to_keras_tensors,
     _specs_to_tensors,
 )
+from lamina.layers._autocast import in_autocast_scope
 from lamina.layers.input_spec import assert_input_compatibility
 from lamina.utils import tree
 
@@ -83,12 +83,11 @@ class SymbolicCall:
                 # Inputs passed by keyword only (`mha(query=q, value=v)`) leave `a` empty.
                 if self._autocast and a:
                     a = (_cast_meta(a[0], inputs_dtype, self._promotes_non_float_inputs),) + a[1:]
-                if self._autocast_context:
-                    # The spec must see what the eager call computes with (see `_autocast`).
-                    with AutocastVariables(self):
-                        return self.call(*a, **k)
                 return self.call(*a, **k)
 
+            if self._autocast_context:
+                # The spec must see what the eager call computes with (see `_autocast`).
+                run = in_autocast_scope(self, run)
             return symbolic.run_on_meta(run, args, call_kwargs)
         except Exception as e:
             raise type(e)(

@@ -27,11 +27,11 @@ from lamina.backend.torch_compat import unset_fake_temporarily
 from lamina.backend.variables import SCOPE as _SCOPE
 from lamina.backend.variables import Variable
 from lamina.layers import symbolic
-from lamina.layers._autocast import AutocastVariables
 from lamina.layers._call_utils import (
     _attach_masks,
     _batch_input_shape_from_kwargs,
     _collect_mask,
+    _device_type,
     _fast_spec_ok,
     _keep_mask,
     _map_specs,
@@ -46,6 +46,7 @@ from lamina.layers._call_utils import (
 from lamina.layers._layer_api import LayerAPI
 from lamina.layers._node_api import NodeAPI
 from lamina.layers._quantization import QuantizationMixin
+from lamina.layers._autocast import AutocastVariables
 from lamina.layers import _forward_signature, _parameter_mirror
 from lamina.layers._remat_call import remat_call
 from lamina.layers._symbolic_call import SymbolicCall
