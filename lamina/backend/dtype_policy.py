@@ -1,7 +1,8 @@
 """Dtype policies: the dtype a layer computes in and the dtype its variables are stored in.
 
 ``"mixed_float16"`` and ``"mixed_bfloat16"`` keep variables in float32 and compute in the low
-precision, which layers realise with ``torch.autocast`` around ``call``.
+precision: layers cast their float inputs, and read their variables, in the compute dtype while
+``call`` runs (``lamina.layers._autocast``).
 """
 
 from lamina.backend import config

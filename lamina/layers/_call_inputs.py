@@ -5,7 +5,6 @@ check."""
 import numpy as np
 import torch
 
-from lamina.backend import config as backend_config
 from lamina.backend.core import convert_to_tensor
 from lamina.layers.input_spec import InputSpec
 from lamina.backend import tree
@@ -83,10 +82,3 @@ def arrays_to_tensors(x):
 
 def to_tensor_if_array(x):
     return convert_to_tensor(x) if isinstance(x, np.ndarray) else x
-
-
-def device_type(inputs):
-    for x in tree.flatten(inputs):
-        if isinstance(x, torch.Tensor):
-            return x.device.type
-    return backend_config.get_device().type

@@ -15,6 +15,7 @@ from lamina.layers._shape_specs import (
     shapes_to_keras_tensors,
     specs_to_tensors,
 )
+from lamina.layers._autocast import in_autocast_scope
 from lamina.layers.input_spec import assert_input_compatibility
 from lamina.backend import tree
 
@@ -84,6 +85,9 @@ class SymbolicCall:
                     a = (cast_meta(a[0], inputs_dtype, self._promotes_non_float_inputs),) + a[1:]
                 return self.call(*a, **k)
 
+            if self._autocast_context:
+                # The spec must see what the eager call computes with (see `_autocast`).
+                run = in_autocast_scope(self, run)
             return symbolic.run_on_meta(run, args, call_kwargs)
         except Exception as e:
             raise type(e)(

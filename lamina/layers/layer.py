@@ -29,7 +29,6 @@ from lamina.backend.variables import Variable
 from lamina.backend import symbolic
 from lamina.layers._call_inputs import (
     arrays_to_tensors,
-    device_type,
     fast_spec_ok,
     reject_strings,
     to_tensor,
@@ -49,6 +48,7 @@ from lamina.layers._layer_config import LayerConfig
 from lamina.layers._losses_api import LossesAPI
 from lamina.layers._node_api import NodeAPI
 from lamina.layers._quantization import QuantizationMixin
+from lamina.layers._autocast import AutocastVariables
 from lamina.layers import _forward_signature, _parameter_mirror
 from lamina.layers._remat_call import remat_call
 from lamina.layers._symbolic_call import SymbolicCall
@@ -598,7 +598,7 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, LossesAPI, LayerConfig, TorchHooks,
         ctx.state = (training, depth + 1, epoch)
         try:
             if self._autocast_context:
-                with torch.autocast(device_type(inputs), dtype=self._compute_torch_dtype):
+                with AutocastVariables(self):
                     if self._remat_mode is None:
                         outputs = self.call(*args, **kwargs)
                     else:

@@ -11,8 +11,10 @@ from lamina.saving.object_registration import register_builtin
 
 
 def _l2_normalize(v):
-    # Keras normalizes the whole vector with `x * min(rsqrt(sum(x**2)), 1 / epsilon)`.
-    return v * torch.clamp(torch.rsqrt(torch.sum(v * v)), max=1e7)
+    # Keras normalizes the whole vector with `x * min(rsqrt(sum(x**2)), 1 / epsilon)`; the bound
+    # takes v's dtype (inf in float16, where a plain clamp to 1e7 would overflow).
+    scale = torch.rsqrt(torch.sum(v * v))
+    return v * torch.minimum(scale, scale.new_tensor(1e7))
 
 
 def spectral_normalize(kernel, vector_u, power_iterations):

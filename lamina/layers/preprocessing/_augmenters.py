@@ -13,9 +13,24 @@ from lamina.layers.preprocessing.random_translation import RandomTranslation
 from lamina.layers.preprocessing.solarization import Solarization
 
 
+def attach_augmenters(owner, names, layers):
+    """Make ``layers`` (``{name: layer}``) sublayers of ``owner``, attributes named as Keras's, set in
+    the order ``names`` (Keras's creation order, which fixes the order of ``owner.variables``).
+
+    Each keeps its own seed generator (Keras counts them), but draws from ``owner``'s stream.
+    """
+    for name in names:
+        layer = layers.get(name)
+        if layer is not None:
+            # A plain dict write: through `__setattr__` the owner's generator would join the
+            # sublayer's own seed generators.
+            layer.__dict__["_draw_stream"] = owner.seed_generator
+        setattr(owner, name, layer)
+
+
 def build_augmenters(names, factor, value_range, interpolation, seed, data_format, dtype):
     """``{name: layer}`` for ``names``, each at strength ``factor`` (a ``(lower, upper)`` pair in
-    ``[0, 1]``) and with its own stream seeded by ``seed``, as Keras builds them."""
+    ``[0, 1]``) and with its own seed generator seeded by ``seed``, as Keras builds them."""
     common = dict(seed=seed, data_format=data_format, dtype=dtype)
     colour = dict(value_range=value_range, **common)
     makers = {

@@ -4,7 +4,7 @@ import numbers
 
 import torch
 
-from lamina.layers.preprocessing._augmenters import build_augmenters
+from lamina.layers.preprocessing._augmenters import attach_augmenters, build_augmenters
 from lamina.layers.preprocessing._mixing import beta
 from lamina.layers.preprocessing.base_image_preprocessing_layer import (
     BaseImagePreprocessingLayer,
@@ -25,6 +25,16 @@ _GEOMETRIC_AND_TONAL = (
     "equalization",
 )
 _COLOUR = ("random_brightness", "random_color_degeneration", "random_contrast", "random_sharpness")
+# Keras creates its sublayers in this order (the colour ones only with `all_ops`).
+_CREATION_ORDER = (
+    "random_shear",
+    "random_translation",
+    "random_rotation",
+    "solarization",
+    "random_posterization",
+    "auto_contrast",
+    "equalization",
+) + _COLOUR
 
 
 def _positive_int(value, name):
@@ -96,9 +106,11 @@ class AugMix(BaseImagePreprocessingLayer):
         self.interpolation = validate_option(interpolation, ("nearest", "bilinear"), "interpolation")
         self._init_seed(seed)
         self._pool = _GEOMETRIC_AND_TONAL + (_COLOUR if self.all_ops else ())
+        names = _CREATION_ORDER[: len(self._pool)]
         self._augmenters = build_augmenters(
-            self._pool, self.factor, value_range, interpolation, seed, self.data_format, self.dtype_policy
+            names, self.factor, value_range, interpolation, seed, self.data_format, self.dtype_policy
         )
+        attach_augmenters(self, names, self._augmenters)
 
     def _draw(self, images):
         """(chains as lists of augmentation names, chain weights, weight of the input)."""

@@ -179,7 +179,10 @@ class BaseImagePreprocessingLayer(Layer):
         return images.shape[h_axis], images.shape[w_axis]
 
     def _generator(self, images):
-        return self.seed_generator.generator(images.device)
+        # A layer inside RandAugment / AugMix / RandomColorJitter draws from its owner's stream,
+        # as in Keras: sublayers built with one `seed` would otherwise draw the same numbers.
+        stream = self.__dict__.get("_draw_stream") or self.seed_generator
+        return stream.generator(images.device)
 
     def _init_seed(self, seed):
         self.seed = validate_seed(seed)

@@ -4,7 +4,7 @@ import numbers
 
 import torch
 
-from lamina.layers.preprocessing._augmenters import build_augmenters
+from lamina.layers.preprocessing._augmenters import attach_augmenters, build_augmenters
 from lamina.layers.preprocessing.base_image_preprocessing_layer import (
     BaseImagePreprocessingLayer,
     bounded_factor,
@@ -12,6 +12,22 @@ from lamina.layers.preprocessing.base_image_preprocessing_layer import (
     validate_option,
 )
 from lamina.saving.object_registration import register_builtin
+
+
+# Keras creates its sublayers in this order (solarization before posterization, unlike the pool).
+_CREATION_ORDER = (
+    "random_shear",
+    "random_translation",
+    "random_rotation",
+    "random_brightness",
+    "random_color_degeneration",
+    "random_contrast",
+    "random_sharpness",
+    "solarization",
+    "random_posterization",
+    "auto_contrast",
+    "equalization",
+)
 
 
 @register_builtin("keras.layers")
@@ -80,8 +96,9 @@ class RandAugment(BaseImagePreprocessingLayer):
         self.interpolation = validate_option(interpolation, ("nearest", "bilinear"), "interpolation")
         self._init_seed(seed)
         self._augmenters = build_augmenters(
-            self.AUGMENT_LAYERS, self.factor, value_range, interpolation, seed, self.data_format, self.dtype_policy
+            _CREATION_ORDER, self.factor, value_range, interpolation, seed, self.data_format, self.dtype_policy
         )
+        attach_augmenters(self, _CREATION_ORDER, self._augmenters)
 
     def _choose(self):
         """Names of the augmentations of this call (drawn on the CPU: they steer Python)."""

@@ -1,6 +1,7 @@
 """``RandomColorJitter``: random brightness, contrast, saturation and hue, in that order."""
 
-from lamina.layers.preprocessing.base_image_preprocessing_layer import BaseImagePreprocessingLayer, validate_seed
+from lamina.layers.preprocessing._augmenters import attach_augmenters
+from lamina.layers.preprocessing.base_image_preprocessing_layer import BaseImagePreprocessingLayer
 from lamina.layers.preprocessing.random_brightness import RandomBrightness
 from lamina.layers.preprocessing.random_contrast import RandomContrast
 from lamina.layers.preprocessing.random_hue import RandomHue
@@ -55,19 +56,24 @@ class RandomColorJitter(BaseImagePreprocessingLayer):
         self.contrast_factor = contrast_factor
         self.saturation_factor = saturation_factor
         self.hue_factor = hue_factor
-        self.seed = validate_seed(seed)
+        self._init_seed(seed)
         common = dict(value_range=value_range, seed=seed, data_format=self.data_format, dtype=self.dtype_policy)
-        # Built in Keras's order; each keeps its own seeded stream.
-        self._jitters = [
-            cls(factor, **common)
-            for cls, factor in (
-                (RandomBrightness, brightness_factor),
-                (RandomContrast, contrast_factor),
-                (RandomSaturation, saturation_factor),
-                (RandomHue, hue_factor),
+        # Sublayers named and built in Keras's order, `None` for a factor left out; each has its
+        # own seed generator (Keras counts them) but all draw from this layer's stream.
+        jitters = {
+            name: cls(factor, **common)
+            for name, cls, factor in (
+                ("random_brightness", RandomBrightness, brightness_factor),
+                ("random_contrast", RandomContrast, contrast_factor),
+                ("random_saturation", RandomSaturation, saturation_factor),
+                ("random_hue", RandomHue, hue_factor),
             )
             if factor is not None
-        ]
+        }
+        attach_augmenters(
+            self, ("random_brightness", "random_contrast", "random_saturation", "random_hue"), jitters
+        )
+        self._jitters = list(jitters.values())
 
     def _transform(self, images, training):
         if not training:

@@ -7,6 +7,7 @@ import torch
 
 from lamina.backend import config as backend_config
 from lamina.backend.dtypes import to_torch_dtype
+from lamina.layers._autocast import AutocastVariables
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.layers.recurrent._rnn_loop import rnn_loop
@@ -282,6 +283,11 @@ class RNN(Layer):
     def call(self, sequences, initial_state=None, mask=None, training=None, constants=None):
         if self.time_major:
             sequences = sequences.transpose(0, 1)
+        # The cell computes in its own dtype (a float32 cell under a mixed RNN stays float32, as
+        # in Keras), the RNN returns its compute dtype.
+        cell_dtype = getattr(self.cell, "_compute_torch_dtype", self._compute_torch_dtype)
+        if sequences.is_floating_point() and sequences.dtype is not cell_dtype:
+            sequences = sequences.to(cell_dtype)
         initial_state = self._prepare_initial_state(sequences, initial_state)
         if mask is not None:
             if tree.is_nested(mask):
@@ -290,15 +296,21 @@ class RNN(Layer):
             if mask.dim() == 3:
                 mask = mask.any(-1)
         training = bool(training) if training is not None else False
+        extra = {} if constants is None else {"constants": constants}
         try:
-            if constants is None:
-                last, outputs, states = self.inner_loop(sequences, initial_state, mask, training)
+            if getattr(self.cell, "_autocast_context", False):
+                # Keras steps the cell through its `__call__` (and stacked cells theirs): each
+                # reads its weights in its own autocast scope.
+                with AutocastVariables(self.cell, recursive=True):
+                    last, outputs, states = self.inner_loop(sequences, initial_state, mask, training, **extra)
             else:
-                last, outputs, states = self.inner_loop(
-                    sequences, initial_state, mask, training, constants=constants
-                )
+                last, outputs, states = self.inner_loop(sequences, initial_state, mask, training, **extra)
         finally:
             reset_dropout_masks(self.cell)
+        if cell_dtype is not self._compute_torch_dtype:
+            last, outputs, states = tree.map_structure(
+                self._to_compute_dtype, (last, outputs, list(states))
+            )
         if self.stateful:
             self.states = tree.map_structure(lambda s: s.detach(), list(states))
         if self.return_sequences:
@@ -308,6 +320,11 @@ class RNN(Layer):
         if self.return_state:
             return [output] + list(states)
         return output
+
+    def _to_compute_dtype(self, x):
+        if isinstance(x, torch.Tensor) and x.is_floating_point():
+            return x.to(self._compute_torch_dtype)
+        return x
 
     def inner_loop(self, sequences, initial_state, mask, training=False, constants=None):
         """Run the cell over ``sequences`` (batch-major); returns ``(last, outputs, states)``.

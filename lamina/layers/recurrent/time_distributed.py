@@ -1,6 +1,8 @@
 """``TimeDistributed``: apply one layer to every time step of a sequence."""
 
+from lamina.layers._autocast import AutocastVariables
 from lamina.layers.core.wrapper import Wrapper
+from lamina.layers.input_spec import assert_input_compatibility
 from lamina.layers.layer import Layer
 from lamina.saving.object_registration import register_builtin
 from lamina.utils import tree
@@ -77,15 +79,24 @@ class TimeDistributed(Wrapper):
                 f"(batch, time, ...). Received input_shape={tuple(inputs.shape)}"
             )
         batch, steps = inputs.shape[0], inputs.shape[1]
+        takes_training, takes_mask = self.layer._call_facts()[:2]
         kwargs = {}
-        if training is not None:
+        if training is not None and takes_training:
             kwargs["training"] = training
         if mask is not None:
             self._check_mask(mask, inputs)
-            if self.layer._call_facts()[1]:
+            if takes_mask:
                 kwargs["mask"] = mask.reshape(batch * steps, *mask.shape[2:])
         folded = inputs.reshape(batch * steps, *inputs.shape[2:])
-        outputs = self.layer(folded, **kwargs)
+        if self.layer.input_spec is not None:
+            assert_input_compatibility(self.layer.input_spec, folded, self.layer.name)
+        # The wrapped layer's `call` runs inside this layer's call, as in Keras: under a mixed
+        # policy it computes in this layer's autocast scope.
+        if self._autocast_context:
+            with AutocastVariables(self.layer, dtype=self._compute_torch_dtype):
+                outputs = self.layer.call(folded, **kwargs)
+        else:
+            outputs = self.layer.call(folded, **kwargs)
         return tree.map_structure(lambda y: y.reshape(batch, steps, *y.shape[1:]), outputs)
 
     def _check_mask(self, mask, inputs):

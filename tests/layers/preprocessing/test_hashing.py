@@ -154,3 +154,41 @@ def test_hashed_crossing_errors_symbolic_and_config():
     assert clone.num_bins == 7 and clone.output_mode == "one_hot"
     with pytest.raises(ValueError, match="sparse"):
         layers.HashedCrossing(3, output_mode="one_hot", sparse=True)
+
+
+def _cross_hashed_reference(columns, num_bins):
+    """TensorFlow's ``sparse.cross_hashed`` for integer columns, written out with Python integers
+    from its definition (key 0xDECAFCAFFE, ``FingerprintCat64`` chaining, then ``% num_bins``):
+    an implementation independent of the numpy one under test."""
+    mask, mul = (1 << 64) - 1, 0xC6A4A7935BD1E995
+
+    def shift_mix(v):
+        return v ^ (v >> 47)
+
+    def cat(fp1, fp2):
+        result = fp1 ^ mul
+        result ^= (shift_mix((fp2 * mul) & mask) * mul) & mask
+        result = (result * mul) & mask
+        result = (shift_mix(result) * mul) & mask
+        return shift_mix(result)
+
+    out = []
+    for row in zip(*columns):
+        h = 0xDECAFCAFFE
+        for value in row:
+            h = cat(h, int(value) & mask)
+        out.append(h % num_bins)
+    return out
+
+
+def test_hashed_crossing_integer_columns_match_an_independent_reference():
+    # The inputs of Keras's own `run_layer_test` cases (its layer needs TensorFlow to run them),
+    # plus negative and large values that exercise the 64-bit wrap-around.
+    rng = np.random.default_rng(0)
+    columns = [np.array([1, 2]), np.array([4, 5])]
+    big = [rng.integers(-(2**62), 2**62, 50), rng.integers(-(2**62), 2**62, 50), rng.integers(0, 9, 50)]
+    for cols, bins in ((columns, 3), (columns, 4), (big, 1000), (big, 7)):
+        expected = _cross_hashed_reference(cols, bins)
+        assert layers.HashedCrossing(num_bins=bins)(tuple(cols)).tolist() == expected
+    one_hot = layers.HashedCrossing(num_bins=4, output_mode="one_hot")(tuple(columns))
+    np.testing.assert_array_equal(one_hot.numpy(), np.eye(4)[_cross_hashed_reference(columns, 4)])
