@@ -1,9 +1,10 @@
 """The ``Layer`` base class: a ``torch.nn.Module`` with the Keras layer API.
 
 A layer owns variables (``add_weight``), builds them lazily from the first input shape, and is called
-on torch tensors (eager) or on ``KerasTensor``s (symbolic, recording a graph node). Weights, building
-and the eager call live here. Mixins hold the rest: the symbolic call (`_symbolic_call.py`), added
-losses and metrics (`_losses_api.py`), the config (`_layer_config.py`), torch hooks
+on torch tensors (eager) or on ``KerasTensor``s (symbolic, recording a graph node). Attributes,
+building and the eager call live here. Mixins hold the rest: weights (`_weights_api.py`), the
+symbolic call (`_symbolic_call.py`), added losses and metrics (`_losses_api.py`), the config
+(`_layer_config.py`), torch hooks
 (`_torch_hooks.py`), the Keras 2 node API (`_node_api.py`) and the other base-class members
 (`_layer_api.py`). The call's helpers are in `_call_inputs.py`, `_masks.py` and `_shape_specs.py`;
 the per-thread call state in ``lamina.backend.call_context``; graph execution in ``lamina.models``.
@@ -12,14 +13,11 @@ the per-thread call state in ``lamina.backend.call_context``; graph execution in
 import functools
 import inspect
 
-import numpy as np
 import torch
 
 from lamina.backend import dtype_policy
-from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
 from lamina.backend import torch_compat
-from lamina.backend.name_scoping import current_path
 from lamina.backend.legacy import training_phase as _training_phase
 from lamina.backend.naming import to_snake_case, unique_name
 from lamina.backend.numpy_interop import mark_eager_output
@@ -49,12 +47,13 @@ from lamina.layers._losses_api import LossesAPI
 from lamina.layers._node_api import NodeAPI
 from lamina.layers._quantization import QuantizationMixin
 from lamina.layers._autocast import AutocastVariables
-from lamina.layers import _forward_signature, _parameter_mirror
+from lamina.layers import _forward_signature
 from lamina.layers._remat_call import remat_call
 from lamina.layers._symbolic_call import SymbolicCall
 from lamina.layers._torch_hooks import GLOBAL_FORWARD_HOOKS as _GLOBAL_FORWARD_HOOKS
 from lamina.layers._torch_hooks import GLOBAL_FORWARD_PRE_HOOKS as _GLOBAL_FORWARD_PRE_HOOKS
 from lamina.layers._torch_hooks import TorchHooks
+from lamina.layers._weights_api import WeightsAPI
 from lamina.layers.input_spec import assert_input_compatibility
 from lamina.saving.object_registration import register_builtin
 from lamina.backend import tree
@@ -84,12 +83,6 @@ def _accepting_arrays(method):
 
     wrapper._accepts_arrays = True
     return wrapper
-def _tracked_trainable(variable):
-    # Keras lists a variable with those created trainable even after it is frozen (a LoRA kernel).
-    tracked = variable._tracked_trainable
-    return variable.trainable if tracked is None else tracked
-
-
 def _call_signature(cls):
     # Facts about `call`'s signature, computed once per class rather than once per call and kept
     # on the class itself (torch.compile misreads a dict keyed by classes here).
@@ -110,7 +103,9 @@ def _call_signature(cls):
 
 
 @register_builtin("keras.layers")
-class Layer(SymbolicCall, NodeAPI, LayerAPI, LossesAPI, LayerConfig, TorchHooks, QuantizationMixin, torch.nn.Module):
+class Layer(
+    WeightsAPI, SymbolicCall, NodeAPI, LayerAPI, LossesAPI, LayerConfig, TorchHooks, QuantizationMixin, torch.nn.Module
+):
     """Base class of all layers: state (weights) plus a computation (``call``).
 
     Args:
@@ -314,165 +309,6 @@ class Layer(SymbolicCall, NodeAPI, LayerAPI, LossesAPI, LayerConfig, TorchHooks,
     @property
     def _layers(self):
         return list(self._direct_layers())
-
-    # --- weights ------------------------------------------------------------------------------
-    def add_weight(
-        self,
-        shape=None,
-        initializer=None,
-        dtype=None,
-        trainable=True,
-        autocast=True,
-        regularizer=None,
-        constraint=None,
-        aggregation="none",
-        overwrite_with_gradient=False,
-        name=None,
-    ):
-        """Create a variable owned by this layer.
-
-        Args:
-            shape: Shape tuple (defaults to a scalar).
-            initializer: Initializer object or name; defaults to ``"glorot_uniform"`` for float
-                variables and ``"zeros"`` otherwise.
-            dtype: Variable dtype; defaults to the layer's variable dtype.
-            trainable: Whether training updates the variable.
-            regularizer: Regularizer whose penalty joins ``layer.losses``.
-            constraint: Projection applied after each optimizer update.
-            name: Variable name (also its key in ``state_dict``).
-
-        Returns:
-            The new ``lamina.Variable``.
-        """
-        from lamina import constraints, initializers, regularizers
-
-        shape = standardize_shape(() if shape is None else shape)
-        dtype = standardize_dtype(dtype if dtype is not None else self.variable_dtype)
-        if initializer is None:
-            initializer = "glorot_uniform" if dtype.startswith(("float", "bfloat")) else "zeros"
-        init = initializers.get(initializer)
-        if init is None:
-            raise ValueError(f"Could not interpret initializer: {initializer!r}")
-        variable = Variable(
-            initializer=init,
-            shape=shape,
-            dtype=dtype,
-            trainable=trainable,
-            autocast=autocast,
-            aggregation=aggregation,
-            name=name,
-        )
-        variable.requires_grad_(variable.requires_grad and self._trainable)
-        variable.regularizer = regularizers.get(regularizer)
-        variable.constraint = constraints.get(constraint)
-        variable._overwrite_with_gradient = overwrite_with_gradient
-        self._register_variable(variable)
-        return variable
-
-    def _register_variable(self, variable):
-        key = variable.name
-        if self.__dict__.get(key, False) is None:
-            # A placeholder such as `self.bias = None` set before the weight exists.
-            del self.__dict__[key]
-        if key in self._parameters or key in self.__dict__ or key in self._modules or hasattr(type(self), key):
-            i = 1
-            while f"{key}_{i}" in self._parameters or f"{key}_{i}" in self.__dict__:
-                i += 1
-            key = f"{key}_{i}"
-        scope = current_path()
-        variable.path = f"{scope}/{self.name}/{variable.name}" if scope else f"{self.name}/{variable.name}"
-        self._own_variables.append(variable)
-        self.register_parameter(key, variable)
-        # Also a plain attribute: normal lookup then finds it without Module.__getattr__. Safe
-        # because torch keeps Parameter identity across .to(), load_state_dict and deepcopy, and
-        # the mirror follows torch's direct `_parameters` writes (functional_call, torch.export).
-        _parameter_mirror.install(self)
-        self.__dict__[key] = variable
-
-    def _refresh_paths(self, prefix=None):
-        """Recompute ``variable.path`` after the layer joins a model (``model/layer/var``)."""
-        prefix = f"{prefix}/{self.name}" if prefix else self.name
-        for v in self._own_variables:
-            v.path = f"{prefix}/{v.name}"
-        for layer in self._direct_layers():
-            layer._refresh_paths(prefix)
-
-    @property
-    def weights(self):
-        """All weights: own (trainable then non-trainable), then those of nested layers."""
-        out, seen = [], set()
-        for layer in self._flatten_layers(include_self=True):
-            own = layer._own_variables
-            for v in [v for v in own if _tracked_trainable(v)] + [v for v in own if not _tracked_trainable(v)]:
-                if id(v) not in seen:
-                    seen.add(id(v))
-                    out.append(v)
-        return out
-
-    @property
-    def variables(self):
-        """All state: the weights, and the states of the layers' ``SeedGenerator``s (Keras order)."""
-        out, seen = [], set()
-        for layer in self._flatten_layers(include_self=True):
-            own = layer._own_variables
-            states = [g.state for g in layer.__dict__.get("_seed_generators", ())]
-            for v in [v for v in own if _tracked_trainable(v)] + [v for v in own if not _tracked_trainable(v)] + states:
-                if id(v) not in seen:
-                    seen.add(id(v))
-                    out.append(v)
-        return out
-
-    @property
-    def trainable_weights(self):
-        if not self._trainable:
-            return []
-        return [v for v in self.weights if v.trainable and v.requires_grad]
-
-    trainable_variables = trainable_weights
-
-    @property
-    def non_trainable_weights(self):
-        trainable = {id(v) for v in self.trainable_weights}
-        return [v for v in self.weights if id(v) not in trainable]
-
-    @property
-    def non_trainable_variables(self):
-        """Non-trainable weights plus seed-generator states."""
-        trainable = {id(v) for v in self.trainable_weights}
-        return [v for v in self.variables if id(v) not in trainable]
-
-    def get_weights(self):
-        """Weights as numpy arrays, in the order of ``layer.weights``."""
-        # Copies: arrays sharing memory with CPU weights would change as training goes on.
-        return [np.array(convert_to_numpy(v), copy=True) for v in self.weights]
-
-    def set_weights(self, weights):
-        """Set weights from numpy arrays, in the order of ``layer.weights``."""
-        params = self.weights
-        weights = list(weights)
-        if len(weights) != len(params):
-            raise ValueError(
-                f"Layer '{self.name}' expects {len(params)} weights, but the `weights` list has "
-                f"{len(weights)} element(s). Expected shapes: {[tuple(p.shape) for p in params]}"
-            )
-        for p, w in zip(params, weights):
-            w = np.asarray(w)
-            if tuple(w.shape) != tuple(p.shape):
-                raise ValueError(
-                    f"Layer '{self.name}' weight '{p.name}' has shape {tuple(p.shape)}, but the "
-                    f"provided weight has shape {tuple(w.shape)}."
-                )
-        for p, w in zip(params, weights):
-            p.assign(torch.as_tensor(np.asarray(w)).to(p.dtype))
-
-    def count_params(self):
-        """Total number of scalars in the layer's weights."""
-        if not self.built and not self._own_variables:
-            raise ValueError(
-                f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
-                "built. You can build it manually via: `layer.build(input_shape)`."
-            )
-        return int(sum(int(np.prod(v.shape)) for v in self.weights))
 
     # --- building -----------------------------------------------------------------------------
     def build(self, input_shape):
