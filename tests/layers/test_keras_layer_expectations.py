@@ -84,15 +84,32 @@ _KNOWN_FAILURES = {
     "preprocessing/image_preprocessing/aug_mix_test.py::RandAugmentTest::test_layer": SEED_COMPOSED,
     "preprocessing/image_preprocessing/rand_augment_test.py::RandAugmentTest::test_layer": SEED_COMPOSED,
     "preprocessing/image_preprocessing/random_color_jitter_test.py::RandomColorJitterTest::test_layer": SEED_COMPOSED,
+    # The quantized/LoRA layer passes; the plain layer in the mixed-precision check does not.
+    "core/dense_test.py::DenseTest::test_lora_rank_argument": MIXED_OUTPUT,
+    "core/dense_test.py::DenseTest::test_quantize_dtype_argument[int8]": MIXED_OUTPUT,
+    "core/dense_test.py::DenseTest::test_quantize_dtype_argument[float8]": MIXED_OUTPUT,
+    "core/einsum_dense_test.py::EinsumDenseTest::test_quantize_dtype_argument[int8]": MIXED_OUTPUT,
+    "core/einsum_dense_test.py::EinsumDenseTest::test_quantize_dtype_argument[float8]": MIXED_OUTPUT,
+}
+# Quantization cases still failing for want of the feature itself (each listed: a case that
+# starts passing is no longer xfail once removed here).
+_QUANTIZATION_PENDING = {
+    "convolutional/conv_test.py::ConvBasicTest::test_lora_rank_argument",
+    "core/dense_test.py::DenseTest::test_quantize_dtype_argument[int4]",
+    "core/einsum_dense_test.py::EinsumDenseTest::test_quantize_dtype_argument[int4]",
+    "core/embedding_test.py::EmbeddingTest::test_quantize_dtype_argument#0[int4]",
+    "core/embedding_test.py::EmbeddingTest::test_quantize_dtype_argument#1[int4]",
+    "core/reversible_embedding_test.py::ReversibleEmbeddingTest::test_quantize_dtype_argument[int8_tie_weights]",
+    "core/reversible_embedding_test.py::ReversibleEmbeddingTest::test_quantize_dtype_argument[int8_untie_weights]",
+    "core/reversible_embedding_test.py::ReversibleEmbeddingTest::test_quantize_dtype_argument[int4_tie_weights]",
+    "core/reversible_embedding_test.py::ReversibleEmbeddingTest::test_quantize_dtype_argument[int4_untie_weights]",
 }
 
 
 def _known_reason(case):
     if case.id in _KNOWN_FAILURES:
         return _KNOWN_FAILURES[case.id]
-    init = case.keras_args.get("init_kwargs") or {}
-    dtype = str(init.get("dtype", ""))
-    if "lora_rank" in init or dtype.startswith(("int8", "int4", "float8", "gptq", "awq")):
+    if case.id in _QUANTIZATION_PENDING:
         return KNOWN["quantization"]
     return None
 
