@@ -88,6 +88,7 @@ _KNOWN_FAILURES = {
     "core/dense_test.py::DenseTest::test_lora_rank_argument": MIXED_OUTPUT,
     "core/dense_test.py::DenseTest::test_quantize_dtype_argument[int8]": MIXED_OUTPUT,
     "core/dense_test.py::DenseTest::test_quantize_dtype_argument[float8]": MIXED_OUTPUT,
+    "core/dense_test.py::DenseTest::test_quantize_dtype_argument[int4]": MIXED_OUTPUT,
     "core/einsum_dense_test.py::EinsumDenseTest::test_quantize_dtype_argument[int8]": MIXED_OUTPUT,
     "core/einsum_dense_test.py::EinsumDenseTest::test_quantize_dtype_argument[float8]": MIXED_OUTPUT,
 }
@@ -95,7 +96,6 @@ _KNOWN_FAILURES = {
 # starts passing is no longer xfail once removed here).
 _QUANTIZATION_PENDING = {
     "convolutional/conv_test.py::ConvBasicTest::test_lora_rank_argument",
-    "core/dense_test.py::DenseTest::test_quantize_dtype_argument[int4]",
     "core/einsum_dense_test.py::EinsumDenseTest::test_quantize_dtype_argument[int4]",
     "core/embedding_test.py::EmbeddingTest::test_quantize_dtype_argument#0[int4]",
     "core/embedding_test.py::EmbeddingTest::test_quantize_dtype_argument#1[int4]",
