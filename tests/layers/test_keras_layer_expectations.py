@@ -97,8 +97,6 @@ _KNOWN_FAILURES = {
 _QUANTIZATION_PENDING = {
     "convolutional/conv_test.py::ConvBasicTest::test_lora_rank_argument",
     "core/einsum_dense_test.py::EinsumDenseTest::test_quantize_dtype_argument[int4]",
-    "core/embedding_test.py::EmbeddingTest::test_quantize_dtype_argument#0[int4]",
-    "core/embedding_test.py::EmbeddingTest::test_quantize_dtype_argument#1[int4]",
     "core/reversible_embedding_test.py::ReversibleEmbeddingTest::test_quantize_dtype_argument[int8_tie_weights]",
     "core/reversible_embedding_test.py::ReversibleEmbeddingTest::test_quantize_dtype_argument[int8_untie_weights]",
     "core/reversible_embedding_test.py::ReversibleEmbeddingTest::test_quantize_dtype_argument[int4_tie_weights]",

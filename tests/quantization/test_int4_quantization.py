@@ -166,3 +166,94 @@ def test_int4_config_errors_and_round_trip():
         model.quantize("int3")
     with pytest.raises(ValueError, match="GPTQ"):
         lamina.quantizers._resolve_config("gptq", None)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("block_size", [None, 3, 128])
+@pytest.mark.parametrize("output_dim", [6, 5])
+@pytest.mark.parametrize("lora", ["none", "before", "after"])
+def test_embedding_int4_matches_keras(oracle, block_size, output_dim, lora):
+    rng = np.random.default_rng(0)
+    k = oracle.layers.Embedding(9, output_dim)
+    k.build()
+    l = lamina.layers.Embedding(9, output_dim)
+    l.build()
+    table = rng.standard_normal((9, output_dim)).astype("float32")
+    k.set_weights([table])
+    l.set_weights([table])
+    if lora == "before":
+        k.enable_lora(2)
+        l.enable_lora(2)
+    kc, lc = _configs(oracle, block_size)
+    k.quantize("int4", config=kc)
+    l.quantize("int4", config=lc)
+    if lora == "after":
+        k.enable_lora(2)
+        l.enable_lora(2)
+    if lora != "none":
+        for name in ("lora_embeddings_a", "lora_embeddings_b"):
+            value = rng.standard_normal(getattr(k, name).shape).astype("float32")
+            getattr(k, name).assign(value)
+            getattr(l, name).assign(value)
+    assert l.dtype_policy.name == k.dtype_policy.name
+    assert [w.path for w in l.weights] == [w.path for w in k.weights]
+    for a, b in zip(l.get_weights(), k.get_weights()):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-6)
+    np.testing.assert_allclose(l.embeddings.detach().numpy(), np.asarray(k.embeddings), rtol=1e-5, atol=1e-5)
+    ids = rng.integers(0, 9, (3, 4))
+    np.testing.assert_allclose(l(ids).detach().numpy(), np.asarray(k(ids)), rtol=1e-5, atol=1e-5)
+    saved_k, saved_l = {}, {}
+    k.save_own_variables(saved_k)
+    l.save_own_variables(saved_l)
+    assert list(saved_l) == list(saved_k)
+    for key in saved_k:
+        np.testing.assert_allclose(np.asarray(saved_l[key]), np.asarray(saved_k[key]), rtol=1e-6)
+
+
+def _embedder(lib, dtype=None):
+    return lib.Sequential(
+        [lib.Input((4,), dtype="int32"), lib.layers.Embedding(10, 6, dtype=dtype), lib.layers.Dense(3, dtype=dtype)]
+    )
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("mode", ["int8", "int4"])
+def test_embedding_model_files_both_ways(oracle, tmp_path, mode):
+    k, l = _embedder(oracle), _embedder(lamina)
+    rng = np.random.default_rng(4)
+    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
+    k.set_weights(weights)
+    l.set_weights(weights)
+    k.quantize(mode)
+    l.quantize(mode)
+    x = rng.integers(0, 10, (5, 4)).astype("int32")
+    expected = k.predict(x, verbose=0)
+    np.testing.assert_allclose(l.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    k.save(tmp_path / "k.keras")
+    l.save(tmp_path / "l.keras")
+    np.testing.assert_allclose(
+        lamina.models.load_model(tmp_path / "k.keras").predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        oracle.models.load_model(tmp_path / "l.keras").predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5
+    )
+    k.save_weights(tmp_path / "k.weights.h5")
+    dtype = "int8_from_float32" if mode == "int8" else "int4/128_from_float32"
+    l2 = _embedder(lamina, dtype)
+    l2.load_weights(tmp_path / "k.weights.h5")
+    np.testing.assert_allclose(l2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_embedding_config_errors():
+    with pytest.raises(ValueError, match="quantization_config"):
+        lamina.layers.Embedding(4, 2, quantization_config=lamina.quantizers.Float8QuantizationConfig())
+    layer = lamina.layers.Embedding(4, 2)
+    layer.build()
+    with pytest.raises(NotImplementedError, match="float8"):
+        layer.quantize("float8")
+    layer.quantize("int4", config=lamina.quantizers.Int4QuantizationConfig(block_size=None))
+    config = layer.get_config()
+    assert config["quantization_config"]["config"]["block_size"] is None
+    clone = lamina.layers.Embedding.from_config(config)
+    clone.build()
+    assert tuple(clone.embeddings_scale.shape) == (4,)
