@@ -207,3 +207,93 @@ def test_config_round_trip():
     assert clone.inputs_quantizer is None
     out = clone(np.ones((2, 5), "float32"))
     assert tuple(out.shape) == (2, 3)
+
+
+def _int4_configs(oracle, block_size):
+    if block_size == 128:
+        return None, None  # The mode's default: blocks of 128 rows.
+    if block_size == "inputs":
+        return (
+            oracle.quantizers.Int4QuantizationConfig(activation_quantizer=oracle.quantizers.AbsMaxQuantizer(), block_size=None),
+            lamina.quantizers.Int4QuantizationConfig(activation_quantizer=lamina.quantizers.AbsMaxQuantizer(), block_size=None),
+        )
+    return (
+        oracle.quantizers.Int4QuantizationConfig(block_size=block_size),
+        lamina.quantizers.Int4QuantizationConfig(block_size=block_size),
+    )
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("block_size", [None, 3, 128, "inputs"])
+@pytest.mark.parametrize("lora", ["none", "before", "after"])
+def test_int4_matches_keras(oracle, case, block_size, lora):
+    k, l, rng = _pair(oracle, *case)
+    if lora == "before":
+        k.enable_lora(2)
+        l.enable_lora(2)
+    kc, lc = _int4_configs(oracle, block_size)
+    k.quantize("int4", config=kc)
+    l.quantize("int4", config=lc)
+    if lora == "after":
+        k.enable_lora(2)
+        l.enable_lora(2)
+    if lora != "none":
+        for name in ("lora_kernel_a", "lora_kernel_b"):
+            value = rng.standard_normal(getattr(k, name).shape).astype("float32")
+            getattr(k, name).assign(value)
+            getattr(l, name).assign(value)
+    assert l.dtype_policy.name == k.dtype_policy.name
+    np.testing.assert_allclose(l.kernel.detach().numpy(), np.asarray(k.kernel), rtol=1e-5, atol=1e-5)
+    _same(l, k, rng, case[2])
+    saved_k, saved_l = {}, {}
+    k.save_own_variables(saved_k)
+    l.save_own_variables(saved_l)
+    assert list(saved_l) == list(saved_k)
+    for key in saved_k:
+        np.testing.assert_allclose(np.asarray(saved_l[key]), np.asarray(saved_k[key]), rtol=1e-6)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("block_size", [-1, 4])
+def test_int4_files_both_ways(oracle, tmp_path, block_size):
+    k, l = _model(oracle), _model(lamina)
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
+    k.set_weights(weights)
+    l.set_weights(weights)
+    k.quantize("int4", config=oracle.quantizers.Int4QuantizationConfig(block_size=block_size))
+    l.quantize("int4", config=lamina.quantizers.Int4QuantizationConfig(block_size=block_size))
+    x = rng.standard_normal((4, 3, 6)).astype("float32")
+    expected = k.predict(x, verbose=0)
+    np.testing.assert_allclose(l.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    k.save(tmp_path / "k.keras")
+    l.save(tmp_path / "l.keras")
+    np.testing.assert_allclose(
+        lamina.models.load_model(tmp_path / "k.keras").predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        oracle.models.load_model(tmp_path / "l.keras").predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5
+    )
+    k.save_weights(tmp_path / "k.weights.h5")
+    l.save_weights(tmp_path / "l.weights.h5")
+    l2, k2 = _model(lamina), _model(oracle)
+    l2.quantize("int4", config=lamina.quantizers.Int4QuantizationConfig(block_size=block_size))
+    k2.quantize("int4", config=oracle.quantizers.Int4QuantizationConfig(block_size=block_size))
+    l2.load_weights(tmp_path / "k.weights.h5")
+    k2.load_weights(tmp_path / "l.weights.h5")
+    np.testing.assert_allclose(l2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(k2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_int4_gradient_passes_through_the_dequantized_kernel():
+    layer = lamina.layers.EinsumDense("abc,cde->abde", (None, 2, 4))
+    layer.build((None, 3, 6))
+    layer.quantize("int4", config=lamina.quantizers.Int4QuantizationConfig(
+        activation_quantizer=lamina.quantizers.AbsMaxQuantizer(), block_size=None))
+    x = torch.randn(2, 3, 6, requires_grad=True)
+    layer(x).sum().backward()
+    kernel = layer._int4_float_kernel(torch.float32)
+    x2 = x.detach().clone().requires_grad_(True)
+    torch.einsum("abc,cde->abde", x2, kernel).sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad)

@@ -1,11 +1,15 @@
-"""Quantization (int8, float8) and LoRA for ``EinsumDense``: its variables, calls and saving.
+"""Quantization (int8, int4, float8) and LoRA for ``EinsumDense``: its variables, calls and saving.
 
 The variables and their saved order follow Keras 3.15. int8 quantizes the kernel per output
 position (abs-max over the kernel axes the equation contracts) and, by default, the inputs per
 position too; the scales are stored already laid out to broadcast against the einsum's output
 (reduced axes kept or dropped, axes ordered like the output), so their shapes equal Keras's.
+int4 flattens the kernel to ``(contracted size, other size)`` (a plain reshape, as Keras does),
+packs two values per byte along the second axis and keeps a scale per column, or per block of
+rows and column with a zero point.
 """
 
+import math
 import string
 
 import numpy as np
@@ -132,6 +136,32 @@ class _Int8Einsum(torch.autograd.Function):
         return torch.einsum(ctx.layout.gradient_equation, upstream, float_kernel), None, None, None
 
 
+class _Int4Einsum(torch.autograd.Function):
+    """``einsum(inputs, float_kernel)``, the inputs quantized first when the layer says so.
+
+    The backward passes straight through the input quantizer.
+    """
+
+    @staticmethod
+    def forward(ctx, inputs, float_kernel, layer):
+        layout = layer._quantization_layout()
+        quantizer = layer.inputs_quantizer
+        if quantizer:
+            values, inputs_scale = quantizer(inputs, axis=tuple(layout.input_reduced))
+            out = torch.einsum(layer.equation, values.to(inputs.dtype), float_kernel)
+            out = out / layout.to_output(inputs_scale, "input")
+        else:
+            out = torch.einsum(layer.equation, inputs, float_kernel)
+        ctx.save_for_backward(float_kernel)
+        ctx.layout = layout
+        return out
+
+    @staticmethod
+    def backward(ctx, upstream):
+        (float_kernel,) = ctx.saved_tensors
+        return torch.einsum(ctx.layout.gradient_equation, upstream, float_kernel), None, None
+
+
 class EinsumDenseQuantization:
     """``EinsumDense``'s ``enable_lora``, ``quantize`` and the quantized calls."""
 
@@ -150,7 +180,7 @@ class EinsumDenseQuantization:
         """
         self._check_lora_allowed(self.kernel_constraint, "kernel")
         base = self._kernel_variable()
-        shape = tuple(base.shape)
+        shape = tuple(self.__dict__.get("_int4_kernel_shape") or base.shape)
         self.lora_kernel_a, self.lora_kernel_b = self._add_lora_weights(
             base, "lora_kernel_a", "lora_kernel_b", shape[:-1] + (rank,), (rank, shape[-1]), rank,
             lora_alpha, a_initializer, b_initializer, self.kernel_regularizer,
@@ -167,8 +197,16 @@ class EinsumDenseQuantization:
     def _lora_delta(self):
         return (self.lora_alpha / self.lora_rank) * torch.matmul(self.lora_kernel_a, self.lora_kernel_b)
 
-    def _merged_kernel(self):
+    def _base_kernel(self):
+        """The stored kernel; int4 values unpacked to the kernel's shape (Keras's ``kernel``)."""
         kernel = self.__dict__["_kernel"]
+        if self.quantization_mode == "int4":
+            rows, columns = self._int4_flat_shape
+            kernel = q.unpack_int4(kernel, columns, axis=-1).reshape(self._int4_kernel_shape)
+        return kernel
+
+    def _merged_kernel(self):
+        kernel = self._base_kernel()
         if not self.lora_enabled:
             return kernel
         return (kernel + self._lora_delta()).to(self._compute_torch_dtype)
@@ -210,31 +248,44 @@ class EinsumDenseQuantization:
 
     # --- quantization ----------------------------------------------------------------------------
     def quantize(self, mode=None, type_check=True, config=None):
-        """Quantize the kernel in place: ``"int8"`` (abs-max per output position) or ``"float8"``.
+        """Quantize the kernel in place: ``"int8"``, ``"int4"`` or ``"float8"``.
 
         Args:
-            mode: ``"int8"`` or ``"float8"``.
+            mode: ``"int8"`` (abs-max per output position), ``"int4"`` (per column of the
+                flattened kernel, or per block of its rows with
+                ``Int4QuantizationConfig(block_size=...)``; Keras's default block is 128) or
+                ``"float8"``.
             type_check: Refuse subclasses of ``EinsumDense`` (which may compute differently).
-            config: An ``Int8QuantizationConfig`` or ``Float8QuantizationConfig``; ``None`` for
-                the defaults.
+            config: An ``Int8QuantizationConfig``, ``Int4QuantizationConfig`` or
+                ``Float8QuantizationConfig``; ``None`` for the mode's default config.
         """
         from lamina.layers.core.einsum_dense import EinsumDense
 
         if type_check and type(self) is not EinsumDense:
             raise self._not_implemented_error(self.quantize)
-        config = self._standardize_quantization_config(config)
-        if mode is None and config is not None:
-            mode = config.mode
+        config = _quantizers()._resolve_config(mode, config)
+        mode = config.mode
         self._check_quantize_args(mode, self.compute_dtype)
-        self.quantization_config = config
-        if mode not in ("int8", "float8"):
+        if mode not in ("int8", "int4", "float8"):
             raise NotImplementedError(
                 f"Layer '{self.name}' (EinsumDense): quantization mode '{mode}' is not supported by "
-                "Lamina; use 'int8' or 'float8'."
+                "Lamina; use 'int8', 'int4' or 'float8'."
             )
+        self.quantization_config = config
         kernel = self._kernel_variable()
         shape = tuple(kernel.shape)
-        if mode == "int8":
+        if mode == "int4":
+            values, scale, zero = self._int4_quantize(kernel.detach(), config)
+            self.__dict__.get("_computed_attributes", {}).pop("kernel", None)
+            self._remove_variable("kernel")
+            self.__dict__.pop("_kernel", None)
+            self.quantized_build(shape, mode, config)
+            with torch.no_grad():
+                self._kernel.copy_(values)
+                self.kernel_scale.copy_(scale)
+                if zero is not None:
+                    self.kernel_zero.copy_(zero)
+        elif mode == "int8":
             layout = self._quantization_layout()
             quantizer = _quantizers().QuantizationConfig.weight_quantizer_or_default(
                 config, _quantizers().AbsMaxQuantizer(axis=tuple(layout.kernel_reduced))
@@ -250,8 +301,38 @@ class EinsumDenseQuantization:
                 self.kernel_scale.copy_(scale)
         else:
             self.quantized_build(shape, mode)
+        if mode == "int4":
+            block_size = _quantizers()._int4_block_size(self, config)
+            mode = f"int4/{-1 if block_size is None else block_size}"
         self._set_quantized_policy(mode)
         self._select_call()
+
+    def _int4_flat(self, kernel_shape):
+        reduced = self._quantization_layout().kernel_reduced
+        rows = math.prod(d for i, d in enumerate(kernel_shape) if i in reduced)
+        return rows, math.prod(kernel_shape) // rows
+
+    def _int4_quantize(self, kernel, config):
+        """Packed int4 values, scale and zero point (``None`` per column) of a float kernel."""
+        flat = kernel.reshape(self._int4_flat(tuple(kernel.shape)))
+        block_size = _quantizers()._int4_block_size(self, config)
+        zero = None
+        if block_size is None:
+            values, scale = q.abs_max_quantize(flat, axis=0, value_range=(-8, 7), dtype="int8", to_numpy=True)
+            scale = scale.squeeze(0)
+        else:
+            values, scale, zero = q.abs_max_quantize_grouped_with_zero_point(flat, block_size=block_size)
+        packed, _, _ = q.pack_int4(values, axis=-1)
+        return packed, scale, zero
+
+    def _int4_float_kernel(self, dtype):
+        rows, columns = self._int4_flat_shape
+        unpacked = q.unpack_int4(self.__dict__["_kernel"], columns, axis=-1)
+        if self._int4_block_size is None:
+            kernel = unpacked.to(dtype) / self.kernel_scale.to(dtype)
+        else:
+            kernel = q.dequantize_with_sz_map(unpacked, self.kernel_scale, self.kernel_zero, self.g_idx).to(dtype)
+        return kernel.reshape(self._int4_kernel_shape)
 
     def quantized_build(self, kernel_shape, mode, config=None):
         """Create the variables of quantization ``mode`` for a kernel of ``kernel_shape``."""
@@ -272,6 +353,8 @@ class EinsumDenseQuantization:
             self.__dict__["_kernel"] = kernel
             if self.lora_enabled:
                 self._set_computed_attribute("kernel", EinsumDenseQuantization._merged_kernel)
+        elif mode == "int4":
+            self._int4_build(tuple(kernel_shape), config if config is not None else self.quantization_config)
         elif mode == "float8":
             from lamina.layers.core._dense_quantization import DenseQuantization
 
@@ -280,6 +363,39 @@ class EinsumDenseQuantization:
             raise self._quantization_mode_error(mode)
         self.__dict__["_is_quantized"] = True
         self._install_variable_hooks()
+
+    def _int4_build(self, kernel_shape, config):
+        self.inputs_quantizer = _quantizers().QuantizationConfig.activation_quantizer_or_default(config, None)
+        rows, columns = self._int4_flat(kernel_shape)
+        self._int4_kernel_shape = kernel_shape
+        self._int4_flat_shape = (rows, columns)
+        self.__dict__["_kernel"] = self.add_weight(
+            name="kernel", shape=(rows, (columns + 1) // 2), initializer="zeros", dtype="int8", trainable=False
+        )
+        block_size = _quantizers()._int4_block_size(self, config)
+        self._int4_block_size = block_size
+        shape = (columns,) if block_size is None else (math.ceil(rows / block_size), columns)
+        self.kernel_scale = self.add_weight(name="kernel_scale", shape=shape, initializer="ones", trainable=False)
+        if block_size is not None:
+            self.kernel_zero = self.add_weight(
+                name="kernel_zero", shape=shape, initializer="zeros", dtype="int8", trainable=False
+            )
+            self.g_idx = self.add_weight(
+                name="g_idx", shape=(rows,), dtype="float32", trainable=False,
+                initializer=lambda shape, dtype=None: torch.div(
+                    torch.arange(shape[0], dtype=torch.float32), block_size, rounding_mode="floor"
+                ),
+            )
+        # `kernel` reads as the unpacked int4 values (LoRA-merged when enabled), as in Keras.
+        self._set_computed_attribute("kernel", EinsumDenseQuantization._merged_kernel)
+
+    def _int4_call(self, inputs):
+        inputs = self._float_inputs(inputs)
+        out = _Int4Einsum.apply(inputs, self._int4_float_kernel(inputs.dtype), self)
+        if self.lora_enabled:
+            lora = torch.matmul(torch.einsum(self.equation, inputs, self.lora_kernel_a), self.lora_kernel_b)
+            out = (out + (self.lora_alpha / self.lora_rank) * lora).to(self._compute_torch_dtype)
+        return self._finish(out)
 
     def _int8_call(self, inputs):
         inputs = self._float_inputs(inputs)
@@ -325,6 +441,8 @@ class EinsumDenseQuantization:
                 variables.append(self._kernel_variable())
             elif name == "bias" and self.bias is None:
                 continue
+            elif name in ("kernel_zero", "g_idx") and self.__dict__.get("_int4_block_size") is None:
+                continue  # Only sub-channel int4 has them.
             else:
                 variables.append(getattr(self, name))
         return variables
@@ -345,4 +463,11 @@ class EinsumDenseQuantization:
             )
             values[0] = merged
             values[-1] = layout.to_output(scale, "kernel")
+        elif mode == "int4":
+            merged = self._int4_float_kernel(torch.float32) + self._lora_delta()
+            packed, scale, zero = self._int4_quantize(merged, self.quantization_config)
+            at = 2 if self.bias is not None else 1
+            values[0], values[at] = packed, scale
+            if zero is not None:
+                values[at + 1] = zero
         return values

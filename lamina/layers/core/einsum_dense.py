@@ -228,10 +228,10 @@ class EinsumDense(EinsumDenseQuantization, Layer):
                 f"gptq_unpacked_column_size={gptq_columns!r}"
             )
         super().__init__(**kwargs)
-        if self.quantization_mode not in (None, "int8", "float8"):
+        if self.quantization_mode not in (None, "int8", "int4", "float8"):
             raise ValueError(
                 f"EinsumDense layer '{self.name}': quantization mode '{self.quantization_mode}' is "
-                f"not supported by Lamina (dtype={self.dtype_policy.name!r}); use int8 or float8."
+                f"not supported by Lamina (dtype={self.dtype_policy.name!r}); use int8, int4 or float8."
             )
         self.lora_rank = lora_rank
         self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
@@ -275,7 +275,7 @@ class EinsumDense(EinsumDenseQuantization, Layer):
         mode = self.quantization_mode
         if mode is not None:
             self.quantized_build(tuple(kernel_shape), mode)
-        if mode != "int8":
+        if mode not in ("int8", "int4"):
             self.kernel = self.add_weight(
                 shape=tuple(kernel_shape),
                 initializer=_with_fan_axes(self.kernel_initializer, input_axes, output_axes),
