@@ -96,8 +96,6 @@ _KNOWN_FAILURES = {
 # Quantization cases still failing for want of the feature itself (each listed: a case that
 # starts passing is no longer xfail once removed here).
 _QUANTIZATION_PENDING = {
-    "core/reversible_embedding_test.py::ReversibleEmbeddingTest::test_quantize_dtype_argument[int8_tie_weights]",
-    "core/reversible_embedding_test.py::ReversibleEmbeddingTest::test_quantize_dtype_argument[int8_untie_weights]",
     "core/reversible_embedding_test.py::ReversibleEmbeddingTest::test_quantize_dtype_argument[int4_tie_weights]",
     "core/reversible_embedding_test.py::ReversibleEmbeddingTest::test_quantize_dtype_argument[int4_untie_weights]",
 }
