@@ -37,10 +37,8 @@ except ImportError as e:  # pragma: no cover - the oracle is missing
 pytestmark = pytest.mark.oracle
 
 # Known deviations, each with its cause (found by this replay; see the branch report). They
-# stay visible as xfail; the quantization cases belong to the ecosystem issue's work.
-KNOWN = {
-    "quantization": "quantized dtype policies and `lora_rank` belong to the ecosystem issue's work",
-}
+# stay visible as xfail. Every quantization / LoRA case passes (some fail only the
+# mixed-precision check, listed under MIXED_OUTPUT).
 MIXED_OUTPUT = (
     "mixed_float16: the eager output stays float32 where Keras's (and Lamina's own symbolic spec) "
     "is float16 (layers with weight regularizers/constraints, EinsumDense, the recurrent layers)"
@@ -93,19 +91,11 @@ _KNOWN_FAILURES = {
     "core/einsum_dense_test.py::EinsumDenseTest::test_quantize_dtype_argument[float8]": MIXED_OUTPUT,
     "core/einsum_dense_test.py::EinsumDenseTest::test_quantize_dtype_argument[int4]": MIXED_OUTPUT,
 }
-# Quantization cases still failing for want of the feature itself (each listed: a case that
-# starts passing is no longer xfail once removed here).
-_QUANTIZATION_PENDING = {
-    "core/reversible_embedding_test.py::ReversibleEmbeddingTest::test_quantize_dtype_argument[int4_tie_weights]",
-    "core/reversible_embedding_test.py::ReversibleEmbeddingTest::test_quantize_dtype_argument[int4_untie_weights]",
-}
 
 
 def _known_reason(case):
     if case.id in _KNOWN_FAILURES:
         return _KNOWN_FAILURES[case.id]
-    if case.id in _QUANTIZATION_PENDING:
-        return KNOWN["quantization"]
     return None
 
 

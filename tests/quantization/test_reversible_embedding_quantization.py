@@ -1,4 +1,4 @@
-"""ReversibleEmbedding int8 quantization against Keras 3 (JAX)."""
+"""ReversibleEmbedding int8 / int4 quantization against Keras 3 (JAX)."""
 
 import numpy as np
 import pytest
@@ -92,12 +92,12 @@ def test_int8_files_both_ways(oracle, tmp_path):
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="int4"):
-        lamina.layers.ReversibleEmbedding(4, 2, dtype="int4_from_float32")
+    with pytest.raises(ValueError, match="float8"):
+        lamina.layers.ReversibleEmbedding(4, 2, dtype="float8_from_float32")
     layer = lamina.layers.ReversibleEmbedding(4, 2)
     layer.build()
-    with pytest.raises(NotImplementedError, match="int4"):
-        layer.quantize("int4")
+    with pytest.raises(NotImplementedError, match="float8"):
+        layer.quantize("float8")
 
     class Sub(lamina.layers.ReversibleEmbedding):
         pass
@@ -106,3 +106,51 @@ def test_errors():
     sub.build()
     with pytest.raises(NotImplementedError, match="quantize"):
         sub.quantize("int8")
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("tie_weights", [True, False])
+@pytest.mark.parametrize("block_size", [None, 4, 128, "inputs"])
+@pytest.mark.parametrize("output_dim", [6, 5])
+def test_int4_matches_keras(oracle, tie_weights, block_size, output_dim):
+    rng = np.random.default_rng(0)
+    k = oracle.layers.ReversibleEmbedding(9, output_dim, tie_weights=tie_weights, logit_soft_cap=5.0)
+    l = lamina.layers.ReversibleEmbedding(9, output_dim, tie_weights=tie_weights, logit_soft_cap=5.0)
+    k.build()
+    l.build()
+    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
+    k.set_weights(weights)
+    l.set_weights(weights)
+    k.enable_lora(2)
+    l.enable_lora(2)
+    if block_size == 128:
+        kc = lc = None
+    elif block_size == "inputs":
+        kc = oracle.quantizers.Int4QuantizationConfig(activation_quantizer=oracle.quantizers.AbsMaxQuantizer(axis=-1), block_size=None)
+        lc = lamina.quantizers.Int4QuantizationConfig(activation_quantizer=lamina.quantizers.AbsMaxQuantizer(axis=-1), block_size=None)
+    else:
+        kc = oracle.quantizers.Int4QuantizationConfig(block_size=block_size)
+        lc = lamina.quantizers.Int4QuantizationConfig(block_size=block_size)
+    k.quantize("int4", config=kc)
+    l.quantize("int4", config=lc)
+    for name in ("lora_embeddings_a", "lora_embeddings_b"):
+        value = rng.standard_normal(getattr(k, name).shape).astype("float32")
+        getattr(k, name).assign(value)
+        getattr(l, name).assign(value)
+    assert l.dtype_policy.name == k.dtype_policy.name
+    assert [w.path for w in l.weights] == [w.path for w in k.weights]
+    assert [tuple(w.shape) for w in l.weights] == [tuple(w.shape) for w in k.weights]
+    for a, b in zip(l.get_weights(), k.get_weights()):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-6)
+    ids = rng.integers(0, 9, (3, 4))
+    np.testing.assert_allclose(l(ids).detach().numpy(), np.asarray(k(ids)), rtol=1e-5, atol=1e-5)
+    hidden = rng.standard_normal((3, 4, output_dim)).astype("float32")
+    np.testing.assert_allclose(
+        l(hidden, reverse=True).detach().numpy(), np.asarray(k(hidden, reverse=True)), rtol=1e-5, atol=1e-5
+    )
+    saved_k, saved_l = {}, {}
+    k.save_own_variables(saved_k)
+    l.save_own_variables(saved_l)
+    assert list(saved_l) == list(saved_k)
+    for key in saved_k:
+        np.testing.assert_allclose(np.asarray(saved_l[key]), np.asarray(saved_k[key]), rtol=1e-6)

@@ -113,11 +113,11 @@ class ReversibleEmbedding(ReversibleEmbeddingQuantization, Embedding):
             mask_zero=mask_zero,
             **kwargs,
         )
-        if self.quantization_mode not in (None, "int8"):
+        if self.quantization_mode not in (None, "int8", "int4"):
             raise ValueError(
                 f"ReversibleEmbedding layer '{self.name}': quantization mode "
                 f"'{self.quantization_mode}' is not supported by Lamina (dtype="
-                f"{self.dtype_policy.name!r}); use int8."
+                f"{self.dtype_policy.name!r}); use int8 or int4."
             )
         self.tie_weights = tie_weights
         self.reverse_dtype = reverse_dtype
@@ -145,7 +145,8 @@ class ReversibleEmbedding(ReversibleEmbeddingQuantization, Embedding):
 
     def call(self, inputs, reverse=False):
         if not reverse:
-            outputs = self._int8_call(inputs) if self.quantization_mode == "int8" else super().call(inputs)
+            mode = self.quantization_mode
+            outputs = self.quantized_call(inputs) if mode is not None else super().call(inputs)
             if self.mask_zero:
                 outputs._keras_mask = torch.ne(inputs, 0)
             return outputs
@@ -155,8 +156,8 @@ class ReversibleEmbedding(ReversibleEmbeddingQuantization, Embedding):
                 f"inputs whose last axis is output_dim={self.output_dim}. Received input shape "
                 f"{tuple(inputs.shape)}"
             )
-        if self.quantization_mode == "int8":
-            return self._int8_reverse(inputs)
+        if self.quantization_mode is not None:
+            return getattr(self, f"_{self.quantization_mode}_reverse")(inputs)
         kernel = self.embeddings.T if self.tie_weights else self.reverse_embeddings
         return reverse_projection(inputs, kernel, self._reverse_torch_dtype(), self.logit_soft_cap)
 
