@@ -3,8 +3,9 @@
 Variable names, shapes and the saved order follow Keras 3.15: int8 keeps an int8 ``kernel`` and a
 per-unit ``kernel_scale``; int4 packs two values per byte along the units axis
 (``(input_dim, ceil(units / 2))``) with one scale per unit, or, with a ``block_size``, a scale
-and a zero point per block of input rows and unit (``kernel_zero``, ``g_idx``); float8 keeps the float kernel plus scales and amax histories for the
-inputs, the kernel and the output gradients; LoRA adds ``lora_kernel_a`` / ``lora_kernel_b`` and
+and a zero point per block of input rows and unit (``kernel_zero``, ``g_idx``); float8 keeps
+the float kernel plus scales and amax histories for the inputs, the kernel and the output
+gradients; LoRA adds ``lora_kernel_a`` / ``lora_kernel_b`` and
 freezes the kernel, and a saved LoRA layer holds the merged kernel.
 """
 

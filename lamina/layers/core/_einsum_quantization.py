@@ -15,8 +15,8 @@ import string
 import numpy as np
 import torch
 
-from lamina.layers.core._dense_quantization import _SPEC, _quantizers
-from lamina.layers.layer import call_context_training
+# `call_context_training` through Dense's module: one place says where it comes from.
+from lamina.layers.core._dense_quantization import _SPEC, _quantizers, call_context_training
 from lamina.ops import quantization as q
 
 

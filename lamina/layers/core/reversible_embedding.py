@@ -6,8 +6,8 @@ import torch
 
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
 from lamina.layers import symbolic
-from lamina.layers.core._reversible_embedding_quantization import ReversibleEmbeddingQuantization
 from lamina.layers.core.embedding import Embedding
+from lamina.layers.core._reversible_embedding_quantization import ReversibleEmbeddingQuantization  # noqa: I001
 from lamina.layers.layer import Layer
 from lamina.saving.object_registration import register_builtin
 
