@@ -138,6 +138,71 @@ class Int8QuantizationConfig(QuantizationConfig):
 
 
 @register_builtin("keras.quantizers")
+class Int4QuantizationConfig(QuantizationConfig):
+    """int4 quantization: weights in ``[-8, 7]``, two per byte.
+
+    Args:
+        weight_quantizer: Quantizer for the weights (per-channel only); its ``value_range``
+            must be ``(-8, 7)``.
+        activation_quantizer: Quantizer for the inputs; ``"default"`` keeps them float.
+        block_size: Rows per group for sub-channel quantization (a scale and a zero point per
+            group and output column); ``None`` or ``-1`` for one symmetric scale per column.
+
+    Example:
+
+    >>> config = Int4QuantizationConfig(block_size=64)
+    >>> config.mode
+    'int4'
+    """
+
+    def __init__(self, weight_quantizer=None, activation_quantizer="default", block_size=128):
+        if isinstance(activation_quantizer, str) and activation_quantizer == "default":
+            activation_quantizer = None
+        super().__init__(weight_quantizer, activation_quantizer)
+        if block_size is not None and (
+            not isinstance(block_size, int) or isinstance(block_size, bool) or (block_size != -1 and block_size <= 0)
+        ):
+            raise ValueError(
+                f"block_size must be None, -1, or a positive integer. Received: block_size={block_size!r}"
+            )
+        self.block_size = block_size
+        if block_size is not None and block_size > 0 and (weight_quantizer is not None or self.activation_quantizer is not None):
+            raise ValueError(
+                "Int4 sub-channel quantization (block_size > 0) does not support custom quantizers. "
+                "Either set block_size to None or -1 for per-channel quantization, or remove the "
+                f"custom quantizer arguments. Received: block_size={block_size}"
+            )
+        if weight_quantizer is not None:
+            if tuple(getattr(weight_quantizer, "value_range", ())) != (-8, 7):
+                raise ValueError(
+                    "Int4QuantizationConfig requires a weight_quantizer with value_range=(-8, 7). "
+                    f"Received: value_range={getattr(weight_quantizer, 'value_range', None)}"
+                )
+            if weight_quantizer.output_dtype != "int8":
+                raise ValueError(
+                    "Int4QuantizationConfig requires a weight_quantizer with output_dtype='int8'. "
+                    f"Received: output_dtype={weight_quantizer.output_dtype}"
+                )
+
+    @property
+    def mode(self):
+        return "int4"
+
+    def get_config(self):
+        config = super().get_config()
+        config["block_size"] = self.block_size
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(
+            weight_quantizer=deserialize(config.get("weight_quantizer")),
+            activation_quantizer=deserialize(config.get("activation_quantizer")),
+            block_size=config.get("block_size"),
+        )
+
+
+@register_builtin("keras.quantizers")
 class Float8QuantizationConfig(QuantizationConfig):
     """float8 training with delayed scaling (no custom quantizers)."""
 
@@ -158,8 +223,56 @@ class Float8QuantizationConfig(QuantizationConfig):
 
 _OBJECTS = {
     cls.__name__: cls
-    for cls in (Quantizer, AbsMaxQuantizer, QuantizationConfig, Int8QuantizationConfig, Float8QuantizationConfig)
+    for cls in (
+        Quantizer, AbsMaxQuantizer, QuantizationConfig, Int8QuantizationConfig, Int4QuantizationConfig,
+        Float8QuantizationConfig,
+    )
 }
+
+_DEFAULT_CONFIGS = {"int8": Int8QuantizationConfig, "int4": Int4QuantizationConfig, "float8": Float8QuantizationConfig}
+
+
+def _resolve_config(mode, config):
+    """The config ``quantize(mode, config=config)`` runs with (Keras's defaults when ``None``).
+
+    A string ``config`` names the mode. Raises a ValueError for an unknown mode, a config that
+    is not a ``QuantizationConfig``, or a mode contradicting the config's.
+    """
+    from lamina.backend.quantized_dtype_policy import QUANTIZATION_MODES
+
+    if isinstance(config, str):
+        mode, config = config, None
+    config = deserialize(config)
+    if mode is not None and mode not in QUANTIZATION_MODES:
+        raise ValueError(f"Invalid quantization mode. Expected one of {QUANTIZATION_MODES}. Received: mode={mode}")
+    if config is None:
+        if mode is None:
+            raise ValueError("You must provide either `mode` or `config` to `quantize`.")
+        if mode in ("gptq", "awq"):
+            name = "GPTQConfig" if mode == "gptq" else "AWQConfig"
+            raise ValueError(f"For {mode.upper()}, you must pass a `{name}` object in the `config` argument.")
+        return _DEFAULT_CONFIGS[mode]()
+    if not isinstance(config, QuantizationConfig):
+        raise ValueError(
+            "Argument `config` must be an instance of `QuantizationConfig`. "
+            f"Received: config={config} (of type {type(config)})"
+        )
+    if mode is not None and config.mode != mode:
+        raise ValueError(f"Contradictory arguments: mode='{mode}' but config.mode='{config.mode}'")
+    return config
+
+
+def _int4_block_size(layer, config):
+    """The int4 block size from ``config``, else from the layer's policy; ``None`` per channel."""
+    from lamina.backend.quantized_dtype_policy import Int4DTypePolicy
+
+    if isinstance(config, Int4QuantizationConfig):
+        block_size = config.block_size
+    elif isinstance(layer.dtype_policy, Int4DTypePolicy):
+        block_size = layer.dtype_policy.block_size
+    else:
+        return None
+    return None if block_size == -1 else block_size
 
 
 def serialize(quantizer):

@@ -160,6 +160,8 @@ class QuantizationMixin:
         )
         base._tracked_trainable = base.trainable
         base.trainable = False
+        # Keras penalizes trainable weights only, and the frozen base never trains again.
+        base.regularizer = None
         self.__dict__["_lora_variable_names"] = (a_name, b_name)
         self.lora_enabled = True
         self.lora_rank = rank

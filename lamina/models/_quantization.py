@@ -34,9 +34,11 @@ class ModelQuantization:
         refuse the mode). The model must be built.
 
         Args:
-            mode: ``"int8"`` (Dense, EinsumDense, Embedding) or ``"float8"`` (Dense,
-                EinsumDense).
-            config: Not supported yet; must be ``None``.
+            mode: ``"int8"`` (Dense, EinsumDense, Embedding), ``"int4"`` (Dense) or
+                ``"float8"`` (Dense, EinsumDense); optional when ``config`` is given.
+            config: A ``QuantizationConfig`` (``Int8QuantizationConfig``,
+                ``Int4QuantizationConfig``, ``Float8QuantizationConfig``); ``None`` for the
+                mode's default (int4: blocks of 128 input rows).
             filters: Only quantize the layers whose name matches this regex (or any regex of a
                 list), or for which this callable returns True.
 
@@ -55,10 +57,13 @@ class ModelQuantization:
                 "The `filters` argument must be a regex string, a list of regex strings, or a "
                 f"callable. Received: {type(filters)}"
             )
+        from lamina import quantizers
+
         if mode in ("gptq", "awq"):
             raise NotImplementedError(f"Quantization mode '{mode}' is not supported by Lamina.")
-        if config is not None:
-            raise ValueError(f"Quantization configs are not supported by Lamina yet. Received: config={config!r}")
+        # Checked once here (bad modes and configs fail before any layer changes); each layer
+        # resolves the same defaults again.
+        quantizers._resolve_config(mode, config)
         if not self.built:
             raise ValueError(f"Cannot quantize model '{self.name}': it is not built yet.")
         changed = False

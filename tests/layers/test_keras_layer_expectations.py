@@ -37,20 +37,13 @@ except ImportError as e:  # pragma: no cover - the oracle is missing
 pytestmark = pytest.mark.oracle
 
 # Known deviations, each with its cause (found by this replay; see the branch report). They
-# stay visible as xfail; the quantization cases belong to the ecosystem issue's work.
-KNOWN = {
-    "quantization": "quantized dtype policies and `lora_rank` belong to the ecosystem issue's work",
-}
+# stay visible as xfail. None is left: every replayable case passes.
 _KNOWN_FAILURES = {}
 
 
 def _known_reason(case):
     if case.id in _KNOWN_FAILURES:
         return _KNOWN_FAILURES[case.id]
-    init = case.keras_args.get("init_kwargs") or {}
-    dtype = str(init.get("dtype", ""))
-    if "lora_rank" in init or dtype.startswith(("int8", "int4", "float8", "gptq", "awq")):
-        return KNOWN["quantization"]
     return None
 
 

@@ -3,6 +3,8 @@
 from lamina import activations, constraints, initializers, regularizers
 from lamina.backend.config import standardize_data_format
 from lamina.layers import _inference
+from lamina.layers._quantization import check_lora_arguments
+from lamina.layers.convolutional._conv_lora import ConvLora
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.ops import _conv_math
@@ -10,7 +12,7 @@ from lamina.saving import serialization_lib
 from lamina.utils.argument_validation import standardize_tuple
 
 
-class BaseConv(Layer):
+class BaseConv(ConvLora, Layer):
     """Abstract N-D convolution: ``activation(conv(inputs, kernel) + bias)``.
 
     Subclasses fix ``rank``; everything else is shared.
@@ -37,6 +39,9 @@ class BaseConv(Layer):
         kernel_regularizer, bias_regularizer: Regularizers for the kernel and the bias.
         activity_regularizer: Regularizer for the output.
         kernel_constraint, bias_constraint: Constraints applied after optimizer updates.
+        lora_rank: If set, the layer is built with LoRA enabled at this rank (see
+            ``enable_lora``): the kernel is frozen and two small factors train instead.
+        lora_alpha: Scale numerator of the LoRA update (defaults to ``lora_rank``).
 
     The kernel has the Keras layout ``(*kernel_size, input_channels // groups, filters)``.
     """
@@ -66,12 +71,11 @@ class BaseConv(Layer):
         lora_alpha=None,
         **kwargs,
     ):
+        check_lora_arguments(lora_rank, lora_alpha)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if lora_rank is not None or lora_alpha is not None:
-            raise ValueError(
-                f"`lora_rank` and `lora_alpha` are not supported by Lamina's {type(self).__name__} "
-                f"layer. Received: lora_rank={lora_rank!r}, lora_alpha={lora_alpha!r}"
-            )
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
+        self.lora_enabled = False
         self.rank = rank
         self.filters = _conv_math.standardize_positive_int(filters, "filters")
         self.groups = _conv_math.standardize_groups(groups)
@@ -126,6 +130,8 @@ class BaseConv(Layer):
         channel_axis = -1 if self.data_format == "channels_last" else 1
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={channel_axis: channels})
         self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
 
     def call(self, inputs):
         x = _conv_math.to_channels_first(inputs, self.data_format)
@@ -173,4 +179,7 @@ class BaseConv(Layer):
                 "bias_constraint": s(self.bias_constraint),
             }
         )
+        if self.lora_rank:
+            config["lora_rank"] = self.lora_rank
+            config["lora_alpha"] = self.lora_alpha
         return config

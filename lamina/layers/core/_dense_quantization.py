@@ -1,10 +1,15 @@
-"""Quantization (int8, float8) and LoRA for ``Dense``: its variables, calls and saving.
+"""Quantization (int8, int4, float8) and LoRA for ``Dense``: its variables, calls and saving.
 
 Variable names, shapes and the saved order follow Keras 3.15: int8 keeps an int8 ``kernel`` and a
-per-unit ``kernel_scale``; float8 keeps the float kernel plus scales and amax histories for the
-inputs, the kernel and the output gradients; LoRA adds ``lora_kernel_a`` / ``lora_kernel_b`` and
+per-unit ``kernel_scale``; int4 packs two values per byte along the units axis
+(``(input_dim, ceil(units / 2))``) with one scale per unit, or, with a ``block_size``, a scale
+and a zero point per block of input rows and unit (``kernel_zero``, ``g_idx``); float8 keeps
+the float kernel plus scales and amax histories for the inputs, the kernel and the output
+gradients; LoRA adds ``lora_kernel_a`` / ``lora_kernel_b`` and
 freezes the kernel, and a saved LoRA layer holds the merged kernel.
 """
+
+import math
 
 import torch
 
@@ -14,6 +19,7 @@ from lamina.ops import quantization as q
 _SPEC = {
     None: ("kernel", "bias"),
     "int8": ("kernel", "bias", "kernel_scale"),
+    "int4": ("kernel", "bias", "kernel_scale", "kernel_zero", "g_idx"),
     "float8": (
         "kernel",
         "bias",
@@ -67,8 +73,15 @@ class DenseQuantization:
     def _lora_delta(self):
         return (self.lora_alpha / self.lora_rank) * torch.matmul(self.lora_kernel_a, self.lora_kernel_b)
 
-    def _merged_kernel(self):
+    def _base_kernel(self):
+        """The stored kernel, int4 values unpacked (what Keras's ``kernel`` shows)."""
         kernel = self.__dict__["_kernel"]
+        if self.quantization_mode == "int4":
+            kernel = q.unpack_int4(kernel, self.units, axis=-1)
+        return kernel
+
+    def _merged_kernel(self):
+        kernel = self._base_kernel()
         if not self.lora_enabled:
             return kernel
         return (kernel + self._lora_delta()).to(self._compute_torch_dtype)
@@ -98,31 +111,40 @@ class DenseQuantization:
 
     # --- quantization ----------------------------------------------------------------------------
     def quantize(self, mode=None, type_check=True, config=None):
-        """Quantize the kernel in place: ``"int8"`` (per-unit abs-max) or ``"float8"``.
+        """Quantize the kernel in place: ``"int8"``, ``"int4"`` or ``"float8"``.
 
         Args:
-            mode: ``"int8"`` or ``"float8"``.
+            mode: ``"int8"`` (per-unit abs-max), ``"int4"`` (per unit, or per block of input
+                rows with ``Int4QuantizationConfig(block_size=...)``; Keras's default block is
+                128) or ``"float8"``.
             type_check: Refuse subclasses of ``Dense`` (which may compute differently).
-            config: An ``Int8QuantizationConfig`` (its weight and activation quantizers) or a
-                ``Float8QuantizationConfig``; ``None`` for the defaults.
+            config: An ``Int8QuantizationConfig``, ``Int4QuantizationConfig`` or
+                ``Float8QuantizationConfig``; ``None`` for the mode's default config.
         """
         from lamina.layers.core.dense import Dense
 
         if type_check and type(self) is not Dense:
             raise self._not_implemented_error(self.quantize)
-        config = self._standardize_quantization_config(config)
-        if mode is None and config is not None:
-            mode = config.mode
+        config = _quantizers()._resolve_config(mode, config)
+        mode = config.mode
         self._check_quantize_args(mode, self.compute_dtype)
-        self.quantization_config = config
-        if mode not in ("int8", "float8"):
+        if mode not in ("int8", "int4", "float8"):
             raise NotImplementedError(
                 f"Layer '{self.name}' (Dense): quantization mode '{mode}' is not supported by "
-                "Lamina; use 'int8' or 'float8'."
+                "Lamina; use 'int8', 'int4' or 'float8'."
             )
+        self.quantization_config = config
         kernel = self._kernel_variable()
         shape = tuple(kernel.shape)
-        if mode == "int8":
+        if mode == "int4":
+            values, scale, zero = self._int4_quantize(kernel.detach(), config)
+            self._replace_kernel(shape, mode, config)
+            with torch.no_grad():
+                self._kernel.copy_(values)
+                self.kernel_scale.copy_(scale)
+                if zero is not None:
+                    self.kernel_zero.copy_(zero)
+        elif mode == "int8":
             quantizer = _quantizers().QuantizationConfig.weight_quantizer_or_default(
                 config, _quantizers().AbsMaxQuantizer(axis=0)
             )
@@ -136,8 +158,35 @@ class DenseQuantization:
                 self.kernel_scale.copy_(scale.reshape(-1))
         else:
             self.quantized_build(shape, mode)
-        self._set_quantized_policy(mode)
+        self._set_quantized_policy(self._policy_mode(mode, config))
         self._select_call()
+
+    def _policy_mode(self, mode, config):
+        if mode != "int4":
+            return mode
+        block_size = _quantizers()._int4_block_size(self, config)
+        return f"int4/{-1 if block_size is None else block_size}"
+
+    def _replace_kernel(self, shape, mode, config):
+        self.__dict__.get("_computed_attributes", {}).pop("kernel", None)
+        self._remove_variable("kernel")
+        self.__dict__.pop("_kernel", None)
+        self.quantized_build(shape, mode, config)
+
+    def _int4_quantize(self, kernel, config, axis=0):
+        """Packed int4 values, scale and zero point (``None`` per channel) of a float kernel."""
+        block_size = _quantizers()._int4_block_size(self, config)
+        zero = None
+        if block_size is None:
+            quantizer = _quantizers().QuantizationConfig.weight_quantizer_or_default(
+                config, _quantizers().AbsMaxQuantizer(axis=axis, value_range=(-8, 7), output_dtype="int8")
+            )
+            values, scale = quantizer(kernel, to_numpy=True)
+            scale = scale.squeeze(axis)
+        else:
+            values, scale, zero = q.abs_max_quantize_grouped_with_zero_point(kernel, block_size=block_size)
+        packed, _, _ = q.pack_int4(values, axis=-1)
+        return packed, scale, zero
 
     def quantized_build(self, kernel_shape, mode, config=None):
         """Create the variables of quantization ``mode`` for a kernel of ``kernel_shape``."""
@@ -154,12 +203,38 @@ class DenseQuantization:
             self.__dict__["_kernel"] = kernel
             if self.lora_enabled:
                 self._set_computed_attribute("kernel", DenseQuantization._merged_kernel)
+        elif mode == "int4":
+            self._int4_build(kernel_shape, config if config is not None else self.quantization_config)
         elif mode == "float8":
             self._float8_build()
         else:
             raise self._quantization_mode_error(mode)
         self.__dict__["_is_quantized"] = True
         self._install_variable_hooks()
+
+    def _int4_build(self, kernel_shape, config):
+        input_dim, units = kernel_shape
+        self.inputs_quantizer = _quantizers().QuantizationConfig.activation_quantizer_or_default(config, None)
+        self.__dict__["_kernel"] = self.add_weight(
+            name="kernel", shape=(input_dim, (units + 1) // 2), initializer="zeros", dtype="int8",
+            trainable=False,
+        )
+        block_size = _quantizers()._int4_block_size(self, config)
+        self._int4_block_size = block_size
+        shape = (units,) if block_size is None else (math.ceil(input_dim / block_size), units)
+        self.kernel_scale = self.add_weight(name="kernel_scale", shape=shape, initializer="ones", trainable=False)
+        if block_size is not None:
+            self.kernel_zero = self.add_weight(
+                name="kernel_zero", shape=shape, initializer="zeros", dtype="int8", trainable=False
+            )
+            self.g_idx = self.add_weight(
+                name="g_idx", shape=(input_dim,), dtype="float32", trainable=False,
+                initializer=lambda shape, dtype=None: torch.div(
+                    torch.arange(shape[0], dtype=torch.float32), block_size, rounding_mode="floor"
+                ),
+            )
+        # `kernel` reads as the unpacked int4 values (LoRA-merged when enabled), as in Keras.
+        self._set_computed_attribute("kernel", DenseQuantization._merged_kernel)
 
     def _float8_build(self):
         length = getattr(self.dtype_policy, "amax_history_length", 1024)
@@ -178,6 +253,18 @@ class DenseQuantization:
     def _int8_call(self, inputs):
         kernel = self.__dict__["_kernel"]
         out = q.int8_matmul(inputs, kernel, self.kernel_scale.to(inputs.dtype), self.inputs_quantizer)
+        if self.lora_enabled:
+            lora = torch.matmul(torch.matmul(inputs, self.lora_kernel_a), self.lora_kernel_b)
+            out = (out + (self.lora_alpha / self.lora_rank) * lora).to(self._compute_torch_dtype)
+        return self._finish(out)
+
+    def _int4_call(self, inputs):
+        unpacked = q.unpack_int4(self.__dict__["_kernel"], self.units, axis=-1)
+        if self._int4_block_size is None:
+            out = q.int8_matmul(inputs, unpacked, self.kernel_scale.to(inputs.dtype), self.inputs_quantizer)
+        else:
+            kernel = q.dequantize_with_sz_map(unpacked, self.kernel_scale, self.kernel_zero, self.g_idx)
+            out = torch.matmul(inputs, kernel.to(inputs.dtype))
         if self.lora_enabled:
             lora = torch.matmul(torch.matmul(inputs, self.lora_kernel_a), self.lora_kernel_b)
             out = (out + (self.lora_alpha / self.lora_rank) * lora).to(self._compute_torch_dtype)
@@ -209,7 +296,7 @@ class DenseQuantization:
             raise ValueError(
                 f"Layer '{self.name}': `quantization_config` must be a QuantizationConfig. Received: {config!r}"
             )
-        if config is not None and config.mode not in ("int8", "float8"):
+        if config is not None and config.mode not in ("int8", "int4", "float8"):
             raise NotImplementedError(f"Layer '{self.name}': quantization mode '{config.mode}' is not supported by Lamina.")
         return config
 
@@ -221,6 +308,8 @@ class DenseQuantization:
                 variables.append(self._kernel_variable())
             elif name == "bias" and self.bias is None:
                 continue
+            elif name in ("kernel_zero", "g_idx") and self.__dict__.get("_int4_block_size") is None:
+                continue  # Only sub-channel int4 has them.
             else:
                 variables.append(getattr(self, name))
         return variables
@@ -238,4 +327,14 @@ class DenseQuantization:
             merged, scale = q.abs_max_quantize(kernel + self._lora_delta(), axis=0, to_numpy=True)
             values[0] = merged
             values[-1] = scale.reshape(-1)
+        elif mode == "int4":
+            kernel = q.unpack_int4(self.__dict__["_kernel"], self.units, axis=-1)
+            if self._int4_block_size is None:
+                kernel = kernel.to(torch.float32) / self.kernel_scale
+            else:
+                kernel = q.dequantize_with_sz_map(kernel, self.kernel_scale, self.kernel_zero, self.g_idx)
+            packed, scale, zero = self._int4_quantize(kernel + self._lora_delta(), self.quantization_config)
+            values[0], values[2 if self.bias is not None else 1] = packed, scale
+            if zero is not None:
+                values[3 if self.bias is not None else 2] = zero
         return values

@@ -1,14 +1,30 @@
-"""int8 quantization and LoRA for ``Embedding``, with Keras 3.15's variables and saved layout.
+"""int8/int4 quantization and LoRA for ``Embedding``, with Keras 3.15's variables and saved layout.
 
-int8 keeps an int8 ``embeddings`` table and one ``embeddings_scale`` per row; LoRA adds
+int8 keeps an int8 ``embeddings`` table and one ``embeddings_scale`` per row; int4 packs two
+values per byte along the output axis (``(input_dim, ceil(output_dim / 2))``) with a scale per
+row, or, with a ``block_size``, a scale and zero point per row and block of output columns
+(``embeddings_zero``, ``g_idx``); LoRA adds
 ``lora_embeddings_a`` ``(input_dim, rank)`` and ``lora_embeddings_b`` ``(rank, output_dim)``.
 """
+
+import math
 
 import torch
 
 from lamina.ops import quantization as q
 
-_SPEC = {None: ("embeddings",), "int8": ("embeddings", "embeddings_scale")}
+_SPEC = {
+    None: ("embeddings",),
+    "int8": ("embeddings", "embeddings_scale"),
+    "int4": ("embeddings", "embeddings_scale", "embeddings_zero", "g_idx"),
+}
+
+
+def _quantizers():
+    # `lamina.quantizers` imports the saving registry, which imports layers: import when used.
+    from lamina import quantizers
+
+    return quantizers
 
 
 def _as_indices(inputs):
@@ -41,8 +57,15 @@ class EmbeddingQuantization:
         table = self.__dict__.get("_embeddings")
         return table if table is not None else self.__dict__["embeddings"]
 
-    def _merged_embeddings(self):
+    def _base_embeddings(self):
+        """The stored table, int4 values unpacked (what Keras's ``embeddings`` shows)."""
         table = self.__dict__["_embeddings"]
+        if self.quantization_mode == "int4":
+            table = q.unpack_int4(table, self.output_dim, axis=-1)
+        return table
+
+    def _merged_embeddings(self):
+        table = self._base_embeddings()
         if not self.lora_enabled:
             return table
         delta = (self.lora_alpha / self.lora_rank) * torch.matmul(self.lora_embeddings_a, self.lora_embeddings_b)
@@ -70,37 +93,75 @@ class EmbeddingQuantization:
         return (out + (self.lora_alpha / self.lora_rank) * lora).to(self._compute_torch_dtype)
 
     def quantize(self, mode=None, type_check=True, config=None):
-        """Quantize the table to int8 in place, one abs-max scale per row.
+        """Quantize the table in place: ``"int8"`` or ``"int4"``, abs-max scales per row.
 
         Args:
-            mode: ``"int8"``.
+            mode: ``"int8"`` or ``"int4"`` (per row, or per row and block of output columns
+                with ``Int4QuantizationConfig(block_size=...)``; Keras's default block is 128).
             type_check: Refuse subclasses of ``Embedding``.
-            config: Not supported yet; must be ``None``.
+            config: An ``Int8QuantizationConfig`` or ``Int4QuantizationConfig``; ``None`` for
+                the mode's default config.
         """
         from lamina.layers.core.embedding import Embedding
 
         if type_check and type(self) is not Embedding:
             raise self._not_implemented_error(self.quantize)
-        if config is not None:
-            raise ValueError(f"Layer '{self.name}': quantization configs are not supported. Received: config={config!r}")
+        config = _quantizers()._resolve_config(mode, config)
+        mode = config.mode
         self._check_quantize_args(mode, self.compute_dtype)
-        if mode != "int8":
+        if mode not in ("int8", "int4"):
             raise NotImplementedError(
-                f"Layer '{self.name}' (Embedding): quantization mode '{mode}' is not supported by Lamina; use 'int8'."
+                f"Layer '{self.name}' (Embedding): quantization mode '{mode}' is not supported by "
+                "Lamina; use 'int8' or 'int4'."
             )
-        values, scale = q.abs_max_quantize(self._embeddings_variable().detach(), axis=-1, to_numpy=True)
+        self.quantization_config = config
+        table = self._embeddings_variable().detach()
+        zero = None
+        if mode == "int8":
+            quantizer = _quantizers().QuantizationConfig.weight_quantizer_or_default(
+                config, _quantizers().AbsMaxQuantizer(axis=-1)
+            )
+            values, scale = quantizer(table, to_numpy=True)
+            scale = scale.reshape(-1)
+        else:
+            values, scale, zero = self._int4_quantize(table, config)
         self.__dict__.get("_computed_attributes", {}).pop("embeddings", None)
         self._remove_variable("embeddings")
         self.__dict__.pop("_embeddings", None)
-        self.quantized_build((self.input_dim, self.output_dim), mode)
+        self.quantized_build((self.input_dim, self.output_dim), mode, config)
         with torch.no_grad():
             self._embeddings.copy_(values)
-            self.embeddings_scale.copy_(scale.reshape(-1))
+            self.embeddings_scale.copy_(scale)
+            if zero is not None:
+                self.embeddings_zero.copy_(zero)
+        if mode == "int4":
+            block_size = _quantizers()._int4_block_size(self, config)
+            mode = f"int4/{-1 if block_size is None else block_size}"
         self._set_quantized_policy(mode)
         self._select_call()
 
+    def _int4_quantize(self, table, config):
+        """Packed int4 values, scale and zero point (``None`` per row) of a float table."""
+        block_size = _quantizers()._int4_block_size(self, config)
+        zero = None
+        if block_size is None:
+            quantizer = _quantizers().QuantizationConfig.weight_quantizer_or_default(
+                config, _quantizers().AbsMaxQuantizer(axis=-1, value_range=(-8, 7), output_dtype="int8")
+            )
+            values, scale = quantizer(table, to_numpy=True)
+            scale = scale.reshape(-1)
+        else:
+            # Blocks run along the output axis: quantize the transposed table by row groups.
+            values, scale, zero = q.abs_max_quantize_grouped_with_zero_point(table.T, block_size=block_size)
+            values, scale, zero = values.T, scale.T, zero.T
+        packed, _, _ = q.pack_int4(values.contiguous(), axis=-1)
+        return packed, scale, zero
+
     def quantized_build(self, embeddings_shape, mode, config=None):
-        """Create the int8 table and its per-row scale."""
+        """Create the quantized table (int8, or packed int4) and its scales."""
+        if mode == "int4":
+            self._int4_build(embeddings_shape, config if config is not None else self.quantization_config)
+            return
         if mode != "int8":
             raise self._quantization_mode_error(mode)
         table = self.add_weight(
@@ -115,6 +176,57 @@ class EmbeddingQuantization:
         self.__dict__["_is_quantized"] = True
         self._install_variable_hooks()
 
+    def _int4_build(self, embeddings_shape, config):
+        input_dim, output_dim = embeddings_shape
+        self.__dict__["_embeddings"] = self.add_weight(
+            name="embeddings", shape=(input_dim, (output_dim + 1) // 2), initializer="zeros", dtype="int8",
+            trainable=False,
+        )
+        block_size = _quantizers()._int4_block_size(self, config)
+        self._int4_block_size = block_size
+        shape = (input_dim,) if block_size is None else (input_dim, math.ceil(output_dim / block_size))
+        self.embeddings_scale = self.add_weight(
+            name="embeddings_scale", shape=shape, initializer="ones", trainable=False
+        )
+        if block_size is not None:
+            self.embeddings_zero = self.add_weight(
+                name="embeddings_zero", shape=shape, initializer="zeros", dtype="int8", trainable=False
+            )
+            self.g_idx = self.add_weight(
+                name="g_idx", shape=(output_dim,), dtype="float32", trainable=False,
+                initializer=lambda shape, dtype=None: torch.div(
+                    torch.arange(shape[0], dtype=torch.float32), block_size, rounding_mode="floor"
+                ),
+            )
+        # `embeddings` reads as the unpacked int4 values (LoRA-merged when enabled), as in Keras.
+        self._set_computed_attribute("embeddings", EmbeddingQuantization._merged_embeddings)
+        self.__dict__["_is_quantized"] = True
+        self._install_variable_hooks()
+
+    def _int4_call(self, inputs):
+        indices = _as_indices(inputs)
+        rows = torch.nn.functional.embedding(indices, q.unpack_int4(self.__dict__["_embeddings"], self.output_dim, axis=-1))
+        rows = rows.to(self._compute_torch_dtype)
+        scale = self.embeddings_scale[indices]
+        if self._int4_block_size is None:
+            out = rows / scale.unsqueeze(-1)
+        else:
+            zero = self.embeddings_zero[indices]
+            out = q.dequantize_with_sz_map(rows, scale, zero, self.g_idx, group_axis=-1)
+        if self.lora_enabled:
+            out = self._add_lora(indices, out)
+        return out
+
+    def _dequantized_table(self):
+        if self.quantization_mode == "int8":
+            return self.__dict__["_embeddings"].to(torch.float32) / self.embeddings_scale.unsqueeze(-1)
+        table = q.unpack_int4(self.__dict__["_embeddings"], self.output_dim, axis=-1)
+        if self._int4_block_size is None:
+            return table.to(torch.float32) / self.embeddings_scale.unsqueeze(-1)
+        return q.dequantize_with_sz_map(
+            table.to(torch.float32), self.embeddings_scale, self.embeddings_zero, self.g_idx, group_axis=-1
+        )
+
     def _int8_call(self, inputs):
         indices = _as_indices(inputs)
         rows = torch.nn.functional.embedding(indices, self.__dict__["_embeddings"])
@@ -125,7 +237,15 @@ class EmbeddingQuantization:
         return out
 
     def _serialized_variables(self):
-        return [self._embeddings_variable() if n == "embeddings" else getattr(self, n) for n in _SPEC[self.quantization_mode]]
+        variables = []
+        for name in _SPEC[self.quantization_mode]:
+            if name == "embeddings":
+                variables.append(self._embeddings_variable())
+            elif name in ("embeddings_zero", "g_idx") and self.__dict__.get("_int4_block_size") is None:
+                continue  # Only sub-channel int4 has them.
+            else:
+                variables.append(getattr(self, name))
+        return variables
 
     def _serialized_values(self):
         values = self._serialized_variables()
@@ -134,6 +254,9 @@ class EmbeddingQuantization:
         if self.quantization_mode is None:
             return [self._merged_embeddings()]
         delta = (self.lora_alpha / self.lora_rank) * torch.matmul(self.lora_embeddings_a, self.lora_embeddings_b)
-        table = self.__dict__["_embeddings"].to(torch.float32) / self.embeddings_scale.unsqueeze(-1)
-        merged, scale = q.abs_max_quantize(table + delta, axis=-1, to_numpy=True)
+        merged = self._dequantized_table() + delta
+        if self.quantization_mode == "int4":
+            packed, scale, zero = self._int4_quantize(merged, self.quantization_config)
+            return [packed, scale] + ([zero, values[3]] if zero is not None else [])
+        merged, scale = q.abs_max_quantize(merged, axis=-1, to_numpy=True)
         return [merged, scale.reshape(-1)]

@@ -6,6 +6,8 @@ import torch
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.backend.dtypes import to_torch_dtype
+from lamina.layers._quantization import check_lora_arguments
+from lamina.layers.core._einsum_quantization import EinsumDenseQuantization
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.saving import serialization_lib
@@ -171,7 +173,7 @@ def _standardize_output_shape(output_shape, eq):
 
 
 @register_builtin("keras.layers")
-class EinsumDense(Layer):
+class EinsumDense(EinsumDenseQuantization, Layer):
     """A dense layer computing ``activation(einsum(equation, inputs, kernel) + bias)``.
 
     The kernel's shape is derived from the equation: each weight axis takes its size from the
@@ -191,7 +193,12 @@ class EinsumDense(Layer):
         bias_initializer: Initializer for the bias.
         kernel_regularizer, bias_regularizer: Regularizers for the weights.
         kernel_constraint, bias_constraint: Constraints applied after optimizer updates.
-        lora_rank: Not supported by Lamina; must be ``None``.
+        lora_rank: If set, the layer is built with LoRA enabled at this rank (see
+            ``enable_lora``): the kernel is frozen and two small factors train instead.
+        lora_alpha: Scale numerator of the LoRA update (defaults to ``lora_rank``).
+        quantization_config: An ``Int8QuantizationConfig``, ``Int4QuantizationConfig`` or
+            ``Float8QuantizationConfig`` used when the layer is built with a quantized
+            ``dtype`` policy (``quantize(mode)`` quantizes a built layer).
         **kwargs: Base layer keyword arguments, such as ``name``, ``dtype`` and
             ``activity_regularizer``.
 
@@ -225,22 +232,27 @@ class EinsumDense(Layer):
         kernel_constraint=None,
         bias_constraint=None,
         lora_rank=None,
+        lora_alpha=None,
+        quantization_config=None,
         **kwargs,
     ):
-        if lora_rank is not None:
+        check_lora_arguments(lora_rank, lora_alpha)
+        gptq_columns = kwargs.pop("gptq_unpacked_column_size", None)
+        if gptq_columns:
             raise ValueError(
-                "`lora_rank` is not supported by Lamina's EinsumDense layer. "
-                f"Received: lora_rank={lora_rank!r}"
-            )
-        kwargs.pop("lora_alpha", None)
-        kwargs.pop("gptq_unpacked_column_size", None)
-        quantization_config = kwargs.pop("quantization_config", None)
-        if quantization_config is not None:
-            raise ValueError(
-                "Quantized EinsumDense layers are not supported by Lamina. Received: "
-                f"quantization_config={quantization_config!r}"
+                "GPTQ-quantized EinsumDense layers are not supported by Lamina. Received: "
+                f"gptq_unpacked_column_size={gptq_columns!r}"
             )
         super().__init__(**kwargs)
+        if self.quantization_mode not in (None, "int8", "int4", "float8"):
+            raise ValueError(
+                f"EinsumDense layer '{self.name}': quantization mode '{self.quantization_mode}' is "
+                f"not supported by Lamina (dtype={self.dtype_policy.name!r}); use int8, int4 or float8."
+            )
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
+        self.lora_enabled = False
+        self.quantization_config = self._standardize_quantization_config(quantization_config)
         if not isinstance(equation, str):
             raise ValueError(
                 f"Argument `equation` must be a string such as 'ab,bc->ac'. Received: equation={equation!r}"
@@ -275,13 +287,19 @@ class EinsumDense(Layer):
         kernel_shape, bias_shape, _, input_axes, output_axes = _einsum_shapes(
             self._equation, self.bias_axes, input_shape, self.partial_output_shape
         )
-        self.kernel = self.add_weight(
-            shape=tuple(kernel_shape),
-            initializer=_with_fan_axes(self.kernel_initializer, input_axes, output_axes),
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-            name="kernel",
-        )
+        # The quantized variables need the input rank (the scales' layout depends on it).
+        self.input_spec = InputSpec(ndim=len(input_shape), axes=self._kernel_input_axes(input_shape))
+        mode = self.quantization_mode
+        if mode is not None:
+            self.quantized_build(tuple(kernel_shape), mode)
+        if mode not in ("int8", "int4"):
+            self.kernel = self.add_weight(
+                shape=tuple(kernel_shape),
+                initializer=_with_fan_axes(self.kernel_initializer, input_axes, output_axes),
+                regularizer=self.kernel_regularizer,
+                constraint=self.kernel_constraint,
+                name="kernel",
+            )
         self.bias = None
         if bias_shape is not None:
             self.bias = self.add_weight(
@@ -291,8 +309,10 @@ class EinsumDense(Layer):
                 constraint=self.bias_constraint,
                 name="bias",
             )
-        self.input_spec = InputSpec(ndim=len(input_shape), axes=self._kernel_input_axes(input_shape))
         self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank, self.lora_alpha)
+        self._select_call()
 
     def _kernel_input_axes(self, input_shape):
         # Input axes contracted with the kernel must keep their size: pin them for clear errors.
@@ -352,7 +372,10 @@ class EinsumDense(Layer):
                 "activity_regularizer": s(self.activity_regularizer),
                 "kernel_constraint": s(self.kernel_constraint),
                 "bias_constraint": s(self.bias_constraint),
-                "quantization_config": None,
+                "quantization_config": s(self.quantization_config),
             }
         )
+        if self.lora_rank:
+            config["lora_rank"] = self.lora_rank
+            config["lora_alpha"] = self.lora_alpha
         return config

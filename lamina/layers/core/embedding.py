@@ -22,6 +22,18 @@ def _embedding_lookup(indices, table):
     return torch.nn.functional.embedding(indices, table)
 
 
+def _standardize_config(config, name):
+    from lamina import quantizers
+
+    config = quantizers.deserialize(config)
+    if config is not None and (not isinstance(config, quantizers.QuantizationConfig) or config.mode not in ("int8", "int4")):
+        raise ValueError(
+            f"Embedding layer '{name}': `quantization_config` must be an Int8QuantizationConfig or "
+            f"Int4QuantizationConfig. Received: quantization_config={config!r}"
+        )
+    return config
+
+
 def _check_positive_int(name, value):
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValueError(
@@ -88,11 +100,6 @@ class Embedding(EmbeddingQuantization, Layer):
         lora_alpha = kwargs.pop("lora_alpha", None)
         check_lora_arguments(lora_rank, lora_alpha)
         quantization_config = kwargs.pop("quantization_config", None)
-        if quantization_config is not None:
-            raise ValueError(
-                "Quantized embeddings are not supported by Lamina. Received: "
-                f"quantization_config={quantization_config!r}"
-            )
         if input_length is not None:
             length = input_length if isinstance(input_length, (list, tuple)) else (input_length,)
             valid = (d is None or (isinstance(d, int) and not isinstance(d, bool) and d > 0) for d in length)
@@ -106,15 +113,15 @@ class Embedding(EmbeddingQuantization, Layer):
         # Indices must reach `call` as they are: float autocasting would corrupt large int64 ids.
         kwargs["autocast"] = False
         super().__init__(**kwargs)
-        if self.quantization_mode not in (None, "int8"):
+        if self.quantization_mode not in (None, "int8", "int4"):
             raise ValueError(
                 f"Embedding layer '{self.name}': quantization mode '{self.quantization_mode}' is not "
-                f"supported by Lamina (dtype={self.dtype_policy.name!r}); use int8."
+                f"supported by Lamina (dtype={self.dtype_policy.name!r}); use int8 or int4."
             )
         self.lora_rank = lora_rank
         self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
         self.lora_enabled = False
-        self.quantization_config = None
+        self.quantization_config = _standardize_config(quantization_config, self.name)
         self.input_dim = input_dim
         self.output_dim = output_dim
         self.input_length = input_length
@@ -181,7 +188,7 @@ class Embedding(EmbeddingQuantization, Layer):
                 "activity_regularizer": s(self.activity_regularizer),
                 "embeddings_constraint": s(self.embeddings_constraint),
                 "mask_zero": self.mask_zero,
-                "quantization_config": None,
+                "quantization_config": s(self.quantization_config),
             }
         )
         if self.lora_rank:

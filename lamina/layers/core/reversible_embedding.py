@@ -7,6 +7,7 @@ import torch
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
 from lamina.backend import symbolic
 from lamina.layers.core.embedding import Embedding
+from lamina.layers.core._reversible_embedding_quantization import ReversibleEmbeddingQuantization  # noqa: I001
 from lamina.layers.layer import Layer
 from lamina.saving.object_registration import register_builtin
 
@@ -24,7 +25,7 @@ def reverse_projection(inputs, kernel, dtype, logit_soft_cap=None):
 
 
 @register_builtin("keras.layers")
-class ReversibleEmbedding(Embedding):
+class ReversibleEmbedding(ReversibleEmbeddingQuantization, Embedding):
     """An embedding layer that can also project from ``output_dim`` back to ``input_dim``.
 
     Called normally it is an ``Embedding``. Called with ``reverse=True`` on hidden states of
@@ -112,10 +113,11 @@ class ReversibleEmbedding(Embedding):
             mask_zero=mask_zero,
             **kwargs,
         )
-        if self.quantization_mode is not None:
+        if self.quantization_mode not in (None, "int8", "int4"):
             raise ValueError(
-                f"ReversibleEmbedding layer '{self.name}': quantized dtype policies are not supported "
-                f"by Lamina. Received: dtype={self.dtype_policy.name!r}"
+                f"ReversibleEmbedding layer '{self.name}': quantization mode "
+                f"'{self.quantization_mode}' is not supported by Lamina (dtype="
+                f"{self.dtype_policy.name!r}); use int8 or int4."
             )
         self.tie_weights = tie_weights
         self.reverse_dtype = reverse_dtype
@@ -130,7 +132,7 @@ class ReversibleEmbedding(Embedding):
         if self.built:
             return
         super().build(input_shape)
-        if not self.tie_weights:
+        if not self.tie_weights and self.quantization_mode is None:
             self.reverse_embeddings = self.add_weight(
                 shape=(self.output_dim, self.input_dim),
                 initializer=self.embeddings_initializer,
@@ -143,7 +145,8 @@ class ReversibleEmbedding(Embedding):
 
     def call(self, inputs, reverse=False):
         if not reverse:
-            outputs = super().call(inputs)
+            mode = self.quantization_mode
+            outputs = self.quantized_call(inputs) if mode is not None else super().call(inputs)
             if self.mask_zero:
                 outputs._keras_mask = torch.ne(inputs, 0)
             return outputs
@@ -153,6 +156,8 @@ class ReversibleEmbedding(Embedding):
                 f"inputs whose last axis is output_dim={self.output_dim}. Received input shape "
                 f"{tuple(inputs.shape)}"
             )
+        if self.quantization_mode is not None:
+            return getattr(self, f"_{self.quantization_mode}_reverse")(inputs)
         kernel = self.embeddings.T if self.tie_weights else self.reverse_embeddings
         return reverse_projection(inputs, kernel, self._reverse_torch_dtype(), self.logit_soft_cap)
 

@@ -292,7 +292,7 @@ _BAD_ARGUMENTS = [
     (lambda: Conv2D(4, 3, groups=0), "groups"),
     (lambda: Conv2D(4, 3, groups=3), "divisible by the number of groups"),
     (lambda: Conv2D(4, 3, activation="nope"), "nope"),
-    (lambda: Conv2D(4, 3, lora_rank=2), "lora_rank"),
+    (lambda: Conv2D(4, 3, lora_rank=0), "lora_rank"),
 ]
 
 

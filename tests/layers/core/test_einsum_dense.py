@@ -157,7 +157,7 @@ def test_config_round_trip(oracle):
         (("ab,bc->ac", 0), {}, "output_shape"),
         (("ab,bc->ac", 4), {"bias_axes": "x"}, "Bias dimension 'x'"),
         (("ab,bc->ac", 4), {"bias_axes": ""}, "bias_axes"),
-        (("ab,bc->ac", 4), {"lora_rank": 2}, "lora_rank"),
+        (("ab,bc->ac", 4), {"lora_rank": 0}, "lora_rank"),
         (("ab,bc->ac", 4), {"activation": "nope"}, "nope"),
     ],
 )

@@ -1,0 +1,299 @@
+"""EinsumDense quantization (int8, float8) and LoRA against Keras 3 (JAX)."""
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+
+# (equation, output_shape, input_shape, bias_axes): plain, batched, multi-axis, and an
+# equation whose contracted kernel axes outnumber the output axes the kernel lacks.
+CASES = [
+    ("ab,bc->ac", (4,), (None, 3), "c"),
+    ("abc,cd->abd", (None, 5), (None, 2, 3), None),
+    ("btd,ndh->btnh", (None, 2, 4), (None, 3, 5), "nh"),
+    ("abcd,cde->abe", (None, 5), (None, 2, 3, 4), "e"),
+]
+
+
+def _pair(lib_k, eq, out, ish, bias, seed=0, **kwargs):
+    rng = np.random.default_rng(seed)
+    k = lib_k.layers.EinsumDense(eq, out, bias_axes=bias, activation="relu", **kwargs)
+    k.build(ish)
+    l = lamina.layers.EinsumDense(eq, out, bias_axes=bias, activation="relu", **kwargs)
+    l.build(ish)
+    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
+    k.set_weights(weights)
+    l.set_weights(weights)
+    return k, l, rng
+
+
+def _same(l, k, rng, input_shape):
+    assert [w.path for w in l.weights] == [w.path for w in k.weights]
+    assert [tuple(w.shape) for w in l.weights] == [tuple(w.shape) for w in k.weights]
+    assert [w.trainable for w in l.weights] == [w.trainable for w in k.weights]
+    for a, b in zip(l.get_weights(), k.get_weights()):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-6)
+    x = rng.standard_normal((3,) + tuple(input_shape[1:])).astype("float32")
+    np.testing.assert_allclose(l(x).detach().numpy(), np.asarray(k(x)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("mode", ["int8", "float8"])
+def test_quantize_matches_keras(oracle, case, mode):
+    k, l, rng = _pair(oracle, *case)
+    k.quantize(mode)
+    l.quantize(mode)
+    assert l.dtype_policy.name == k.dtype_policy.name
+    _same(l, k, rng, case[2])
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_lora_matches_keras(oracle, case):
+    k, l, rng = _pair(oracle, *case)
+    k.enable_lora(2, lora_alpha=3.0)
+    l.enable_lora(2, lora_alpha=3.0)
+    assert [w.path for w in l.trainable_weights] == [w.path for w in k.trainable_weights]
+    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
+    k.set_weights(weights)
+    l.set_weights(weights)
+    np.testing.assert_allclose(l.kernel.detach().numpy(), np.asarray(k.kernel), rtol=1e-5, atol=1e-6)
+    _same(l, k, rng, case[2])
+    k.quantize("int8")
+    l.quantize("int8")
+    _same(l, k, rng, case[2])
+
+
+@pytest.mark.oracle
+def test_quantized_policy_at_construction(oracle):
+    for dtype in ("int8_from_float32", "float8_from_float32", "int8_from_mixed_bfloat16"):
+        k = oracle.layers.EinsumDense("abc,cde->abde", (None, 2, 4), bias_axes="e", dtype=dtype)
+        k.build((None, 3, 6))
+        l = lamina.layers.EinsumDense("abc,cde->abde", (None, 2, 4), bias_axes="e", dtype=dtype)
+        l.build((None, 3, 6))
+        assert [w.path for w in l.weights] == [w.path for w in k.weights]
+        assert [tuple(w.shape) for w in l.weights] == [tuple(w.shape) for w in k.weights]
+        assert [w.trainable for w in l.weights] == [w.trainable for w in k.weights]
+
+
+def _model(lib, **kwargs):
+    return lib.Sequential(
+        [
+            lib.Input((3, 6)),
+            lib.layers.EinsumDense("abc,cd->abd", (None, 8), bias_axes="d", activation="relu", **kwargs),
+            lib.layers.EinsumDense("abc,cde->abde", (None, 2, 4), bias_axes="e"),
+        ]
+    )
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("mode", ["int8", "float8", "lora"])
+def test_files_both_ways(oracle, tmp_path, mode):
+    kwargs = {"lora_rank": 2} if mode == "lora" else {}
+    k, l = _model(oracle, **kwargs), _model(lamina, **kwargs)
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
+    k.set_weights(weights)
+    l.set_weights(weights)
+    if mode != "lora":
+        k.quantize(mode)
+        l.quantize(mode)
+    x = rng.standard_normal((4, 3, 6)).astype("float32")
+    expected = k.predict(x, verbose=0)
+    np.testing.assert_allclose(l.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    # .weights.h5, Keras -> Lamina and Lamina -> Keras.
+    k.save_weights(tmp_path / "k.weights.h5")
+    l.save_weights(tmp_path / "l.weights.h5")
+    l2, k2 = _model(lamina, **kwargs), _model(oracle, **kwargs)
+    if mode != "lora":
+        l2.quantize(mode)
+        k2.quantize(mode)
+    l2.load_weights(tmp_path / "k.weights.h5")
+    k2.load_weights(tmp_path / "l.weights.h5")
+    np.testing.assert_allclose(l2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(k2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    # .keras archives both ways.
+    k.save(tmp_path / "k.keras")
+    l.save(tmp_path / "l.keras")
+    from_keras = lamina.models.load_model(tmp_path / "k.keras")
+    from_lamina = oracle.models.load_model(tmp_path / "l.keras")
+    np.testing.assert_allclose(from_keras.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(from_lamina.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    assert from_keras.layers[0].dtype_policy.name == k.layers[0].dtype_policy.name
+
+
+def test_int8_gradient_passes_through_the_dequantized_kernel():
+    layer = lamina.layers.EinsumDense("abc,cde->abde", (None, 2, 4), bias_axes="e")
+    layer.build((None, 3, 6))
+    layer.quantize("int8")
+    x = torch.randn(2, 3, 6, requires_grad=True)
+    layer(x).sum().backward()
+    kernel = layer._kernel.to(torch.float32) / layer.kernel_scale.reshape(1, 2, 4)
+    x2 = x.detach().clone().requires_grad_(True)
+    torch.einsum("abc,cde->abde", x2, kernel).sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad)
+
+
+def test_int8_with_ellipsis_equation():
+    # Keras 3.15 cannot quantize these (it reads the input rank as a shape); Lamina can.
+    rng = np.random.default_rng(0)
+    layer = lamina.layers.EinsumDense("...b,bc->...c", 4)
+    layer.build((None, 2, 3))
+    x = rng.standard_normal((5, 2, 3)).astype("float32")
+    expected = layer(x).detach().numpy()
+    layer.quantize("int8")
+    assert tuple(layer.kernel_scale.shape) == (1, 1, 4)  # Laid out against the output.
+    np.testing.assert_allclose(layer(x).detach().numpy(), expected, atol=0.05)
+
+
+def test_lora_trains_only_the_factors():
+    layer = lamina.layers.EinsumDense("abc,cde->abde", (None, 2, 4), lora_rank=2)
+    layer.build((None, 3, 6))
+    assert [w.name for w in layer.trainable_weights] == ["lora_kernel_a", "lora_kernel_b"]
+    assert tuple(layer.lora_kernel_a.shape) == (6, 2, 2) and tuple(layer.lora_kernel_b.shape) == (2, 4)
+    before = layer.kernel.detach().clone()
+    layer(torch.ones(2, 3, 6)).sum().backward()
+    assert layer._kernel.grad is None and layer.lora_kernel_a.grad is not None
+    torch.testing.assert_close(layer.kernel, before)
+
+
+def test_errors():
+    layer = lamina.layers.EinsumDense("ab,bc->ac", 3)
+    with pytest.raises(ValueError, match="isn't yet built"):
+        layer.enable_lora(2)
+    with pytest.raises(ValueError, match="isn't yet built"):
+        layer.quantize("int8")
+    layer.build((None, 2))
+    with pytest.raises(ValueError, match="Invalid quantization mode"):
+        layer.quantize("int3")
+    layer.enable_lora(2)
+    with pytest.raises(ValueError, match="already enabled"):
+        layer.enable_lora(2)
+    layer.quantize("float8")
+    with pytest.raises(NotImplementedError, match="LoRA"):
+        layer(np.ones((1, 2), "float32"))
+    with pytest.raises(ValueError, match="already quantized"):
+        layer.quantize("int8")
+    with pytest.raises(ValueError, match="constraint"):
+        c = lamina.layers.EinsumDense("ab,bc->ac", 3, kernel_constraint="non_neg")
+        c.build((None, 2))
+        c.enable_lora(2)
+    with pytest.raises(ValueError, match="lora_alpha"):
+        lamina.layers.EinsumDense("ab,bc->ac", 3, lora_alpha="big")
+
+    class Sub(lamina.layers.EinsumDense):
+        pass
+
+    sub = Sub("ab,bc->ac", 3)
+    sub.build((None, 2))
+    with pytest.raises(NotImplementedError, match="quantize"):
+        sub.quantize("int8")
+
+
+def test_config_round_trip():
+    layer = lamina.layers.EinsumDense(
+        "ab,bc->ac", 3, lora_rank=2, lora_alpha=4, dtype="int8_from_float32",
+        quantization_config=lamina.quantizers.Int8QuantizationConfig(activation_quantizer=None),
+    )
+    config = layer.get_config()
+    assert config["lora_rank"] == 2 and config["lora_alpha"] == 4
+    clone = lamina.layers.EinsumDense.from_config(config)
+    assert clone.dtype_policy == layer.dtype_policy and clone.lora_rank == 2
+    assert clone.quantization_config.activation_quantizer is None
+    clone.build((None, 5))
+    # Weight-only int8: the inputs stay float.
+    assert clone.inputs_quantizer is None
+    out = clone(np.ones((2, 5), "float32"))
+    assert tuple(out.shape) == (2, 3)
+
+
+def _int4_configs(oracle, block_size):
+    if block_size == 128:
+        return None, None  # The mode's default: blocks of 128 rows.
+    if block_size == "inputs":
+        return (
+            oracle.quantizers.Int4QuantizationConfig(activation_quantizer=oracle.quantizers.AbsMaxQuantizer(), block_size=None),
+            lamina.quantizers.Int4QuantizationConfig(activation_quantizer=lamina.quantizers.AbsMaxQuantizer(), block_size=None),
+        )
+    return (
+        oracle.quantizers.Int4QuantizationConfig(block_size=block_size),
+        lamina.quantizers.Int4QuantizationConfig(block_size=block_size),
+    )
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("block_size", [None, 3, 128, "inputs"])
+@pytest.mark.parametrize("lora", ["none", "before", "after"])
+def test_int4_matches_keras(oracle, case, block_size, lora):
+    k, l, rng = _pair(oracle, *case)
+    if lora == "before":
+        k.enable_lora(2)
+        l.enable_lora(2)
+    kc, lc = _int4_configs(oracle, block_size)
+    k.quantize("int4", config=kc)
+    l.quantize("int4", config=lc)
+    if lora == "after":
+        k.enable_lora(2)
+        l.enable_lora(2)
+    if lora != "none":
+        for name in ("lora_kernel_a", "lora_kernel_b"):
+            value = rng.standard_normal(getattr(k, name).shape).astype("float32")
+            getattr(k, name).assign(value)
+            getattr(l, name).assign(value)
+    assert l.dtype_policy.name == k.dtype_policy.name
+    np.testing.assert_allclose(l.kernel.detach().numpy(), np.asarray(k.kernel), rtol=1e-5, atol=1e-5)
+    _same(l, k, rng, case[2])
+    saved_k, saved_l = {}, {}
+    k.save_own_variables(saved_k)
+    l.save_own_variables(saved_l)
+    assert list(saved_l) == list(saved_k)
+    for key in saved_k:
+        np.testing.assert_allclose(np.asarray(saved_l[key]), np.asarray(saved_k[key]), rtol=1e-6)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("block_size", [-1, 4])
+def test_int4_files_both_ways(oracle, tmp_path, block_size):
+    k, l = _model(oracle), _model(lamina)
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
+    k.set_weights(weights)
+    l.set_weights(weights)
+    k.quantize("int4", config=oracle.quantizers.Int4QuantizationConfig(block_size=block_size))
+    l.quantize("int4", config=lamina.quantizers.Int4QuantizationConfig(block_size=block_size))
+    x = rng.standard_normal((4, 3, 6)).astype("float32")
+    expected = k.predict(x, verbose=0)
+    np.testing.assert_allclose(l.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    k.save(tmp_path / "k.keras")
+    l.save(tmp_path / "l.keras")
+    np.testing.assert_allclose(
+        lamina.models.load_model(tmp_path / "k.keras").predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        oracle.models.load_model(tmp_path / "l.keras").predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5
+    )
+    k.save_weights(tmp_path / "k.weights.h5")
+    l.save_weights(tmp_path / "l.weights.h5")
+    l2, k2 = _model(lamina), _model(oracle)
+    l2.quantize("int4", config=lamina.quantizers.Int4QuantizationConfig(block_size=block_size))
+    k2.quantize("int4", config=oracle.quantizers.Int4QuantizationConfig(block_size=block_size))
+    l2.load_weights(tmp_path / "k.weights.h5")
+    k2.load_weights(tmp_path / "l.weights.h5")
+    np.testing.assert_allclose(l2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(k2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_int4_gradient_passes_through_the_dequantized_kernel():
+    layer = lamina.layers.EinsumDense("abc,cde->abde", (None, 2, 4))
+    layer.build((None, 3, 6))
+    layer.quantize("int4", config=lamina.quantizers.Int4QuantizationConfig(
+        activation_quantizer=lamina.quantizers.AbsMaxQuantizer(), block_size=None))
+    x = torch.randn(2, 3, 6, requires_grad=True)
+    layer(x).sum().backward()
+    kernel = layer._int4_float_kernel(torch.float32)
+    x2 = x.detach().clone().requires_grad_(True)
+    torch.einsum("abc,cde->abde", x2, kernel).sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad)
