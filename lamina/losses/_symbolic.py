@@ -1,0 +1,122 @@
+"""Loss and metric functions called on symbolic tensors: recorded as a node of the functional graph.
+
+Keras 2 programs compute losses on the model's tensors while building it
+(``binary_crossentropy(inputs, outputs) * 784``, then ``model.add_loss(...)``). Lamina's loss
+functions compute with torch directly, so on ``KerasTensor`` arguments they record a
+``LossFunctionNode`` instead: a graph operation that names the registered function and its keyword
+arguments, and runs the plain function when the graph runs. Shapes and dtypes come from running it
+on ``meta`` tensors, as for any layer.
+"""
+
+import functools
+import inspect
+
+from lamina.backend.naming import unique_name
+from lamina.layers.layer import Layer
+from lamina.saving.object_registration import builtin_objects, register_builtin
+
+# The registries a node may name a function from: never an arbitrary import.
+_MODULES = ("keras.losses", "keras.metrics")
+
+
+def _holds_keras_tensor(values):
+    for v in values:
+        if getattr(v, "_is_keras_tensor", False):
+            return True
+        if isinstance(v, (list, tuple, dict)):
+            items = v.values() if isinstance(v, dict) else v
+            if any(getattr(i, "_is_keras_tensor", False) for i in items):
+                return True
+    return False
+
+
+def records_function_node(module="keras.losses"):
+    """Decorate a loss (or metric) function so that a call on symbolic tensors records a node.
+
+    The function must be registered in `module` under its ``__name__`` (put this decorator below
+    ``register_builtin``, so the registered object is the decorated one).
+
+    Args:
+        module: The registry the node looks the function up in when it is built or loaded.
+
+    Returns:
+        The decorator.
+    """
+    if module not in _MODULES:
+        raise ValueError(f"`module` must be one of {_MODULES}. Received: module={module!r}")
+
+    def decorator(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            if _holds_keras_tensor(args) or _holds_keras_tensor(kwargs.values()):
+                return _record(fn.__name__, module, args, kwargs)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _record(name, module, args, kwargs):
+    fn = inspect.unwrap(builtin_objects(module)[name])
+    bound = inspect.signature(fn).bind(*args, **kwargs)
+    params = list(inspect.signature(fn).parameters)
+    tensors = [bound.arguments[p] for p in params[:2] if p in bound.arguments]
+    arguments = {k: v for k, v in bound.arguments.items() if k not in params[:2]}
+    if _holds_keras_tensor(arguments.values()):
+        raise ValueError(
+            f"`{name}` records a graph node on symbolic tensors: only `y_true` and `y_pred` may be "
+            f"symbolic. Received symbolic arguments {sorted(k for k, v in arguments.items() if _holds_keras_tensor([v]))}."
+        )
+    node = LossFunctionNode(name, module=module, arguments=arguments, name=unique_name(name))
+    return node(*tensors)
+
+
+@register_builtin("keras.layers")
+class LossFunctionNode(Layer):
+    """Applies a registered loss or metric function (e.g. ``binary_crossentropy``) in a graph.
+
+    Made when such a function is called on symbolic tensors; it saves and loads with Lamina (Keras
+    has no such class: Keras records the function's individual operations instead).
+
+    Args:
+        function: The registered name of the function, e.g. ``"binary_crossentropy"``.
+        module: ``"keras.losses"`` or ``"keras.metrics"``: the registry to look it up in.
+        arguments: The function's keyword arguments other than ``y_true`` and ``y_pred`` (e.g.
+            ``{"from_logits": True}``).
+
+    Example:
+
+    >>> x = lamina.Input((4,))
+    >>> y = lamina.layers.Dense(4, activation="sigmoid")(x)
+    >>> lamina.losses.binary_crossentropy(x, y).shape
+    (None,)
+    """
+
+    _is_op_node = True  # a graph operation, not a layer: left out of `model.layers`, as in Keras
+
+    def __init__(self, function, module="keras.losses", arguments=None, **kwargs):
+        # Labels keep their dtype (class ids of sparse losses), as the function call would.
+        kwargs.setdefault("autocast", False)
+        super().__init__(**kwargs)
+        if module not in _MODULES:
+            raise ValueError(f"`module` must be one of {_MODULES}. Received: module={module!r}")
+        fn = builtin_objects(module).get(function) if isinstance(function, str) else None
+        if fn is None or isinstance(fn, type) or not callable(fn):
+            raise ValueError(
+                f"Unknown function {function!r} in {module!r}: expected the name of a registered "
+                "loss or metric function, e.g. 'binary_crossentropy'."
+            )
+        self.function = function
+        self.module = module
+        self.arguments = dict(arguments or {})
+        self._fn = inspect.unwrap(fn)
+        self.built = True
+
+    def call(self, y_true, y_pred):
+        return self._fn(y_true, y_pred, **self.arguments)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"function": self.function, "module": self.module, "arguments": dict(self.arguments)})
+        return config

@@ -1,0 +1,129 @@
+"""Keras 2's symbolic ``add_loss`` and ``add_metric`` on a functional model.
+
+Keras 2 programs add losses and metrics computed from the model's own tensors after building it::
+
+    kl = -0.5 * K.sum(1 + z_log_var - K.square(z_mean) - K.exp(z_log_var), axis=-1)
+    vae.add_loss(K.mean(kl))
+    model.add_metric(K.std(x1), name="std_of_activation", aggregation="mean")
+
+Such a tensor becomes an extra target of the model's execution plan: the nodes it needs (those the
+outputs do not already compute) are appended to the plan, followed by a step that hands its value
+to ``add_loss`` or to the metric. Every call of the model (eager, ``fit``, ``evaluate``) thus
+computes it in the same pass as the outputs, and a model with no such tensor runs exactly the plan
+it had before.
+
+These added losses and metrics are not written to the model's config: a saved model loads without
+them (add them again after loading), and its file stays readable by Keras.
+"""
+
+from lamina.layers import symbolic
+from lamina.layers._added_metric import AddedMetric
+from lamina.models.functional import _PlanStep, _topological_nodes
+
+
+class _AddLossStep:
+    """The last step for a symbolic loss: its computed value goes to ``model.add_loss``."""
+
+    __slots__ = ("model", "tensor_id")
+
+    def __init__(self, model, tensor):
+        self.model = model
+        self.tensor_id = id(tensor)
+
+    def run(self, values):
+        self.model.add_loss(values[self.tensor_id])
+
+    def run_symbolic(self, values):
+        # Called on new symbolic inputs, the model records nothing: its losses come from its own
+        # eager calls, which the calling model's `losses` gathers.
+        pass
+
+
+class _AddMetricStep:
+    """The last step for a symbolic metric: its computed value updates the metric."""
+
+    __slots__ = ("metric", "tensor_id")
+
+    def __init__(self, metric, tensor):
+        self.metric = metric
+        self.tensor_id = id(tensor)
+
+    def run(self, values):
+        self.metric.update_state(values[self.tensor_id])
+
+    def run_symbolic(self, values):
+        pass
+
+
+def add_symbolic_loss(model, loss):
+    """Make `loss`, a symbolic tensor of `model`'s graph, a loss added on every call of the model.
+
+    Args:
+        model: A functional model.
+        loss: A ``KerasTensor`` computed from the model's inputs.
+
+    Raises:
+        ValueError: If `loss` cannot be computed from the model's inputs.
+    """
+    _extend_plan(model, loss, "add_loss")
+    model._plan.append(_AddLossStep(model, loss))
+    model.__dict__.setdefault("_symbolic_losses", []).append(loss)
+
+
+def add_symbolic_metric(model, value, name=None, aggregation="mean"):
+    """Make `value`, a symbolic tensor of `model`'s graph, a metric updated on every call.
+
+    Args:
+        model: A functional model.
+        value: A ``KerasTensor`` computed from the model's inputs.
+        name: The metric's name, as shown by ``fit`` (required, as in Keras 2).
+        aggregation: ``"mean"`` (or ``None``, the same) averages the value over calls; ``"sum"``
+            sums it.
+
+    Raises:
+        ValueError: If `name` is missing or already taken, if `aggregation` is not one of the
+            values above, or if `value` cannot be computed from the model's inputs.
+    """
+    if not name:
+        raise ValueError(
+            f"`add_metric` on model '{model.name}' needs a `name` for the symbolic tensor {value!r}, "
+            "e.g. `model.add_metric(K.std(x), name='std_of_activation')`."
+        )
+    if any(getattr(m, "name", None) == name for m in model.metrics):
+        raise ValueError(
+            f"`add_metric` on model '{model.name}': a metric named {name!r} already exists. Give "
+            "each added metric a different name."
+        )
+    metric = AddedMetric(name=name, aggregation=aggregation)
+    _extend_plan(model, value, "add_metric")
+    model._plan.append(_AddMetricStep(metric, value))
+    model._metrics.append(metric)
+
+
+def _extend_plan(model, tensor, method):
+    """Append to `model`'s plan the nodes that compute `tensor` and that it does not run yet."""
+    if not symbolic.is_keras_tensor(tensor):
+        raise TypeError(f"`{method}` expects a symbolic tensor here. Received: {tensor!r}")
+    try:
+        nodes = _topological_nodes(model.inputs, [tensor])
+    except ValueError as error:
+        raise ValueError(
+            f"`{method}` on model '{model.name}': the symbolic tensor {tensor!r} cannot be computed "
+            f"from the model's inputs {[t.name for t in model.inputs]}. It must depend only on "
+            f"those inputs (and the layers between them). Details: {error}"
+        ) from None
+    planned = {id(step.node) for step in model._plan if isinstance(step, _PlanStep)}
+    input_layers = model._input_layers()
+    tracked = {id(layer) for layer in model._flatten_layers(include_self=True)}
+    for node in nodes:
+        if id(node) in planned or node.layer in input_layers:
+            continue
+        model._plan.append(_PlanStep(node))
+        planned.add(id(node))
+        layer = node.layer
+        if id(layer) not in tracked and not getattr(layer, "_is_op_node", False):
+            # A layer used only by the added loss (not by the outputs) must still train with the
+            # model: track it as the graph's other layers are.
+            model._modules[layer.name] = layer
+            model._graph_layer_keys.add(layer.name)
+            tracked.add(id(layer))
