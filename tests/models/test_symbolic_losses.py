@@ -304,3 +304,11 @@ def test_symbolic_add_loss_and_add_metric_errors():
     model.compile(optimizer="sgd")
     with pytest.raises(ValueError, match="No loss to compute"):
         model.fit(np.ones((4, 4), "float32"), epochs=1, verbose=0)
+
+
+def test_symbolic_add_loss_is_refused_outside_functional_models():
+    model = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(2)])
+    with pytest.raises(ValueError, match="Only a functional model"):
+        model.add_loss(lamina.ops.sum(model.output))
+    with pytest.raises(ValueError, match="received the symbolic tensor"):
+        lamina.layers.Dense(2).add_metric(lamina.ops.sum(model.output), name="s")
