@@ -120,3 +120,46 @@ class LossFunctionNode(Layer):
         config = super().get_config()
         config.update({"function": self.function, "module": self.module, "arguments": dict(self.arguments)})
         return config
+
+
+def record_loss_object(loss, y_true, y_pred, sample_weight=None):
+    """Record ``loss(y_true, y_pred, sample_weight)``, a ``Loss`` object called on symbolic tensors."""
+    args = (y_true, y_pred) if sample_weight is None else (y_true, y_pred, sample_weight)
+    return LossObjectNode(loss, name=unique_name(loss.name))(*args)
+
+
+@register_builtin("keras.layers")
+class LossObjectNode(Layer):
+    """Applies a ``Loss`` object (weighting and reduction included) in a functional graph.
+
+    Made when a loss object is called on symbolic tensors, e.g.
+    ``lamina.losses.MeanSquaredError()(inputs, outputs)``; it saves the loss's config and loads
+    with Lamina.
+
+    Args:
+        loss: A ``Loss`` instance, or its serialized config.
+    """
+
+    _is_op_node = True  # a graph operation, not a layer: left out of `model.layers`, as in Keras
+
+    def __init__(self, loss, **kwargs):
+        kwargs.setdefault("autocast", False)
+        super().__init__(**kwargs)
+        if isinstance(loss, dict):
+            from lamina.losses import deserialize
+
+            loss = deserialize(loss)
+        if not callable(getattr(loss, "call", None)) or not hasattr(loss, "reduction"):
+            raise ValueError(f"`loss` must be a `lamina.losses.Loss` instance or its config. Received: {loss!r}")
+        self.loss = loss
+        self.built = True
+
+    def call(self, y_true, y_pred, sample_weight=None):
+        return self.loss(y_true, y_pred, sample_weight=sample_weight)
+
+    def get_config(self):
+        from lamina.losses.loss import _serialize
+
+        config = super().get_config()
+        config["loss"] = _serialize(self.loss)
+        return config
