@@ -65,10 +65,10 @@ class LossesAPI:
 
 def _refuse_symbolic(layer, value, method):
     # Inside a call on symbolic inputs layers see placeholder tensors, never a KerasTensor: one
-    # arrives here only from outside any call, where only a functional model can give it meaning.
+    # arrives here only from outside any call, where only a model with a graph gives it meaning.
     if getattr(value, "_is_keras_tensor", False):
         raise ValueError(
             f"`{method}` on '{layer.name}' ({type(layer).__name__}) received the symbolic tensor "
-            f"{value!r}. Only a functional model (`Model(inputs, outputs)`) accepts a symbolic "
+            f"{value!r}. Only a functional or Sequential model accepts a symbolic "
             f"tensor of its graph; otherwise call `{method}` inside `call` with the computed value."
         )

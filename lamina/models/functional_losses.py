@@ -1,4 +1,4 @@
-"""Keras 2's symbolic ``add_loss`` and ``add_metric`` on a functional model.
+"""Keras 2's symbolic ``add_loss`` and ``add_metric`` on a functional (or ``Sequential``) model.
 
 Keras 2 programs add losses and metrics computed from the model's own tensors after building it::
 
@@ -11,6 +11,10 @@ outputs do not already compute) are appended to the plan, followed by a step tha
 to ``add_loss`` or to the metric. Every call of the model (eager, ``fit``, ``evaluate``) thus
 computes it in the same pass as the outputs, and a model with no such tensor runs exactly the plan
 it had before.
+
+A ``Sequential`` model runs its stack of layers without a plan; once it holds such a tensor it
+runs a plan made here instead (its stack's nodes, then the added ones): ``sequential_call``.
+Adding or popping a layer rebuilds its graph and drops that plan with the tensors it referred to.
 
 These added losses and metrics are not written to the model's config: a saved model loads without
 them (add them again after loading), and its file stays readable by Keras.
@@ -65,9 +69,7 @@ def add_symbolic_loss(model, loss):
     Raises:
         ValueError: If `loss` cannot be computed from the model's inputs.
     """
-    _extend_plan(model, loss, "add_loss")
-    model._plan.append(_AddLossStep(model, loss))
-    model.__dict__.setdefault("_symbolic_losses", []).append(loss)
+    _extend_plan(model, loss, "add_loss").append(_AddLossStep(model, loss))
 
 
 def add_symbolic_metric(model, value, name=None, aggregation="mean"):
@@ -95,15 +97,41 @@ def add_symbolic_metric(model, value, name=None, aggregation="mean"):
             "each added metric a different name."
         )
     metric = AddedMetric(name=name, aggregation=aggregation)
-    _extend_plan(model, value, "add_metric")
-    model._plan.append(_AddMetricStep(metric, value))
+    _extend_plan(model, value, "add_metric").append(_AddMetricStep(metric, value))
     model._metrics.append(metric)
 
 
+def sequential_call(model, inputs, mask=None):
+    """Run a ``Sequential`` model that holds symbolic losses or metrics: its plan, in one pass."""
+    if mask is not None and hasattr(inputs, "shape"):
+        inputs._keras_mask = mask
+    values = {id(model.inputs[0]): inputs}
+    for step in model._symbolic_plan:
+        step.run(values)
+    return values[id(model.outputs[0])]
+
+
+def _plan_of(model):
+    if not getattr(model, "_is_sequential", False):
+        return model._plan, model._input_layers()
+    if model.inputs is None:
+        raise ValueError(
+            f"Sequential model '{model.name}' has no graph yet: give it an `Input` (or build it) "
+            "before adding a loss or metric computed from its tensors."
+        )
+    if model._symbolic_plan is None:
+        model._symbolic_plan = [_PlanStep(node) for node in model._graph_nodes]
+    return model._symbolic_plan, [model._input_layer]
+
+
 def _extend_plan(model, tensor, method):
-    """Append to `model`'s plan the nodes that compute `tensor` and that it does not run yet."""
+    """Append to `model`'s plan the nodes that compute `tensor` and that it does not run yet.
+
+    Returns the plan, for the caller to append the step that consumes the tensor's value.
+    """
     if not symbolic.is_keras_tensor(tensor):
         raise TypeError(f"`{method}` expects a symbolic tensor here. Received: {tensor!r}")
+    plan, input_layers = _plan_of(model)
     try:
         nodes = _topological_nodes(model.inputs, [tensor])
     except ValueError as error:
@@ -112,13 +140,12 @@ def _extend_plan(model, tensor, method):
             f"from the model's inputs {[t.name for t in model.inputs]}. It must depend only on "
             f"those inputs (and the layers between them). Details: {error}"
         ) from None
-    planned = {id(step.node) for step in model._plan if isinstance(step, _PlanStep)}
-    input_layers = model._input_layers()
+    planned = {id(step.node) for step in plan if isinstance(step, _PlanStep)}
     tracked = {id(layer) for layer in model._flatten_layers(include_self=True)}
     for node in nodes:
         if id(node) in planned or node.layer in input_layers:
             continue
-        model._plan.append(_PlanStep(node))
+        plan.append(_PlanStep(node))
         planned.add(id(node))
         layer = node.layer
         if id(layer) not in tracked and not getattr(layer, "_is_op_node", False):
@@ -127,3 +154,4 @@ def _extend_plan(model, tensor, method):
             model._modules[layer.name] = layer
             model._graph_layer_keys.add(layer.name)
             tracked.add(id(layer))
+    return plan

@@ -330,9 +330,31 @@ def test_symbolic_add_loss_and_add_metric_errors():
         model.fit(np.ones((4, 4), "float32"), epochs=1, verbose=0)
 
 
-def test_symbolic_add_loss_is_refused_outside_functional_models():
-    model = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(2)])
-    with pytest.raises(ValueError, match="Only a functional model"):
-        model.add_loss(lamina.ops.sum(model.output))
+def test_sequential_add_loss_and_add_metric_on_its_output():
+    model = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(3, name="hidden"), lamina.layers.Dense(2, name="out")])
+    hidden = model.get_layer("hidden").output
+    model.add_loss(0.5 * lamina.ops.mean(lamina.ops.square(model.output)))
+    model.add_metric(lamina.ops.max(hidden), name="max_hidden", aggregation="mean")
+    x = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
+    out = _np(model(x))
+    kernel, bias = model.get_layer("hidden").get_weights()
+    np.testing.assert_allclose(_np(model.losses[0]), 0.5 * np.mean(out**2), rtol=1e-5)
+    metric = next(m for m in model.metrics if m.name == "max_hidden")
+    np.testing.assert_allclose(_np(metric.result()), (x @ kernel + bias).max(), rtol=1e-5)
+    model.compile(optimizer="sgd", loss="mse")
+    history = model.fit(x, np.zeros((6, 2), "float32"), epochs=1, batch_size=3, verbose=0)
+    assert set(history.history) == {"loss", "max_hidden"}
+    # Changing the stack rebuilds the graph: the added tensors referred to the old one.
+    model.pop()
+    model(x)
+    assert model.losses == []
+
+
+def test_symbolic_add_loss_is_refused_outside_models_with_a_graph():
+    x = lamina.Input((4,))
+    with pytest.raises(ValueError, match="Only a functional or Sequential model"):
+        lamina.layers.Dense(2).add_metric(lamina.ops.sum(x), name="s")
     with pytest.raises(ValueError, match="received the symbolic tensor"):
-        lamina.layers.Dense(2).add_metric(lamina.ops.sum(model.output), name="s")
+        lamina.layers.Dense(2).add_loss(lamina.ops.sum(x))
+    with pytest.raises(ValueError, match="has no graph yet"):
+        lamina.Sequential([lamina.layers.Dense(2)]).add_loss(lamina.ops.sum(x))
