@@ -13,21 +13,11 @@ import inspect
 
 from lamina.backend.naming import unique_name
 from lamina.layers.layer import Layer
+from lamina.ops._symbolic import holds_keras_tensor
 from lamina.saving.object_registration import builtin_objects, register_builtin
 
 # The registries a node may name a function from: never an arbitrary import.
 _MODULES = ("keras.losses", "keras.metrics")
-
-
-def _holds_keras_tensor(values):
-    for v in values:
-        if getattr(v, "_is_keras_tensor", False):
-            return True
-        if isinstance(v, (list, tuple, dict)):
-            items = v.values() if isinstance(v, dict) else v
-            if any(getattr(i, "_is_keras_tensor", False) for i in items):
-                return True
-    return False
 
 
 def records_function_node(module="keras.losses"):
@@ -48,8 +38,8 @@ def records_function_node(module="keras.losses"):
     def decorator(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            if _holds_keras_tensor(args) or _holds_keras_tensor(kwargs.values()):
-                return _record(fn.__name__, module, args, kwargs)
+            if holds_keras_tensor(args) or holds_keras_tensor(kwargs.values()):
+                return _record(fn, module, args, kwargs)
             return fn(*args, **kwargs)
 
         return wrapper
@@ -57,18 +47,18 @@ def records_function_node(module="keras.losses"):
     return decorator
 
 
-def _record(name, module, args, kwargs):
-    fn = inspect.unwrap(builtin_objects(module)[name])
-    bound = inspect.signature(fn).bind(*args, **kwargs)
+def _record(fn, module, args, kwargs):
     params = list(inspect.signature(fn).parameters)
+    bound = inspect.signature(fn).bind(*args, **kwargs)
     tensors = [bound.arguments[p] for p in params[:2] if p in bound.arguments]
     arguments = {k: v for k, v in bound.arguments.items() if k not in params[:2]}
-    if _holds_keras_tensor(arguments.values()):
+    symbolic_arguments = sorted(k for k, v in arguments.items() if holds_keras_tensor([v]))
+    if symbolic_arguments:
         raise ValueError(
-            f"`{name}` records a graph node on symbolic tensors: only `y_true` and `y_pred` may be "
-            f"symbolic. Received symbolic arguments {sorted(k for k, v in arguments.items() if _holds_keras_tensor([v]))}."
+            f"`{fn.__name__}` records a graph node on symbolic tensors: only `y_true` and `y_pred` "
+            f"may be symbolic. Received symbolic arguments {symbolic_arguments}."
         )
-    node = LossFunctionNode(name, module=module, arguments=arguments, name=unique_name(name))
+    node = LossFunctionNode(fn.__name__, module=module, arguments=arguments, name=unique_name(fn.__name__))
     return node(*tensors)
 
 
