@@ -14,11 +14,11 @@ from lamina.losses._crossentropy_args import (
     smooth_categorical,
     warn_single_class,
 )
-from lamina.losses._symbolic import records_function_node
 from lamina.losses.loss import Loss, LossFunctionWrapper, _check_compatible, _convert_pair
 from lamina.ops._crossentropy_math import binary_crossentropy_values
 from lamina.ops._utils import check_same_shape
 from lamina.saving.object_registration import register_builtin
+from lamina.losses._symbolic import records_function_node
 
 _MODULE = "keras.losses"
 

@@ -5,9 +5,9 @@ import numbers
 import torch
 
 from lamina.backend import config as backend_config
-from lamina.losses._symbolic import records_function_node
 from lamina.losses.loss import Loss, LossFunctionWrapper, _check_compatible, _convert_pair
 from lamina.saving.object_registration import register_builtin
+from lamina.losses._symbolic import records_function_node
 
 _MODULE = "keras.losses"
 

@@ -7,9 +7,9 @@ import torch
 from lamina.backend import config as backend_config
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
-from lamina.losses._symbolic import records_function_node
 from lamina.losses.loss import Loss, LossFunctionWrapper, _set_mask
 from lamina.saving.object_registration import register_builtin
+from lamina.losses._symbolic import records_function_node
 
 _MODULE = "keras.losses"
 
