@@ -214,6 +214,14 @@ def test_vae_added_loss_equals_the_formula_after_a_call():
     assert len(vae.losses) == 1
 
 
+def test_added_loss_of_a_nested_model_counts_in_the_outer_model():
+    vae, _ = _vae()
+    inputs = lamina.Input((12,))
+    outer = lamina.Model(inputs, vae(inputs))
+    outer(np.random.default_rng(0).uniform(size=(3, 12)).astype("float32"))
+    assert len(outer.losses) == 1 and outer.losses[0] is vae.losses[0]
+
+
 def test_vae_gradients_reach_z_mean_and_z_log_var():
     vae, encoder = _vae()
     x = torch.rand(4, 12)
