@@ -16,9 +16,15 @@ A ``Sequential`` model runs its stack of layers without a plan; once it holds su
 runs a plan made here instead (its stack's nodes, then the added ones): ``sequential_call``.
 Adding or popping a layer rebuilds its graph and drops that plan with the tensors it referred to.
 
-These added losses and metrics are not written to the model's config: a saved model loads without
-them (add them again after loading), and its file stays readable by Keras.
+A functional model writes its added tensors to its config (``"added_losses"``,
+``"added_metrics"``, which Keras ignores) with the nodes computing them, and adds them again when
+loaded. That takes every such node to belong to the model itself: a tensor computed inside a nested
+model (the VAE's ``z_mean``, made in the encoder's own graph) has no place in the model's config,
+so saving leaves it out with a warning (add it again after loading). A ``Sequential`` model's
+config has no nodes: its added tensors are never saved.
 """
+
+import warnings
 
 from lamina.layers import symbolic
 from lamina.layers._added_metric import AddedMetric
@@ -69,7 +75,9 @@ def add_symbolic_loss(model, loss):
     Raises:
         ValueError: If `loss` cannot be computed from the model's inputs.
     """
-    _extend_plan(model, loss, "add_loss").append(_AddLossStep(model, loss))
+    plan, saveable = _extend_plan(model, loss, "add_loss")
+    plan.append(_AddLossStep(model, loss))
+    _record_target(model, {"tensor": loss, "saveable": saveable})
 
 
 def add_symbolic_metric(model, value, name=None, aggregation="mean"):
@@ -97,8 +105,52 @@ def add_symbolic_metric(model, value, name=None, aggregation="mean"):
             "each added metric a different name."
         )
     metric = AddedMetric(name=name, aggregation=aggregation)
-    _extend_plan(model, value, "add_metric").append(_AddMetricStep(metric, value))
+    plan, saveable = _extend_plan(model, value, "add_metric")
+    plan.append(_AddMetricStep(metric, value))
     model._metrics.append(metric)
+    target = {"tensor": value, "saveable": saveable, "name": name, "aggregation": aggregation}
+    _record_target(model, target)
+
+
+def _record_target(model, target):
+    if not getattr(model, "_is_sequential", False):
+        model.__dict__.setdefault("_symbolic_targets", []).append(target)
+
+
+def targets_config(model, tensor_ref):
+    """The config entries of `model`'s added losses and metrics (those it can save).
+
+    Args:
+        model: A functional model.
+        tensor_ref: Turns a tensor of the model's graph into its ``[layer, node, index]`` reference.
+
+    Returns:
+        A dict with ``"added_losses"`` and ``"added_metrics"`` (empty when there are none).
+    """
+    config = {}
+    for target in model.__dict__.get("_symbolic_targets", ()):
+        if not target["saveable"]:
+            warnings.warn(
+                f"Model '{model.name}': the {'metric' if 'name' in target else 'loss'} added from "
+                f"{target['tensor']!r} is computed by layers of a nested model and is not saved. "
+                "Add it again after loading the model.",
+                stacklevel=4,
+            )
+        elif "name" in target:
+            entry = {"tensor": tensor_ref(target["tensor"]), "name": target["name"]}
+            entry["aggregation"] = target["aggregation"]
+            config.setdefault("added_metrics", []).append(entry)
+        else:
+            config.setdefault("added_losses", []).append(tensor_ref(target["tensor"]))
+    return config
+
+
+def restore_targets(model, config, tensor_of):
+    """Add again the losses and metrics ``targets_config`` wrote (`tensor_of` reads a reference)."""
+    for ref in config.get("added_losses", ()):
+        add_symbolic_loss(model, tensor_of(ref))
+    for entry in config.get("added_metrics", ()):
+        add_symbolic_metric(model, tensor_of(entry["tensor"]), entry["name"], entry.get("aggregation", "mean"))
 
 
 def sequential_call(model, inputs, mask=None):
@@ -141,17 +193,25 @@ def _extend_plan(model, tensor, method):
             f"those inputs (and the layers between them). Details: {error}"
         ) from None
     planned = {id(step.node) for step in plan if isinstance(step, _PlanStep)}
+    new_nodes = [n for n in nodes if id(n) not in planned and n.layer not in input_layers]
+    direct = {id(layer) for layer in model._modules.values()}
     tracked = {id(layer) for layer in model._flatten_layers(include_self=True)}
-    for node in nodes:
-        if id(node) in planned or node.layer in input_layers:
-            continue
+    # Written to the config only if every node belongs to the model itself (see the module notes).
+    saveable = not getattr(model, "_is_sequential", False) and all(
+        id(n.layer) in direct
+        or (id(n.layer) not in tracked and model._modules.get(n.layer.name) in (None, n.layer))
+        for n in new_nodes
+    )
+    for node in new_nodes:
         plan.append(_PlanStep(node))
-        planned.add(id(node))
         layer = node.layer
-        if id(layer) not in tracked and not getattr(layer, "_is_op_node", False):
-            # A layer used only by the added loss (not by the outputs) must still train with the
-            # model: track it as the graph's other layers are.
+        if saveable:
+            model._nodes.append(node)
+        # A layer used only by the added tensor (not by the outputs) must still train with the
+        # model, and a saveable tensor's operations are saved with it: both join the graph's
+        # layers.
+        if id(layer) not in tracked and (saveable or not getattr(layer, "_is_op_node", False)):
             model._modules[layer.name] = layer
             model._graph_layer_keys.add(layer.name)
             tracked.add(id(layer))
-    return plan
+    return plan, saveable

@@ -366,3 +366,50 @@ def test_symbolic_add_loss_is_refused_outside_models_with_a_graph():
         lamina.layers.Dense(2).add_loss(lamina.ops.sum(x))
     with pytest.raises(ValueError, match="has no graph yet"):
         lamina.Sequential([lamina.layers.Dense(2)]).add_loss(lamina.ops.sum(x))
+
+
+# --- saving -----------------------------------------------------------------------------------
+
+
+@pytest.mark.oracle
+def test_added_loss_and_metric_are_saved_and_restored(oracle, tmp_path):
+    model = _guide_model()
+    x = np.random.default_rng(0).normal(size=(4, 10)).astype("float32")
+    model(x)
+    path = str(tmp_path / "guide.keras")
+    model.save(path)
+    loaded = lamina.models.load_model(path)
+    loaded(x)
+    np.testing.assert_allclose(_np(loaded.losses[0]), _np(model.losses[0]), rtol=1e-6)
+    metric = next(m for m in loaded.metrics if m.name == "std_of_activation")
+    np.testing.assert_allclose(_np(metric.result()), _x1(model, x).std(), rtol=1e-5)
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+    # The added keys are Lamina's; Keras reads the rest of the file (the same outputs).
+    reference = oracle.saving.load_model(path)
+    np.testing.assert_allclose(np.asarray(reference(x)), _np(model(x)), rtol=1e-5, atol=1e-6)
+
+
+def test_autoencoder_with_a_loss_function_add_loss_round_trips(tmp_path):
+    inputs = lamina.Input((6,))
+    outputs = lamina.layers.Dense(6, activation="sigmoid")(lamina.layers.Dense(2)(inputs))
+    model = lamina.Model(inputs, outputs)
+    model.add_loss(lamina.ops.mean(lamina.losses.binary_crossentropy(inputs, outputs)) * 6)
+    x = np.random.default_rng(0).uniform(size=(5, 6)).astype("float32")
+    model(x)
+    path = str(tmp_path / "ae.keras")
+    model.save(path)
+    loaded = lamina.models.load_model(path)
+    loaded(x)
+    np.testing.assert_allclose(_np(loaded.losses[0]), _np(model.losses[0]), rtol=1e-6)
+    loaded.compile(optimizer="adam")
+    assert np.isfinite(loaded.fit(x, epochs=1, verbose=0).history["loss"][0])
+
+
+def test_a_loss_computed_inside_a_nested_model_is_not_saved_with_a_warning(tmp_path):
+    vae, _ = _vae()
+    path = str(tmp_path / "vae.keras")
+    with pytest.warns(UserWarning, match="computed by layers of a nested model and is not saved"):
+        vae.save(path)
+    loaded = lamina.models.load_model(path, custom_objects={"_sampling": _sampling})
+    loaded(np.random.rand(2, 12).astype("float32"))
+    assert loaded.losses == []
