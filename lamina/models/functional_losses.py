@@ -179,7 +179,8 @@ def _plan_of(model):
 def _extend_plan(model, tensor, method):
     """Append to `model`'s plan the nodes that compute `tensor` and that it does not run yet.
 
-    Returns the plan, for the caller to append the step that consumes the tensor's value.
+    Returns the plan (for the caller to append the step that consumes the tensor's value) and
+    whether the tensor can be written to the model's config.
     """
     if not symbolic.is_keras_tensor(tensor):
         raise TypeError(f"`{method}` expects a symbolic tensor here. Received: {tensor!r}")
@@ -196,11 +197,17 @@ def _extend_plan(model, tensor, method):
     new_nodes = [n for n in nodes if id(n) not in planned and n.layer not in input_layers]
     direct = {id(layer) for layer in model._modules.values()}
     tracked = {id(layer) for layer in model._flatten_layers(include_self=True)}
+    for node in new_nodes:
+        clash = model._modules.get(node.layer.name)
+        if id(node.layer) not in tracked and clash is not None and clash is not node.layer:
+            raise ValueError(
+                f"`{method}` on model '{model.name}': the tensor {tensor!r} is computed by layer "
+                f"'{node.layer.name}', but the model already has another layer of that name. All "
+                "layer names should be unique."
+            )
     # Written to the config only if every node belongs to the model itself (see the module notes).
     saveable = not getattr(model, "_is_sequential", False) and all(
-        id(n.layer) in direct
-        or (id(n.layer) not in tracked and model._modules.get(n.layer.name) in (None, n.layer))
-        for n in new_nodes
+        id(n.layer) in direct or id(n.layer) not in tracked for n in new_nodes
     )
     for node in new_nodes:
         plan.append(_PlanStep(node))

@@ -333,6 +333,9 @@ def test_symbolic_add_loss_and_add_metric_errors():
         model.add_metric(lamina.ops.mean(inputs), name="total")
     with pytest.raises(ValueError, match="aggregation"):
         model.add_metric(lamina.ops.sum(inputs), name="other", aggregation="max")
+    clash = lamina.layers.Dense(2, name=model.layers[-1].name)(inputs)
+    with pytest.raises(ValueError, match="already has another layer of that name"):
+        model.add_loss(lamina.ops.sum(clash))
     model.compile(optimizer="sgd")
     with pytest.raises(ValueError, match="No loss to compute"):
         model.fit(np.ones((4, 4), "float32"), epochs=1, verbose=0)
