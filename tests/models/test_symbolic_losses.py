@@ -416,3 +416,50 @@ def test_a_loss_computed_inside_a_nested_model_is_not_saved_with_a_warning(tmp_p
     loaded = lamina.models.load_model(path, custom_objects={"_sampling": _sampling})
     loaded(np.random.rand(2, 12).astype("float32"))
     assert loaded.losses == []
+
+
+# --- Keras 2 backend functions on symbolic tensors --------------------------------------------
+
+
+def test_backend_functions_on_keras_tensors_compute_the_eager_values(tmp_path):
+    x = lamina.Input((2, 3))
+    y = lamina.layers.Dense(3, activation="sigmoid")(x)
+    calls = {
+        "flatten": lambda f, a, b: f.flatten(b),
+        "batch_flatten": lambda f, a, b: f.batch_flatten(b),
+        "clip": lambda f, a, b: f.clip(b, 0.4, 0.6),
+        "sqrt": lambda f, a, b: f.sqrt(b - 0.5),
+        "l2_normalize": lambda f, a, b: f.l2_normalize(b, axis=-1),
+        "argmax": lambda f, a, b: f.argmax(b),
+        "relu": lambda f, a, b: f.relu(b - 0.5, alpha=0.1),
+        "binary_crossentropy": lambda f, a, b: f.binary_crossentropy(a, b),
+        "softmax": lambda f, a, b: f.softmax(b),
+    }
+    symbolic_outputs = [fn(K, x, y) for fn in calls.values()]
+    assert [tuple(t.shape) for t in symbolic_outputs[:2]] == [(None,), (None, 6)]
+    model = lamina.Model(x, [y] + symbolic_outputs)
+    data = np.random.default_rng(0).uniform(size=(4, 2, 3)).astype("float32")
+    y_value, *values = model(data)
+    for name, fn, value in zip(calls, calls.values(), values):
+        expected = _np(fn(K, torch.as_tensor(data), y_value.detach()))
+        np.testing.assert_allclose(_np(value), expected, rtol=1e-6, err_msg=name)
+    path = str(tmp_path / "k.keras")
+    model.save(path)
+    for a, b in zip(lamina.models.load_model(path)(data), [y_value] + values):
+        np.testing.assert_allclose(_np(a), _np(b), rtol=1e-6)
+
+
+def test_keras2_deconv_vae_loss_on_flattened_tensors():
+    inputs = lamina.Input((4, 4, 1))
+    h = lamina.layers.Conv2D(2, 3, padding="same", activation="relu")(inputs)
+    outputs = lamina.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(h)
+    model = lamina.Model(inputs, outputs)
+    model.add_loss(K.mean(lamina.losses.binary_crossentropy(K.flatten(inputs), K.flatten(outputs)) * 16))
+    x = np.random.default_rng(0).uniform(size=(3, 4, 4, 1)).astype("float32")
+    out = _np(model(x)).reshape(-1)
+    p = np.clip(out, 1e-7, 1 - 1e-7)
+    flat = x.reshape(-1)
+    expected = -np.mean(flat * np.log(p) + (1 - flat) * np.log(1 - p)) * 16
+    np.testing.assert_allclose(_np(model.losses[0]), expected, rtol=1e-5)
+    model.compile(optimizer="adam")
+    assert np.isfinite(model.fit(x, epochs=1, verbose=0).history["loss"][0])
