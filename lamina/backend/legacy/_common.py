@@ -25,6 +25,17 @@ def real(x):
     return x if x.is_floating_point() else x.to(float_dtype(None))
 
 
+# Graph nodes are layers, a floor above: the public namespace installs the recorder when it loads
+# (lamina/__init__.py), so these functions never import the layers package.
+_NODE_RECORDER = []
+
+
+def set_node_recorder(recorder):
+    """Install ``recorder(fn, args, kwargs)``, which records a ``K.*`` call on symbolic tensors as
+    a graph node and returns its symbolic output."""
+    _NODE_RECORDER[:] = [recorder]
+
+
 def records_backend_node(fn):
     """Decorate a ``K.*`` function computed with torch directly, so that a call on symbolic tensors
     records a graph node that runs it (Keras 2 losses built from the model's tensors use them)."""
@@ -32,9 +43,11 @@ def records_backend_node(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if holds_keras_tensor(args) or holds_keras_tensor(kwargs.values()):
-            from lamina.layers.core.backend_function_node import record_backend_function
-
-            return record_backend_function(fn, args, kwargs)
+            if not _NODE_RECORDER:
+                raise RuntimeError(
+                    f"Cannot record `K.{fn.__name__}` on a symbolic tensor before `import lamina`."
+                )
+            return _NODE_RECORDER[0](fn, args, kwargs)
         return fn(*args, **kwargs)
 
     return wrapper
