@@ -52,6 +52,14 @@ from lamina.layers.symbolic import KerasTensor  # noqa: E402
 from lamina.models.function import Function  # noqa: E402
 from lamina.regularizers import Regularizer  # noqa: E402
 
+# Keras 2 ``K.*`` functions called on symbolic tensors record graph nodes, which are layers: this
+# namespace, above both, hands the recorder down.
+from lamina.backend.legacy import _common as _keras2_common  # noqa: E402
+from lamina.layers.core.backend_function_node import record_backend_function  # noqa: E402
+
+_keras2_common.set_node_recorder(record_backend_function)
+del record_backend_function
+
 
 def version():
     """The Lamina version string (``keras.version()`` gives Keras's)."""

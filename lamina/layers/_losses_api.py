@@ -16,6 +16,7 @@ class LossesAPI:
         """Add a loss tensor computed in ``call``; losses are reset on each outer call."""
         if _SCOPE.symbolic:
             return
+        _refuse_symbolic(self, loss, "add_loss")
         if _SCOPE.stateless is not None and _SCOPE.stateless.collect_losses:
             _SCOPE.stateless.add_loss(loss)
         if self._loss_epoch != CONTEXT.epoch:
@@ -45,6 +46,7 @@ class LossesAPI:
         """Keras 2 API: track a metric value computed in ``call`` (its mean over calls)."""
         if _SCOPE.symbolic:
             return
+        _refuse_symbolic(self, value, "add_metric")
         from lamina.layers._added_metric import AddedMetric
 
         metric = next((m for m in self._metrics if getattr(m, "name", None) == name), None)
@@ -59,3 +61,14 @@ class LossesAPI:
         for layer in self._flatten_layers(include_self=True):
             out.extend(layer._metrics)
         return out
+
+
+def _refuse_symbolic(layer, value, method):
+    # Inside a call on symbolic inputs layers see placeholder tensors, never a KerasTensor: one
+    # arrives here only from outside any call, where only a model with a graph gives it meaning.
+    if getattr(value, "_is_keras_tensor", False):
+        raise ValueError(
+            f"`{method}` on '{layer.name}' ({type(layer).__name__}) received the symbolic tensor "
+            f"{value!r}. Only a functional or Sequential model accepts a symbolic "
+            f"tensor of its graph; otherwise call `{method}` inside `call` with the computed value."
+        )

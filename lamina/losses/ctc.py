@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.backend.core import convert_to_tensor
+from lamina.losses._symbolic import records_function_node
 from lamina.losses.loss import Loss, LossFunctionWrapper
 from lamina.saving.object_registration import register_builtin
 
@@ -14,6 +15,7 @@ _BLANK = 0
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def ctc(y_true, y_pred):
     """CTC loss between padded label sequences and per-step class logits.
 

@@ -18,6 +18,7 @@ from lamina.losses.loss import Loss, LossFunctionWrapper, check_compatible, conv
 from lamina.ops._crossentropy_math import binary_crossentropy_values
 from lamina.ops._utils import check_same_shape
 from lamina.saving.object_registration import register_builtin
+from lamina.losses._symbolic import records_function_node
 
 _MODULE = "keras.losses"
 
@@ -32,6 +33,7 @@ def _check_gamma(gamma):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def binary_focal_crossentropy(
     y_true,
     y_pred,
@@ -81,6 +83,7 @@ def binary_focal_crossentropy(
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def categorical_focal_crossentropy(
     y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1
 ):

@@ -4,6 +4,7 @@ import torch
 
 from lamina.losses.loss import Loss, LossFunctionWrapper, check_compatible, convert_pair
 from lamina.saving.object_registration import register_builtin
+from lamina.losses._symbolic import records_function_node
 
 _MODULE = "keras.losses"
 
@@ -22,6 +23,7 @@ def _margins(y_true, y_pred):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def hinge(y_true, y_pred):
     """Hinge loss, averaged over the last axis.
 
@@ -43,6 +45,7 @@ def hinge(y_true, y_pred):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def squared_hinge(y_true, y_pred):
     """Squared hinge loss, averaged over the last axis.
 
@@ -59,6 +62,7 @@ def squared_hinge(y_true, y_pred):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def categorical_hinge(y_true, y_pred):
     """Categorical hinge loss.
 

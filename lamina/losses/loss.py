@@ -279,6 +279,10 @@ class Loss:
         Returns:
             A scalar tensor, or the weighted per-sample values when ``reduction`` is ``"none"``.
         """
+        if getattr(y_pred, "_is_keras_tensor", False) or getattr(y_true, "_is_keras_tensor", False):
+            from lamina.losses._symbolic import record_loss_object
+
+            return record_loss_object(self, y_true, y_pred, sample_weight)
         in_mask = getattr(y_pred, "_keras_mask", None)
         torch_dtype = to_torch_dtype(self._dtype)
         y_pred = _convert_structure(y_pred, torch_dtype)

@@ -22,6 +22,7 @@ from lamina.losses._crossentropy_args import (
     smooth_categorical,
     warn_single_class,
 )
+from lamina.losses._symbolic import records_function_node
 from lamina.losses.loss import (
     Loss,
     LossFunctionWrapper,
@@ -38,6 +39,7 @@ _MODULE = "keras.losses"
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Binary crossentropy, averaged over ``axis``.
 
@@ -64,6 +66,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Crossentropy between one-hot (or soft) labels and predicted class probabilities.
 
@@ -97,6 +100,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     """Crossentropy between integer class ids and predicted class probabilities.
 
@@ -159,6 +163,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def kl_divergence(y_true, y_pred):
     """Kullback-Leibler divergence from ``y_pred`` to ``y_true``, over the last axis.
 
@@ -180,6 +185,7 @@ def kl_divergence(y_true, y_pred):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def poisson(y_true, y_pred):
     """Poisson loss, averaged over the last axis.
 
@@ -204,6 +210,7 @@ def _check_q(q):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def categorical_generalized_cross_entropy(y_true, y_pred, q):
     """Generalized crossentropy, robust to noisy labels.
 

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.backend import config as backend_config
+from lamina.losses._symbolic import records_function_node
 from lamina.losses.loss import (
     Loss,
     LossFunctionWrapper,
@@ -28,6 +29,7 @@ def _prepare(y_true, y_pred):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def mean_squared_error(y_true, y_pred):
     """Mean of the squared differences over the last axis.
 
@@ -50,6 +52,7 @@ def mean_squared_error(y_true, y_pred):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def mean_absolute_error(y_true, y_pred):
     """Mean of the absolute differences over the last axis.
 
@@ -67,6 +70,7 @@ def mean_absolute_error(y_true, y_pred):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def mean_absolute_percentage_error(y_true, y_pred):
     """Mean absolute error relative to ``y_true``, in percent, over the last axis.
 
@@ -86,6 +90,7 @@ def mean_absolute_percentage_error(y_true, y_pred):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def mean_squared_logarithmic_error(y_true, y_pred):
     """Mean squared difference of ``log(x + 1)`` over the last axis.
 
@@ -114,6 +119,7 @@ def _l2_normalize(x, axis):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def cosine_similarity(y_true, y_pred, axis=-1):
     """Negative cosine similarity between ``y_true`` and ``y_pred`` along ``axis``.
 
@@ -142,6 +148,7 @@ def _check_delta(delta):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def huber(y_true, y_pred, delta=1.0):
     """Huber loss, averaged over the last axis.
 
@@ -165,6 +172,7 @@ def huber(y_true, y_pred, delta=1.0):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def log_cosh(y_true, y_pred):
     """Mean logarithm of the hyperbolic cosine of the error, over the last axis.
 

@@ -7,6 +7,7 @@ import torch
 from lamina.backend import config as backend_config
 from lamina.losses.loss import Loss, LossFunctionWrapper, check_compatible, convert_pair
 from lamina.saving.object_registration import register_builtin
+from lamina.losses._symbolic import records_function_node
 
 _MODULE = "keras.losses"
 
@@ -21,6 +22,7 @@ def _sum(x, axis):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def dice(y_true, y_pred, axis=None):
     """Dice loss: one minus the Dice coefficient (twice the overlap over the total mass).
 
@@ -49,6 +51,7 @@ def dice(y_true, y_pred, axis=None):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
     """Tversky loss: one minus the Tversky index, which weighs false positives and negatives.
 

@@ -9,6 +9,7 @@ from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.losses.loss import Loss, LossFunctionWrapper, set_mask
 from lamina.saving.object_registration import register_builtin
+from lamina.losses._symbolic import records_function_node
 
 _MODULE = "keras.losses"
 
@@ -18,6 +19,7 @@ def _column(labels):
 
 
 @register_builtin(_MODULE)
+@records_function_node()
 def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal=True, gamma=80, margin=0.4):
     """Circle loss: pulls embeddings of the same class together and pushes others apart.
 

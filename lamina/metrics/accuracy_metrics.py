@@ -4,6 +4,7 @@ import torch
 
 from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
+from lamina.losses._symbolic import records_function_node
 from lamina.losses.loss import squeeze_or_expand_to_same_rank
 from lamina.metrics._utils import to_tensor
 from lamina.metrics.reduction_metrics import _FunctionMetric
@@ -31,6 +32,7 @@ def _in_top_k(targets, predictions, k):
 
 
 @register_builtin("keras.metrics")
+@records_function_node("keras.metrics")
 def accuracy(y_true, y_pred):
     """1.0 where ``y_true == y_pred`` (element-wise), else 0.0."""
     y_pred = to_tensor(y_pred)
@@ -40,6 +42,7 @@ def accuracy(y_true, y_pred):
 
 
 @register_builtin("keras.metrics")
+@records_function_node("keras.metrics")
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """1.0 where ``y_pred > threshold`` agrees with the 0/1 label ``y_true``, else 0.0."""
     y_pred = to_tensor(y_pred)
@@ -50,6 +53,7 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
 
 
 @register_builtin("keras.metrics")
+@records_function_node("keras.metrics")
 def categorical_accuracy(y_true, y_pred):
     """1.0 where the arg-max of ``y_pred`` is the arg-max of the one-hot ``y_true``, else 0.0."""
     y_pred = to_tensor(y_pred)
@@ -58,6 +62,7 @@ def categorical_accuracy(y_true, y_pred):
 
 
 @register_builtin("keras.metrics")
+@records_function_node("keras.metrics")
 def sparse_categorical_accuracy(y_true, y_pred):
     """1.0 where the arg-max of ``y_pred`` equals the integer label ``y_true``, else 0.0."""
     y_pred = to_tensor(y_pred)
@@ -98,6 +103,7 @@ def _top_k_matches(y_true, y_pred, k, from_sorted_ids=False):
 
 
 @register_builtin("keras.metrics")
+@records_function_node("keras.metrics")
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1.0 where the one-hot label's class is among the ``k`` highest scores of ``y_pred``."""
     y_pred = to_tensor(y_pred)
@@ -106,6 +112,7 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
 
 
 @register_builtin("keras.metrics")
+@records_function_node("keras.metrics")
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
     """1.0 where the integer label is among the ``k`` highest scores of ``y_pred``.
 

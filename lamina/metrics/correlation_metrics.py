@@ -3,6 +3,7 @@
 import torch
 
 from lamina.backend import config
+from lamina.losses._symbolic import records_function_node
 from lamina.losses.loss import squeeze_or_expand_to_same_rank
 from lamina.metrics._utils import to_tensor
 from lamina.metrics.reduction_metrics import _FunctionMetric
@@ -16,6 +17,7 @@ def _pair(y_true, y_pred):
 
 
 @register_builtin("keras.metrics")
+@records_function_node("keras.metrics")
 def pearson_correlation(y_true, y_pred, axis=-1):
     """Pearson correlation coefficient between ``y_true`` and ``y_pred`` along ``axis``."""
     y_true, y_pred = _pair(y_true, y_pred)
@@ -27,6 +29,7 @@ def pearson_correlation(y_true, y_pred, axis=-1):
 
 
 @register_builtin("keras.metrics")
+@records_function_node("keras.metrics")
 def concordance_correlation(y_true, y_pred, axis=-1):
     """Lin's concordance correlation coefficient between ``y_true`` and ``y_pred`` along ``axis``.
 

@@ -167,6 +167,23 @@ class Functional(Model):
             [symbolic.KerasTensor(t.shape, dtype=t.dtype) for t in specs],
         )
 
+    def add_loss(self, loss):
+        """Add a loss; a symbolic tensor of this model's graph (Keras 2) is added on every call."""
+        if symbolic.is_keras_tensor(loss):
+            from lamina.models.functional_losses import add_symbolic_loss
+
+            return add_symbolic_loss(self, loss)
+        return super().add_loss(loss)
+
+    def add_metric(self, value, name=None, aggregation="mean"):
+        """Keras 2 API: track a metric; a symbolic tensor of this model's graph is tracked on every
+        call."""
+        if symbolic.is_keras_tensor(value):
+            from lamina.models.functional_losses import add_symbolic_metric
+
+            return add_symbolic_metric(self, value, name=name, aggregation=aggregation)
+        return super().add_metric(value, name=name, aggregation=aggregation)
+
     def _flatten_symbolic(self, inputs):
         if isinstance(self._inputs_struct, dict) and isinstance(inputs, dict):
             return [inputs[k] for k in sorted(self._inputs_struct)]

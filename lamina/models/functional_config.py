@@ -80,13 +80,19 @@ def functional_config(model):
             return [_tensor_ref(t, node_index) for t in struct]
         return _tensor_ref(struct, node_index)
 
-    return {
+    config = {
         "name": model.name,
         "trainable": model.trainable,
         "layers": layer_configs,
         "input_layers": refs(model._inputs_struct),
         "output_layers": refs(model._outputs_struct),
     }
+    if model.__dict__.get("_symbolic_targets"):
+        # Keras 2's symbolic `add_loss` / `add_metric` (Lamina's keys; Keras ignores them).
+        from lamina.models.functional_losses import targets_config
+
+        config.update(targets_config(model, lambda t: _tensor_ref(t, node_index)))
+    return config
 
 
 def functional_from_config(cls, config, custom_objects=None):
@@ -153,7 +159,12 @@ def functional_from_config(cls, config, custom_objects=None):
 
     inputs = resolve(config["input_layers"])
     outputs = resolve(config["output_layers"])
-    return cls(inputs=inputs, outputs=outputs, name=config.get("name"), trainable=config.get("trainable", True))
+    model = cls(inputs=inputs, outputs=outputs, name=config.get("name"), trainable=config.get("trainable", True))
+    if "added_losses" in config or "added_metrics" in config:
+        from lamina.models.functional_losses import restore_targets
+
+        restore_targets(model, config, lambda ref: outputs_of(*ref))
+    return model
 
 
 class _NotReady(Exception):

@@ -38,6 +38,9 @@ class Sequential(Model):
 
     # Asked by the summary instead of importing this class.
     _is_sequential = True
+    # The plan that replaces the plain loop once a symbolic loss or metric is added
+    # (`functional_losses`); None keeps the loop.
+    _symbolic_plan = None
 
     def __init__(self, layers=None, trainable=True, name=None, **kwargs):
         super().__init__(trainable=trainable, name=name or unique_name("sequential"), **kwargs)
@@ -110,6 +113,7 @@ class Sequential(Model):
                 node.layer._inbound_nodes.remove(node)
         self._graph_nodes = []
         self._graph = None
+        self._symbolic_plan = None
         self.built = False
 
     def _maybe_rebuild(self):
@@ -174,12 +178,33 @@ class Sequential(Model):
             self.build(tuple(x.shape))
 
     def call(self, inputs, training=None, mask=None):
+        if self._symbolic_plan is not None:
+            from lamina.models.functional_losses import sequential_call
+
+            return sequential_call(self, inputs, mask)
         x = inputs
         if mask is not None and isinstance(x, torch.Tensor):
             x._keras_mask = mask
         for layer in self._stack:
             x = layer(x)
         return x
+
+    def add_loss(self, loss):
+        """Add a loss; a symbolic tensor of this model's graph (Keras 2) is added on every call."""
+        if symbolic.is_keras_tensor(loss):
+            from lamina.models.functional_losses import add_symbolic_loss
+
+            return add_symbolic_loss(self, loss)
+        return super().add_loss(loss)
+
+    def add_metric(self, value, name=None, aggregation="mean"):
+        """Keras 2 API: track a metric; a symbolic tensor of this model's graph is tracked on every
+        call."""
+        if symbolic.is_keras_tensor(value):
+            from lamina.models.functional_losses import add_symbolic_metric
+
+            return add_symbolic_metric(self, value, name=name, aggregation=aggregation)
+        return super().add_metric(value, name=name, aggregation=aggregation)
 
     def _symbolic_outputs(self, args, kwargs, shape_overridden):
         x = args[0]

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from lamina import ops
 from lamina.backend import config
+from lamina.backend.legacy._common import records_backend_node
 from lamina.ops._utils import promote, public_names, tensor
 
 
@@ -29,11 +30,13 @@ def squeeze(x, axis):
     return ops.squeeze(x, axis=axis)
 
 
+@records_backend_node
 def flatten(x):
     """Flatten to one axis."""
     return tensor(x).reshape(-1)
 
 
+@records_backend_node
 def batch_flatten(x):
     """Flatten every axis but the first: ``(batch, ...) -> (batch, n)``."""
     x = tensor(x)

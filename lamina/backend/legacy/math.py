@@ -5,7 +5,7 @@ import builtins
 import torch
 
 from lamina import ops
-from lamina.backend.legacy._common import real
+from lamina.backend.legacy._common import real, records_backend_node
 from lamina.ops._utils import canonical_axis, promote, public_names, tensor
 
 _L2_EPSILON = 1e-12  # the fixed fuzz factor of Keras 2's l2_normalize (not epsilon())
@@ -61,12 +61,14 @@ def logsumexp(x, axis=None, keepdims=False):
     return ops.logsumexp(x, axis=axis, keepdims=keepdims)
 
 
+@records_backend_node
 def argmax(x, axis=-1):
     """Index (int64) of the maximum along ``axis``."""
     x = tensor(x)
     return torch.argmax(x, dim=canonical_axis(axis, x.ndim))
 
 
+@records_backend_node
 def argmin(x, axis=-1):
     """Index (int64) of the minimum along ``axis``."""
     x = tensor(x)
@@ -93,6 +95,7 @@ def abs(x):
     return ops.abs(x)
 
 
+@records_backend_node
 def sqrt(x):
     """Element-wise square root; negative inputs are clipped to 0 first."""
     return torch.sqrt(torch.clamp(real(x), min=0.0))
@@ -173,6 +176,7 @@ def less_equal(x, y):
     return ops.less_equal(x, y)
 
 
+@records_backend_node
 def clip(x, min_value, max_value):
     """Clip ``x`` to ``[min_value, max_value]``; ``None`` leaves that side open and a
     ``max_value`` below ``min_value`` is raised to it."""
@@ -241,6 +245,7 @@ def transpose(x):
     return ops.transpose(x)
 
 
+@records_backend_node
 def l2_normalize(x, axis=None):
     """``x / sqrt(max(sum(x ** 2, axis), 1e-12))`` (all axes when ``axis`` is None)."""
     x = real(x)

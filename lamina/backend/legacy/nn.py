@@ -6,11 +6,12 @@ import torch.nn.functional as F
 from lamina import ops
 from lamina.backend import config
 from lamina.backend.core import standardize_dtype
-from lamina.backend.legacy._common import real
+from lamina.backend.legacy._common import real, records_backend_node
 from lamina.backend.legacy.variables import random_uniform
 from lamina.ops._utils import canonical_axis, promote, public_names, tensor
 
 
+@records_backend_node
 def relu(x, alpha=0.0, max_value=None, threshold=0.0):
     """Rectified linear unit with options.
 
@@ -34,6 +35,7 @@ def elu(x, alpha=1.0):
     return ops.elu(x, alpha=alpha)
 
 
+@records_backend_node
 def softmax(x, axis=-1):
     """Softmax over ``axis`` (an int or a tuple of ints); 1-D inputs are rejected as in Keras 2."""
     x = tensor(x)
@@ -57,6 +59,7 @@ def sigmoid(x):
     return ops.sigmoid(x)
 
 
+@records_backend_node
 def hard_sigmoid(x):
     """Keras 2's piecewise-linear sigmoid: ``clip(0.2 * x + 0.5, 0, 1)``."""
     return torch.clamp(0.2 * real(x) + 0.5, 0.0, 1.0)
@@ -70,6 +73,7 @@ def tanh(x):
 # --------------------------------------------------------------------------- losses and training
 
 
+@records_backend_node
 def binary_crossentropy(target, output, from_logits=False):
     """Element-wise binary cross-entropy (Keras 2: probabilities are clipped to
     ``[epsilon, 1 - epsilon]`` and ``epsilon`` is added inside the logarithms)."""
@@ -86,6 +90,7 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     return ops.categorical_crossentropy(target, output, from_logits=from_logits, axis=axis)
 
 
+@records_backend_node
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1, ignore_class=None):
     """Cross-entropy between integer ids ``target`` and ``output`` along ``axis``.
 
