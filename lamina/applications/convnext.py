@@ -10,6 +10,7 @@ from lamina import backend, initializers, layers, ops, random
 from lamina.backend import naming
 from lamina.applications import _common, imagenet_utils
 from lamina.models import Functional, Sequential
+from lamina.saving.object_registration import register_builtin
 from lamina.utils.source_inputs import get_source_inputs
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/convnext/"
@@ -34,6 +35,7 @@ MODEL_CONFIGS = {
 }
 
 
+@register_builtin("keras.src.applications.convnext")
 class StochasticDepth(layers.Layer):
     """Drop the whole residual branch of a sample with probability ``drop_path_rate`` in
     training (surviving branches are scaled by ``1 / (1 - rate)``); the identity in inference.
@@ -41,6 +43,8 @@ class StochasticDepth(layers.Layer):
     Args:
         drop_path_rate: Probability of dropping a sample's branch, in [0, 1].
     """
+
+    _keras_registered_name = "StochasticDepth"
 
     def __init__(self, drop_path_rate, **kwargs):
         super().__init__(**kwargs)
@@ -58,6 +62,7 @@ class StochasticDepth(layers.Layer):
         return {**super().get_config(), "drop_path_rate": self.drop_path_rate}
 
 
+@register_builtin("keras.src.applications.convnext")
 class LayerScale(layers.Layer):
     """Multiply the input by a learned per-channel vector initialized to ``init_values``.
 
@@ -65,6 +70,8 @@ class LayerScale(layers.Layer):
         init_values: Initial value of every scale, in [0, 1].
         projection_dim: Number of channels.
     """
+
+    _keras_registered_name = "LayerScale"
 
     def __init__(self, init_values, projection_dim, **kwargs):
         super().__init__(**kwargs)

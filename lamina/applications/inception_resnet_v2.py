@@ -3,6 +3,7 @@ Szegedy et al., 2016)."""
 
 from lamina import backend, layers
 from lamina.applications import _common, imagenet_utils
+from lamina.saving.object_registration import register_builtin
 
 BASE_WEIGHT_URL = "https://storage.googleapis.com/tensorflow/keras-applications/inception_resnet_v2/"
 _FILES = (("inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5", "e693bd0210a403b3192acc6073ad2e96"),
@@ -20,12 +21,15 @@ def conv2d_bn(x, filters, kernel_size, strides=1, padding="same", activation="re
     return x
 
 
+@register_builtin("keras.src.applications.inception_resnet_v2")
 class CustomScaleLayer(layers.Layer):
     """``inputs[0] + inputs[1] * scale``: the scaled residual of an Inception-ResNet block.
 
     Args:
         scale: The factor applied to the residual branch.
     """
+
+    _keras_registered_name = "CustomScaleLayer"
 
     def __init__(self, scale, **kwargs):
         super().__init__(**kwargs)
