@@ -203,11 +203,5 @@ MobileNetV3Small.__doc__ = _DOC.format(name="MobileNetV3Small")
 MobileNetV3Large.__doc__ = _DOC.format(name="MobileNetV3Large")
 
 
-def preprocess_input(x, data_format=None):
-    """The identity: MobileNetV3 models rescale their inputs themselves."""
-    return x
-
-
-def decode_predictions(preds, top=5):
-    """See `lamina.applications.imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = _common.identity_preprocess_input
+decode_predictions = _common.decode_predictions

@@ -5,8 +5,6 @@ Layer names, weight order and weight paths equal Keras's: the cells are built in
 `name_scope` blocks, which prefix the paths ("normal_A_block_0/block_1/.../depthwise_kernel").
 """
 
-import warnings
-
 from lamina import backend, layers
 from lamina.backend.name_scoping import name_scope
 from lamina.applications import _common, imagenet_utils
@@ -252,11 +250,5 @@ NASNetMobile.__doc__ = _DOC.format(name="NASNetMobile", size=224)
 NASNetLarge.__doc__ = _DOC.format(name="NASNetLarge", size=331)
 
 
-def preprocess_input(x, data_format=None):
-    """Scale images with values in [0, 255] to [-1, 1] ("tf" mode)."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-def decode_predictions(preds, top=5):
-    """See `lamina.applications.imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = _common.preprocessor("tf")
+decode_predictions = _common.decode_predictions
