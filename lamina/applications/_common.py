@@ -1,5 +1,6 @@
 """The frame every application builder shares: argument checks, the input, the classifier or
-pooling head, and loading Keras's published weights through ``get_file``."""
+pooling head, loading Keras's published weights through ``get_file``, and the families'
+``preprocess_input`` / ``decode_predictions``."""
 
 import os
 
