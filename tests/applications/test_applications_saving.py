@@ -98,22 +98,14 @@ def test_inception_resnet_custom_scale_layer_crosses_keras_files(oracle, tmp_pat
 
 @pytest.mark.oracle
 @pytest.mark.heavy
-def test_convnext_tiny_keras_file_both_ways(oracle, tmp_path):
-    kwargs = dict(weights=None, input_shape=(32, 32, 3), classes=4)
-    ours = lamina.applications.ConvNeXtTiny(**kwargs)
-    theirs = oracle.applications.ConvNeXtTiny(**kwargs)
-    x = np.random.default_rng(3).uniform(0, 255, (1, 32, 32, 3)).astype("float32")
-    _round_trip_both_ways(oracle, ours, theirs, x, tmp_path, {"LayerScale"})
-
-
-@pytest.mark.oracle
-@pytest.mark.heavy
-def test_inception_resnet_v2_keras_file_both_ways(oracle, tmp_path):
-    kwargs = dict(weights=None, input_shape=(75, 75, 3), classes=4)
-    ours = lamina.applications.InceptionResNetV2(**kwargs)
-    theirs = oracle.applications.InceptionResNetV2(**kwargs)
-    x = np.random.default_rng(4).uniform(-1, 1, (1, 75, 75, 3)).astype("float32")
-    _round_trip_both_ways(oracle, ours, theirs, x, tmp_path, {"CustomScaleLayer"})
+@pytest.mark.parametrize("fn,size,scale,private", [("ConvNeXtTiny", 32, 255.0, "LayerScale"),
+                                                   ("InceptionResNetV2", 75, 1.0, "CustomScaleLayer")])
+def test_smallest_family_member_keras_file_both_ways(oracle, tmp_path, fn, size, scale, private):
+    kwargs = dict(weights=None, input_shape=(size, size, 3), classes=4)
+    ours = getattr(lamina.applications, fn)(**kwargs)
+    theirs = getattr(oracle.applications, fn)(**kwargs)
+    x = (np.random.default_rng(3).uniform(0, 1, (1, size, size, 3)) * scale).astype("float32")
+    _round_trip_both_ways(oracle, ours, theirs, x, tmp_path, {private})
 
 
 @pytest.fixture(scope="module")
