@@ -1,5 +1,6 @@
 """The frame every application builder shares: argument checks, the input, the classifier or
-pooling head, and loading Keras's published weights through ``get_file``."""
+pooling head, loading Keras's published weights through ``get_file``, and the families'
+``preprocess_input`` / ``decode_predictions``."""
 
 import os
 
@@ -29,6 +30,21 @@ def check_arguments(weights, include_top, classes, pooling=None):
         )
     if pooling not in (None, "avg", "max"):
         raise ValueError(f"`pooling` should be one of None, 'avg' or 'max'. Received: pooling={pooling!r}")
+
+
+def prepare_input(weights, include_top, classes, pooling, input_tensor, input_shape, default_size, min_size):
+    """The checks and input every builder starts with: refuse bad arguments, settle the input
+    shape (``obtain_input_shape``) and make the image input.
+
+    Returns:
+        ``(input_shape, img_input)``.
+    """
+    check_arguments(weights, include_top, classes, pooling)
+    input_shape = imagenet_utils.obtain_input_shape(
+        input_shape, default_size=default_size, min_size=min_size, data_format=backend.image_data_format(),
+        require_flatten=include_top, weights=weights,
+    )
+    return input_shape, image_input(input_tensor, input_shape)
 
 
 def image_input(input_tensor, input_shape):
@@ -84,6 +100,81 @@ def load(model, weights, file_name=None, origin=None, file_hash=None):
         model.load_weights(fetch_weights(file_name, origin, file_hash))
     elif weights is not None:
         model.load_weights(weights)
+
+
+def load_published(model, weights, include_top, base_url, files, hashes=None):
+    """Load ``weights`` where the published files come in a with-top / without-top pair.
+
+    Args:
+        model: The built model.
+        weights: `None`, `"imagenet"` or the path of a weights file.
+        include_top: Picks the file: ``files[0]`` with the top, ``files[1]`` without.
+        base_url: The folder URL the file names are appended to.
+        files: ``(with top, without top)`` file names.
+        hashes: ``(with top, without top)`` checksums, or `None` for none.
+
+    With ``files=None`` (no published weights), ``weights="imagenet"`` is refused.
+    """
+    if files is None:
+        return load(model, weights)
+    i = 0 if include_top else 1
+    load(model, weights, files[i], base_url + files[i], hashes[i] if hashes else None)
+
+
+def tf_kernels_files(prefix):
+    """The ``(with top, without top)`` names of the classic Keras weights files of ``prefix``."""
+    return f"{prefix}_weights_tf_dim_ordering_tf_kernels.h5", f"{prefix}_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+
+def preprocessor(mode):
+    """The ``preprocess_input`` of an application whose inputs go through the ImageNet
+    preprocessing ``mode`` ("caffe", "tf" or "torch")."""
+
+    def preprocess_input(x, data_format=None):
+        return imagenet_utils.preprocess_input(x, data_format=data_format, mode=mode)
+
+    preprocess_input.__doc__ = f"""{_MODE_SUMMARIES[mode]}
+
+    Args:
+        x: Images with values in [0, 255], 3D or 4D, float numpy array or tensor.
+        data_format: Optional; defaults to `image_data_format()`.
+
+    Returns:
+        The preprocessed images.
+    """
+    return preprocess_input
+
+
+_MODE_SUMMARIES = {
+    "caffe": 'ImageNet "caffe" preprocessing: RGB to BGR, then the channel means subtracted.',
+    "tf": 'Scale images with values in [0, 255] to [-1, 1] ("tf" mode).',
+    "torch": 'Scale images to [0, 1], then normalize them with the ImageNet channel statistics ("torch" mode).',
+}
+
+
+def identity_preprocess_input(x, data_format=None):
+    """The identity: this application's models preprocess their inputs themselves.
+
+    Args:
+        x: Images with values in [0, 255].
+        data_format: Unused; kept for API compatibility.
+
+    Returns:
+        `x` unchanged.
+    """
+    return x
+
+
+def decode_predictions(preds, top=5):
+    """See `lamina.applications.imagenet_utils.decode_predictions`."""
+    return imagenet_utils.decode_predictions(preds, top=top)
+
+
+def public(build, name, doc):
+    """Give a variant builder made in a loop its public name and docstring."""
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = doc
+    return build
 
 
 def spatial_size(shape):

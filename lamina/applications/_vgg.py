@@ -1,28 +1,21 @@
 """The VGG family (Simonyan & Zisserman, 2014): stacks of 3x3 convolutions and 2x2 max pooling,
 then two 4096-unit Dense layers. VGG16 and VGG19 differ only in the convolutions per block."""
 
-from lamina import backend, layers
+from lamina import layers
 from lamina.applications import _common, imagenet_utils
 
 _BASE = "https://storage.googleapis.com/tensorflow/keras-applications/"
-# (file with top, its md5, file without top, its md5)
-_WEIGHTS = {
-    "vgg16": ("vgg16_weights_tf_dim_ordering_tf_kernels.h5", "64373286793e3c8b2b4e3219cbf3544b",
-              "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", "6d6bbae143d832006294945121d1f1fc"),
-    "vgg19": ("vgg19_weights_tf_dim_ordering_tf_kernels.h5", "cbe5617147190e668d6c5d5026f83318",
-              "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5", "253f8cb515780f3b799900260a226db6"),
+_HASHES = {  # md5 (with top, without top)
+    "vgg16": ("64373286793e3c8b2b4e3219cbf3544b", "6d6bbae143d832006294945121d1f1fc"),
+    "vgg19": ("cbe5617147190e668d6c5d5026f83318", "253f8cb515780f3b799900260a226db6"),
 }
 _FILTERS = (64, 128, 256, 512, 512)
 
 
 def build_vgg(convs_per_block, family, include_top, weights, input_tensor, input_shape, pooling,
               classes, classifier_activation, name):
-    _common.check_arguments(weights, include_top, classes, pooling)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=224, min_size=32, data_format=backend.image_data_format(),
-        require_flatten=include_top, weights=weights,
-    )
-    img_input = _common.image_input(input_tensor, input_shape)
+    input_shape, img_input = _common.prepare_input(weights, include_top, classes, pooling, input_tensor,
+                                                   input_shape, default_size=224, min_size=32)
     x = img_input
     for block, (filters, convs) in enumerate(zip(_FILTERS, convs_per_block), start=1):
         for i in range(1, convs + 1):
@@ -39,9 +32,8 @@ def build_vgg(convs_per_block, family, include_top, weights, input_tensor, input
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D()(x)
     model = _common.make_model(input_tensor, img_input, x, name)
-    top_file, top_hash, notop_file, notop_hash = _WEIGHTS[family]
-    file_name, file_hash = (top_file, top_hash) if include_top else (notop_file, notop_hash)
-    _common.load(model, weights, file_name, f"{_BASE}{family}/{file_name}", file_hash)
+    _common.load_published(model, weights, include_top, f"{_BASE}{family}/", _common.tf_kernels_files(family),
+                           _HASHES[family])
     return model
 
 
@@ -71,11 +63,5 @@ DOC = """Instantiate the {name} architecture (Very Deep Convolutional Networks, 
     """
 
 
-def preprocess_input(x, data_format=None):
-    """ImageNet "caffe" preprocessing: RGB to BGR, then the channel means subtracted."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
-
-
-def decode_predictions(preds, top=5):
-    """See `lamina.applications.imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = _common.preprocessor("caffe")
+decode_predictions = _common.decode_predictions

@@ -10,6 +10,7 @@ from lamina import backend, initializers, layers, ops, random
 from lamina.backend import naming
 from lamina.applications import _common, imagenet_utils
 from lamina.models import Functional, Sequential
+from lamina.saving.object_registration import register_builtin
 from lamina.utils.source_inputs import get_source_inputs
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/convnext/"
@@ -34,6 +35,7 @@ MODEL_CONFIGS = {
 }
 
 
+@register_builtin("keras.src.applications.convnext")
 class StochasticDepth(layers.Layer):
     """Drop the whole residual branch of a sample with probability ``drop_path_rate`` in
     training (surviving branches are scaled by ``1 / (1 - rate)``); the identity in inference.
@@ -41,6 +43,8 @@ class StochasticDepth(layers.Layer):
     Args:
         drop_path_rate: Probability of dropping a sample's branch, in [0, 1].
     """
+
+    _keras_registered_name = "StochasticDepth"
 
     def __init__(self, drop_path_rate, **kwargs):
         super().__init__(**kwargs)
@@ -58,6 +62,7 @@ class StochasticDepth(layers.Layer):
         return {**super().get_config(), "drop_path_rate": self.drop_path_rate}
 
 
+@register_builtin("keras.src.applications.convnext")
 class LayerScale(layers.Layer):
     """Multiply the input by a learned per-channel vector initialized to ``init_values``.
 
@@ -65,6 +70,8 @@ class LayerScale(layers.Layer):
         init_values: Initial value of every scale, in [0, 1].
         projection_dim: Number of channels.
     """
+
+    _keras_registered_name = "LayerScale"
 
     def __init__(self, init_values, projection_dim, **kwargs):
         super().__init__(**kwargs)
@@ -146,12 +153,8 @@ def ConvNeXt(depths, projection_dims, drop_path_rate=0.0, layer_scale_init_value
             "ConvNeXt does not support the `channels_first` image data format. Switch to "
             "`channels_last` by editing your local config file at ~/.keras/keras.json"
         )
-    _common.check_arguments(weights, include_top, classes, pooling)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=default_size, min_size=32, data_format=backend.image_data_format(),
-        require_flatten=include_top, weights=weights,
-    )
-    img_input = _common.image_input(input_tensor, input_shape)
+    input_shape, img_input = _common.prepare_input(weights, include_top, classes, pooling, input_tensor,
+                                                   input_shape, default_size=default_size, min_size=32)
     if input_tensor is not None:
         inputs, x = get_source_inputs(input_tensor)[0], input_tensor
     else:
@@ -199,11 +202,8 @@ def ConvNeXt(depths, projection_dims, drop_path_rate=0.0, layer_scale_init_value
                 f'Model name "{name}" does not match weights variant "{weights_name}". When using imagenet '
                 f'weights, model name must contain the weights variant (e.g., "{weights_name}").'
             )
-        file_name = name + (".h5" if include_top else "_notop.h5")
-        _common.load(model, weights, file_name, BASE_WEIGHTS_PATH + file_name,
-                     WEIGHTS_HASHES[weights_name][0 if include_top else 1])
-    else:
-        _common.load(model, weights)
+    _common.load_published(model, weights, include_top, BASE_WEIGHTS_PATH, (f"{name}.h5", f"{name}_notop.h5"),
+                           WEIGHTS_HASHES.get(weights_name))
     return model
 
 
@@ -245,9 +245,7 @@ def _variant(size, public):
                         input_shape=input_shape, pooling=pooling, classes=classes,
                         classifier_activation=classifier_activation)
 
-    build.__name__ = build.__qualname__ = public
-    build.__doc__ = _DOC.format(name=public)
-    return build
+    return _common.public(build, public, _DOC.format(name=public))
 
 
 ConvNeXtTiny = _variant("tiny", "ConvNeXtTiny")
@@ -257,11 +255,5 @@ ConvNeXtLarge = _variant("large", "ConvNeXtLarge")
 ConvNeXtXLarge = _variant("xlarge", "ConvNeXtXLarge")
 
 
-def preprocess_input(x, data_format=None):
-    """The identity: ConvNeXt models normalize their inputs themselves."""
-    return x
-
-
-def decode_predictions(preds, top=5):
-    """See `lamina.applications.imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = _common.identity_preprocess_input
+decode_predictions = _common.decode_predictions

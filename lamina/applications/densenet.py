@@ -1,7 +1,7 @@
 """DenseNet121/169/201 (Densely Connected Convolutional Networks, Huang et al., 2016)."""
 
 from lamina import backend, layers
-from lamina.applications import _common, imagenet_utils
+from lamina.applications import _common
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/densenet/"
 # blocks per dense stage -> (weights name, md5 with top, md5 without top)
@@ -60,12 +60,8 @@ def DenseNet(blocks, include_top=True, weights="imagenet", input_tensor=None, in
             "DenseNet does not support the `channels_first` image data format. Switch to "
             "`channels_last` by editing your local config file at ~/.keras/keras.json"
         )
-    _common.check_arguments(weights, include_top, classes, pooling)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=224, min_size=32, data_format=backend.image_data_format(),
-        require_flatten=include_top, weights=weights,
-    )
-    img_input = _common.image_input(input_tensor, input_shape)
+    input_shape, img_input = _common.prepare_input(weights, include_top, classes, pooling, input_tensor,
+                                                   input_shape, default_size=224, min_size=32)
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)))(img_input)
     x = layers.Conv2D(64, 7, strides=2, use_bias=False, name="conv1_conv")(x)
     x = _bn("conv1_bn")(x)
@@ -84,8 +80,8 @@ def DenseNet(blocks, include_top=True, weights="imagenet", input_tensor=None, in
         if tuple(blocks) not in _WEIGHTS:
             raise ValueError(f"No published ImageNet weights for a DenseNet with blocks={list(blocks)}.")
         family, top_hash, notop_hash = _WEIGHTS[tuple(blocks)]
-        file_name = f"{family}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
-        _common.load(model, weights, file_name, BASE_WEIGHTS_PATH + file_name, top_hash if include_top else notop_hash)
+        _common.load_published(model, weights, include_top, BASE_WEIGHTS_PATH, _common.tf_kernels_files(family),
+                               (top_hash, notop_hash))
     else:
         _common.load(model, weights)
     return model
@@ -138,11 +134,5 @@ DenseNet169.__doc__ = _DOC.format(name="DenseNet169")
 DenseNet201.__doc__ = _DOC.format(name="DenseNet201")
 
 
-def preprocess_input(x, data_format=None):
-    """ImageNet "torch" preprocessing: scale to [0, 1], then normalize each channel."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="torch")
-
-
-def decode_predictions(preds, top=5):
-    """See `lamina.applications.imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = _common.preprocessor("torch")
+decode_predictions = _common.decode_predictions

@@ -8,7 +8,7 @@ layers, so `preprocess_input` is the identity.
 import copy
 import math
 
-from lamina import backend, layers
+from lamina import layers
 from lamina.applications import _common, imagenet_utils
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/keras-applications/"
@@ -50,11 +50,7 @@ IMAGENET_STDDEV_RGB = [0.229, 0.224, 0.225]
 
 def round_filters(filters, width_coefficient, divisor=8):
     """Scale a filter count by the width coefficient, to a multiple of ``divisor``."""
-    filters *= width_coefficient
-    new_filters = max(divisor, int(filters + divisor / 2) // divisor * divisor)
-    if new_filters < 0.9 * filters:
-        new_filters += divisor
-    return int(new_filters)
+    return int(_common.make_divisible(filters * width_coefficient, divisor))
 
 
 def EfficientNet(width_coefficient, depth_coefficient, default_size, dropout_rate=0.2, drop_connect_rate=0.2,
@@ -81,12 +77,8 @@ def EfficientNet(width_coefficient, depth_coefficient, default_size, dropout_rat
         A `Model`.
     """
     blocks_args = copy.deepcopy(DEFAULT_BLOCKS_ARGS if blocks_args == "default" else blocks_args)
-    _common.check_arguments(weights, include_top, classes, pooling)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=default_size, min_size=32, data_format=backend.image_data_format(),
-        require_flatten=include_top, weights=weights,
-    )
-    img_input = _common.image_input(input_tensor, input_shape)
+    input_shape, img_input = _common.prepare_input(weights, include_top, classes, pooling, input_tensor,
+                                                   input_shape, default_size=default_size, min_size=32)
     axis = _common.channel_axis()
 
     x = layers.Rescaling(1.0 / 255.0)(img_input)
@@ -130,12 +122,9 @@ def EfficientNet(width_coefficient, depth_coefficient, default_size, dropout_rat
     else:
         x = _common.head(x, False, pooling, classes, classifier_activation, weights)
     model = _common.make_model(input_tensor, img_input, x, name)
-    if weights == "imagenet":
-        file_name = name + (".h5" if include_top else "_notop.h5")
-        _common.load(model, weights, file_name, BASE_WEIGHTS_PATH + file_name,
-                     WEIGHTS_HASHES[weights_name][0 if include_top else 1])
-    else:
-        _common.load(model, weights)
+    # The published hashes exist only for the named variants: looked up for "imagenet" only.
+    hashes = WEIGHTS_HASHES[weights_name] if weights == "imagenet" else None
+    _common.load_published(model, weights, include_top, BASE_WEIGHTS_PATH, (f"{name}.h5", f"{name}_notop.h5"), hashes)
     return model
 
 
@@ -216,9 +205,7 @@ def _variant(v):
                             input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
                             classifier_activation=classifier_activation, weights_name=v.lower())
 
-    build.__name__ = build.__qualname__ = f"EfficientNet{v}"
-    build.__doc__ = _DOC.format(v=v, size=size)
-    return build
+    return _common.public(build, f"EfficientNet{v}", _DOC.format(v=v, size=size))
 
 
 EfficientNetB0 = _variant("B0")
@@ -231,19 +218,5 @@ EfficientNetB6 = _variant("B6")
 EfficientNetB7 = _variant("B7")
 
 
-def preprocess_input(x, data_format=None):
-    """The identity: EfficientNet models preprocess their inputs themselves.
-
-    Args:
-        x: Images with values in [0, 255].
-        data_format: Unused; kept for API compatibility.
-
-    Returns:
-        `x` unchanged.
-    """
-    return x
-
-
-def decode_predictions(preds, top=5):
-    """See `lamina.applications.imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = _common.identity_preprocess_input
+decode_predictions = _common.decode_predictions

@@ -149,12 +149,8 @@ def EfficientNetV2(width_coefficient, depth_coefficient, default_size, dropout_r
     if blocks_args == "default":
         blocks_args = DEFAULT_BLOCKS_ARGS[variant]
     blocks_args = [dict(args) for args in blocks_args]
-    _common.check_arguments(weights, include_top, classes, pooling)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=default_size, min_size=32, data_format=backend.image_data_format(),
-        require_flatten=include_top, weights=weights,
-    )
-    img_input = _common.image_input(input_tensor, input_shape)
+    input_shape, img_input = _common.prepare_input(weights, include_top, classes, pooling, input_tensor,
+                                                   input_shape, default_size=default_size, min_size=32)
     axis = _common.channel_axis()
     x = img_input
     if include_preprocessing:
@@ -201,12 +197,9 @@ def EfficientNetV2(width_coefficient, depth_coefficient, default_size, dropout_r
     else:
         x = _common.head(x, False, pooling, classes, classifier_activation, weights)
     model = _common.make_model(input_tensor, img_input, x, name)
-    if weights == "imagenet":
-        file_name = name + (".h5" if include_top else "_notop.h5")
-        _common.load(model, weights, file_name, BASE_WEIGHTS_PATH + file_name,
-                     WEIGHTS_HASHES[weights_name][0 if include_top else 1])
-    else:
-        _common.load(model, weights)
+    # The published hashes exist only for the named variants: looked up for "imagenet" only.
+    hashes = WEIGHTS_HASHES[weights_name] if weights == "imagenet" else None
+    _common.load_published(model, weights, include_top, BASE_WEIGHTS_PATH, (f"{name}.h5", f"{name}_notop.h5"), hashes)
     return model
 
 
@@ -252,9 +245,7 @@ def _variant(v):
                               classifier_activation=classifier_activation,
                               include_preprocessing=include_preprocessing, weights_name=key)
 
-    build.__name__ = build.__qualname__ = f"EfficientNetV2{v}"
-    build.__doc__ = _DOC.format(v=v, size=size)
-    return build
+    return _common.public(build, f"EfficientNetV2{v}", _DOC.format(v=v, size=size))
 
 
 EfficientNetV2B0 = _variant("B0")
@@ -266,11 +257,5 @@ EfficientNetV2M = _variant("M")
 EfficientNetV2L = _variant("L")
 
 
-def preprocess_input(x, data_format=None):
-    """The identity: EfficientNetV2 models rescale their inputs themselves."""
-    return x
-
-
-def decode_predictions(preds, top=5):
-    """See `lamina.applications.imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = _common.identity_preprocess_input
+decode_predictions = _common.decode_predictions

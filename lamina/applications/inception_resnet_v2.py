@@ -1,12 +1,13 @@
 """InceptionResNetV2 (Inception-v4, Inception-ResNet and the Impact of Residual Connections,
 Szegedy et al., 2016)."""
 
-from lamina import backend, layers
-from lamina.applications import _common, imagenet_utils
+from lamina import layers
+from lamina.applications import _common
+from lamina.saving.object_registration import register_builtin
 
 BASE_WEIGHT_URL = "https://storage.googleapis.com/tensorflow/keras-applications/inception_resnet_v2/"
-_FILES = (("inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5", "e693bd0210a403b3192acc6073ad2e96"),
-          ("inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5", "d19885ff4a710c122648d3b5c3b684e4"))
+_FILES = _common.tf_kernels_files("inception_resnet_v2")
+_HASHES = ("e693bd0210a403b3192acc6073ad2e96", "d19885ff4a710c122648d3b5c3b684e4")
 
 
 def conv2d_bn(x, filters, kernel_size, strides=1, padding="same", activation="relu", use_bias=False, name=None):
@@ -20,12 +21,15 @@ def conv2d_bn(x, filters, kernel_size, strides=1, padding="same", activation="re
     return x
 
 
+@register_builtin("keras.src.applications.inception_resnet_v2")
 class CustomScaleLayer(layers.Layer):
     """``inputs[0] + inputs[1] * scale``: the scaled residual of an Inception-ResNet block.
 
     Args:
         scale: The factor applied to the residual branch.
     """
+
+    _keras_registered_name = "CustomScaleLayer"
 
     def __init__(self, scale, **kwargs):
         super().__init__(**kwargs)
@@ -93,12 +97,8 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None, i
 
     >>> model = lamina.applications.InceptionResNetV2(weights=None, include_top=False, input_shape=(75, 75, 3))
     """
-    _common.check_arguments(weights, include_top, classes, pooling)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=299, min_size=75, data_format=backend.image_data_format(),
-        require_flatten=include_top, weights=weights,
-    )
-    img_input = _common.image_input(input_tensor, input_shape)
+    input_shape, img_input = _common.prepare_input(weights, include_top, classes, pooling, input_tensor,
+                                                   input_shape, default_size=299, min_size=75)
     axis = _common.channel_axis()
     x = conv2d_bn(img_input, 32, 3, strides=2, padding="valid")
     x = conv2d_bn(x, 32, 3, padding="valid")
@@ -132,16 +132,9 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None, i
     x = _common.head(x, include_top, pooling, classes, classifier_activation, weights, max_name=None,
                      avg_name="avg_pool" if include_top else None)
     model = _common.make_model(input_tensor, img_input, x, name)
-    file_name, file_hash = _FILES[0 if include_top else 1]
-    _common.load(model, weights, file_name, BASE_WEIGHT_URL + file_name, file_hash)
+    _common.load_published(model, weights, include_top, BASE_WEIGHT_URL, _FILES, _HASHES)
     return model
 
 
-def preprocess_input(x, data_format=None):
-    """Scale images with values in [0, 255] to [-1, 1] ("tf" mode)."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-def decode_predictions(preds, top=5):
-    """See `lamina.applications.imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = _common.preprocessor("tf")
+decode_predictions = _common.decode_predictions

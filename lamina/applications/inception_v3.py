@@ -4,12 +4,12 @@ The convolutions are unnamed, as in Keras, so their names come from the session'
 (``conv2d``, ``conv2d_1``, ...) in creation order: the branches are built in Keras's order.
 """
 
-from lamina import backend, layers
-from lamina.applications import _common, imagenet_utils
+from lamina import layers
+from lamina.applications import _common
 
 _BASE = "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
-WEIGHTS_PATH = _BASE + "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
-WEIGHTS_PATH_NO_TOP = _BASE + "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+_FILES = _common.tf_kernels_files("inception_v3")
+WEIGHTS_PATH, WEIGHTS_PATH_NO_TOP = (_BASE + f for f in _FILES)
 _HASHES = ("9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63")
 
 
@@ -80,12 +80,8 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
 
     >>> model = lamina.applications.InceptionV3(weights=None, include_top=False, input_shape=(75, 75, 3))
     """
-    _common.check_arguments(weights, include_top, classes, pooling)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=299, min_size=75, data_format=backend.image_data_format(),
-        require_flatten=include_top, weights=weights,
-    )
-    img_input = _common.image_input(input_tensor, input_shape)
+    input_shape, img_input = _common.prepare_input(weights, include_top, classes, pooling, input_tensor,
+                                                   input_shape, default_size=299, min_size=75)
     x = conv2d_bn(img_input, 32, 3, 3, strides=(2, 2), padding="valid")
     x = conv2d_bn(x, 32, 3, 3, padding="valid")
     x = conv2d_bn(x, 64, 3, 3)
@@ -109,16 +105,9 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
     x = _common.head(x, include_top, pooling, classes, classifier_activation, weights, max_name=None,
                      avg_name="avg_pool" if include_top else None)
     model = _common.make_model(input_tensor, img_input, x, name)
-    origin = WEIGHTS_PATH if include_top else WEIGHTS_PATH_NO_TOP
-    _common.load(model, weights, origin.rsplit("/", 1)[1], origin, _HASHES[0 if include_top else 1])
+    _common.load_published(model, weights, include_top, _BASE, _FILES, _HASHES)
     return model
 
 
-def preprocess_input(x, data_format=None):
-    """Scale images with values in [0, 255] to [-1, 1] ("tf" mode)."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-def decode_predictions(preds, top=5):
-    """See `lamina.applications.imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = _common.preprocessor("tf")
+decode_predictions = _common.decode_predictions

@@ -147,13 +147,9 @@ def MobileNetV3(blocks, last_point_ch, input_shape=None, alpha=1.0, model_type="
     else:
         x = _common.head(x, False, pooling, classes, classifier_activation, weights)
     model = _common.make_model(input_tensor, img_input, x, name)
-    if weights == "imagenet":
-        key = f"{model_type}{'_minimalistic' if minimalistic else ''}_224_{alpha}_float"
-        file_name = f"weights_mobilenet_v3_{key}{'.h5' if include_top else '_no_top_v2.h5'}"
-        _common.load(model, weights, file_name, BASE_WEIGHT_PATH + file_name,
-                     WEIGHTS_HASHES[key][0 if include_top else 1])
-    else:
-        _common.load(model, weights)
+    key = f"{model_type}{'_minimalistic' if minimalistic else ''}_224_{alpha}_float"
+    files = (f"weights_mobilenet_v3_{key}.h5", f"weights_mobilenet_v3_{key}_no_top_v2.h5")
+    _common.load_published(model, weights, include_top, BASE_WEIGHT_PATH, files, WEIGHTS_HASHES.get(key))
     return model
 
 
@@ -203,11 +199,5 @@ MobileNetV3Small.__doc__ = _DOC.format(name="MobileNetV3Small")
 MobileNetV3Large.__doc__ = _DOC.format(name="MobileNetV3Large")
 
 
-def preprocess_input(x, data_format=None):
-    """The identity: MobileNetV3 models rescale their inputs themselves."""
-    return x
-
-
-def decode_predictions(preds, top=5):
-    """See `lamina.applications.imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = _common.identity_preprocess_input
+decode_predictions = _common.decode_predictions

@@ -1,14 +1,12 @@
 """NASNet-A Mobile and Large (Learning Transferable Architectures, Zoph et al., 2017): cells
 found by architecture search, stacked as normal and reduction cells.
 
-Layer names and weight order equal Keras's. Keras builds the cells inside `name_scope` blocks,
-which prefix its weight paths ("normal_A_block_0/block_1/.../depthwise_kernel"); Lamina's paths
-are "layer/weight". Weight files match layers by name and position, not by these paths.
+Layer names, weight order and weight paths equal Keras's: the cells are built inside the same
+`name_scope` blocks, which prefix the paths ("normal_A_block_0/block_1/.../depthwise_kernel").
 """
 
-import warnings
-
 from lamina import backend, layers
+from lamina.backend.name_scoping import name_scope
 from lamina.applications import _common, imagenet_utils
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/nasnet/"
@@ -100,43 +98,46 @@ def NASNet(input_shape=None, penultimate_filters=4032, num_blocks=6, stem_block_
 
 def _separable_conv_block(ip, filters, kernel_size=(3, 3), strides=(1, 1), block_id=None):
     """ReLU, separable conv (strided: TF-style padding), BN, ReLU, separable conv, BN."""
-    x = layers.Activation("relu")(ip)
-    if strides == (2, 2):
-        x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, kernel_size),
-                                 name=f"separable_conv_1_pad_{block_id}")(x)
-    x = layers.SeparableConv2D(filters, kernel_size, strides=strides, name=f"separable_conv_1_{block_id}",
-                               padding="valid" if strides == (2, 2) else "same", use_bias=False)(x)
-    x = _bn(f"separable_conv_1_bn_{block_id}")(x)
-    x = layers.Activation("relu")(x)
-    x = layers.SeparableConv2D(filters, kernel_size, name=f"separable_conv_2_{block_id}", padding="same",
-                               use_bias=False)(x)
-    x = _bn(f"separable_conv_2_bn_{block_id}")(x)
-    return x
+    with name_scope(f"separable_conv_block_{block_id}"):
+        x = layers.Activation("relu")(ip)
+        if strides == (2, 2):
+            x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, kernel_size),
+                                     name=f"separable_conv_1_pad_{block_id}")(x)
+        x = layers.SeparableConv2D(filters, kernel_size, strides=strides, name=f"separable_conv_1_{block_id}",
+                                   padding="valid" if strides == (2, 2) else "same", use_bias=False)(x)
+        x = _bn(f"separable_conv_1_bn_{block_id}")(x)
+        x = layers.Activation("relu")(x)
+        x = layers.SeparableConv2D(filters, kernel_size, name=f"separable_conv_2_{block_id}", padding="same",
+                                   use_bias=False)(x)
+        return _bn(f"separable_conv_2_bn_{block_id}")(x)
 
 
 def _adjust_block(p, ip, filters, block_id=None):
     """Bring the previous cell's output ``p`` to ``ip``'s spatial size and ``filters`` channels."""
     if p is None:
         return ip
-    if p.shape[-2] != ip.shape[-2]:
-        p = layers.Activation("relu", name=f"adjust_relu_1_{block_id}")(p)
-        p1 = layers.AveragePooling2D((1, 1), strides=(2, 2), padding="valid",
-                                     name=f"adjust_avg_pool_1_{block_id}")(p)
-        p1 = layers.Conv2D(filters // 2, (1, 1), padding="same", use_bias=False,
-                           name=f"adjust_conv_1_{block_id}", kernel_initializer="he_normal")(p1)
-        # The second path samples the odd pixels: shift by one before the strided pool.
-        p2 = layers.ZeroPadding2D(padding=((0, 1), (0, 1)))(p)
-        p2 = layers.Cropping2D(cropping=((1, 0), (1, 0)))(p2)
-        p2 = layers.AveragePooling2D((1, 1), strides=(2, 2), padding="valid",
-                                     name=f"adjust_avg_pool_2_{block_id}")(p2)
-        p2 = layers.Conv2D(filters // 2, (1, 1), padding="same", use_bias=False,
-                           name=f"adjust_conv_2_{block_id}", kernel_initializer="he_normal")(p2)
-        p = layers.concatenate([p1, p2], axis=-1)
-        p = _bn(f"adjust_bn_{block_id}")(p)
-    elif p.shape[-1] != filters:
-        p = layers.Activation("relu")(p)
-        p = _conv1x1(filters, f"adjust_conv_projection_{block_id}")(p)
-        p = _bn(f"adjust_bn_{block_id}")(p)
+    with name_scope("adjust_block"):
+        if p.shape[-2] != ip.shape[-2]:
+            with name_scope(f"adjust_reduction_block_{block_id}"):
+                p = layers.Activation("relu", name=f"adjust_relu_1_{block_id}")(p)
+                p1 = layers.AveragePooling2D((1, 1), strides=(2, 2), padding="valid",
+                                             name=f"adjust_avg_pool_1_{block_id}")(p)
+                p1 = layers.Conv2D(filters // 2, (1, 1), padding="same", use_bias=False,
+                                   name=f"adjust_conv_1_{block_id}", kernel_initializer="he_normal")(p1)
+                # The second path samples the odd pixels: shift by one before the strided pool.
+                p2 = layers.ZeroPadding2D(padding=((0, 1), (0, 1)))(p)
+                p2 = layers.Cropping2D(cropping=((1, 0), (1, 0)))(p2)
+                p2 = layers.AveragePooling2D((1, 1), strides=(2, 2), padding="valid",
+                                             name=f"adjust_avg_pool_2_{block_id}")(p2)
+                p2 = layers.Conv2D(filters // 2, (1, 1), padding="same", use_bias=False,
+                                   name=f"adjust_conv_2_{block_id}", kernel_initializer="he_normal")(p2)
+                p = layers.concatenate([p1, p2], axis=-1)
+                p = _bn(f"adjust_bn_{block_id}")(p)
+        elif p.shape[-1] != filters:
+            with name_scope(f"adjust_projection_block_{block_id}"):
+                p = layers.Activation("relu")(p)
+                p = _conv1x1(filters, f"adjust_conv_projection_{block_id}")(p)
+                p = _bn(f"adjust_bn_{block_id}")(p)
     return p
 
 
@@ -145,48 +146,60 @@ def _avg3(name, strides=(1, 1), padding="same"):
 
 
 def _normal_a_cell(ip, p, filters, block_id=None):
-    p = _adjust_block(p, ip, filters, block_id)
-    h = layers.Activation("relu")(ip)
-    h = _conv1x1(filters, f"normal_conv_1_{block_id}")(h)
-    h = _bn(f"normal_bn_1_{block_id}")(h)
-    x1_1 = _separable_conv_block(h, filters, kernel_size=(5, 5), block_id=f"normal_left1_{block_id}")
-    x1_2 = _separable_conv_block(p, filters, block_id=f"normal_right1_{block_id}")
-    x1 = layers.add([x1_1, x1_2], name=f"normal_add_1_{block_id}")
-    x2_1 = _separable_conv_block(p, filters, (5, 5), block_id=f"normal_left2_{block_id}")
-    x2_2 = _separable_conv_block(p, filters, (3, 3), block_id=f"normal_right2_{block_id}")
-    x2 = layers.add([x2_1, x2_2], name=f"normal_add_2_{block_id}")
-    x3 = _avg3(f"normal_left3_{block_id}")(h)
-    x3 = layers.add([x3, p], name=f"normal_add_3_{block_id}")
-    x4_1 = _avg3(f"normal_left4_{block_id}")(p)
-    x4_2 = _avg3(f"normal_right4_{block_id}")(p)
-    x4 = layers.add([x4_1, x4_2], name=f"normal_add_4_{block_id}")
-    x5 = _separable_conv_block(h, filters, block_id=f"normal_left5_{block_id}")
-    x5 = layers.add([x5, h], name=f"normal_add_5_{block_id}")
-    x = layers.concatenate([p, x1, x2, x3, x4, x5], axis=-1, name=f"normal_concat_{block_id}")
+    with name_scope(f"normal_A_block_{block_id}"):
+        p = _adjust_block(p, ip, filters, block_id)
+        h = layers.Activation("relu")(ip)
+        h = _conv1x1(filters, f"normal_conv_1_{block_id}")(h)
+        h = _bn(f"normal_bn_1_{block_id}")(h)
+        with name_scope("block_1"):
+            x1_1 = _separable_conv_block(h, filters, kernel_size=(5, 5), block_id=f"normal_left1_{block_id}")
+            x1_2 = _separable_conv_block(p, filters, block_id=f"normal_right1_{block_id}")
+            x1 = layers.add([x1_1, x1_2], name=f"normal_add_1_{block_id}")
+        with name_scope("block_2"):
+            x2_1 = _separable_conv_block(p, filters, (5, 5), block_id=f"normal_left2_{block_id}")
+            x2_2 = _separable_conv_block(p, filters, (3, 3), block_id=f"normal_right2_{block_id}")
+            x2 = layers.add([x2_1, x2_2], name=f"normal_add_2_{block_id}")
+        with name_scope("block_3"):
+            x3 = _avg3(f"normal_left3_{block_id}")(h)
+            x3 = layers.add([x3, p], name=f"normal_add_3_{block_id}")
+        with name_scope("block_4"):
+            x4_1 = _avg3(f"normal_left4_{block_id}")(p)
+            x4_2 = _avg3(f"normal_right4_{block_id}")(p)
+            x4 = layers.add([x4_1, x4_2], name=f"normal_add_4_{block_id}")
+        with name_scope("block_5"):
+            x5 = _separable_conv_block(h, filters, block_id=f"normal_left5_{block_id}")
+            x5 = layers.add([x5, h], name=f"normal_add_5_{block_id}")
+        x = layers.concatenate([p, x1, x2, x3, x4, x5], axis=-1, name=f"normal_concat_{block_id}")
     return x, ip
 
 
 def _reduction_a_cell(ip, p, filters, block_id=None):
-    p = _adjust_block(p, ip, filters, block_id)
-    h = layers.Activation("relu")(ip)
-    h = _conv1x1(filters, f"reduction_conv_1_{block_id}")(h)
-    h = _bn(f"reduction_bn_1_{block_id}")(h)
-    h3 = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(h, 3), name=f"reduction_pad_1_{block_id}")(h)
-    x1_1 = _separable_conv_block(h, filters, (5, 5), strides=(2, 2), block_id=f"reduction_left1_{block_id}")
-    x1_2 = _separable_conv_block(p, filters, (7, 7), strides=(2, 2), block_id=f"reduction_right1_{block_id}")
-    x1 = layers.add([x1_1, x1_2], name=f"reduction_add_1_{block_id}")
-    x2_1 = layers.MaxPooling2D((3, 3), strides=(2, 2), padding="valid", name=f"reduction_left2_{block_id}")(h3)
-    x2_2 = _separable_conv_block(p, filters, (7, 7), strides=(2, 2), block_id=f"reduction_right2_{block_id}")
-    x2 = layers.add([x2_1, x2_2], name=f"reduction_add_2_{block_id}")
-    x3_1 = _avg3(f"reduction_left3_{block_id}", strides=(2, 2), padding="valid")(h3)
-    x3_2 = _separable_conv_block(p, filters, (5, 5), strides=(2, 2), block_id=f"reduction_right3_{block_id}")
-    x3 = layers.add([x3_1, x3_2], name=f"reduction_add3_{block_id}")
-    x4 = _avg3(f"reduction_left4_{block_id}")(x1)
-    x4 = layers.add([x2, x4])
-    x5_1 = _separable_conv_block(x1, filters, (3, 3), block_id=f"reduction_left4_{block_id}")
-    x5_2 = layers.MaxPooling2D((3, 3), strides=(2, 2), padding="valid", name=f"reduction_right5_{block_id}")(h3)
-    x5 = layers.add([x5_1, x5_2], name=f"reduction_add4_{block_id}")
-    x = layers.concatenate([x2, x3, x4, x5], axis=-1, name=f"reduction_concat_{block_id}")
+    with name_scope(f"reduction_A_block_{block_id}"):
+        p = _adjust_block(p, ip, filters, block_id)
+        h = layers.Activation("relu")(ip)
+        h = _conv1x1(filters, f"reduction_conv_1_{block_id}")(h)
+        h = _bn(f"reduction_bn_1_{block_id}")(h)
+        h3 = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(h, 3), name=f"reduction_pad_1_{block_id}")(h)
+        with name_scope("block_1"):
+            x1_1 = _separable_conv_block(h, filters, (5, 5), strides=(2, 2), block_id=f"reduction_left1_{block_id}")
+            x1_2 = _separable_conv_block(p, filters, (7, 7), strides=(2, 2), block_id=f"reduction_right1_{block_id}")
+            x1 = layers.add([x1_1, x1_2], name=f"reduction_add_1_{block_id}")
+        with name_scope("block_2"):
+            x2_1 = layers.MaxPooling2D((3, 3), strides=(2, 2), padding="valid", name=f"reduction_left2_{block_id}")(h3)
+            x2_2 = _separable_conv_block(p, filters, (7, 7), strides=(2, 2), block_id=f"reduction_right2_{block_id}")
+            x2 = layers.add([x2_1, x2_2], name=f"reduction_add_2_{block_id}")
+        with name_scope("block_3"):
+            x3_1 = _avg3(f"reduction_left3_{block_id}", strides=(2, 2), padding="valid")(h3)
+            x3_2 = _separable_conv_block(p, filters, (5, 5), strides=(2, 2), block_id=f"reduction_right3_{block_id}")
+            x3 = layers.add([x3_1, x3_2], name=f"reduction_add3_{block_id}")
+        with name_scope("block_4"):
+            x4 = _avg3(f"reduction_left4_{block_id}")(x1)
+            x4 = layers.add([x2, x4])
+        with name_scope("block_5"):
+            x5_1 = _separable_conv_block(x1, filters, (3, 3), block_id=f"reduction_left4_{block_id}")
+            x5_2 = layers.MaxPooling2D((3, 3), strides=(2, 2), padding="valid", name=f"reduction_right5_{block_id}")(h3)
+            x5 = layers.add([x5_1, x5_2], name=f"reduction_add4_{block_id}")
+        x = layers.concatenate([x2, x3, x4, x5], axis=-1, name=f"reduction_concat_{block_id}")
     return x, ip
 
 
@@ -237,11 +250,5 @@ NASNetMobile.__doc__ = _DOC.format(name="NASNetMobile", size=224)
 NASNetLarge.__doc__ = _DOC.format(name="NASNetLarge", size=331)
 
 
-def preprocess_input(x, data_format=None):
-    """Scale images with values in [0, 255] to [-1, 1] ("tf" mode)."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-def decode_predictions(preds, top=5):
-    """See `lamina.applications.imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = _common.preprocessor("tf")
+decode_predictions = _common.decode_predictions

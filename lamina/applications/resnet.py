@@ -3,8 +3,8 @@
 Layer names and weight order follow Keras, so Keras's published ImageNet weights load as is.
 """
 
-from lamina import backend, layers
-from lamina.applications import _common, imagenet_utils
+from lamina import layers
+from lamina.applications import _common
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
 # (with top, without top) md5 of the published files.
@@ -39,12 +39,8 @@ def ResNet(stack_fn, preact, use_bias, include_top=True, weights="imagenet", inp
     Returns:
         A ``Model``.
     """
-    _common.check_arguments(weights, include_top, classes, pooling)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=224, min_size=32, data_format=backend.image_data_format(),
-        require_flatten=include_top, weights=weights,
-    )
-    img_input = _common.image_input(input_tensor, input_shape)
+    input_shape, img_input = _common.prepare_input(weights, include_top, classes, pooling, input_tensor,
+                                                   input_shape, default_size=224, min_size=32)
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
     x = layers.Conv2D(64, 7, strides=2, use_bias=use_bias, name="conv1_conv")(x)
     if not preact:
@@ -58,13 +54,10 @@ def ResNet(stack_fn, preact, use_bias, include_top=True, weights="imagenet", inp
         x = layers.Activation("relu", name="post_relu")(x)
     x = _common.head(x, include_top, pooling, classes, classifier_activation, weights)
     model = _common.make_model(input_tensor, img_input, x, name)
-    file_name = origin = file_hash = None
-    if weights_name in WEIGHTS_HASHES:
-        suffix = "" if include_top else "_notop"
-        file_name = f"{weights_name}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
-        origin = BASE_WEIGHTS_PATH + file_name
-        file_hash = WEIGHTS_HASHES[weights_name][0 if include_top else 1]
-    _common.load(model, weights, file_name, origin, file_hash)
+    published = weights_name in WEIGHTS_HASHES
+    _common.load_published(model, weights, include_top, BASE_WEIGHTS_PATH,
+                           _common.tf_kernels_files(weights_name) if published else None,
+                           WEIGHTS_HASHES.get(weights_name))
     return model
 
 
@@ -185,19 +178,5 @@ ResNet101.__doc__ = _DOC.format(name="ResNet101")
 ResNet152.__doc__ = _DOC.format(name="ResNet152")
 
 
-def preprocess_input(x, data_format=None):
-    """ImageNet "caffe" preprocessing: RGB to BGR, then the channel means subtracted.
-
-    Args:
-        x: Images with values in [0, 255], 3D or 4D, float numpy array or tensor.
-        data_format: Optional; defaults to `keras.config.image_data_format()`.
-
-    Returns:
-        The preprocessed images.
-    """
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
-
-
-def decode_predictions(preds, top=5):
-    """See `lamina.applications.imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = _common.preprocessor("caffe")
+decode_predictions = _common.decode_predictions

@@ -1,6 +1,6 @@
 """ResNet50V2/101V2/152V2 (Identity Mappings in Deep Residual Networks, He et al., 2016)."""
 
-from lamina.applications import imagenet_utils
+from lamina.applications import _common
 from lamina.applications.resnet import ResNet, stack_residual_blocks_v2
 
 
@@ -60,11 +60,5 @@ ResNet101V2.__doc__ = _DOC.format(name="ResNet101V2")
 ResNet152V2.__doc__ = _DOC.format(name="ResNet152V2")
 
 
-def preprocess_input(x, data_format=None):
-    """Scale images with values in [0, 255] to [-1, 1] ("tf" mode)."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-def decode_predictions(preds, top=5):
-    """See `lamina.applications.imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = _common.preprocessor("tf")
+decode_predictions = _common.decode_predictions

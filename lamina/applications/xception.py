@@ -1,11 +1,11 @@
 """Xception (Chollet, 2016): depthwise-separable convolutions with residual connections."""
 
-from lamina import backend, layers
-from lamina.applications import _common, imagenet_utils
+from lamina import layers
+from lamina.applications import _common
 
 _BASE = "https://storage.googleapis.com/tensorflow/keras-applications/xception/"
-WEIGHTS_PATH = _BASE + "xception_weights_tf_dim_ordering_tf_kernels.h5"
-WEIGHTS_PATH_NO_TOP = _BASE + "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"
+_FILES = _common.tf_kernels_files("xception")
+WEIGHTS_PATH, WEIGHTS_PATH_NO_TOP = (_BASE + f for f in _FILES)
 _HASHES = ("0a58e3b7378bc2990ea3b43d5981f1f6", "b0042744bf5b25fce3cb969f33bebb97")
 
 
@@ -56,12 +56,8 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
 
     >>> model = lamina.applications.Xception(weights=None, include_top=False, input_shape=(96, 96, 3))
     """
-    _common.check_arguments(weights, include_top, classes, pooling)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=299, min_size=71, data_format=backend.image_data_format(),
-        require_flatten=include_top, weights=weights,
-    )
-    img_input = _common.image_input(input_tensor, input_shape)
+    input_shape, img_input = _common.prepare_input(weights, include_top, classes, pooling, input_tensor,
+                                                   input_shape, default_size=299, min_size=71)
     x = layers.Conv2D(32, (3, 3), strides=(2, 2), use_bias=False, name="block1_conv1")(img_input)
     x = _bn("block1_conv1_bn")(x)
     x = layers.Activation("relu", name="block1_conv1_act")(x)
@@ -86,16 +82,9 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
     x = _common.head(x, include_top, pooling, classes, classifier_activation, weights, max_name=None,
                      avg_name="avg_pool" if include_top else None)
     model = _common.make_model(input_tensor, img_input, x, name)
-    origin = WEIGHTS_PATH if include_top else WEIGHTS_PATH_NO_TOP
-    _common.load(model, weights, origin.rsplit("/", 1)[1], origin, _HASHES[0 if include_top else 1])
+    _common.load_published(model, weights, include_top, _BASE, _FILES, _HASHES)
     return model
 
 
-def preprocess_input(x, data_format=None):
-    """Scale images with values in [0, 255] to [-1, 1] ("tf" mode)."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
-
-
-def decode_predictions(preds, top=5):
-    """See `lamina.applications.imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = _common.preprocessor("tf")
+decode_predictions = _common.decode_predictions

@@ -85,7 +85,7 @@ class Functional(Model):
         for v in self._own_variables:
             v.path = f"{self.name}/{v.name}"
         for layer in self._direct_layers():
-            layer._refresh_paths()
+            layer._refresh_paths(_build_scope(layer))
 
     def _input_layers(self):
         return [t._keras_history[0] for t in self.inputs if t._keras_history is not None]
@@ -383,3 +383,16 @@ def _default_name(cls):
     from lamina.backend.naming import to_snake_case, unique_name
 
     return unique_name("functional" if cls is Functional else to_snake_case(cls.__name__))
+
+
+def _build_scope(layer):
+    """The ``name_scope`` path a graph layer's weights were created under (``None`` outside any).
+
+    Keras fixes a weight's path when it is created, so a layer built inside
+    ``with name_scope("block"):`` keeps ``block/layer/weight`` in the model (NASNet relies on it).
+    """
+    for v in layer._own_variables:
+        tail = f"/{layer.name}/{v.name}"
+        if v.path.endswith(tail):
+            return v.path[: -len(tail)]
+    return None

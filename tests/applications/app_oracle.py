@@ -19,13 +19,10 @@ def build_both(oracle, module, fn, **kwargs):
     return ours, theirs, built
 
 
-def assert_same_structure(ours, theirs, scoped_paths=False):
-    """Same layers, weight paths, shapes and counts. ``scoped_paths``: Keras prefixes the paths of
-    weights built inside ``name_scope`` blocks (NASNet) with the scopes; Lamina does not, so only
-    the ``layer/weight`` tail is compared there."""
+def assert_same_structure(ours, theirs):
+    """Same layers, weight paths (name scopes included, as NASNet's), shapes and counts."""
     assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers]
-    tail = (lambda p: "/".join(p.split("/")[-2:])) if scoped_paths else (lambda p: p)
-    assert [w.path for w in ours.weights] == [tail(w.path) for w in theirs.weights]
+    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
     assert [tuple(w.shape) for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
     assert ours.count_params() == theirs.count_params()
 

@@ -90,6 +90,31 @@ def test_efficientnet_imagenet_branch_loads_keras_file(oracle, http_server, kera
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.oracle
+def test_mobilenet_v3_imagenet_with_top_loads_keras_file(oracle, http_server, keras_home, monkeypatch):
+    """MobileNetV3's published files differ from the others: the classifier is a pair of 1x1
+    convolutions ("conv_2", "logits") and the with-top file has its own naming scheme."""
+    from lamina.applications import mobilenet_v3
+
+    kwargs = dict(include_top=True, input_shape=(32, 32, 3), minimalistic=True)
+    theirs = oracle.applications.MobileNetV3Small(weights=None, **kwargs)
+    rng = np.random.default_rng(3)
+    theirs.set_weights([rng.normal(0, 0.05, w.shape).astype("float32") + (1.0 if "variance" in v.path else 0.0)
+                        for w, v in zip(theirs.get_weights(), theirs.weights)])
+    file_name = "weights_mobilenet_v3_small_minimalistic_224_1.0_float.h5"
+    _keras_legacy_h5(oracle, theirs, http_server.root / file_name)
+    monkeypatch.setattr(mobilenet_v3, "BASE_WEIGHT_PATH", http_server.url(""))
+    monkeypatch.setitem(mobilenet_v3.WEIGHTS_HASHES, "small_minimalistic_224_1.0_float", (None, None))
+
+    with pytest.warns(UserWarning, match="224"):  # the published weights are for 224x224, as in Keras
+        ours = lamina.applications.MobileNetV3Small(weights="imagenet", **kwargs)
+
+    assert os.path.exists(keras_home / "models" / file_name)
+    assert ours.output_shape == (None, 1000)
+    x = np.random.default_rng(4).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-4, atol=1e-6)
+
+
 def _tiny_model():
     inp = lamina.Input((4,))
     x = lamina.layers.Dense(3, name="d1")(inp)

@@ -65,3 +65,21 @@ def test_obtain_input_shape_errors():
         imagenet_utils.obtain_input_shape((100, 100, 3), 224, 32, "channels_last", True, weights="imagenet")
     with pytest.raises(ValueError, match="3 channels"):
         imagenet_utils.obtain_input_shape((100, 100, 1), 224, 32, "channels_last", False, weights="imagenet")
+
+
+FAMILY_MODULES = ["convnext", "densenet", "efficientnet", "efficientnet_v2", "inception_resnet_v2", "inception_v3",
+                  "mobilenet", "mobilenet_v2", "mobilenet_v3", "nasnet", "resnet", "resnet50", "resnet_v2", "vgg16",
+                  "vgg19", "xception"]
+
+
+@pytest.mark.oracle
+def test_every_family_preprocesses_and_decodes_like_keras(oracle, monkeypatch):
+    """Each family module's `preprocess_input` uses Keras's mode for that family."""
+    x = np.random.default_rng(0).uniform(0, 255, (2, 4, 4, 3)).astype("float32")
+    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX", {str(i): [f"n{i:08d}", f"class_{i}"] for i in range(1000)})
+    preds = np.random.default_rng(1).uniform(size=(1, 1000)).astype("float32")
+    for module in FAMILY_MODULES:
+        ours, theirs = getattr(lamina.applications, module), getattr(oracle.applications, module)
+        expected = np.asarray(theirs.preprocess_input(x.copy()))
+        np.testing.assert_allclose(np.asarray(ours.preprocess_input(x.copy())), expected, rtol=1e-6, err_msg=module)
+        assert ours.decode_predictions(preds, top=2)[0][0][1] == f"class_{int(preds.argmax())}"

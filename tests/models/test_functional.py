@@ -198,3 +198,19 @@ def test_ops_on_symbolic_tensors_build_graph_nodes():
     data = torch.randn(2, 3, 4)
     torch.testing.assert_close(model(data), torch.cat([data.mean(1), data.amax(1)], -1))
     assert lamina.ops.mean(torch.ones(2, 3)).shape == ()
+
+
+@pytest.mark.oracle
+def test_layers_built_in_name_scopes_keep_scoped_paths_like_keras(oracle):
+    def build(k):
+        inp = k.Input((4,))
+        with k.name_scope("outer"):
+            with k.name_scope("inner"):
+                x = k.layers.Dense(3, name="d1")(inp)
+            x = k.layers.BatchNormalization(name="bn")(x)
+        out = k.layers.Dense(2, name="d2")(x)
+        return k.Model(inp, out)
+
+    ours, theirs = build(lamina), build(oracle)
+    assert [v.path for v in ours.weights] == [v.path for v in theirs.weights]
+    assert ours.weights[0].path == "outer/inner/d1/kernel"
