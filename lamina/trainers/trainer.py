@@ -5,7 +5,6 @@ tensors, gradients are reset by dropping them (``grad = None``, no memset), and 
 Python floats only at the end of an epoch (or when the progress bar redraws).
 """
 
-import functools
 import warnings
 
 import torch
@@ -15,6 +14,7 @@ from lamina.callbacks.callback import DeferredLogs
 from lamina.trainers import compile_utils, data_adapters, trainer_utils
 from lamina.trainers import distributed as _distributed
 from lamina.trainers.compile_path import CompiledStep
+from lamina.trainers._on_batch import OnBatchAPI
 from lamina.trainers._trainer_api import TrainerAPI
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics
 from lamina.trainers.data_adapters import EpochIterator, unpack_x_y_sample_weight
@@ -28,37 +28,6 @@ from lamina.trainers.validation import (
 from lamina.utils import traceback_utils
 
 
-_LOOP_STATE = ("_layer_metric_lists", "_step_cache", "_batch_logs_wanted")
-_MISSING = object()
-
-
-def _with_loop_state(method):
-    """Run ``method`` with the layers' ``add_metric`` lists gathered once, not on every step.
-
-    The per-loop state (those lists, the epoch's `StepCache`, whether batch logs are wanted) is
-    restored afterwards, so a loop started inside another (``evaluate`` from a callback) leaves
-    the outer one's state as it was.
-    """
-
-    @functools.wraps(method)
-    def run(self, *args, **kwargs):
-        state = self.__dict__  # plain reads and writes: Module.__setattr__ is slow
-        previous = {key: state.get(key, _MISSING) for key in _LOOP_STATE}
-        state["_layer_metric_lists"] = [
-            layer._metrics for layer in self._flatten_layers(include_self=True)
-        ]
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            for key, value in previous.items():
-                if value is _MISSING:
-                    state.pop(key, None)
-                else:
-                    state[key] = value
-
-    return run
-
-
 def _capped(value, cap, name):
     """``value`` limited by a ``keras.config`` debugging cap (``None`` value: no limit asked)."""
     if cap and (value is None or cap < value):
@@ -67,7 +36,7 @@ def _capped(value, cap, name):
     return value
 
 
-class Trainer(TrainerAPI):
+class Trainer(TrainerAPI, OnBatchAPI):
     """Training and evaluation methods mixed into ``Model``.
 
     ``fit`` calls ``train_step(data)`` once per batch (``data`` is ``x``, ``(x, y)`` or
@@ -381,7 +350,7 @@ class Trainer(TrainerAPI):
     # --- loops --------------------------------------------------------------------------------
     @traceback_utils.filter_traceback
     @_distributed.distributed_loop("fit")
-    @_with_loop_state
+    @trainer_utils.with_loop_state
     def fit(
         self,
         x=None,
@@ -482,7 +451,7 @@ class Trainer(TrainerAPI):
 
     @traceback_utils.filter_traceback
     @_distributed.distributed_loop("evaluate")
-    @_with_loop_state
+    @trainer_utils.with_loop_state
     def evaluate(
         self,
         x=None,
@@ -533,7 +502,7 @@ class Trainer(TrainerAPI):
 
     @traceback_utils.filter_traceback
     @_distributed.distributed_loop("predict")
-    @_with_loop_state
+    @trainer_utils.with_loop_state
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, max_queue_size=10,
                 workers=1, use_multiprocessing=False):
         """The model's outputs on ``x`` as numpy arrays (with the structure of the outputs).
@@ -563,44 +532,6 @@ class Trainer(TrainerAPI):
             raise ValueError("Unexpected result of `predict`: the input data yielded no batches.")
         return trainer_utils.concat_outputs(outputs)
 
-    @_with_loop_state
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        """One optimizer step on one batch; returns the metric values on that batch."""
-        self._assert_compiled()
-        if class_weight is not None:
-            if sample_weight is not None:
-                raise ValueError(
-                    "Arguments `sample_weight` and `class_weight` cannot be specified at the same "
-                    f"time. Received: sample_weight={sample_weight}, class_weight={class_weight}"
-                )
-            sample_weight = data_adapters.class_weight_to_sample_weight(y, class_weight)
-        data = self._single_batch(x, y, sample_weight)
-        self.reset_metrics()
-        was_training = self.training
-        self.train()
-        try:
-            logs = trainer_utils.flatten_logs(self.train_step(data))
-        finally:
-            self.train(was_training)
-        logs = trainer_utils.pythonify_logs(logs)
-        return logs if return_dict else self._flatten_metrics_in_order(logs)
-
-    @_with_loop_state
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        """Loss and metrics on one batch, without updating weights."""
-        self._assert_compiled()
-        data = self._single_batch(x, y, sample_weight)
-        self.reset_metrics()
-        with torch.no_grad():
-            logs = trainer_utils.pythonify_logs(trainer_utils.flatten_logs(self.test_step(data)))
-        return logs if return_dict else self._flatten_metrics_in_order(logs)
-
-    def predict_on_batch(self, x):
-        """The model's outputs on one batch, as numpy arrays."""
-        with torch.no_grad():
-            outputs = self.predict_step(self._single_batch(x, None, None, targets=False))
-        return trainer_utils.concat_outputs([outputs])
-
     # --- helpers ------------------------------------------------------------------------------
     def _epoch_iterator(self, x, y, sample_weight, batch_size, steps, shuffle, class_weight,
                         targets=True, loop=None, what="x"):
@@ -617,14 +548,6 @@ class Trainer(TrainerAPI):
         elif loop is not None:
             raise no_data_error(loop, what)
         return iterator
-
-    def _single_batch(self, x, y, sample_weight, targets=True):
-        x, y, sample_weight = data_adapters.lists_to_arrays((x, y, sample_weight))
-        data = data_adapters.pack_x_y_sample_weight(
-            data_adapters.to_device(x), data_adapters.to_device(y), data_adapters.to_device(sample_weight)
-        )
-        check_batch_against_model(self, data, targets=targets)
-        return data
 
     def _metrics_result_or_logs(self, logs):
         _distributed.reduce_metrics(self)

@@ -1,5 +1,6 @@
 """Helpers of the training loops: the logs, the callbacks, the compiled step, the outputs."""
 
+import functools
 import inspect
 import warnings
 
@@ -179,3 +180,34 @@ def compile_config(**config):
             return None
 
     return {key: serialize(value) for key, value in config.items()}
+
+
+_LOOP_STATE = ("_layer_metric_lists", "_step_cache", "_batch_logs_wanted")
+_MISSING = object()
+
+
+def with_loop_state(method):
+    """Run ``method`` with the layers' ``add_metric`` lists gathered once, not on every step.
+
+    The per-loop state (those lists, the epoch's `StepCache`, whether batch logs are wanted) is
+    restored afterwards, so a loop started inside another (``evaluate`` from a callback) leaves
+    the outer one's state as it was.
+    """
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        state = self.__dict__  # plain reads and writes: Module.__setattr__ is slow
+        previous = {key: state.get(key, _MISSING) for key in _LOOP_STATE}
+        state["_layer_metric_lists"] = [
+            layer._metrics for layer in self._flatten_layers(include_self=True)
+        ]
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            for key, value in previous.items():
+                if value is _MISSING:
+                    state.pop(key, None)
+                else:
+                    state[key] = value
+
+    return run
