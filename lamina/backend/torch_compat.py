@@ -20,10 +20,10 @@ __all__ = [
 ]
 
 
-def is_compiling():
-    """Whether torch.compile or torch.export is tracing the running code (public API; here so
-    that every version-sensitive torch question is asked in one module)."""
-    return torch.compiler.is_compiling()
+# Whether torch.compile or torch.export is tracing the running code (public API; here so that every
+# version-sensitive torch question is asked in one module). An alias, not a wrapper: the layer call
+# asks it on every call.
+is_compiling = torch.compiler.is_compiling
 
 
 def package_pt2(f, exported_programs, extra_files=None):

@@ -29,6 +29,7 @@ def activate(activation, out):
         and activation is activations.relu
         and out.is_floating_point()
         and not torch_compat.is_compiling()
+        and not torch.jit.is_tracing()  # a trace's check run must record the same ops
     ):
         return out.relu_()
     return activation(out)

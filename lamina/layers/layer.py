@@ -388,9 +388,14 @@ class Layer(
             spec = self.__dict__["_input_spec"]
             if spec is not None:
                 # A shape the spec accepted once is accepted again (the spec is replaced, never
-                # edited, and replacing it clears this memo: see the `input_spec` setter).
+                # edited, and replacing it clears this memo: see the `input_spec` setter). Only
+                # outside tracing: comparing symbolic sizes (torch.export, dynamic compile) with
+                # a remembered shape would pin them to its values.
                 shape = inputs.shape
-                if shape != self.__dict__.get("_spec_ok_shape"):
+                if torch_compat.is_compiling():
+                    if not fast_spec_ok(spec, inputs):
+                        assert_input_compatibility(spec, inputs, self.name)
+                elif shape != self.__dict__.get("_spec_ok_shape"):
                     if fast_spec_ok(spec, inputs):
                         self.__dict__["_spec_ok_shape"] = shape
                     else:
