@@ -13,6 +13,7 @@ from lamina.layers import symbolic
 from lamina.layers._call_inputs import is_string_array
 from lamina.layers.core.input_layer import InputLayer
 from lamina.layers.input_spec import last_axis_adjustment
+from lamina.models._symbolic_losses_api import SymbolicLossesAPI
 from lamina.models.model import Model, _register_functional
 from lamina.saving.object_registration import register_builtin
 from lamina.utils import tree
@@ -22,7 +23,7 @@ from lamina.utils import tree
 @register_builtin("keras.models")
 @register_builtin("keras")
 @register_builtin("keras.src.models.functional")
-class Functional(Model):
+class Functional(SymbolicLossesAPI, Model):
     """A model defined by its ``inputs`` and ``outputs`` symbolic tensors.
 
     Args:
@@ -166,23 +167,6 @@ class Functional(Model):
             self._outputs_struct,
             [symbolic.KerasTensor(t.shape, dtype=t.dtype) for t in specs],
         )
-
-    def add_loss(self, loss):
-        """Add a loss; a symbolic tensor of this model's graph (Keras 2) is added on every call."""
-        if symbolic.is_keras_tensor(loss):
-            from lamina.models.functional_losses import add_symbolic_loss
-
-            return add_symbolic_loss(self, loss)
-        return super().add_loss(loss)
-
-    def add_metric(self, value, name=None, aggregation="mean"):
-        """Keras 2 API: track a metric; a symbolic tensor of this model's graph is tracked on every
-        call."""
-        if symbolic.is_keras_tensor(value):
-            from lamina.models.functional_losses import add_symbolic_metric
-
-            return add_symbolic_metric(self, value, name=name, aggregation=aggregation)
-        return super().add_metric(value, name=name, aggregation=aggregation)
 
     def _flatten_symbolic(self, inputs):
         if isinstance(self._inputs_struct, dict) and isinstance(inputs, dict):

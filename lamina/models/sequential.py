@@ -7,6 +7,7 @@ from lamina.layers import symbolic
 from lamina.layers.core.input_layer import InputLayer
 from lamina.layers._call_inputs import is_string_array
 from lamina.layers.layer import Layer
+from lamina.models._symbolic_losses_api import SymbolicLossesAPI
 from lamina.models.model import Model
 from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
@@ -15,7 +16,7 @@ from lamina.utils import tree
 
 @register_builtin("keras")
 @register_builtin("keras.models")
-class Sequential(Model):
+class Sequential(SymbolicLossesAPI, Model):
     """A linear stack of layers.
 
     The model is built (weights created, output shapes known) as soon as the input shape is
@@ -188,23 +189,6 @@ class Sequential(Model):
         for layer in self._stack:
             x = layer(x)
         return x
-
-    def add_loss(self, loss):
-        """Add a loss; a symbolic tensor of this model's graph (Keras 2) is added on every call."""
-        if symbolic.is_keras_tensor(loss):
-            from lamina.models.functional_losses import add_symbolic_loss
-
-            return add_symbolic_loss(self, loss)
-        return super().add_loss(loss)
-
-    def add_metric(self, value, name=None, aggregation="mean"):
-        """Keras 2 API: track a metric; a symbolic tensor of this model's graph is tracked on every
-        call."""
-        if symbolic.is_keras_tensor(value):
-            from lamina.models.functional_losses import add_symbolic_metric
-
-            return add_symbolic_metric(self, value, name=name, aggregation=aggregation)
-        return super().add_metric(value, name=name, aggregation=aggregation)
 
     def _symbolic_outputs(self, args, kwargs, shape_overridden):
         x = args[0]

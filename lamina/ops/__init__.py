@@ -18,18 +18,6 @@ __all__ = sorted(
 )
 
 
-def _holds_keras_tensor(values):
-    for v in values:
-        if getattr(v, "_is_keras_tensor", False):
-            return True
-        if isinstance(v, (list, tuple)):
-            # (The builtin `any` is shadowed by `ops.any` in this namespace.)
-            for item in v:
-                if getattr(item, "_is_keras_tensor", False):
-                    return True
-    return False
-
-
 # Why a wrapper applied here rather than a decorator at each definition (issue 12): the wrapper
 # costs a few microseconds a call, which the public entry points pay either way, but decorated
 # definitions would also put it on every internal call between op modules (``numpy_*``, ``math``,
@@ -53,6 +41,7 @@ def _symbolic_aware(fn, name):
 
 import functools as _functools  # noqa: E402
 
+from lamina.backend.symbolic import holds_keras_tensor as _holds_keras_tensor  # noqa: E402
 from lamina.backend.symbolic import record_op as _record_op  # noqa: E402
 
 for _name in __all__:
