@@ -7,6 +7,8 @@ here once. Nothing here runs on the call path of a layer that is neither quantiz
 
 import torch
 
+from lamina import activations
+
 
 def _quantizers():
     # `lamina.quantizers` imports the saving registry, which imports layers: import when used.
@@ -65,10 +67,7 @@ class LoraKernel:
         return self.__dict__["_kernel"]
 
     def _merged_kernel(self):
-        kernel = self._base_kernel()
-        if not self.lora_enabled:
-            return kernel
-        return (kernel + self._lora_delta()).to(self._compute_torch_dtype)
+        return with_lora(self, self._base_kernel())
 
     def _select_call(self):
         # The layer's own `call` reads `self.kernel`, which LoRA serves merged.
@@ -86,8 +85,9 @@ class QuantizedKernel(LoraKernel):
     """``quantize`` for the layers with one ``kernel`` to quantize (``Dense``, ``EinsumDense``).
 
     The layer supplies ``_quantization_base_class`` (the class ``type_check`` accepts),
-    ``_int8_quantize`` and ``_int4_quantize`` (its kernel's values, scale and zero point) and
-    ``quantized_build``.
+    ``_int8_quantize`` and ``_int4_quantize`` (its kernel's values, scale and zero point),
+    ``quantized_build``, ``_quantization_spec`` (the saved variables of each mode),
+    ``_dequantized_kernel`` and ``_int8_requantize`` (for saving a LoRA-merged kernel).
     """
 
     def quantize(self, mode=None, type_check=True, config=None):
@@ -124,10 +124,60 @@ class QuantizedKernel(LoraKernel):
         self._set_quantized_policy(mode if mode != "int4" else int4_policy_mode(self, config))
         self._select_call()
 
+    def _finish(self, out):
+        """The bias and the activation, after the quantized or LoRA product."""
+        if self.bias is not None:
+            out = out + self.bias
+        if self.activation is not activations.linear:
+            out = self.activation(out)
+        return out
+
+    def _float8_finish(self, out, round_bias):
+        """``_finish`` of the float8 call; ``round_bias`` when the product is float32."""
+        if self.bias is not None:
+            bias = self.bias
+            if round_bias and bias.dtype == torch.float32:
+                # Keras rounds a float32 bias through bfloat16 here (for XLA's fused bias add).
+                bias = bias.to(torch.bfloat16).to(torch.float32)
+            out = out + bias
+        if self.activation is not activations.linear:
+            out = self.activation(out)
+        return out
+
+    # --- saving ----------------------------------------------------------------------------------
+    def _serialized_variables(self):
+        return kernel_spec_variables(self, self._quantization_spec()[self.quantization_mode])
+
+    def _serialized_values(self):
+        values = self._serialized_variables()
+        if not self.lora_enabled:
+            return values
+        mode = self.quantization_mode
+        if mode is None:
+            values[0] = self._merged_kernel()
+        elif mode == "int8":
+            # Keras merges the update into the dequantized kernel and quantizes again.
+            values[0], values[-1] = self._int8_requantize(self._dequantized_kernel() + self._lora_delta())
+        elif mode == "int4":
+            merged = self._dequantized_kernel() + self._lora_delta()
+            packed, scale, zero = self._int4_quantize(merged, self.quantization_config)
+            at = 2 if self.bias is not None else 1
+            values[0], values[at] = packed, scale
+            if zero is not None:
+                values[at + 1] = zero
+        return values
+
 
 def merged_kernel(layer):
     """The getter of a LoRA layer's ``kernel`` attribute: the base kernel plus the update."""
     return layer._merged_kernel()
+
+
+def with_lora(layer, base):
+    """``base`` plus the LoRA update in the compute dtype; ``base`` itself without LoRA."""
+    if not layer.lora_enabled:
+        return base
+    return (base + layer._lora_delta()).to(layer._compute_torch_dtype)
 
 
 def lora_delta(layer, a, b):

@@ -60,13 +60,6 @@ class DenseQuantization(qw.QuantizedKernel):
         out = torch.matmul(inputs, self._merged_kernel())
         return self._finish(out)
 
-    def _finish(self, out):
-        if self.bias is not None:
-            out = out + self.bias
-        if self.activation is not self._linear:
-            out = self.activation(out)
-        return out
-
     # --- quantization ----------------------------------------------------------------------------
     def _quantization_base_class(self):
         from lamina.layers.core.dense import Dense
@@ -178,15 +171,7 @@ class DenseQuantization(qw.QuantizedKernel):
         out = q.float8_qdq_output_gradients(
             torch.matmul(x, k), self.outputs_grad_scale, self.outputs_grad_amax_history
         )
-        if self.bias is not None:
-            bias = self.bias
-            if bias.dtype == torch.float32 and out.dtype == torch.float32:
-                # Keras rounds a float32 bias through bfloat16 here (for XLA's fused bias add).
-                bias = bias.to(torch.bfloat16).to(torch.float32)
-            out = out + bias
-        if self.activation is not self._linear:
-            out = self.activation(out)
-        return out
+        return self._float8_finish(out, out.dtype == torch.float32)
 
     def _standardize_quantization_config(self, config):
         config = _quantizers().deserialize(config)
@@ -199,30 +184,17 @@ class DenseQuantization(qw.QuantizedKernel):
         return config
 
     # --- saving ----------------------------------------------------------------------------------
-    def _serialized_variables(self):
-        return qw.kernel_spec_variables(self, _SPEC[self.quantization_mode])
+    def _quantization_spec(self):
+        return _SPEC
 
-    def _serialized_values(self):
-        values = self._serialized_variables()
-        if not self.lora_enabled:
-            return values
-        mode = self.quantization_mode
-        if mode is None:
-            values[0] = self._merged_kernel()
-        elif mode == "int8":
-            # Keras merges the update into the dequantized kernel and quantizes again.
-            kernel = self.__dict__["_kernel"].to(torch.float32) / self.kernel_scale
-            merged, scale = q.abs_max_quantize(kernel + self._lora_delta(), axis=0, to_numpy=True)
-            values[0] = merged
-            values[-1] = scale.reshape(-1)
-        elif mode == "int4":
-            kernel = q.unpack_int4(self.__dict__["_kernel"], self.units, axis=-1)
-            if self._int4_block_size is None:
-                kernel = kernel.to(torch.float32) / self.kernel_scale
-            else:
-                kernel = q.dequantize_with_sz_map(kernel, self.kernel_scale, self.kernel_zero, self.g_idx)
-            packed, scale, zero = self._int4_quantize(kernel + self._lora_delta(), self.quantization_config)
-            values[0], values[2 if self.bias is not None else 1] = packed, scale
-            if zero is not None:
-                values[3 if self.bias is not None else 2] = zero
-        return values
+    def _dequantized_kernel(self):
+        if self.quantization_mode == "int8":
+            return self.__dict__["_kernel"].to(torch.float32) / self.kernel_scale
+        kernel = q.unpack_int4(self.__dict__["_kernel"], self.units, axis=-1)
+        if self._int4_block_size is None:
+            return kernel.to(torch.float32) / self.kernel_scale
+        return q.dequantize_with_sz_map(kernel, self.kernel_scale, self.kernel_zero, self.g_idx)
+
+    def _int8_requantize(self, kernel):
+        merged, scale = q.abs_max_quantize(kernel, axis=0, to_numpy=True)
+        return merged, scale.reshape(-1)

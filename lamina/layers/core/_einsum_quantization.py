@@ -191,15 +191,6 @@ class EinsumDenseQuantization(qw.QuantizedKernel):
             return inputs.to(self._compute_torch_dtype)
         return inputs
 
-    def _finish(self, out):
-        from lamina import activations
-
-        if self.bias is not None:
-            out = out + self.bias
-        if self.activation is not activations.linear:
-            out = self.activation(out)
-        return out
-
     def _quantization_layout(self):
         layout = self.__dict__.get("_einsum_layout")
         if layout is None:
@@ -321,17 +312,7 @@ class EinsumDenseQuantization(qw.QuantizedKernel):
         out = q.float8_qdq_output_gradients(
             torch.einsum(self.equation, x, k), self.outputs_grad_scale, self.outputs_grad_amax_history
         )
-        if self.bias is not None:
-            bias = self.bias
-            if bias.dtype == torch.float32 and self.compute_dtype == "float32":
-                # Keras rounds a float32 bias through bfloat16 here (for XLA's fused bias add).
-                bias = bias.to(torch.bfloat16).to(torch.float32)
-            out = out + bias
-        from lamina import activations
-
-        if self.activation is not activations.linear:
-            out = self.activation(out)
-        return out
+        return self._float8_finish(out, self.compute_dtype == "float32")
 
     def _standardize_quantization_config(self, config):
         from lamina.layers.core._dense_quantization import DenseQuantization
@@ -339,30 +320,16 @@ class EinsumDenseQuantization(qw.QuantizedKernel):
         return DenseQuantization._standardize_quantization_config(self, config)
 
     # --- saving ----------------------------------------------------------------------------------
-    def _serialized_variables(self):
-        return qw.kernel_spec_variables(self, _SPEC[self.quantization_mode])
+    def _quantization_spec(self):
+        return _SPEC
 
-    def _serialized_values(self):
-        values = self._serialized_variables()
-        if not self.lora_enabled:
-            return values
-        mode = self.quantization_mode
-        if mode is None:
-            values[0] = self._merged_kernel()
-        elif mode == "int8":
-            # Keras merges the update into the dequantized kernel and quantizes again.
+    def _dequantized_kernel(self):
+        if self.quantization_mode == "int8":
             layout = self._quantization_layout()
-            kernel = self.__dict__["_kernel"].to(torch.float32) / layout.to_kernel(self.kernel_scale)
-            merged, scale = q.abs_max_quantize(
-                kernel + self._lora_delta(), axis=tuple(layout.kernel_reduced), to_numpy=True
-            )
-            values[0] = merged
-            values[-1] = layout.to_output(scale, "kernel")
-        elif mode == "int4":
-            merged = self._int4_float_kernel(torch.float32) + self._lora_delta()
-            packed, scale, zero = self._int4_quantize(merged, self.quantization_config)
-            at = 2 if self.bias is not None else 1
-            values[0], values[at] = packed, scale
-            if zero is not None:
-                values[at + 1] = zero
-        return values
+            return self.__dict__["_kernel"].to(torch.float32) / layout.to_kernel(self.kernel_scale)
+        return self._int4_float_kernel(torch.float32)
+
+    def _int8_requantize(self, kernel):
+        layout = self._quantization_layout()
+        merged, scale = q.abs_max_quantize(kernel, axis=tuple(layout.kernel_reduced), to_numpy=True)
+        return merged, layout.to_output(scale, "kernel")

@@ -62,10 +62,7 @@ class EmbeddingQuantization:
         return table
 
     def _merged_embeddings(self):
-        table = self._base_embeddings()
-        if not self.lora_enabled:
-            return table
-        return (table + self._lora_delta()).to(self._compute_torch_dtype)
+        return qw.with_lora(self, self._base_embeddings())
 
     def _lora_delta(self):
         return qw.lora_delta(self, self.lora_embeddings_a, self.lora_embeddings_b)
