@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 # `call_context_training` through Dense's module: one place says where it comes from.
+from lamina.layers import _quantized_weights as qw
 from lamina.layers.core._dense_quantization import _SPEC, _quantizers, call_context_training
 from lamina.ops import quantization as q
 
@@ -162,40 +163,12 @@ class _Int4Einsum(torch.autograd.Function):
         return torch.einsum(ctx.layout.gradient_equation, upstream, float_kernel), None, None
 
 
-class EinsumDenseQuantization:
+class EinsumDenseQuantization(qw.QuantizedKernel):
     """``EinsumDense``'s ``enable_lora``, ``quantize`` and the quantized calls."""
 
-    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform", b_initializer="zeros"):
-        """Freeze the kernel and train a low-rank update ``lora_kernel_a @ lora_kernel_b`` instead.
-
-        ``lora_kernel_a`` has the kernel's shape with its last axis replaced by ``rank``;
-        ``lora_kernel_b`` is ``(rank, kernel.shape[-1])``. The layer computes with
-        ``kernel + (lora_alpha / rank) * lora_kernel_a @ lora_kernel_b``.
-
-        Args:
-            rank: Inner dimension of the two factors.
-            lora_alpha: Scale numerator of the update; defaults to ``rank``.
-            a_initializer: Initializer of ``lora_kernel_a``.
-            b_initializer: Initializer of ``lora_kernel_b`` (zeros: the layer starts unchanged).
-        """
-        self._check_lora_allowed(self.kernel_constraint, "kernel")
-        base = self._kernel_variable()
-        shape = tuple(self.__dict__.get("_int4_kernel_shape") or base.shape)
-        self.lora_kernel_a, self.lora_kernel_b = self._add_lora_weights(
-            base, "lora_kernel_a", "lora_kernel_b", shape[:-1] + (rank,), (rank, shape[-1]), rank,
-            lora_alpha, a_initializer, b_initializer, self.kernel_regularizer,
-        )
-        self.__dict__["_kernel"] = base
-        self._set_computed_attribute("kernel", EinsumDenseQuantization._merged_kernel)
-        self._select_call()
-        self._install_variable_hooks()
-
-    def _kernel_variable(self):
-        kernel = self.__dict__.get("_kernel")
-        return kernel if kernel is not None else self.__dict__["kernel"]
-
-    def _lora_delta(self):
-        return (self.lora_alpha / self.lora_rank) * torch.matmul(self.lora_kernel_a, self.lora_kernel_b)
+    def _lora_base_shape(self, base):
+        # An int4 kernel is stored flattened and packed: the LoRA factors see the kernel's shape.
+        return self.__dict__.get("_int4_kernel_shape") or base.shape
 
     def _base_kernel(self):
         """The stored kernel; int4 values unpacked to the kernel's shape (Keras's ``kernel``)."""
@@ -205,22 +178,10 @@ class EinsumDenseQuantization:
             kernel = q.unpack_int4(kernel, columns, axis=-1).reshape(self._int4_kernel_shape)
         return kernel
 
-    def _merged_kernel(self):
-        kernel = self._base_kernel()
-        if not self.lora_enabled:
-            return kernel
-        return (kernel + self._lora_delta()).to(self._compute_torch_dtype)
-
     def _select_call(self):
         from lamina.layers.core.einsum_dense import EinsumDense
 
-        if type(self).call is not EinsumDense.call:
-            # A subclass's own `call` reads `self.kernel`, which then is the merged kernel.
-            return
-        if self.quantization_mode is not None:
-            self._use_call(self.quantized_call)
-        elif self.lora_enabled:
-            self._use_call(self._lora_call)
+        qw.select_call(self, EinsumDense)
 
     def _lora_call(self, inputs):
         return self._finish(torch.einsum(self.equation, self._float_inputs(inputs), self._merged_kernel()))
@@ -230,15 +191,6 @@ class EinsumDenseQuantization:
             return inputs.to(self._compute_torch_dtype)
         return inputs
 
-    def _finish(self, out):
-        from lamina import activations
-
-        if self.bias is not None:
-            out = out + self.bias
-        if self.activation is not activations.linear:
-            out = self.activation(out)
-        return out
-
     def _quantization_layout(self):
         layout = self.__dict__.get("_einsum_layout")
         if layout is None:
@@ -247,65 +199,19 @@ class EinsumDenseQuantization:
         return layout
 
     # --- quantization ----------------------------------------------------------------------------
-    def quantize(self, mode=None, type_check=True, config=None):
-        """Quantize the kernel in place: ``"int8"``, ``"int4"`` or ``"float8"``.
-
-        Args:
-            mode: ``"int8"`` (abs-max per output position), ``"int4"`` (per column of the
-                flattened kernel, or per block of its rows with
-                ``Int4QuantizationConfig(block_size=...)``; Keras's default block is 128) or
-                ``"float8"``.
-            type_check: Refuse subclasses of ``EinsumDense`` (which may compute differently).
-            config: An ``Int8QuantizationConfig``, ``Int4QuantizationConfig`` or
-                ``Float8QuantizationConfig``; ``None`` for the mode's default config.
-        """
+    def _quantization_base_class(self):
         from lamina.layers.core.einsum_dense import EinsumDense
 
-        if type_check and type(self) is not EinsumDense:
-            raise self._not_implemented_error(self.quantize)
-        config = _quantizers()._resolve_config(mode, config)
-        mode = config.mode
-        self._check_quantize_args(mode, self.compute_dtype)
-        if mode not in ("int8", "int4", "float8"):
-            raise NotImplementedError(
-                f"Layer '{self.name}' (EinsumDense): quantization mode '{mode}' is not supported by "
-                "Lamina; use 'int8', 'int4' or 'float8'."
-            )
-        self.quantization_config = config
-        kernel = self._kernel_variable()
-        shape = tuple(kernel.shape)
-        if mode == "int4":
-            values, scale, zero = self._int4_quantize(kernel.detach(), config)
-            self.__dict__.get("_computed_attributes", {}).pop("kernel", None)
-            self._remove_variable("kernel")
-            self.__dict__.pop("_kernel", None)
-            self.quantized_build(shape, mode, config)
-            with torch.no_grad():
-                self._kernel.copy_(values)
-                self.kernel_scale.copy_(scale)
-                if zero is not None:
-                    self.kernel_zero.copy_(zero)
-        elif mode == "int8":
-            layout = self._quantization_layout()
-            quantizer = _quantizers().QuantizationConfig.weight_quantizer_or_default(
-                config, _quantizers().AbsMaxQuantizer(axis=tuple(layout.kernel_reduced))
-            )
-            values, scale = quantizer(kernel.detach(), to_numpy=True)
-            scale = layout.to_output(scale, "kernel")
-            self.__dict__.get("_computed_attributes", {}).pop("kernel", None)
-            self._remove_variable("kernel")
-            self.__dict__.pop("_kernel", None)
-            self.quantized_build(shape, mode)
-            with torch.no_grad():
-                self._kernel.copy_(values)
-                self.kernel_scale.copy_(scale)
-        else:
-            self.quantized_build(shape, mode)
-        if mode == "int4":
-            block_size = _quantizers()._int4_block_size(self, config)
-            mode = f"int4/{-1 if block_size is None else block_size}"
-        self._set_quantized_policy(mode)
-        self._select_call()
+        return EinsumDense
+
+    def _int8_quantize(self, kernel, config):
+        """int8 values of a float kernel and its scale, laid out against the output."""
+        layout = self._quantization_layout()
+        quantizer = _quantizers().QuantizationConfig.weight_quantizer_or_default(
+            config, _quantizers().AbsMaxQuantizer(axis=tuple(layout.kernel_reduced))
+        )
+        values, scale = quantizer(kernel, to_numpy=True)
+        return values, layout.to_output(scale, "kernel")
 
     def _int4_flat(self, kernel_shape):
         reduced = self._quantization_layout().kernel_reduced
@@ -352,7 +258,7 @@ class EinsumDenseQuantization:
             )
             self.__dict__["_kernel"] = kernel
             if self.lora_enabled:
-                self._set_computed_attribute("kernel", EinsumDenseQuantization._merged_kernel)
+                self._set_computed_attribute("kernel", qw.merged_kernel)
         elif mode == "int4":
             self._int4_build(tuple(kernel_shape), config if config is not None else self.quantization_config)
         elif mode == "float8":
@@ -375,26 +281,16 @@ class EinsumDenseQuantization:
         block_size = _quantizers()._int4_block_size(self, config)
         self._int4_block_size = block_size
         shape = (columns,) if block_size is None else (math.ceil(rows / block_size), columns)
-        self.kernel_scale = self.add_weight(name="kernel_scale", shape=shape, initializer="ones", trainable=False)
-        if block_size is not None:
-            self.kernel_zero = self.add_weight(
-                name="kernel_zero", shape=shape, initializer="zeros", dtype="int8", trainable=False
-            )
-            self.g_idx = self.add_weight(
-                name="g_idx", shape=(rows,), dtype="float32", trainable=False,
-                initializer=lambda shape, dtype=None: torch.div(
-                    torch.arange(shape[0], dtype=torch.float32), block_size, rounding_mode="floor"
-                ),
-            )
+        qw.add_int4_scales(self, "kernel", shape, rows, block_size)
         # `kernel` reads as the unpacked int4 values (LoRA-merged when enabled), as in Keras.
-        self._set_computed_attribute("kernel", EinsumDenseQuantization._merged_kernel)
+        self._set_computed_attribute("kernel", qw.merged_kernel)
 
     def _int4_call(self, inputs):
         inputs = self._float_inputs(inputs)
         out = _Int4Einsum.apply(inputs, self._int4_float_kernel(inputs.dtype), self)
         if self.lora_enabled:
             lora = torch.matmul(torch.einsum(self.equation, inputs, self.lora_kernel_a), self.lora_kernel_b)
-            out = (out + (self.lora_alpha / self.lora_rank) * lora).to(self._compute_torch_dtype)
+            out = qw.add_lora_output(self, out, lora)
         return self._finish(out)
 
     def _int8_call(self, inputs):
@@ -403,7 +299,7 @@ class EinsumDenseQuantization:
         out = _Int8Einsum.apply(inputs, kernel, self.kernel_scale.to(inputs.dtype), self)
         if self.lora_enabled:
             lora = torch.matmul(torch.einsum(self.equation, inputs, self.lora_kernel_a), self.lora_kernel_b)
-            out = (out + (self.lora_alpha / self.lora_rank) * lora).to(self._compute_torch_dtype)
+            out = qw.add_lora_output(self, out, lora)
         return self._finish(out)
 
     def _float8_call(self, inputs):
@@ -416,17 +312,7 @@ class EinsumDenseQuantization:
         out = q.float8_qdq_output_gradients(
             torch.einsum(self.equation, x, k), self.outputs_grad_scale, self.outputs_grad_amax_history
         )
-        if self.bias is not None:
-            bias = self.bias
-            if bias.dtype == torch.float32 and self.compute_dtype == "float32":
-                # Keras rounds a float32 bias through bfloat16 here (for XLA's fused bias add).
-                bias = bias.to(torch.bfloat16).to(torch.float32)
-            out = out + bias
-        from lamina import activations
-
-        if self.activation is not activations.linear:
-            out = self.activation(out)
-        return out
+        return self._float8_finish(out, self.compute_dtype == "float32")
 
     def _standardize_quantization_config(self, config):
         from lamina.layers.core._dense_quantization import DenseQuantization
@@ -434,40 +320,16 @@ class EinsumDenseQuantization:
         return DenseQuantization._standardize_quantization_config(self, config)
 
     # --- saving ----------------------------------------------------------------------------------
-    def _serialized_variables(self):
-        variables = []
-        for name in _SPEC[self.quantization_mode]:
-            if name == "kernel":
-                variables.append(self._kernel_variable())
-            elif name == "bias" and self.bias is None:
-                continue
-            elif name in ("kernel_zero", "g_idx") and self.__dict__.get("_int4_block_size") is None:
-                continue  # Only sub-channel int4 has them.
-            else:
-                variables.append(getattr(self, name))
-        return variables
+    def _quantization_spec(self):
+        return _SPEC
 
-    def _serialized_values(self):
-        values = self._serialized_variables()
-        if not self.lora_enabled:
-            return values
-        mode = self.quantization_mode
-        if mode is None:
-            values[0] = self._merged_kernel()
-        elif mode == "int8":
-            # Keras merges the update into the dequantized kernel and quantizes again.
+    def _dequantized_kernel(self):
+        if self.quantization_mode == "int8":
             layout = self._quantization_layout()
-            kernel = self.__dict__["_kernel"].to(torch.float32) / layout.to_kernel(self.kernel_scale)
-            merged, scale = q.abs_max_quantize(
-                kernel + self._lora_delta(), axis=tuple(layout.kernel_reduced), to_numpy=True
-            )
-            values[0] = merged
-            values[-1] = layout.to_output(scale, "kernel")
-        elif mode == "int4":
-            merged = self._int4_float_kernel(torch.float32) + self._lora_delta()
-            packed, scale, zero = self._int4_quantize(merged, self.quantization_config)
-            at = 2 if self.bias is not None else 1
-            values[0], values[at] = packed, scale
-            if zero is not None:
-                values[at + 1] = zero
-        return values
+            return self.__dict__["_kernel"].to(torch.float32) / layout.to_kernel(self.kernel_scale)
+        return self._int4_float_kernel(torch.float32)
+
+    def _int8_requantize(self, kernel):
+        layout = self._quantization_layout()
+        merged, scale = q.abs_max_quantize(kernel, axis=tuple(layout.kernel_reduced), to_numpy=True)
+        return merged, layout.to_output(scale, "kernel")

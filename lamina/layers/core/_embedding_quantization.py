@@ -11,6 +11,7 @@ import math
 
 import torch
 
+from lamina.layers import _quantized_weights as qw
 from lamina.ops import quantization as q
 
 _SPEC = {
@@ -20,11 +21,7 @@ _SPEC = {
 }
 
 
-def _quantizers():
-    # `lamina.quantizers` imports the saving registry, which imports layers: import when used.
-    from lamina import quantizers
-
-    return quantizers
+_quantizers = qw._quantizers
 
 
 def _as_indices(inputs):
@@ -65,22 +62,15 @@ class EmbeddingQuantization:
         return table
 
     def _merged_embeddings(self):
-        table = self._base_embeddings()
-        if not self.lora_enabled:
-            return table
-        delta = (self.lora_alpha / self.lora_rank) * torch.matmul(self.lora_embeddings_a, self.lora_embeddings_b)
-        return (table + delta).to(self._compute_torch_dtype)
+        return qw.with_lora(self, self._base_embeddings())
+
+    def _lora_delta(self):
+        return qw.lora_delta(self, self.lora_embeddings_a, self.lora_embeddings_b)
 
     def _select_call(self):
         from lamina.layers.core.embedding import Embedding
 
-        if type(self).call is not Embedding.call:
-            # A subclass's own `call` reads `self.embeddings`, which then is the merged table.
-            return
-        if self.quantization_mode is not None:
-            self._use_call(self.quantized_call)
-        elif self.lora_enabled:
-            self._use_call(self._lora_call)
+        qw.select_call(self, Embedding)
 
     def _lora_call(self, inputs):
         indices = _as_indices(inputs)
@@ -90,7 +80,7 @@ class EmbeddingQuantization:
 
     def _add_lora(self, indices, out):
         lora = torch.matmul(torch.nn.functional.embedding(indices, self.lora_embeddings_a), self.lora_embeddings_b)
-        return (out + (self.lora_alpha / self.lora_rank) * lora).to(self._compute_torch_dtype)
+        return qw.add_lora_output(self, out, lora)
 
     def quantize(self, mode=None, type_check=True, config=None):
         """Quantize the table in place: ``"int8"`` or ``"int4"``, abs-max scales per row.
@@ -104,16 +94,8 @@ class EmbeddingQuantization:
         """
         from lamina.layers.core.embedding import Embedding
 
-        if type_check and type(self) is not Embedding:
-            raise self._not_implemented_error(self.quantize)
-        config = _quantizers()._resolve_config(mode, config)
+        config = qw.resolve_quantize_config(self, Embedding, mode, config, type_check, ("int8", "int4"))
         mode = config.mode
-        self._check_quantize_args(mode, self.compute_dtype)
-        if mode not in ("int8", "int4"):
-            raise NotImplementedError(
-                f"Layer '{self.name}' (Embedding): quantization mode '{mode}' is not supported by "
-                "Lamina; use 'int8' or 'int4'."
-            )
         self.quantization_config = config
         table = self._embeddings_variable().detach()
         zero = None
@@ -125,19 +107,10 @@ class EmbeddingQuantization:
             scale = scale.reshape(-1)
         else:
             values, scale, zero = self._int4_quantize(table, config)
-        self.__dict__.get("_computed_attributes", {}).pop("embeddings", None)
-        self._remove_variable("embeddings")
-        self.__dict__.pop("_embeddings", None)
+        qw.drop_weight(self, "embeddings")
         self.quantized_build((self.input_dim, self.output_dim), mode, config)
-        with torch.no_grad():
-            self._embeddings.copy_(values)
-            self.embeddings_scale.copy_(scale)
-            if zero is not None:
-                self.embeddings_zero.copy_(zero)
-        if mode == "int4":
-            block_size = _quantizers()._int4_block_size(self, config)
-            mode = f"int4/{-1 if block_size is None else block_size}"
-        self._set_quantized_policy(mode)
+        qw.copy_quantized(self, "embeddings", values, scale, zero)
+        self._set_quantized_policy(mode if mode != "int4" else qw.int4_policy_mode(self, config))
         self._select_call()
 
     def _int4_quantize(self, table, config):
@@ -185,19 +158,7 @@ class EmbeddingQuantization:
         block_size = _quantizers()._int4_block_size(self, config)
         self._int4_block_size = block_size
         shape = (input_dim,) if block_size is None else (input_dim, math.ceil(output_dim / block_size))
-        self.embeddings_scale = self.add_weight(
-            name="embeddings_scale", shape=shape, initializer="ones", trainable=False
-        )
-        if block_size is not None:
-            self.embeddings_zero = self.add_weight(
-                name="embeddings_zero", shape=shape, initializer="zeros", dtype="int8", trainable=False
-            )
-            self.g_idx = self.add_weight(
-                name="g_idx", shape=(output_dim,), dtype="float32", trainable=False,
-                initializer=lambda shape, dtype=None: torch.div(
-                    torch.arange(shape[0], dtype=torch.float32), block_size, rounding_mode="floor"
-                ),
-            )
+        qw.add_int4_scales(self, "embeddings", shape, output_dim, block_size)
         # `embeddings` reads as the unpacked int4 values (LoRA-merged when enabled), as in Keras.
         self._set_computed_attribute("embeddings", EmbeddingQuantization._merged_embeddings)
         self.__dict__["_is_quantized"] = True
@@ -253,8 +214,7 @@ class EmbeddingQuantization:
             return values
         if self.quantization_mode is None:
             return [self._merged_embeddings()]
-        delta = (self.lora_alpha / self.lora_rank) * torch.matmul(self.lora_embeddings_a, self.lora_embeddings_b)
-        merged = self._dequantized_table() + delta
+        merged = self._dequantized_table() + self._lora_delta()
         if self.quantization_mode == "int4":
             packed, scale, zero = self._int4_quantize(merged, self.quantization_config)
             return [packed, scale] + ([zero, values[3]] if zero is not None else [])
