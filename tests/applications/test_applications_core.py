@@ -23,12 +23,12 @@ STRUCTURE_CASES = [
     ("mobilenet_v2", "MobileNetV2", dict(input_shape=(32, 32, 3), alpha=0.35, classes=10)),
     ("mobilenet_v2", "MobileNetV2", dict(input_shape=(32, 32, 3), alpha=1.4, include_top=False)),
     ("densenet", "DenseNet121", dict(input_shape=(32, 32, 3), classes=10)),
-    ("densenet", "DenseNet169", dict(include_top=False, input_shape=(32, 32, 3), pooling="avg")),
+    pytest.param("densenet", "DenseNet169", dict(include_top=False, input_shape=(32, 32, 3), pooling="avg"), marks=pytest.mark.heavy),
     pytest.param("densenet", "DenseNet201", dict(include_top=False, input_shape=(32, 32, 3)), marks=pytest.mark.heavy),
     ("inception_v3", "InceptionV3", dict(input_shape=(75, 75, 3), classes=10)),
     ("xception", "Xception", dict(include_top=False, input_shape=(71, 71, 3), pooling="max")),
 ] + [pytest.param("efficientnet", f"EfficientNetB{i}", dict(include_top=i % 2 == 0, input_shape=(32, 32, 3), classes=10),
-                  marks=[pytest.mark.heavy] if i >= 4 else [])
+                  marks=[pytest.mark.heavy] if i >= 2 else [])
      for i in range(8)]
 
 

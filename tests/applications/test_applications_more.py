@@ -18,7 +18,7 @@ STRUCTURE_CASES = [
     pytest.param("inception_resnet_v2", "InceptionResNetV2", dict(include_top=False, input_shape=(75, 75, 3)), marks=pytest.mark.heavy),
     ("convnext", "ConvNeXtTiny", dict(input_shape=(32, 32, 3), classes=10)),
     ("convnext", "ConvNeXtSmall", dict(include_top=False, input_shape=(32, 32, 3), pooling="avg")),
-    ("convnext", "ConvNeXtBase", dict(include_top=False, input_shape=(32, 32, 3))),
+    pytest.param("convnext", "ConvNeXtBase", dict(include_top=False, input_shape=(32, 32, 3)), marks=pytest.mark.heavy),
     pytest.param("convnext", "ConvNeXtLarge", dict(include_top=False, input_shape=(32, 32, 3), pooling="max"), marks=pytest.mark.heavy),
     pytest.param("convnext", "ConvNeXtXLarge", dict(include_top=False, input_shape=(32, 32, 3)), marks=pytest.mark.heavy),
 ]
