@@ -57,13 +57,25 @@ def _to_numpy(tensor):
     return torch.Tensor.numpy(tensor, force=True)
 
 
+# Off while fit / evaluate run their own steps: those results never reach the user as values, and
+# the relabel (a class change, and the subclass's slower deallocation) would cost every batch.
+_RELABEL = [True]
+
+
+def relabel_results(enabled):
+    """Turn the relabelling of eager results on or off; returns the previous setting."""
+    previous = _RELABEL[0]
+    _RELABEL[0] = enabled
+    return previous
+
+
 def mark_eager_output(x):
     """Re-label a tensor with autograd history as an ``EagerTensor``; return it.
 
     Only computed results: a leaf (a weight, or the caller's own input passed through) keeps its
     class, so the caller's objects never change type.
     """
-    if type(x) is torch.Tensor and x.requires_grad and not x.is_leaf:
+    if type(x) is torch.Tensor and x.requires_grad and not x.is_leaf and _RELABEL[0]:
         x.__class__ = EagerTensor
     return x
 

@@ -42,6 +42,9 @@ def records_function_node(module="keras.losses"):
                 return _record(fn, module, args, kwargs)
             return fn(*args, **kwargs)
 
+        # The check is for calls on user code's tensors; `LossFunctionWrapper` (which `Loss.__call__`
+        # has already checked) calls the plain function on every batch.
+        wrapper._lamina_plain = fn
         return wrapper
 
     return decorator

@@ -10,6 +10,7 @@ import warnings
 import torch
 
 from lamina.backend import config
+from lamina.backend.numpy_interop import relabel_results
 from lamina.callbacks.callback import DeferredLogs
 from lamina.trainers import compile_utils, data_adapters, trainer_utils
 from lamina.trainers import distributed as _distributed
@@ -226,8 +227,6 @@ class Trainer(TrainerAPI, OnBatchAPI):
         Returns:
             A scalar tensor.
         """
-        from lamina.backend import config
-
         losses = []
         if self._compile_loss is not None:
             value = self._compile_loss(y, y_pred, sample_weight)
@@ -426,7 +425,11 @@ class Trainer(TrainerAPI, OnBatchAPI):
             for step, batch in iterator:
                 cbs.on_train_batch_begin(step)
                 self.__dict__["_batch_logs_wanted"] = cbs.wants_batch_logs()
-                logs = trainer_utils.flatten_logs(self.train_step(batch))
+                relabel = relabel_results(False)
+                try:
+                    logs = trainer_utils.flatten_logs(self.train_step(batch))
+                finally:
+                    relabel_results(relabel)
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break

@@ -69,3 +69,26 @@ def test_eager_tensor_converts_and_stays_in_the_graph():
     plain = torch.ones(2)
     assert type(mark_eager_output(plain)) is torch.Tensor
     assert type(mark_eager_output(w)) is torch.Tensor and w.is_leaf
+
+
+def test_fit_steps_skip_the_relabel_and_restore_it_even_on_error():
+    import lamina as keras
+    from lamina.backend import numpy_interop
+
+    seen = []
+
+    class Probe(keras.Model):
+        def train_step(self, data):
+            seen.append(numpy_interop._RELABEL[0])
+            if len(seen) == 2:
+                raise RuntimeError("stop")
+            return super().train_step(data)
+
+    inputs = keras.Input((3,))
+    model = Probe(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((8, 3), "float32"), np.ones((8, 1), "float32")
+    with pytest.raises(RuntimeError, match="stop"):
+        model.fit(x, y, batch_size=4, verbose=0)
+    assert seen == [False, False] and numpy_interop._RELABEL[0]
+    np.asarray(model(x))  # eager results convert again after fit
