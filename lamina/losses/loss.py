@@ -342,7 +342,6 @@ class LossFunctionWrapper(Loss):
     def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.fn = fn
-        self._plain_fn = getattr(fn, "_lamina_plain", fn)  # no second symbolic check per batch
         self._fn_kwargs = kwargs
 
     def call(self, y_true, y_pred):
@@ -353,7 +352,9 @@ class LossFunctionWrapper(Loss):
             pairs = [squeeze_or_expand_to_same_rank(t, p) for t, p in flat_pairs]
             y_true = tree.pack_sequence_as(y_true, [t for t, _ in pairs])
             y_pred = tree.pack_sequence_as(y_pred, [p for _, p in pairs])
-        return self._plain_fn(y_true, y_pred, **self._fn_kwargs)
+        # The plain function: `Loss.__call__` has already checked for symbolic tensors. (Looked up
+        # here, not kept: the plain function is not picklable by name.)
+        return getattr(self.fn, "_lamina_plain", self.fn)(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):
         config = super().get_config()
