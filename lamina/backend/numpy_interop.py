@@ -18,6 +18,8 @@ Two gaps between torch and what Keras code expects:
 import numpy as np
 import torch
 
+from lamina.backend.torch_compat import is_compiling
+
 
 class EagerTensor(torch.Tensor):
     """A ``torch.Tensor`` whose ``numpy()`` and ``__array__`` detach first, as Keras values do."""
@@ -75,8 +77,10 @@ def mark_eager_output(x):
     Only computed results: a leaf (a weight, or the caller's own input passed through) keeps its
     class, so the caller's objects never change type.
     """
-    if type(x) is torch.Tensor and x.requires_grad and not x.is_leaf and _RELABEL[0]:
-        x.__class__ = EagerTensor
+    # The flag first: fit's own steps turn relabelling off, and this runs on every one of them.
+    if _RELABEL[0] and type(x) is torch.Tensor and x.requires_grad and not x.is_leaf:
+        if not is_compiling():  # a traced graph keeps plain tensors
+            x.__class__ = EagerTensor
     return x
 
 

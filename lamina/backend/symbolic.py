@@ -219,9 +219,19 @@ def is_keras_tensor(x):
 
 
 def any_symbolic(*structures):
+    """Whether a ``KerasTensor`` sits anywhere in ``structures``."""
     for s in structures:
-        for leaf in tree.flatten(s):
-            if getattr(leaf, "_is_keras_tensor", False):
+        # Asked on every layer call, mostly of `args` and `kwargs` such as {"training": True}:
+        # their direct entries are checked without flattening.
+        if not tree.is_nested(s):
+            if getattr(s, "_is_keras_tensor", False):
+                return True
+            continue
+        for entry in s.values() if isinstance(s, dict) else s:
+            if tree.is_nested(entry):
+                if any_symbolic(entry):
+                    return True
+            elif getattr(entry, "_is_keras_tensor", False):
                 return True
     return False
 

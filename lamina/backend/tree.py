@@ -12,6 +12,7 @@ import collections
 
 _SEQUENCE_TYPES = (list, tuple, collections.deque)
 _MAPPING_TYPES = (dict, collections.OrderedDict, collections.defaultdict)
+_NODE_TYPES = frozenset(_SEQUENCE_TYPES + _MAPPING_TYPES)
 
 
 class MAP_TO_NONE:
@@ -20,10 +21,6 @@ class MAP_TO_NONE:
 
 def _is_namedtuple(x):
     return isinstance(x, tuple) and hasattr(type(x), "_fields")
-
-
-def _is_structseq(x):
-    return isinstance(x, tuple) and hasattr(type(x), "n_sequence_fields")
 
 
 def is_nested(structure):
@@ -37,9 +34,12 @@ def is_nested(structure):
     True
     """
     kind = type(structure)
-    return kind in _SEQUENCE_TYPES or kind in _MAPPING_TYPES or _is_namedtuple(structure) or (
-        _is_structseq(structure)
-    )
+    if kind in _NODE_TYPES:
+        return True
+    # Leaves (tensors, arrays, numbers) are the common case: one isinstance decides them.
+    if not isinstance(structure, tuple):
+        return False
+    return hasattr(kind, "_fields") or hasattr(kind, "n_sequence_fields")
 
 
 def _dict_keys(d):
@@ -108,10 +108,13 @@ def flatten(structure):
     ['Hello', 'world!']
     """
     kind = type(structure)
-    # Layers flatten their inputs on every call: plain lists/tuples of tensors take a fast path.
+    # Layers and the training step flatten on every call: a bare leaf and plain lists/tuples of
+    # tensors take fast paths.
     if kind is list or kind is tuple:
         if not any(is_nested(s) for s in structure):
             return list(structure)
+    elif not is_nested(structure):
+        return [structure]
     out = []
     _flatten_into(structure, out)
     return out
@@ -201,6 +204,14 @@ def map_structure(func, *structures, none_is_leaf=True):
         raise ValueError("Must provide at least one structure")
     if not callable(func):
         raise TypeError(f"`func` must be callable. Received: func={func!r}")
+    if len(structures) == 1:
+        # One structure needs no layout checks; a bare leaf (a batch's single array) is mapped
+        # directly.
+        structure = structures[0]
+        if structure is None:
+            return func(None) if none_is_leaf else None
+        if not is_nested(structure):
+            return func(structure)
     return _map(func, structures, none_is_leaf)
 
 

@@ -30,6 +30,7 @@ class CallbackList(Callback):
 
     def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
         super().__init__()
+        self._batch_methods = {}
         self.callbacks = list(_flatten(callbacks or []))
         self._add_default_callbacks(add_history, add_progbar)
         if model is not None:
@@ -47,6 +48,7 @@ class CallbackList(Callback):
 
     def append(self, callback):
         self.callbacks.append(callback)
+        self._batch_methods.clear()
         if self.model is not None:
             callback.set_model(self.model)
         callback.set_params(self.params)
@@ -71,6 +73,27 @@ class CallbackList(Callback):
         return False
 
 
+# The Keras 2 aliases a training batch hook also calls by default.
+_BATCH_ALIASES = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
+
+
+def _implemented(callbacks, name):
+    """Bound ``name`` methods of the callbacks that do something in that batch hook.
+
+    Batch hooks run on every step; a callback that leaves a hook (and its alias) as ``Callback``'s
+    no-op is skipped.
+    """
+    names = (name, _BATCH_ALIASES.get(name, name))
+    return [
+        getattr(c, name)
+        for c in callbacks
+        if any(
+            getattr(type(c), n, None) is not getattr(Callback, n) or n in getattr(c, "__dict__", ())
+            for n in names
+        )
+    ]
+
+
 def _dispatch(name):
     # Every callback gets a `logs` dict (never None), passed the way Keras passes it, so hooks
     # written as `lambda epoch, logs: ...` or `lambda batch, logs=None: ...` both work.
@@ -78,6 +101,7 @@ def _dispatch(name):
 
         def hook(self, epoch, logs=None):
             logs = {} if logs is None else logs
+            self._batch_methods.clear()
             for c in self.callbacks:
                 getattr(c, name)(epoch, logs)
 
@@ -85,13 +109,18 @@ def _dispatch(name):
 
         def hook(self, batch, logs=None):
             logs = {} if logs is None else logs
-            for c in self.callbacks:
-                getattr(c, name)(batch, logs=logs)
+            methods = self._batch_methods.get(name)
+            if methods is None:
+                methods = self._batch_methods[name] = _implemented(self.callbacks, name)
+            for method in methods:
+                method(batch, logs=logs)
 
     else:
 
         def hook(self, logs=None):
             logs = {} if logs is None else logs
+            # Callbacks may change between runs; the batch hooks are looked up again.
+            self._batch_methods.clear()
             for c in self.callbacks:
                 getattr(c, name)(logs)
 

@@ -463,9 +463,8 @@ class Layer(
         if depth == 0:
             # What the user receives converts to numpy as a Keras value does (see numpy_interop).
             if type(outputs) is torch.Tensor:
-                if outputs.requires_grad and not torch_compat.is_compiling():
-                    mark_eager_output(outputs)
-            elif not isinstance(outputs, torch.Tensor) and not torch_compat.is_compiling():
+                mark_eager_output(outputs)
+            elif not isinstance(outputs, torch.Tensor):
                 tree.map_structure(mark_eager_output, outputs)
         return outputs
 

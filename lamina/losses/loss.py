@@ -10,7 +10,7 @@ import numbers
 import torch
 
 from lamina.backend import config as backend_config
-from lamina.backend import dtype_policy, naming, torch_compat
+from lamina.backend import dtype_policy, naming
 from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.backend.numpy_interop import mark_eager_output
@@ -297,7 +297,7 @@ class Loss:
             losses, sample_weight=sample_weight, mask=mask, reduction=self.reduction, dtype=torch_dtype
         )
         # A loss value the user holds converts to numpy / float as a Keras value does.
-        return result if torch_compat.is_compiling() else mark_eager_output(result)
+        return mark_eager_output(result)
 
     def call(self, y_true, y_pred):
         """Return the unreduced loss values. Subclasses must implement this."""

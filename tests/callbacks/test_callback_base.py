@@ -63,6 +63,30 @@ def test_callback_list():
     assert late.model is model and late.params == {"epochs": 3}
 
 
+def test_batch_hooks_reach_callbacks_added_or_patched_later():
+    # CallbackList skips callbacks that leave a batch hook as the no-op; callbacks appended, and
+    # hooks set on an instance, between runs must still be called.
+    calls = []
+    plain, patched = callbacks.Callback(), callbacks.Callback()
+    cbs = callbacks.CallbackList([plain, patched])
+    cbs.on_train_begin()
+    cbs.on_train_batch_end(0)
+    patched.on_train_batch_end = lambda batch, logs=None: calls.append(("patched", batch))
+    cbs.on_epoch_begin(0)
+    cbs.on_train_batch_end(1)
+    cbs.append(callbacks.LambdaCallback(on_train_batch_begin=lambda batch, logs: calls.append(("late", batch))))
+    cbs.on_train_batch_begin(2)
+    cbs.on_train_batch_end(2)
+    assert calls == [("patched", 1), ("late", 2), ("patched", 2)]
+
+    x, y = regression_data(12)
+    seen = []
+    counter = callbacks.Callback()
+    counter.on_test_batch_end = lambda batch, logs=None: seen.append(batch)
+    tiny_model(lamina).fit(x, y, batch_size=4, epochs=1, verbose=0, validation_data=(x, y), callbacks=[counter])
+    assert seen == [0, 1, 2]
+
+
 def test_default_callbacks_added_once():
     cbs = callbacks.CallbackList(add_history=True, add_progbar=True)
     assert [type(c).__name__ for c in cbs.callbacks] == ["History", "ProgbarLogger"]
