@@ -326,12 +326,11 @@ class Trainer(TrainerAPI, OnBatchAPI):
         # What `Mean.update_state(loss, sample_weight=batch_size)` does, in two in-place adds.
         tracker = self._loss_tracker
         n = trainer_utils.batch_size(x)
-        loss = loss.detach()
+        loss = loss.detach()  # detached, so the in-place adds need no `no_grad` block
         if tracker.total.device != loss.device:
             tracker._move_state(loss.device)
-        with torch.no_grad():
-            tracker.total.add_(loss * n)
-            tracker.count.add_(n)
+        tracker.total.add_(loss, alpha=n)
+        tracker.count.add_(n)
 
     def test_step(self, data):
         """Loss and metrics on a batch, without updating weights (runs under ``no_grad``)."""
