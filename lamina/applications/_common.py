@@ -3,6 +3,7 @@ pooling head, loading Keras's published weights through ``get_file``, and the fa
 ``preprocess_input`` / ``decode_predictions``."""
 
 import os
+import warnings
 
 from lamina import backend, layers
 from lamina.applications import imagenet_utils
@@ -57,15 +58,16 @@ def image_input(input_tensor, input_shape):
 
 
 def head(x, include_top, pooling, classes, classifier_activation, weights, dropout=None,
-         avg_name="avg_pool", max_name="max_pool", dropout_name="top_dropout"):
-    """Global average pooling + (dropout) + the ``predictions`` Dense layer, or the feature
-    pooling chosen by ``pooling`` when there is no top."""
+         avg_name="avg_pool", max_name="max_pool", dropout_name="top_dropout", **dense_kwargs):
+    """Global average pooling + (dropout, when the rate is positive) + the ``predictions``
+    Dense layer (``dense_kwargs``: its initializers), or the feature pooling chosen by
+    ``pooling`` when there is no top."""
     if include_top:
         x = layers.GlobalAveragePooling2D(name=avg_name)(x)
-        if dropout:
+        if dropout is not None and dropout > 0:
             x = layers.Dropout(dropout, name=dropout_name)(x)
         imagenet_utils.validate_activation(classifier_activation, weights)
-        return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+        return layers.Dense(classes, activation=classifier_activation, name="predictions", **dense_kwargs)(x)
     if pooling == "avg":
         return layers.GlobalAveragePooling2D(name=avg_name)(x)
     if pooling == "max":
@@ -202,6 +204,38 @@ def mobile_default_size(input_shape, input_tensor, sizes=(96, 128, 160, 192, 224
     else:
         return 224
     return rows if rows == cols and rows in sizes else 224
+
+
+def mobile_input_shape(weights, include_top, classes, pooling, input_shape, input_tensor, sizes):
+    """The MobileNets' argument checks and input shape.
+
+    Args:
+        weights, include_top, classes, pooling, input_shape: The builder's arguments.
+        input_tensor: The tensor whose size sets the default size, or `None`.
+        sizes: The square sizes published weights exist for.
+
+    Returns:
+        ``(input_shape, rows, cols)``.
+    """
+    check_arguments(weights, include_top, classes, pooling)
+    input_shape = imagenet_utils.obtain_input_shape(
+        input_shape, default_size=mobile_default_size(input_shape, input_tensor, sizes), min_size=32,
+        data_format=backend.image_data_format(), require_flatten=include_top, weights=weights,
+    )
+    return (input_shape,) + spatial_size(input_shape)
+
+
+def published_rows(rows, cols, sizes):
+    """The input size of the published weights to load: ``rows``, or 224 with a warning when no
+    file exists for a ``rows`` x ``cols`` input."""
+    if rows == cols and rows in sizes:
+        return rows
+    warnings.warn(
+        f"`input_shape` is undefined or non-square, or `rows` is not in [{', '.join(map(str, sizes))}]. "
+        "Weights for input shape (224, 224) will be loaded as the default.",
+        stacklevel=3,  # the warning is about the call of the builder
+    )
+    return 224
 
 
 def make_divisible(v, divisor=8, min_value=None):

@@ -9,7 +9,8 @@ import copy
 import math
 
 from lamina import layers
-from lamina.applications import _common, imagenet_utils
+from lamina.applications import _common, _mbconv, imagenet_utils
+from lamina.applications._mbconv import CONV_KERNEL_INITIALIZER, DENSE_KERNEL_INITIALIZER  # noqa: F401 (public, as in Keras)
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/keras-applications/"
 WEIGHTS_HASHES = {
@@ -35,14 +36,6 @@ DEFAULT_BLOCKS_ARGS = [
     _stage(3, 3, 40, 80, 6, 2), _stage(5, 3, 80, 112, 6, 1), _stage(5, 4, 112, 192, 6, 2),
     _stage(3, 1, 192, 320, 6, 1),
 ]
-CONV_KERNEL_INITIALIZER = {
-    "class_name": "VarianceScaling",
-    "config": {"scale": 2.0, "mode": "fan_out", "distribution": "truncated_normal"},
-}
-DENSE_KERNEL_INITIALIZER = {
-    "class_name": "VarianceScaling",
-    "config": {"scale": 1.0 / 3.0, "mode": "fan_out", "distribution": "uniform"},
-}
 # The published weights expect inputs divided by the ImageNet std; the Normalization layer's
 # stored variance is 1 per channel in those files (Keras's own correction, reproduced).
 IMAGENET_STDDEV_RGB = [0.229, 0.224, 0.225]
@@ -86,83 +79,45 @@ def EfficientNet(width_coefficient, depth_coefficient, default_size, dropout_rat
     if weights == "imagenet":
         x = layers.Rescaling([1.0 / math.sqrt(stddev) for stddev in IMAGENET_STDDEV_RGB])(x)
     x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, 3), name="stem_conv_pad")(x)
-    x = layers.Conv2D(round_filters(32, width_coefficient, depth_divisor), 3, strides=2, padding="valid",
-                      use_bias=False, kernel_initializer=CONV_KERNEL_INITIALIZER, name="stem_conv")(x)
-    x = layers.BatchNormalization(axis=axis, name="stem_bn")(x)
-    x = layers.Activation(activation, name="stem_activation")(x)
+    x = _mbconv.conv_unit(x, round_filters(32, width_coefficient, depth_divisor), 3, "stem_", activation,
+                          strides=2, padding="valid")
 
     def round_repeats(repeats):
         return int(math.ceil(depth_coefficient * repeats))
 
-    b = 0
-    total = float(sum(round_repeats(args["repeats"]) for args in blocks_args))
-    for i, args in enumerate(blocks_args):
-        if args["repeats"] <= 0:
-            raise ValueError(f"The number of repeats in `EfficientNet` must be > 0. Received: repeats={args['repeats']}")
-        args["filters_in"] = round_filters(args["filters_in"], width_coefficient, depth_divisor)
-        args["filters_out"] = round_filters(args["filters_out"], width_coefficient, depth_divisor)
-        for j in range(round_repeats(args.pop("repeats"))):
-            if j > 0:
-                args["strides"] = 1
-                args["filters_in"] = args["filters_out"]
-            x = block(x, activation, drop_connect_rate * b / total, name=f"block{i + 1}{chr(j + 97)}_", **args)
-            b += 1
+    def apply_block(x, drop_rate, block_name, args):
+        return block(x, activation, drop_rate, name=block_name, **args)
 
-    x = layers.Conv2D(round_filters(1280, width_coefficient, depth_divisor), 1, padding="same", use_bias=False,
-                      kernel_initializer=CONV_KERNEL_INITIALIZER, name="top_conv")(x)
-    x = layers.BatchNormalization(axis=axis, name="top_bn")(x)
-    x = layers.Activation(activation, name="top_activation")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout_rate > 0:
-            x = layers.Dropout(dropout_rate, name="top_dropout")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, kernel_initializer=DENSE_KERNEL_INITIALIZER,
-                         name="predictions")(x)
-    else:
-        x = _common.head(x, False, pooling, classes, classifier_activation, weights)
-    model = _common.make_model(input_tensor, img_input, x, name)
-    # The published hashes exist only for the named variants: looked up for "imagenet" only.
-    hashes = WEIGHTS_HASHES[weights_name] if weights == "imagenet" else None
-    _common.load_published(model, weights, include_top, BASE_WEIGHTS_PATH, (f"{name}.h5", f"{name}_notop.h5"), hashes)
-    return model
+    x = _mbconv.stages(x, blocks_args, ("repeats", "filters_in", "filters_out"),
+                       lambda filters: round_filters(filters, width_coefficient, depth_divisor), round_repeats,
+                       float(sum(round_repeats(args["repeats"]) for args in blocks_args)), drop_connect_rate,
+                       "EfficientNet", apply_block)
+    x = _mbconv.top(x, round_filters(1280, width_coefficient, depth_divisor), activation, None, include_top,
+                    dropout_rate, pooling, classes, classifier_activation, weights)
+    return _mbconv.finish(x, img_input, input_tensor, name, include_top, weights, BASE_WEIGHTS_PATH, WEIGHTS_HASHES,
+                          weights_name)
 
 
 def block(inputs, activation="swish", drop_rate=0.0, name="", filters_in=32, filters_out=16, kernel_size=3,
           strides=1, expand_ratio=1, se_ratio=0.0, id_skip=True):
     """MBConv: 1x1 expansion, depthwise convolution, squeeze-and-excitation, 1x1 projection, and
     a residual with stochastic depth when shapes allow."""
-    axis = _common.channel_axis()
     filters = filters_in * expand_ratio
     x = inputs
     if expand_ratio != 1:
-        x = layers.Conv2D(filters, 1, padding="same", use_bias=False, kernel_initializer=CONV_KERNEL_INITIALIZER,
-                          name=f"{name}expand_conv")(x)
-        x = layers.BatchNormalization(axis=axis, name=f"{name}expand_bn")(x)
-        x = layers.Activation(activation, name=f"{name}expand_activation")(x)
+        x = _mbconv.conv_unit(x, filters, 1, f"{name}expand_", activation)
     if strides == 2:
         x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, kernel_size), name=f"{name}dwconv_pad")(x)
     x = layers.DepthwiseConv2D(kernel_size, strides=strides, padding="valid" if strides == 2 else "same",
                                use_bias=False, depthwise_initializer=CONV_KERNEL_INITIALIZER, name=f"{name}dwconv")(x)
-    x = layers.BatchNormalization(axis=axis, name=f"{name}bn")(x)
+    x = layers.BatchNormalization(axis=_common.channel_axis(), name=f"{name}bn")(x)
     x = layers.Activation(activation, name=f"{name}activation")(x)
     if 0 < se_ratio <= 1:
-        filters_se = max(1, int(filters_in * se_ratio))
-        se = layers.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
-        se = layers.Reshape((filters, 1, 1) if axis == 1 else (1, 1, filters), name=f"{name}se_reshape")(se)
-        se = layers.Conv2D(filters_se, 1, padding="same", activation=activation,
-                           kernel_initializer=CONV_KERNEL_INITIALIZER, name=f"{name}se_reduce")(se)
-        se = layers.Conv2D(filters, 1, padding="same", activation="sigmoid",
-                           kernel_initializer=CONV_KERNEL_INITIALIZER, name=f"{name}se_expand")(se)
-        x = layers.multiply([x, se], name=f"{name}se_excite")
-    x = layers.Conv2D(filters_out, 1, padding="same", use_bias=False, kernel_initializer=CONV_KERNEL_INITIALIZER,
-                      name=f"{name}project_conv")(x)
-    x = layers.BatchNormalization(axis=axis, name=f"{name}project_bn")(x)
-    if id_skip and strides == 1 and filters_in == filters_out:
-        if drop_rate > 0:
-            # One mask value per sample: the whole block is dropped (stochastic depth).
-            x = layers.Dropout(drop_rate, noise_shape=(None, 1, 1, 1), name=f"{name}drop")(x)
-        x = layers.add([x, inputs], name=f"{name}add")
+        x = _mbconv.squeeze_excite(x, filters_in, filters, se_ratio, activation, name)
+    x = _mbconv.conv_unit(x, filters_out, 1, f"{name}project_", None)
+    if id_skip:
+        # A negative rate means no dropout here; EfficientNetV2 lets Dropout refuse it (both as Keras).
+        x = _mbconv.residual(x, inputs, strides, filters_in, filters_out, max(drop_rate, 0.0), name)
     return x
 
 

@@ -7,8 +7,8 @@ With `include_preprocessing=True` (default) the model rescales inputs in [0, 255
 import math
 
 from lamina import backend, initializers, layers
-from lamina.applications import _common, imagenet_utils
-from lamina.applications.efficientnet import CONV_KERNEL_INITIALIZER, DENSE_KERNEL_INITIALIZER
+from lamina.applications import _common, _mbconv
+from lamina.applications._mbconv import CONV_KERNEL_INITIALIZER, DENSE_KERNEL_INITIALIZER  # noqa: F401 (public, as in Keras)
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/efficientnet_v2/"
 WEIGHTS_HASHES = {
@@ -54,53 +54,28 @@ def _bn(momentum, name):
     return layers.BatchNormalization(axis=_common.channel_axis(), momentum=momentum, name=name)
 
 
-def _squeeze_excite(x, input_filters, filters, se_ratio, activation, name):
-    se = layers.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
-    shape = (filters, 1, 1) if _common.channel_axis() == 1 else (1, 1, filters)
-    se = layers.Reshape(shape, name=f"{name}se_reshape")(se)
-    se = layers.Conv2D(max(1, int(input_filters * se_ratio)), 1, padding="same", activation=activation,
-                       kernel_initializer=CONV_KERNEL_INITIALIZER, name=f"{name}se_reduce")(se)
-    se = layers.Conv2D(filters, 1, padding="same", activation="sigmoid", kernel_initializer=CONV_KERNEL_INITIALIZER,
-                       name=f"{name}se_expand")(se)
-    return layers.multiply([x, se], name=f"{name}se_excite")
-
-
-def _residual(x, inputs, strides, input_filters, output_filters, drop_rate, name):
-    if strides == 1 and input_filters == output_filters:
-        if drop_rate:
-            x = layers.Dropout(drop_rate, noise_shape=(None, 1, 1, 1), name=f"{name}drop")(x)
-        x = layers.add([x, inputs], name=f"{name}add")
-    return x
-
-
 def MBConvBlock(input_filters, output_filters, expand_ratio=1, kernel_size=3, strides=1, se_ratio=0.0,
                 bn_momentum=0.9, activation="swish", survival_probability=0.8, name=None):
     """A function applying an MBConv block: 1x1 expansion, depthwise conv, squeeze-excite, 1x1
     projection, residual. ``survival_probability`` is, as in Keras, the drop rate of the residual
     branch."""
     name = name if name is not None else backend.get_uid("block0")
+    bn_kwargs = {"momentum": bn_momentum}
 
     def apply(inputs):
         filters = input_filters * expand_ratio
         x = inputs
         if expand_ratio != 1:
-            x = layers.Conv2D(filters=filters, kernel_size=1, strides=1, kernel_initializer=CONV_KERNEL_INITIALIZER,
-                              padding="same", data_format=backend.image_data_format(), use_bias=False,
-                              name=f"{name}expand_conv")(x)
-            x = _bn(bn_momentum, f"{name}expand_bn")(x)
-            x = layers.Activation(activation, name=f"{name}expand_activation")(x)
+            x = _mbconv.conv_unit(x, filters, 1, f"{name}expand_", activation, bn_kwargs)
         x = layers.DepthwiseConv2D(kernel_size=kernel_size, strides=strides, depthwise_initializer=CONV_KERNEL_INITIALIZER,
                                    padding="same", data_format=backend.image_data_format(), use_bias=False,
                                    name=f"{name}dwconv2")(x)
         x = _bn(bn_momentum, f"{name}bn")(x)
         x = layers.Activation(activation, name=f"{name}activation")(x)
         if 0 < se_ratio <= 1:
-            x = _squeeze_excite(x, input_filters, filters, se_ratio, activation, name)
-        x = layers.Conv2D(filters=output_filters, kernel_size=1, strides=1, kernel_initializer=CONV_KERNEL_INITIALIZER,
-                          padding="same", data_format=backend.image_data_format(), use_bias=False,
-                          name=f"{name}project_conv")(x)
-        x = _bn(bn_momentum, f"{name}project_bn")(x)
-        return _residual(x, inputs, strides, input_filters, output_filters, survival_probability, name)
+            x = _mbconv.squeeze_excite(x, input_filters, filters, se_ratio, activation, name)
+        x = _mbconv.conv_unit(x, output_filters, 1, f"{name}project_", None, bn_kwargs)
+        return _mbconv.residual(x, inputs, strides, input_filters, output_filters, survival_probability, name)
 
     return apply
 
@@ -110,25 +85,20 @@ def FusedMBConvBlock(input_filters, output_filters, expand_ratio=1, kernel_size=
     """A function applying a fused MBConv block: the expansion and depthwise convolutions of
     MBConv fused into one regular kxk convolution."""
     name = name if name is not None else backend.get_uid("block0")
+    bn_kwargs = {"momentum": bn_momentum}
 
     def apply(inputs):
         filters = input_filters * expand_ratio
         x = inputs
         if expand_ratio != 1:
-            x = layers.Conv2D(filters, kernel_size=kernel_size, strides=strides, kernel_initializer=CONV_KERNEL_INITIALIZER,
-                              data_format=backend.image_data_format(), padding="same", use_bias=False,
-                              name=f"{name}expand_conv")(x)
-            x = _bn(bn_momentum, f"{name}expand_bn")(x)
-            x = layers.Activation(activation=activation, name=f"{name}expand_activation")(x)
+            x = _mbconv.conv_unit(x, filters, kernel_size, f"{name}expand_", activation, bn_kwargs, strides=strides)
         if 0 < se_ratio <= 1:
-            x = _squeeze_excite(x, input_filters, filters, se_ratio, activation, name)
-        x = layers.Conv2D(output_filters, kernel_size=1 if expand_ratio != 1 else kernel_size,
-                          strides=1 if expand_ratio != 1 else strides, kernel_initializer=CONV_KERNEL_INITIALIZER,
-                          padding="same", use_bias=False, name=f"{name}project_conv")(x)
-        x = _bn(bn_momentum, f"{name}project_bn")(x)
-        if expand_ratio == 1:
-            x = layers.Activation(activation=activation, name=f"{name}project_activation")(x)
-        return _residual(x, inputs, strides, input_filters, output_filters, survival_probability, name)
+            x = _mbconv.squeeze_excite(x, input_filters, filters, se_ratio, activation, name)
+        # Without an expansion the projection is the block's only (kxk, activated) convolution.
+        fused = expand_ratio == 1
+        x = _mbconv.conv_unit(x, output_filters, kernel_size if fused else 1, f"{name}project_",
+                              activation if fused else None, bn_kwargs, strides=strides if fused else 1)
+        return _mbconv.residual(x, inputs, strides, input_filters, output_filters, survival_probability, name)
 
     return apply
 
@@ -164,43 +134,23 @@ def EfficientNetV2(width_coefficient, depth_coefficient, default_size, dropout_r
     def rounded(filters):
         return round_filters(filters, width_coefficient, min_depth, depth_divisor)
 
-    x = layers.Conv2D(filters=rounded(blocks_args[0]["input_filters"]), kernel_size=3, strides=2,
-                      kernel_initializer=CONV_KERNEL_INITIALIZER, padding="same", use_bias=False, name="stem_conv")(x)
-    x = _bn(bn_momentum, "stem_bn")(x)
-    x = layers.Activation(activation, name="stem_activation")(x)
-    b = 0
-    total = float(sum(args["num_repeat"] for args in blocks_args))
-    for i, args in enumerate(blocks_args):
-        if args["num_repeat"] <= 0:
-            raise ValueError(f"The number of repeats in `EfficientNetV2` must be > 0. Received: num_repeat={args['num_repeat']}")
-        args["input_filters"] = rounded(args["input_filters"])
-        args["output_filters"] = rounded(args["output_filters"])
+    bn_kwargs = {"momentum": bn_momentum}
+    x = _mbconv.conv_unit(x, rounded(blocks_args[0]["input_filters"]), 3, "stem_", activation, bn_kwargs, strides=2)
+
+    def apply_block(x, drop_rate, block_name, args):
+        args = dict(args)
         block = FusedMBConvBlock if args.pop("conv_type") == 1 else MBConvBlock
-        for j in range(round_repeats(args.pop("num_repeat"), depth_coefficient)):
-            if j > 0:
-                args["strides"] = 1
-                args["input_filters"] = args["output_filters"]
-            x = block(activation=activation, bn_momentum=bn_momentum, survival_probability=drop_connect_rate * b / total,
-                      name=f"block{i + 1}{chr(j + 97)}_", **args)(x)
-            b += 1
-    x = layers.Conv2D(filters=rounded(1280), kernel_size=1, strides=1, kernel_initializer=CONV_KERNEL_INITIALIZER,
-                      padding="same", data_format=backend.image_data_format(), use_bias=False, name="top_conv")(x)
-    x = _bn(bn_momentum, "top_bn")(x)
-    x = layers.Activation(activation=activation, name="top_activation")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout_rate > 0:
-            x = layers.Dropout(dropout_rate, name="top_dropout")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, kernel_initializer=DENSE_KERNEL_INITIALIZER,
-                         bias_initializer=initializers.Constant(0.0), name="predictions")(x)
-    else:
-        x = _common.head(x, False, pooling, classes, classifier_activation, weights)
-    model = _common.make_model(input_tensor, img_input, x, name)
-    # The published hashes exist only for the named variants: looked up for "imagenet" only.
-    hashes = WEIGHTS_HASHES[weights_name] if weights == "imagenet" else None
-    _common.load_published(model, weights, include_top, BASE_WEIGHTS_PATH, (f"{name}.h5", f"{name}_notop.h5"), hashes)
-    return model
+        return block(activation=activation, bn_momentum=bn_momentum, survival_probability=drop_rate, name=block_name,
+                     **args)(x)
+
+    x = _mbconv.stages(x, blocks_args, ("num_repeat", "input_filters", "output_filters"), rounded,
+                       lambda repeats: round_repeats(repeats, depth_coefficient),
+                       float(sum(args["num_repeat"] for args in blocks_args)), drop_connect_rate, "EfficientNetV2",
+                       apply_block)
+    x = _mbconv.top(x, rounded(1280), activation, bn_kwargs, include_top, dropout_rate, pooling, classes,
+                    classifier_activation, weights, bias_initializer=initializers.Constant(0.0))
+    return _mbconv.finish(x, img_input, input_tensor, name, include_top, weights, BASE_WEIGHTS_PATH, WEIGHTS_HASHES,
+                          weights_name)
 
 
 _VARIANTS = {  # public name suffix: (width, depth, default size, weights key)

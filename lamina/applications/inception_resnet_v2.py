@@ -2,7 +2,7 @@
 Szegedy et al., 2016)."""
 
 from lamina import layers
-from lamina.applications import _common
+from lamina.applications import _blocks, _common
 from lamina.saving.object_registration import register_builtin
 
 BASE_WEIGHT_URL = "https://storage.googleapis.com/tensorflow/keras-applications/inception_resnet_v2/"
@@ -12,13 +12,9 @@ _HASHES = ("e693bd0210a403b3192acc6073ad2e96", "d19885ff4a710c122648d3b5c3b684e4
 
 def conv2d_bn(x, filters, kernel_size, strides=1, padding="same", activation="relu", use_bias=False, name=None):
     """Convolution, then (without bias) batch normalization without scale, then the activation."""
-    x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=use_bias, name=name)(x)
-    if not use_bias:
-        x = layers.BatchNormalization(axis=_common.channel_axis(), scale=False,
-                                      name=None if name is None else f"{name}_bn")(x)
-    if activation is not None:
-        x = layers.Activation(activation, name=None if name is None else f"{name}_ac")(x)
-    return x
+    names = (name,) + _blocks.suffixed(name, "_bn", "_ac")
+    return _blocks.conv_bn(x, filters, kernel_size, names, activation, normalize=not use_bias, use_bias=use_bias,
+                           bn_kwargs={"scale": False}, strides=strides, padding=padding)
 
 
 @register_builtin("keras.src.applications.inception_resnet_v2")

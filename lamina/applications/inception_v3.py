@@ -5,7 +5,7 @@ The convolutions are unnamed, as in Keras, so their names come from the session'
 """
 
 from lamina import layers
-from lamina.applications import _common
+from lamina.applications import _blocks, _common
 
 _BASE = "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
 _FILES = _common.tf_kernels_files("inception_v3")
@@ -15,11 +15,9 @@ _HASHES = ("9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63
 
 def conv2d_bn(x, filters, num_row, num_col, padding="same", strides=(1, 1), name=None):
     """Convolution (no bias), batch normalization without scale, ReLU."""
-    x = layers.Conv2D(filters, (num_row, num_col), strides=strides, padding=padding, use_bias=False,
-                      name=None if name is None else f"{name}_conv")(x)
-    x = layers.BatchNormalization(axis=_common.channel_axis(), scale=False,
-                                  name=None if name is None else f"{name}_bn")(x)
-    return layers.Activation("relu", name=name)(x)
+    names = _blocks.suffixed(name, "_conv", "_bn") + (name,)
+    return _blocks.conv_bn(x, filters, (num_row, num_col), names, bn_kwargs={"scale": False}, strides=strides,
+                           padding=padding)
 
 
 def _avg_branch(x, filters):

@@ -1,9 +1,7 @@
 """MobileNet (Howard et al., 2017): depthwise-separable convolutions with width and resolution
 multipliers."""
 
-import warnings
-
-from lamina import backend, layers
+from lamina import layers
 from lamina.applications import _common, imagenet_utils
 
 BASE_WEIGHT_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/"
@@ -44,13 +42,8 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
 
     >>> model = lamina.applications.MobileNet(weights=None, alpha=0.25, input_shape=(128, 128, 3))
     """
-    _common.check_arguments(weights, include_top, classes, pooling)
-    default_size = _common.mobile_default_size(input_shape, None, _SIZES)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=default_size, min_size=32, data_format=backend.image_data_format(),
-        require_flatten=include_top, weights=weights,
-    )
-    rows, cols = _common.spatial_size(input_shape)
+    input_shape, rows, cols = _common.mobile_input_shape(weights, include_top, classes, pooling, input_shape, None,
+                                                         _SIZES)
     if weights == "imagenet":
         if depth_multiplier != 1:
             raise ValueError(
@@ -62,13 +55,7 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
                 "If imagenet weights are being loaded, alpha can be one of `0.25`, `0.50`, `0.75` or "
                 f"`1.0` only.  Received alpha={alpha}"
             )
-        if rows != cols or rows not in _SIZES:
-            rows = 224
-            warnings.warn(
-                "`input_shape` is undefined or non-square, or `rows` is not in [128, 160, 192, 224]. "
-                "Weights for input shape (224, 224) will be loaded as the default.",
-                stacklevel=2,
-            )
+        rows = _common.published_rows(rows, cols, _SIZES)
     img_input = _common.image_input(input_tensor, input_shape)
     axis = _common.channel_axis()
     x = layers.Conv2D(int(32 * alpha), (3, 3), padding="same", use_bias=False, strides=(2, 2), name="conv1")(img_input)

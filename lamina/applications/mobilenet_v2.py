@@ -1,8 +1,6 @@
 """MobileNetV2 (Sandler et al., 2018): inverted residual blocks with linear bottlenecks."""
 
-import warnings
-
-from lamina import backend, layers
+from lamina import layers
 from lamina.applications import _common, imagenet_utils
 
 BASE_WEIGHT_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
@@ -45,26 +43,15 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
 
     >>> model = lamina.applications.MobileNetV2(weights=None, alpha=0.5, input_shape=(96, 96, 3))
     """
-    _common.check_arguments(weights, include_top, classes, pooling)
-    default_size = _common.mobile_default_size(input_shape, input_tensor, _SIZES)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=default_size, min_size=32, data_format=backend.image_data_format(),
-        require_flatten=include_top, weights=weights,
-    )
-    rows, cols = _common.spatial_size(input_shape)
+    input_shape, rows, cols = _common.mobile_input_shape(weights, include_top, classes, pooling, input_shape,
+                                                         input_tensor, _SIZES)
     if weights == "imagenet":
         if alpha not in _ALPHAS:
             raise ValueError(
                 "If imagenet weights are being loaded, alpha must be one of `0.35`, `0.50`, `0.75`, "
                 f"`1.0`, `1.3` or `1.4` only; Received `alpha={alpha}`"
             )
-        if rows != cols or rows not in _SIZES:
-            rows = 224
-            warnings.warn(
-                "`input_shape` is undefined or non-square, or `rows` is not in [96, 128, 160, 192, "
-                "224]. Weights for input shape (224, 224) will be loaded as the default.",
-                stacklevel=2,
-            )
+        rows = _common.published_rows(rows, cols, _SIZES)
     img_input = _common.image_input(input_tensor, input_shape)
     x = layers.Conv2D(_common.make_divisible(32 * alpha, 8), kernel_size=3, strides=(2, 2), padding="same",
                       use_bias=False, name="Conv1")(img_input)

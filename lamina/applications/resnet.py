@@ -117,14 +117,45 @@ def stack_residual_blocks_v2(x, filters, blocks, stride1=2, name=None):
     return residual_block_v2(x, filters, stride=stride1, name=f"{name}_block{blocks}")
 
 
-def _v1_stages(counts):
+def _stages(stack, counts, first_strides):
+    """The stack function of the stages ``conv2``..``conv5``: ``counts`` blocks each, the first
+    block of each with the stride in ``first_strides``."""
+
     def stack_fn(x):
-        x = stack_residual_blocks_v1(x, 64, counts[0], stride1=1, name="conv2")
-        x = stack_residual_blocks_v1(x, 128, counts[1], name="conv3")
-        x = stack_residual_blocks_v1(x, 256, counts[2], name="conv4")
-        return stack_residual_blocks_v1(x, 512, counts[3], name="conv5")
+        for stage, (filters, blocks, stride1) in enumerate(zip((64, 128, 256, 512), counts, first_strides), start=2):
+            x = stack(x, filters, blocks, stride1=stride1, name=f"conv{stage}")
+        return x
 
     return stack_fn
+
+
+def variant(public_name, counts, preact, module, doc):
+    """A public builder (``ResNet50``, ``ResNet50V2``, ...) with Keras's signature.
+
+    Args:
+        public_name: The builder's name; lower-cased, the model's default name and the key of
+            its published weights.
+        counts: The blocks in each of the four stages.
+        preact: Whether it is a ResNetV2 (pre-activation blocks, downsampling at a stage's end).
+        module: The module the builder belongs to.
+        doc: The docstring template (``{name}``: the builder's name).
+
+    Returns:
+        The builder.
+    """
+    default_name = public_name.lower()
+    if preact:
+        stack, first_strides = stack_residual_blocks_v2, (2, 2, 2, 1)
+    else:
+        stack, first_strides = stack_residual_blocks_v1, (1, 2, 2, 2)
+
+    def build(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
+              classes=1000, classifier_activation="softmax", name=default_name):
+        return ResNet(_stages(stack, counts, first_strides), preact, True, include_top, weights, input_tensor,
+                      input_shape, pooling, classes, classifier_activation, name=name, weights_name=default_name)
+
+    build.__module__ = module
+    return _common.public(build, public_name, doc.format(name=public_name))
 
 
 _DOC = """Instantiate the {name} architecture (Deep Residual Learning for Image Recognition, 2015).
@@ -155,27 +186,9 @@ _DOC = """Instantiate the {name} architecture (Deep Residual Learning for Image 
     """
 
 
-def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-             classes=1000, classifier_activation="softmax", name="resnet50"):
-    return ResNet(_v1_stages((3, 4, 6, 3)), False, True, include_top, weights, input_tensor, input_shape,
-                  pooling, classes, classifier_activation, name=name, weights_name="resnet50")
-
-
-def ResNet101(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-              classes=1000, classifier_activation="softmax", name="resnet101"):
-    return ResNet(_v1_stages((3, 4, 23, 3)), False, True, include_top, weights, input_tensor, input_shape,
-                  pooling, classes, classifier_activation, name=name, weights_name="resnet101")
-
-
-def ResNet152(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-              classes=1000, classifier_activation="softmax", name="resnet152"):
-    return ResNet(_v1_stages((3, 8, 36, 3)), False, True, include_top, weights, input_tensor, input_shape,
-                  pooling, classes, classifier_activation, name=name, weights_name="resnet152")
-
-
-ResNet50.__doc__ = _DOC.format(name="ResNet50")
-ResNet101.__doc__ = _DOC.format(name="ResNet101")
-ResNet152.__doc__ = _DOC.format(name="ResNet152")
+ResNet50 = variant("ResNet50", (3, 4, 6, 3), False, __name__, _DOC)
+ResNet101 = variant("ResNet101", (3, 4, 23, 3), False, __name__, _DOC)
+ResNet152 = variant("ResNet152", (3, 8, 36, 3), False, __name__, _DOC)
 
 
 preprocess_input = _common.preprocessor("caffe")

@@ -1,17 +1,7 @@
 """ResNet50V2/101V2/152V2 (Identity Mappings in Deep Residual Networks, He et al., 2016)."""
 
 from lamina.applications import _common
-from lamina.applications.resnet import ResNet, stack_residual_blocks_v2
-
-
-def _v2_stages(counts):
-    def stack_fn(x):
-        x = stack_residual_blocks_v2(x, 64, counts[0], name="conv2")
-        x = stack_residual_blocks_v2(x, 128, counts[1], name="conv3")
-        x = stack_residual_blocks_v2(x, 256, counts[2], name="conv4")
-        return stack_residual_blocks_v2(x, 512, counts[3], stride1=1, name="conv5")
-
-    return stack_fn
+from lamina.applications.resnet import variant
 
 
 _DOC = """Instantiate the {name} architecture (pre-activation ResNet, 2016).
@@ -37,27 +27,9 @@ _DOC = """Instantiate the {name} architecture (pre-activation ResNet, 2016).
     """
 
 
-def ResNet50V2(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-               classes=1000, classifier_activation="softmax", name="resnet50v2"):
-    return ResNet(_v2_stages((3, 4, 6, 3)), True, True, include_top, weights, input_tensor, input_shape,
-                  pooling, classes, classifier_activation, name=name, weights_name="resnet50v2")
-
-
-def ResNet101V2(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-                classes=1000, classifier_activation="softmax", name="resnet101v2"):
-    return ResNet(_v2_stages((3, 4, 23, 3)), True, True, include_top, weights, input_tensor, input_shape,
-                  pooling, classes, classifier_activation, name=name, weights_name="resnet101v2")
-
-
-def ResNet152V2(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-                classes=1000, classifier_activation="softmax", name="resnet152v2"):
-    return ResNet(_v2_stages((3, 8, 36, 3)), True, True, include_top, weights, input_tensor, input_shape,
-                  pooling, classes, classifier_activation, name=name, weights_name="resnet152v2")
-
-
-ResNet50V2.__doc__ = _DOC.format(name="ResNet50V2")
-ResNet101V2.__doc__ = _DOC.format(name="ResNet101V2")
-ResNet152V2.__doc__ = _DOC.format(name="ResNet152V2")
+ResNet50V2 = variant("ResNet50V2", (3, 4, 6, 3), True, __name__, _DOC)
+ResNet101V2 = variant("ResNet101V2", (3, 4, 23, 3), True, __name__, _DOC)
+ResNet152V2 = variant("ResNet152V2", (3, 8, 36, 3), True, __name__, _DOC)
 
 
 preprocess_input = _common.preprocessor("tf")

@@ -1,7 +1,7 @@
 """Xception (Chollet, 2016): depthwise-separable convolutions with residual connections."""
 
 from lamina import layers
-from lamina.applications import _common
+from lamina.applications import _blocks, _common
 
 _BASE = "https://storage.googleapis.com/tensorflow/keras-applications/xception/"
 _FILES = _common.tf_kernels_files("xception")
@@ -58,12 +58,8 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
     """
     input_shape, img_input = _common.prepare_input(weights, include_top, classes, pooling, input_tensor,
                                                    input_shape, default_size=299, min_size=71)
-    x = layers.Conv2D(32, (3, 3), strides=(2, 2), use_bias=False, name="block1_conv1")(img_input)
-    x = _bn("block1_conv1_bn")(x)
-    x = layers.Activation("relu", name="block1_conv1_act")(x)
-    x = layers.Conv2D(64, (3, 3), use_bias=False, name="block1_conv2")(x)
-    x = _bn("block1_conv2_bn")(x)
-    x = layers.Activation("relu", name="block1_conv2_act")(x)
+    x = _blocks.conv_bn(img_input, 32, (3, 3), _blocks.suffixed("block1_conv1", "", "_bn", "_act"), strides=(2, 2))
+    x = _blocks.conv_bn(x, 64, (3, 3), _blocks.suffixed("block1_conv2", "", "_bn", "_act"))
     x = _entry_block(x, 128, 2, first_activation=False)
     x = _entry_block(x, 256, 3)
     x = _entry_block(x, 728, 4)
@@ -76,9 +72,8 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
         x = layers.add([x, residual])
     x = _entry_block(x, 728, 13, second_filters=1024)
     for i, filters in ((1, 1536), (2, 2048)):
-        x = _sep(filters, f"block14_sepconv{i}")(x)
-        x = _bn(f"block14_sepconv{i}_bn")(x)
-        x = layers.Activation("relu", name=f"block14_sepconv{i}_act")(x)
+        x = _blocks.conv_bn(x, filters, (3, 3), _blocks.suffixed(f"block14_sepconv{i}", "", "_bn", "_act"),
+                            conv=layers.SeparableConv2D, padding="same")
     x = _common.head(x, include_top, pooling, classes, classifier_activation, weights, max_name=None,
                      avg_name="avg_pool" if include_top else None)
     model = _common.make_model(input_tensor, img_input, x, name)

@@ -5,7 +5,10 @@ import pytest
 import torch
 
 import lamina
+from quant_oracle import (archives_both_ways, assert_predicts, assert_same_call, assert_same_saved_variables,
+                          copy_random_weights, enable_lora, model_pair)
 
+_TOLERANCE = dict(rtol=1e-4, atol=1e-4)
 CASES = [
     ("Conv1D", (None, 7, 3), {}),
     ("Conv2D", (None, 6, 6, 4), {"groups": 2}),
@@ -22,23 +25,14 @@ def test_lora_matches_keras(oracle, name, input_shape, kwargs):
     l = getattr(lamina.layers, name)(4, 3, padding="same", activation="relu", **kwargs)
     k.build(input_shape)
     l.build(input_shape)
-    k.enable_lora(2, lora_alpha=3.0)
-    l.enable_lora(2, lora_alpha=3.0)
+    enable_lora(k, l, 2, lora_alpha=3.0)
     assert [w.path for w in l.weights] == [w.path for w in k.weights]
     assert [tuple(w.shape) for w in l.weights] == [tuple(w.shape) for w in k.weights]
     assert [w.path for w in l.trainable_weights] == [w.path for w in k.trainable_weights]
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
+    copy_random_weights(rng, k, l)
     np.testing.assert_allclose(l.kernel.detach().numpy(), np.asarray(k.kernel), rtol=1e-5, atol=1e-5)
-    x = rng.standard_normal((2,) + input_shape[1:]).astype("float32")
-    np.testing.assert_allclose(l(x).detach().numpy(), np.asarray(k(x)), rtol=1e-4, atol=1e-4)
-    saved_k, saved_l = {}, {}
-    k.save_own_variables(saved_k)
-    l.save_own_variables(saved_l)
-    assert list(saved_l) == list(saved_k)
-    for key in saved_k:
-        np.testing.assert_allclose(np.asarray(saved_l[key]), np.asarray(saved_k[key]), rtol=1e-5, atol=1e-6)
+    assert_same_call(l, k, rng.standard_normal((2,) + input_shape[1:]).astype("float32"), **_TOLERANCE)
+    assert_same_saved_variables(l, k, rtol=1e-5, atol=1e-6)
 
 
 def _model(lib, **kwargs):
@@ -50,31 +44,22 @@ def _model(lib, **kwargs):
 
 @pytest.mark.oracle
 def test_lora_model_files_both_ways(oracle, tmp_path):
-    k, l = _model(oracle, lora_rank=2), _model(lamina, lora_rank=2)
     rng = np.random.default_rng(1)
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
+    k, l = model_pair(oracle, lambda lib: _model(lib, lora_rank=2), rng)
     x = rng.standard_normal((3, 8, 8, 3)).astype("float32")
     expected = k.predict(x, verbose=0)
-    np.testing.assert_allclose(l.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-4)
-    k.save(tmp_path / "k.keras")
-    l.save(tmp_path / "l.keras")
-    from_keras = lamina.models.load_model(tmp_path / "k.keras")
+    assert_predicts(l, x, expected, _TOLERANCE)
+    from_keras, _ = archives_both_ways(oracle, tmp_path, k, l, x, expected, _TOLERANCE)
     assert from_keras.layers[0].lora_enabled
-    np.testing.assert_allclose(from_keras.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(
-        oracle.models.load_model(tmp_path / "l.keras").predict(x, verbose=0), expected, rtol=1e-4, atol=1e-4
-    )
     # A LoRA layer saves the merged kernel: a plain model loads it.
     l.save_weights(tmp_path / "l.weights.h5")
     plain = _model(oracle)
     plain.load_weights(tmp_path / "l.weights.h5")
-    np.testing.assert_allclose(plain.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-4)
+    assert_predicts(plain, x, expected, _TOLERANCE)
     k.save_weights(tmp_path / "k.weights.h5")
     l2 = _model(lamina, lora_rank=2)
     l2.load_weights(tmp_path / "k.weights.h5")
-    np.testing.assert_allclose(l2.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-4)
+    assert_predicts(l2, x, expected, _TOLERANCE)
     assert not np.any(l2.layers[0].lora_kernel_b.detach().numpy())
 
 

@@ -5,33 +5,23 @@ import pytest
 import torch
 
 import lamina
+from quant_oracle import (assert_same_call, assert_same_weights, copy_random_weights, enable_lora, layer_pair,
+                          quantize)
 
 
 def _pair(oracle, units=6, input_dim=5, seed=0, **kwargs):
     rng = np.random.default_rng(seed)
-    k = oracle.layers.Dense(units, **kwargs)
-    k.build((None, input_dim))
-    l = lamina.layers.Dense(units, **kwargs)
-    l.build((None, input_dim))
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
-    return k, l, rng
+    return (*layer_pair(oracle, rng, "Dense", units, build_shape=(None, input_dim), **kwargs), rng)
 
 
 @pytest.mark.oracle
 @pytest.mark.parametrize("mode", ["int8", "float8"])
 def test_quantize_matches_keras(oracle, mode):
     k, l, rng = _pair(oracle, activation="relu")
-    k.quantize(mode)
-    l.quantize(mode)
+    quantize(k, l, mode)
     assert l.dtype_policy.name == k.dtype_policy.name
-    assert [w.path for w in l.weights] == [w.path for w in k.weights]
-    assert [tuple(w.shape) for w in l.weights] == [tuple(w.shape) for w in k.weights]
-    for a, b in zip(l.get_weights(), k.get_weights()):
-        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-6)
-    x = rng.standard_normal((4, 5)).astype("float32")
-    np.testing.assert_allclose(l(x).detach().numpy(), np.asarray(k(x)), rtol=1e-5, atol=1e-5)
+    assert_same_weights(l, k, trainable=False)
+    assert_same_call(l, k, rng.standard_normal((4, 5)).astype("float32"))
 
 
 @pytest.mark.oracle
@@ -49,21 +39,17 @@ def test_int8_policy_at_construction(oracle):
 @pytest.mark.oracle
 def test_lora_matches_keras(oracle):
     k, l, rng = _pair(oracle)
-    k.enable_lora(3, lora_alpha=6.0)
-    l.enable_lora(3, lora_alpha=6.0)
+    enable_lora(k, l, 3, lora_alpha=6.0)
     assert [w.path for w in l.weights] == [w.path for w in k.weights]
     assert [w.path for w in l.trainable_weights] == [w.path for w in k.trainable_weights]
     assert [w.path for w in l.non_trainable_weights] == [w.path for w in k.non_trainable_weights]
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
+    copy_random_weights(rng, k, l)
     np.testing.assert_allclose(l.kernel.detach().numpy(), np.asarray(k.kernel), rtol=1e-5, atol=1e-6)
     x = rng.standard_normal((4, 5)).astype("float32")
-    np.testing.assert_allclose(l(x).detach().numpy(), np.asarray(k(x)), rtol=1e-5, atol=1e-5)
+    assert_same_call(l, k, x)
     # int8 with LoRA on top.
-    k.quantize("int8")
-    l.quantize("int8")
-    np.testing.assert_allclose(l(x).detach().numpy(), np.asarray(k(x)), rtol=1e-5, atol=1e-5)
+    quantize(k, l, "int8")
+    assert_same_call(l, k, x)
 
 
 def test_lora_trains_only_the_factors():
@@ -120,16 +106,12 @@ def test_embedding_int8_and_lora_match_keras(oracle, tmp_path):
     l.build()
     k.set_weights([table])
     l.set_weights([table])
-    k.enable_lora(2)
-    l.enable_lora(2)
+    enable_lora(k, l, 2)
     assert [w.path for w in l.trainable_weights] == [w.path for w in k.trainable_weights]
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
-    np.testing.assert_allclose(l(ids).detach().numpy(), np.asarray(k(ids)), rtol=1e-5, atol=1e-6)
-    k.quantize("int8")
-    l.quantize("int8")
+    copy_random_weights(rng, k, l)
+    assert_same_call(l, k, ids, atol=1e-6)
+    quantize(k, l, "int8")
     assert [w.path for w in l.weights] == [w.path for w in k.weights]
-    np.testing.assert_allclose(l(ids).detach().numpy(), np.asarray(k(ids)), rtol=1e-5, atol=1e-6)
+    assert_same_call(l, k, ids, atol=1e-6)
     with pytest.raises(ValueError, match="float8"):
         lamina.layers.ReversibleEmbedding(10, 4, dtype="float8_from_float32")

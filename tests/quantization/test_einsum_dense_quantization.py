@@ -5,6 +5,9 @@ import pytest
 import torch
 
 import lamina
+from quant_oracle import (TOLERANCE, archives_both_ways, assert_predicts, assert_same_call, assert_same_saved_variables,
+                          assert_same_weights, copy_random_weights, enable_lora, int4_configs, layer_pair, model_pair,
+                          quantize, quantize_with_lora, weights_files_both_ways)
 
 # (equation, output_shape, input_shape, bias_axes): plain, batched, multi-axis, and an
 # equation whose contracted kernel axes outnumber the output axes the kernel lacks.
@@ -16,26 +19,15 @@ CASES = [
 ]
 
 
-def _pair(lib_k, eq, out, ish, bias, seed=0, **kwargs):
+def _pair(oracle, eq, out, ish, bias, seed=0, **kwargs):
     rng = np.random.default_rng(seed)
-    k = lib_k.layers.EinsumDense(eq, out, bias_axes=bias, activation="relu", **kwargs)
-    k.build(ish)
-    l = lamina.layers.EinsumDense(eq, out, bias_axes=bias, activation="relu", **kwargs)
-    l.build(ish)
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
+    k, l = layer_pair(oracle, rng, "EinsumDense", eq, out, build_shape=ish, bias_axes=bias, activation="relu", **kwargs)
     return k, l, rng
 
 
 def _same(l, k, rng, input_shape):
-    assert [w.path for w in l.weights] == [w.path for w in k.weights]
-    assert [tuple(w.shape) for w in l.weights] == [tuple(w.shape) for w in k.weights]
-    assert [w.trainable for w in l.weights] == [w.trainable for w in k.weights]
-    for a, b in zip(l.get_weights(), k.get_weights()):
-        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-6)
-    x = rng.standard_normal((3,) + tuple(input_shape[1:])).astype("float32")
-    np.testing.assert_allclose(l(x).detach().numpy(), np.asarray(k(x)), rtol=1e-5, atol=1e-5)
+    assert_same_weights(l, k)
+    assert_same_call(l, k, rng.standard_normal((3,) + tuple(input_shape[1:])).astype("float32"))
 
 
 @pytest.mark.oracle
@@ -43,8 +35,7 @@ def _same(l, k, rng, input_shape):
 @pytest.mark.parametrize("mode", ["int8", "float8"])
 def test_quantize_matches_keras(oracle, case, mode):
     k, l, rng = _pair(oracle, *case)
-    k.quantize(mode)
-    l.quantize(mode)
+    quantize(k, l, mode)
     assert l.dtype_policy.name == k.dtype_policy.name
     _same(l, k, rng, case[2])
 
@@ -53,16 +44,12 @@ def test_quantize_matches_keras(oracle, case, mode):
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_lora_matches_keras(oracle, case):
     k, l, rng = _pair(oracle, *case)
-    k.enable_lora(2, lora_alpha=3.0)
-    l.enable_lora(2, lora_alpha=3.0)
+    enable_lora(k, l, 2, lora_alpha=3.0)
     assert [w.path for w in l.trainable_weights] == [w.path for w in k.trainable_weights]
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
+    copy_random_weights(rng, k, l)
     np.testing.assert_allclose(l.kernel.detach().numpy(), np.asarray(k.kernel), rtol=1e-5, atol=1e-6)
     _same(l, k, rng, case[2])
-    k.quantize("int8")
-    l.quantize("int8")
+    quantize(k, l, "int8")
     _same(l, k, rng, case[2])
 
 
@@ -92,35 +79,17 @@ def _model(lib, **kwargs):
 @pytest.mark.parametrize("mode", ["int8", "float8", "lora"])
 def test_files_both_ways(oracle, tmp_path, mode):
     kwargs = {"lora_rank": 2} if mode == "lora" else {}
-    k, l = _model(oracle, **kwargs), _model(lamina, **kwargs)
     rng = np.random.default_rng(0)
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
-    if mode != "lora":
-        k.quantize(mode)
-        l.quantize(mode)
-    x = rng.standard_normal((4, 3, 6)).astype("float32")
-    expected = k.predict(x, verbose=0)
-    np.testing.assert_allclose(l.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
-    # .weights.h5, Keras -> Lamina and Lamina -> Keras.
-    k.save_weights(tmp_path / "k.weights.h5")
-    l.save_weights(tmp_path / "l.weights.h5")
+    k, l = model_pair(oracle, lambda lib: _model(lib, **kwargs), rng)
     l2, k2 = _model(lamina, **kwargs), _model(oracle, **kwargs)
     if mode != "lora":
-        l2.quantize(mode)
-        k2.quantize(mode)
-    l2.load_weights(tmp_path / "k.weights.h5")
-    k2.load_weights(tmp_path / "l.weights.h5")
-    np.testing.assert_allclose(l2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(k2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
-    # .keras archives both ways.
-    k.save(tmp_path / "k.keras")
-    l.save(tmp_path / "l.keras")
-    from_keras = lamina.models.load_model(tmp_path / "k.keras")
-    from_lamina = oracle.models.load_model(tmp_path / "l.keras")
-    np.testing.assert_allclose(from_keras.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(from_lamina.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+        quantize(k, l, mode)
+        quantize(k2, l2, mode)
+    x = rng.standard_normal((4, 3, 6)).astype("float32")
+    expected = k.predict(x, verbose=0)
+    assert_predicts(l, x, expected)
+    weights_files_both_ways(tmp_path, k, l, k2, l2, x, expected)
+    from_keras, _ = archives_both_ways(oracle, tmp_path, k, l, x, expected)
     assert from_keras.layers[0].dtype_policy.name == k.layers[0].dtype_policy.name
 
 
@@ -209,81 +178,32 @@ def test_config_round_trip():
     assert tuple(out.shape) == (2, 3)
 
 
-def _int4_configs(oracle, block_size):
-    if block_size == 128:
-        return None, None  # The mode's default: blocks of 128 rows.
-    if block_size == "inputs":
-        return (
-            oracle.quantizers.Int4QuantizationConfig(activation_quantizer=oracle.quantizers.AbsMaxQuantizer(), block_size=None),
-            lamina.quantizers.Int4QuantizationConfig(activation_quantizer=lamina.quantizers.AbsMaxQuantizer(), block_size=None),
-        )
-    return (
-        oracle.quantizers.Int4QuantizationConfig(block_size=block_size),
-        lamina.quantizers.Int4QuantizationConfig(block_size=block_size),
-    )
-
-
 @pytest.mark.oracle
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 @pytest.mark.parametrize("block_size", [None, 3, 128, "inputs"])
 @pytest.mark.parametrize("lora", ["none", "before", "after"])
 def test_int4_matches_keras(oracle, case, block_size, lora):
     k, l, rng = _pair(oracle, *case)
-    if lora == "before":
-        k.enable_lora(2)
-        l.enable_lora(2)
-    kc, lc = _int4_configs(oracle, block_size)
-    k.quantize("int4", config=kc)
-    l.quantize("int4", config=lc)
-    if lora == "after":
-        k.enable_lora(2)
-        l.enable_lora(2)
-    if lora != "none":
-        for name in ("lora_kernel_a", "lora_kernel_b"):
-            value = rng.standard_normal(getattr(k, name).shape).astype("float32")
-            getattr(k, name).assign(value)
-            getattr(l, name).assign(value)
+    quantize_with_lora(rng, k, l, "int4", int4_configs(oracle, block_size), lora, ("lora_kernel_a", "lora_kernel_b"))
     assert l.dtype_policy.name == k.dtype_policy.name
-    np.testing.assert_allclose(l.kernel.detach().numpy(), np.asarray(k.kernel), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(l.kernel.detach().numpy(), np.asarray(k.kernel), **TOLERANCE)
     _same(l, k, rng, case[2])
-    saved_k, saved_l = {}, {}
-    k.save_own_variables(saved_k)
-    l.save_own_variables(saved_l)
-    assert list(saved_l) == list(saved_k)
-    for key in saved_k:
-        np.testing.assert_allclose(np.asarray(saved_l[key]), np.asarray(saved_k[key]), rtol=1e-6)
+    assert_same_saved_variables(l, k)
 
 
 @pytest.mark.oracle
 @pytest.mark.parametrize("block_size", [-1, 4])
 def test_int4_files_both_ways(oracle, tmp_path, block_size):
-    k, l = _model(oracle), _model(lamina)
     rng = np.random.default_rng(0)
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
-    k.quantize("int4", config=oracle.quantizers.Int4QuantizationConfig(block_size=block_size))
-    l.quantize("int4", config=lamina.quantizers.Int4QuantizationConfig(block_size=block_size))
+    k, l = model_pair(oracle, _model, rng)
+    k2, l2 = _model(oracle), _model(lamina)
+    quantize(k, l, "int4", int4_configs(oracle, block_size))
+    quantize(k2, l2, "int4", int4_configs(oracle, block_size))
     x = rng.standard_normal((4, 3, 6)).astype("float32")
     expected = k.predict(x, verbose=0)
-    np.testing.assert_allclose(l.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
-    k.save(tmp_path / "k.keras")
-    l.save(tmp_path / "l.keras")
-    np.testing.assert_allclose(
-        lamina.models.load_model(tmp_path / "k.keras").predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5
-    )
-    np.testing.assert_allclose(
-        oracle.models.load_model(tmp_path / "l.keras").predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5
-    )
-    k.save_weights(tmp_path / "k.weights.h5")
-    l.save_weights(tmp_path / "l.weights.h5")
-    l2, k2 = _model(lamina), _model(oracle)
-    l2.quantize("int4", config=lamina.quantizers.Int4QuantizationConfig(block_size=block_size))
-    k2.quantize("int4", config=oracle.quantizers.Int4QuantizationConfig(block_size=block_size))
-    l2.load_weights(tmp_path / "k.weights.h5")
-    k2.load_weights(tmp_path / "l.weights.h5")
-    np.testing.assert_allclose(l2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(k2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    assert_predicts(l, x, expected)
+    archives_both_ways(oracle, tmp_path, k, l, x, expected)
+    weights_files_both_ways(tmp_path, k, l, k2, l2, x, expected)
 
 
 def test_int4_gradient_passes_through_the_dequantized_kernel():

@@ -5,34 +5,19 @@ import pytest
 import torch
 
 import lamina
+from quant_oracle import (TOLERANCE, archives_both_ways, assert_predicts, assert_same_call,
+                          assert_same_saved_variables, assert_same_weights, int4_configs, layer_pair, model_pair,
+                          quantize, quantize_with_lora, weights_files_both_ways)
 
 BLOCKS = [None, -1, 3, 128]
 
 
-def _configs(oracle, block_size):
-    if block_size == 128:
-        return None, None  # The mode's default config: blocks of 128 rows.
-    return (
-        oracle.quantizers.Int4QuantizationConfig(block_size=block_size),
-        lamina.quantizers.Int4QuantizationConfig(block_size=block_size),
-    )
-
-
 def _same_layer(l, k, x):
     assert l.dtype_policy.name == k.dtype_policy.name
-    assert [w.path for w in l.weights] == [w.path for w in k.weights]
-    assert [tuple(w.shape) for w in l.weights] == [tuple(w.shape) for w in k.weights]
-    assert [w.trainable for w in l.weights] == [w.trainable for w in k.weights]
-    for a, b in zip(l.get_weights(), k.get_weights()):
-        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-6)
-    np.testing.assert_allclose(l.kernel.detach().numpy(), np.asarray(k.kernel), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(l(x).detach().numpy(), np.asarray(k(x)), rtol=1e-5, atol=1e-5)
-    saved_k, saved_l = {}, {}
-    k.save_own_variables(saved_k)
-    l.save_own_variables(saved_l)
-    assert list(saved_l) == list(saved_k)
-    for key in saved_k:
-        np.testing.assert_allclose(np.asarray(saved_l[key]), np.asarray(saved_k[key]), rtol=1e-6)
+    assert_same_weights(l, k)
+    np.testing.assert_allclose(l.kernel.detach().numpy(), np.asarray(k.kernel), **TOLERANCE)
+    assert_same_call(l, k, x)
+    assert_same_saved_variables(l, k)
 
 
 @pytest.mark.oracle
@@ -41,28 +26,8 @@ def _same_layer(l, k, x):
 @pytest.mark.parametrize("lora", ["none", "before", "after"])
 def test_dense_int4_matches_keras(oracle, block_size, units, lora):
     rng = np.random.default_rng(0)
-    k = oracle.layers.Dense(units, activation="relu")
-    k.build((None, 7))
-    l = lamina.layers.Dense(units, activation="relu")
-    l.build((None, 7))
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
-    if lora == "before":
-        k.enable_lora(2)
-        l.enable_lora(2)
-    kc, lc = _configs(oracle, block_size)
-    k.quantize("int4", config=kc)
-    l.quantize("int4", config=lc)
-    if lora == "after":
-        k.enable_lora(2)
-        l.enable_lora(2)
-    if lora != "none":
-        # Non-zero factors, so the LoRA path and the merge on saving count.
-        for name in ("lora_kernel_a", "lora_kernel_b"):
-            value = rng.standard_normal(getattr(k, name).shape).astype("float32")
-            getattr(k, name).assign(value)
-            getattr(l, name).assign(value)
+    k, l = layer_pair(oracle, rng, "Dense", units, build_shape=(None, 7), activation="relu")
+    quantize_with_lora(rng, k, l, "int4", int4_configs(oracle, block_size), lora, ("lora_kernel_a", "lora_kernel_b"))
     _same_layer(l, k, rng.standard_normal((3, 7)).astype("float32"))
 
 
@@ -79,48 +44,24 @@ def _mlp(lib, dtype=None):
 @pytest.mark.oracle
 @pytest.mark.parametrize("block_size", [-1, 4, 128])
 def test_dense_int4_files_both_ways(oracle, tmp_path, block_size):
-    k, l = _mlp(oracle), _mlp(lamina)
     rng = np.random.default_rng(1)
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
-    kc, lc = _configs(oracle, block_size)
-    k.quantize("int4", config=kc)
-    l.quantize("int4", config=lc)
+    k, l = model_pair(oracle, _mlp, rng)
+    quantize(k, l, "int4", int4_configs(oracle, block_size))
     x = rng.standard_normal((4, 8)).astype("float32")
     expected = k.predict(x, verbose=0)
-    np.testing.assert_allclose(l.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
-    k.save_weights(tmp_path / "k.weights.h5")
-    l.save_weights(tmp_path / "l.weights.h5")
+    assert_predicts(l, x, expected)
     dtype = f"int4/{block_size}_from_float32"
     l2, k2 = _mlp(lamina, dtype), _mlp(oracle, dtype)
-    l2.load_weights(tmp_path / "k.weights.h5")
-    k2.load_weights(tmp_path / "l.weights.h5")
-    np.testing.assert_allclose(l2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(k2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
-    k.save(tmp_path / "k.keras")
-    l.save(tmp_path / "l.keras")
-    from_keras = lamina.models.load_model(tmp_path / "k.keras")
-    from_lamina = oracle.models.load_model(tmp_path / "l.keras")
+    weights_files_both_ways(tmp_path, k, l, k2, l2, x, expected)
+    from_keras, _ = archives_both_ways(oracle, tmp_path, k, l, x, expected)
     assert from_keras.layers[0].dtype_policy.name == dtype
-    np.testing.assert_allclose(from_keras.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(from_lamina.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.oracle
 def test_int4_activation_quantizer_matches_keras(oracle):
     rng = np.random.default_rng(2)
-    k = oracle.layers.Dense(4)
-    k.build((None, 6))
-    l = lamina.layers.Dense(4)
-    l.build((None, 6))
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
-    k.quantize(config=oracle.quantizers.Int4QuantizationConfig(
-        activation_quantizer=oracle.quantizers.AbsMaxQuantizer(), block_size=None))
-    l.quantize(config=lamina.quantizers.Int4QuantizationConfig(
-        activation_quantizer=lamina.quantizers.AbsMaxQuantizer(), block_size=None))
+    k, l = layer_pair(oracle, rng, "Dense", 4, build_shape=(None, 6))
+    quantize(k, l, configs=int4_configs(oracle, "inputs"))
     _same_layer(l, k, rng.standard_normal((3, 6)).astype("float32"))
     assert lamina.quantizers.serialize(l.quantization_config) == oracle.quantizers.serialize(k.quantization_config)
 
@@ -174,40 +115,14 @@ def test_int4_config_errors_and_round_trip():
 @pytest.mark.parametrize("lora", ["none", "before", "after"])
 def test_embedding_int4_matches_keras(oracle, block_size, output_dim, lora):
     rng = np.random.default_rng(0)
-    k = oracle.layers.Embedding(9, output_dim)
-    k.build()
-    l = lamina.layers.Embedding(9, output_dim)
-    l.build()
-    table = rng.standard_normal((9, output_dim)).astype("float32")
-    k.set_weights([table])
-    l.set_weights([table])
-    if lora == "before":
-        k.enable_lora(2)
-        l.enable_lora(2)
-    kc, lc = _configs(oracle, block_size)
-    k.quantize("int4", config=kc)
-    l.quantize("int4", config=lc)
-    if lora == "after":
-        k.enable_lora(2)
-        l.enable_lora(2)
-    if lora != "none":
-        for name in ("lora_embeddings_a", "lora_embeddings_b"):
-            value = rng.standard_normal(getattr(k, name).shape).astype("float32")
-            getattr(k, name).assign(value)
-            getattr(l, name).assign(value)
+    k, l = layer_pair(oracle, rng, "Embedding", 9, output_dim)
+    quantize_with_lora(rng, k, l, "int4", int4_configs(oracle, block_size), lora,
+                       ("lora_embeddings_a", "lora_embeddings_b"))
     assert l.dtype_policy.name == k.dtype_policy.name
-    assert [w.path for w in l.weights] == [w.path for w in k.weights]
-    for a, b in zip(l.get_weights(), k.get_weights()):
-        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-6)
-    np.testing.assert_allclose(l.embeddings.detach().numpy(), np.asarray(k.embeddings), rtol=1e-5, atol=1e-5)
-    ids = rng.integers(0, 9, (3, 4))
-    np.testing.assert_allclose(l(ids).detach().numpy(), np.asarray(k(ids)), rtol=1e-5, atol=1e-5)
-    saved_k, saved_l = {}, {}
-    k.save_own_variables(saved_k)
-    l.save_own_variables(saved_l)
-    assert list(saved_l) == list(saved_k)
-    for key in saved_k:
-        np.testing.assert_allclose(np.asarray(saved_l[key]), np.asarray(saved_k[key]), rtol=1e-6)
+    assert_same_weights(l, k, shapes=False, trainable=False)
+    np.testing.assert_allclose(l.embeddings.detach().numpy(), np.asarray(k.embeddings), **TOLERANCE)
+    assert_same_call(l, k, rng.integers(0, 9, (3, 4)))
+    assert_same_saved_variables(l, k)
 
 
 def _embedder(lib, dtype=None):
@@ -219,29 +134,15 @@ def _embedder(lib, dtype=None):
 @pytest.mark.oracle
 @pytest.mark.parametrize("mode", ["int8", "int4"])
 def test_embedding_model_files_both_ways(oracle, tmp_path, mode):
-    k, l = _embedder(oracle), _embedder(lamina)
     rng = np.random.default_rng(4)
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
-    k.quantize(mode)
-    l.quantize(mode)
+    k, l = model_pair(oracle, _embedder, rng)
+    quantize(k, l, mode)
     x = rng.integers(0, 10, (5, 4)).astype("int32")
     expected = k.predict(x, verbose=0)
-    np.testing.assert_allclose(l.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
-    k.save(tmp_path / "k.keras")
-    l.save(tmp_path / "l.keras")
-    np.testing.assert_allclose(
-        lamina.models.load_model(tmp_path / "k.keras").predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5
-    )
-    np.testing.assert_allclose(
-        oracle.models.load_model(tmp_path / "l.keras").predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5
-    )
-    k.save_weights(tmp_path / "k.weights.h5")
+    assert_predicts(l, x, expected)
+    archives_both_ways(oracle, tmp_path, k, l, x, expected)
     dtype = "int8_from_float32" if mode == "int8" else "int4/128_from_float32"
-    l2 = _embedder(lamina, dtype)
-    l2.load_weights(tmp_path / "k.weights.h5")
-    np.testing.assert_allclose(l2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    weights_files_both_ways(tmp_path, k, l, _embedder(oracle, dtype), _embedder(lamina, dtype), x, expected)
 
 
 def test_embedding_config_errors():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import lamina
+from quant_oracle import copy_random_weights, model_pair, quantize
 
 
 def _mlp(lib, **dense_kwargs):
@@ -13,11 +14,8 @@ def _mlp(lib, **dense_kwargs):
 
 
 def _same_weights(oracle, seed=0, **dense_kwargs):
-    k, l = _mlp(oracle, **dense_kwargs), _mlp(lamina, **dense_kwargs)
     rng = np.random.default_rng(seed)
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
+    k, l = model_pair(oracle, lambda lib: _mlp(lib, **dense_kwargs), rng)
     return k, l, rng.standard_normal((5, 8)).astype("float32")
 
 
@@ -25,8 +23,7 @@ def _same_weights(oracle, seed=0, **dense_kwargs):
 @pytest.mark.parametrize("mode", ["int8", "float8"])
 def test_model_quantize_and_weights_files_both_ways(oracle, tmp_path, mode):
     k, l, x = _same_weights(oracle)
-    k.quantize(mode)
-    l.quantize(mode)
+    quantize(k, l, mode)
     np.testing.assert_allclose(l.predict(x, verbose=0), k.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
     # Keras -> Lamina.
     k.save_weights(tmp_path / "k.weights.h5")
@@ -59,10 +56,7 @@ def test_quantized_keras_archive_loads_in_lamina(oracle, tmp_path):
 @pytest.mark.oracle
 def test_lora_model_saves_merged_kernel_like_keras(oracle, tmp_path):
     k, l, x = _same_weights(oracle, lora_rank=2)
-    rng = np.random.default_rng(3)
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
+    copy_random_weights(np.random.default_rng(3), k, l)
     assert len(l.trainable_weights) == len(k.trainable_weights)
     np.testing.assert_allclose(l.predict(x, verbose=0), k.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
     l.save_weights(tmp_path / "l.weights.h5")

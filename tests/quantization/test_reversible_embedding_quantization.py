@@ -4,17 +4,20 @@ import numpy as np
 import pytest
 
 import lamina
+from quant_oracle import (archives_both_ways, assert_same_call, assert_same_saved_variables, assert_same_weights,
+                          int4_configs, layer_pair, model_pair, quantize, quantize_with_lora,
+                          weights_files_both_ways)
+
+_FACTORS = ("lora_embeddings_a", "lora_embeddings_b")
 
 
-def _layers(oracle, rng, **kwargs):
-    k = oracle.layers.ReversibleEmbedding(9, 6, **kwargs)
-    l = lamina.layers.ReversibleEmbedding(9, 6, **kwargs)
-    k.build()
-    l.build()
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
-    return k, l
+def _assert_same_layer(l, k, rng, output_dim):
+    """Same weights, lookups, reverse projections and saved variables."""
+    assert l.dtype_policy.name == k.dtype_policy.name
+    assert_same_weights(l, k)
+    assert_same_call(l, k, rng.integers(0, 9, (3, 4)))
+    assert_same_call(l, k, rng.standard_normal((3, 4, output_dim)).astype("float32"), reverse=True)
+    assert_same_saved_variables(l, k)
 
 
 @pytest.mark.oracle
@@ -22,34 +25,9 @@ def _layers(oracle, rng, **kwargs):
 @pytest.mark.parametrize("lora", [False, True])
 def test_int8_matches_keras(oracle, tie_weights, lora):
     rng = np.random.default_rng(0)
-    k, l = _layers(oracle, rng, tie_weights=tie_weights, logit_soft_cap=5.0)
-    if lora:
-        k.enable_lora(2)
-        l.enable_lora(2)
-    k.quantize("int8")
-    l.quantize("int8")
-    if lora:
-        for name in ("lora_embeddings_a", "lora_embeddings_b"):
-            value = rng.standard_normal(getattr(k, name).shape).astype("float32")
-            getattr(k, name).assign(value)
-            getattr(l, name).assign(value)
-    assert l.dtype_policy.name == k.dtype_policy.name
-    assert [w.path for w in l.weights] == [w.path for w in k.weights]
-    assert [w.trainable for w in l.weights] == [w.trainable for w in k.weights]
-    for a, b in zip(l.get_weights(), k.get_weights()):
-        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-6)
-    ids = rng.integers(0, 9, (3, 4))
-    np.testing.assert_allclose(l(ids).detach().numpy(), np.asarray(k(ids)), rtol=1e-5, atol=1e-5)
-    hidden = rng.standard_normal((3, 4, 6)).astype("float32")
-    np.testing.assert_allclose(
-        l(hidden, reverse=True).detach().numpy(), np.asarray(k(hidden, reverse=True)), rtol=1e-5, atol=1e-5
-    )
-    saved_k, saved_l = {}, {}
-    k.save_own_variables(saved_k)
-    l.save_own_variables(saved_l)
-    assert list(saved_l) == list(saved_k)
-    for key in saved_k:
-        np.testing.assert_allclose(np.asarray(saved_l[key]), np.asarray(saved_k[key]), rtol=1e-6)
+    k, l = layer_pair(oracle, rng, "ReversibleEmbedding", 9, 6, tie_weights=tie_weights, logit_soft_cap=5.0)
+    quantize_with_lora(rng, k, l, "int8", (None, None), "before" if lora else "none", _FACTORS)
+    _assert_same_layer(l, k, rng, 6)
 
 
 def _model(lib, dtype=None):
@@ -60,35 +38,15 @@ def _model(lib, dtype=None):
 
 @pytest.mark.oracle
 def test_int8_files_both_ways(oracle, tmp_path):
-    k, l = _model(oracle), _model(lamina)
     rng = np.random.default_rng(1)
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
-    k.quantize("int8")
-    l.quantize("int8")
+    k, l = model_pair(oracle, _model, rng)
+    quantize(k, l, "int8")
     x = rng.integers(0, 9, (2, 4)).astype("int32")
     expected = k.predict(x, verbose=0)
-    k.save_weights(tmp_path / "k.weights.h5")
-    l.save_weights(tmp_path / "l.weights.h5")
     l2, k2 = _model(lamina, "int8_from_float32"), _model(oracle, "int8_from_float32")
-    l2.load_weights(tmp_path / "k.weights.h5")
-    k2.load_weights(tmp_path / "l.weights.h5")
-    np.testing.assert_allclose(l2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(k2.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
-    hidden = rng.standard_normal((2, 6)).astype("float32")
-    np.testing.assert_allclose(
-        l2.layers[0](hidden, reverse=True).detach().numpy(),
-        np.asarray(k.layers[0](hidden, reverse=True)), rtol=1e-5, atol=1e-5,
-    )
-    k.save(tmp_path / "k.keras")
-    l.save(tmp_path / "l.keras")
-    np.testing.assert_allclose(
-        lamina.models.load_model(tmp_path / "k.keras").predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5
-    )
-    np.testing.assert_allclose(
-        oracle.models.load_model(tmp_path / "l.keras").predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5
-    )
+    weights_files_both_ways(tmp_path, k, l, k2, l2, x, expected)
+    assert_same_call(l2.layers[0], k.layers[0], rng.standard_normal((2, 6)).astype("float32"), reverse=True)
+    archives_both_ways(oracle, tmp_path, k, l, x, expected)
 
 
 def test_errors():
@@ -114,43 +72,7 @@ def test_errors():
 @pytest.mark.parametrize("output_dim", [6, 5])
 def test_int4_matches_keras(oracle, tie_weights, block_size, output_dim):
     rng = np.random.default_rng(0)
-    k = oracle.layers.ReversibleEmbedding(9, output_dim, tie_weights=tie_weights, logit_soft_cap=5.0)
-    l = lamina.layers.ReversibleEmbedding(9, output_dim, tie_weights=tie_weights, logit_soft_cap=5.0)
-    k.build()
-    l.build()
-    weights = [rng.standard_normal(w.shape).astype("float32") for w in k.get_weights()]
-    k.set_weights(weights)
-    l.set_weights(weights)
-    k.enable_lora(2)
-    l.enable_lora(2)
-    if block_size == 128:
-        kc = lc = None
-    elif block_size == "inputs":
-        kc = oracle.quantizers.Int4QuantizationConfig(activation_quantizer=oracle.quantizers.AbsMaxQuantizer(axis=-1), block_size=None)
-        lc = lamina.quantizers.Int4QuantizationConfig(activation_quantizer=lamina.quantizers.AbsMaxQuantizer(axis=-1), block_size=None)
-    else:
-        kc = oracle.quantizers.Int4QuantizationConfig(block_size=block_size)
-        lc = lamina.quantizers.Int4QuantizationConfig(block_size=block_size)
-    k.quantize("int4", config=kc)
-    l.quantize("int4", config=lc)
-    for name in ("lora_embeddings_a", "lora_embeddings_b"):
-        value = rng.standard_normal(getattr(k, name).shape).astype("float32")
-        getattr(k, name).assign(value)
-        getattr(l, name).assign(value)
-    assert l.dtype_policy.name == k.dtype_policy.name
-    assert [w.path for w in l.weights] == [w.path for w in k.weights]
-    assert [tuple(w.shape) for w in l.weights] == [tuple(w.shape) for w in k.weights]
-    for a, b in zip(l.get_weights(), k.get_weights()):
-        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-6)
-    ids = rng.integers(0, 9, (3, 4))
-    np.testing.assert_allclose(l(ids).detach().numpy(), np.asarray(k(ids)), rtol=1e-5, atol=1e-5)
-    hidden = rng.standard_normal((3, 4, output_dim)).astype("float32")
-    np.testing.assert_allclose(
-        l(hidden, reverse=True).detach().numpy(), np.asarray(k(hidden, reverse=True)), rtol=1e-5, atol=1e-5
-    )
-    saved_k, saved_l = {}, {}
-    k.save_own_variables(saved_k)
-    l.save_own_variables(saved_l)
-    assert list(saved_l) == list(saved_k)
-    for key in saved_k:
-        np.testing.assert_allclose(np.asarray(saved_l[key]), np.asarray(saved_k[key]), rtol=1e-6)
+    k, l = layer_pair(oracle, rng, "ReversibleEmbedding", 9, output_dim, tie_weights=tie_weights, logit_soft_cap=5.0)
+    configs = int4_configs(oracle, block_size, axis=-1)
+    quantize_with_lora(rng, k, l, "int4", configs, "before", _FACTORS)
+    _assert_same_layer(l, k, rng, output_dim)
