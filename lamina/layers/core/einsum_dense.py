@@ -237,17 +237,14 @@ class EinsumDense(EinsumDenseQuantization, Layer):
         **kwargs,
     ):
         check_lora_arguments(lora_rank, lora_alpha)
-        gptq_columns = kwargs.pop("gptq_unpacked_column_size", None)
-        if gptq_columns:
-            raise ValueError(
-                "GPTQ-quantized EinsumDense layers are not supported by Lamina. Received: "
-                f"gptq_unpacked_column_size={gptq_columns!r}"
-            )
+        # Keras's config carries the GPTQ kernel's column count; Lamina derives it from the kernel.
+        kwargs.pop("gptq_unpacked_column_size", None)
         super().__init__(**kwargs)
-        if self.quantization_mode not in (None, "int8", "int4", "float8"):
+        if self.quantization_mode not in (None, "int8", "int4", "float8", "gptq", "awq"):
             raise ValueError(
                 f"EinsumDense layer '{self.name}': quantization mode '{self.quantization_mode}' is "
-                f"not supported by Lamina (dtype={self.dtype_policy.name!r}); use int8, int4 or float8."
+                f"not supported by Lamina (dtype={self.dtype_policy.name!r}); use int8, int4, float8, "
+                "gptq or awq."
             )
         self.lora_rank = lora_rank
         self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
@@ -292,7 +289,7 @@ class EinsumDense(EinsumDenseQuantization, Layer):
         mode = self.quantization_mode
         if mode is not None:
             self.quantized_build(tuple(kernel_shape), mode)
-        if mode not in ("int8", "int4"):
+        if mode not in ("int8", "int4", "gptq", "awq"):
             self.kernel = self.add_weight(
                 shape=tuple(kernel_shape),
                 initializer=_with_fan_axes(self.kernel_initializer, input_axes, output_axes),
@@ -378,4 +375,6 @@ class EinsumDense(EinsumDenseQuantization, Layer):
         if self.lora_rank:
             config["lora_rank"] = self.lora_rank
             config["lora_alpha"] = self.lora_alpha
+        if self.quantization_mode == "gptq" and "_calibrated_layout" in self.__dict__:
+            config["gptq_unpacked_column_size"] = self._calibrated_layout[2]
         return config
