@@ -18,6 +18,7 @@ import lamina
 from lamina.quantizers import AWQConfig, GPTQConfig
 
 VOCAB, DIM, LENGTH = 23, 8, 6
+BLOCK_LAYERS = ["qkv", "attn_out", "up", "down"]
 
 
 class _Tokenizer:
@@ -119,8 +120,10 @@ def _keras_quantize(model, mode, config, **kwargs):
 def _quantized_pair(oracle, mode, **kwargs):
     k_model, k_structure = _model(oracle)
     l_model, l_structure = _model(lamina)
-    _keras_quantize(k_model, mode, _config(oracle, mode, k_structure, **kwargs))
-    l_model.quantize(mode, config=_config(lamina, mode, l_structure, **kwargs))
+    # Keras converts every Dense, the head too (which no block reaches); Lamina only the layers
+    # of the blocks. The filter makes both convert the same layers.
+    _keras_quantize(k_model, mode, _config(oracle, mode, k_structure, **kwargs), filters=BLOCK_LAYERS)
+    l_model.quantize(filters=BLOCK_LAYERS, mode=mode, config=_config(lamina, mode, l_structure, **kwargs))
     return k_model, l_model
 
 
@@ -370,3 +373,62 @@ def test_dtype_policies_match_keras(oracle, name):
     for bad in ("gptq/5/128", "awq/8/128", "gptq/4/0", "gptq/4", "gptq/x/1"):
         with pytest.raises(ValueError):
             lamina.dtype_policies.get(f"{bad}_from_float32")
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("kwargs", [
+    {"group_size": 3, "symmetric": True, "weight_bits": 8},
+    {"group_size": -1, "per_channel": False, "weight_bits": 2, "activation_order": True},
+    {"group_size": 4, "weight_bits": 3, "hessian_damping": 0.5, "activation_order": True},
+])
+def test_gptq_solver_options_match_keras(oracle, kwargs):
+    """One kernel and one Hessian through Keras's GPTQ and Lamina's: the same integers."""
+    import types
+
+    from keras.src.quantizers.gptq import GPTQ
+
+    from lamina.ops import gptq
+
+    rng = np.random.default_rng(4)
+    kernel = rng.standard_normal((8, 5)).astype("float32")
+    inputs = (rng.standard_normal((3, 6, 8)) * rng.uniform(0.1, 3, 8)).astype("float32")
+    config = oracle.quantizers.GPTQConfig(None, None, **kwargs)
+    layer = types.SimpleNamespace(
+        variable_dtype="float32", kernel=oracle.ops.convert_to_tensor(kernel), quantized_kernel=None
+    )
+    stored = {}
+
+    class _Sink:
+        def __init__(self, name):
+            self.name = name
+
+        def assign(self, value):
+            stored[self.name] = np.asarray(value)
+
+    # Keras's GPTQ object without a layer (it accepts only Keras layers): the kernel, the
+    # statistics and sinks for the results are all it uses.
+    k_gptq = GPTQ.__new__(GPTQ)
+    k_gptq.original_layer, k_gptq.num_samples, k_gptq.config = layer, 0, config
+    from keras.src.quantizers.quantizers import GPTQQuantizer
+
+    k_gptq.quantizer = GPTQQuantizer(config)
+    k_gptq.rows, k_gptq.columns, k_gptq.layer = 8, 5, layer
+    k_gptq.hessian = oracle.ops.zeros((8, 8))
+    hessian, count = torch.zeros(8, 8), 0
+    for batch in inputs:
+        k_gptq.update_hessian_with_batch(oracle.ops.convert_to_tensor(batch))
+        hessian, count = gptq.update_hessian(hessian, count, torch.from_numpy(batch))
+    np.testing.assert_allclose(hessian.numpy(), np.asarray(k_gptq.hessian), rtol=1e-6, atol=1e-6)
+    layer.quantized_kernel = types.SimpleNamespace(dtype="uint8", assign=_Sink("q").assign)
+    layer.kernel_scale, layer.kernel_zero, layer.g_idx = _Sink("scale"), _Sink("zero"), _Sink("g_idx")
+    layer._kernel = None
+    k_gptq.quantize_and_correct_layer()
+    quantized, scale, zero, g_idx = gptq.gptq_quantize_layer_kernel(
+        torch.from_numpy(kernel), hessian, weight_bits=config.weight_bits, group_size=config.group_size,
+        symmetric=config.symmetric, per_channel=config.per_channel,
+        activation_order=config.activation_order, hessian_damping=config.hessian_damping,
+    )
+    np.testing.assert_array_equal(quantized.numpy().astype("uint8"), stored["q"])
+    np.testing.assert_allclose(scale.numpy(), stored["scale"], rtol=1e-6)
+    np.testing.assert_array_equal(zero.numpy(), stored["zero"])
+    np.testing.assert_array_equal(g_idx.numpy(), stored["g_idx"])
