@@ -46,7 +46,9 @@ def compute_quantization_parameters(x, *, bits, symmetric=False, per_channel=Fal
     low = torch.where(same, low - 1, low)
     high = torch.where(same, high + 1, high)
     maxq = float(2**bits - 1)
-    scale = (high - low) / maxq
+    # Times the float32 reciprocal, as XLA computes Keras's division by this constant: a value
+    # on a rounding boundary then rounds the same way.
+    scale = (high - low) * torch.tensor(1.0 / maxq, dtype=torch.float32)
     scale = torch.where(scale <= 0, torch.full_like(scale, 1e-8), scale)
     if symmetric:
         zero = torch.full_like(scale, (maxq + 1) / 2)

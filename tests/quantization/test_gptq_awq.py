@@ -429,6 +429,6 @@ def test_gptq_solver_options_match_keras(oracle, kwargs):
         activation_order=config.activation_order, hessian_damping=config.hessian_damping,
     )
     np.testing.assert_array_equal(quantized.numpy().astype("uint8"), stored["q"])
-    np.testing.assert_allclose(scale.numpy(), stored["scale"], rtol=1e-6)
+    np.testing.assert_allclose(scale.numpy(), stored["scale"], rtol=1e-5)
     np.testing.assert_array_equal(zero.numpy(), stored["zero"])
     np.testing.assert_array_equal(g_idx.numpy(), stored["g_idx"])
