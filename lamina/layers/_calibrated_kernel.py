@@ -91,6 +91,15 @@ class CalibratedKernel:
         self.__dict__["_is_quantized"] = True
         self._install_variable_hooks()
 
+    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform", b_initializer="zeros"):
+        if self.quantization_mode in CALIBRATED_MODES:
+            raise NotImplementedError(
+                f"Layer '{self.name}': LoRA is not supported with {self.quantization_mode.upper()} quantization."
+            )
+        return super().enable_lora(rank, lora_alpha, a_initializer, b_initializer)
+
+    enable_lora.__doc__ = qw.LoraKernel.enable_lora.__doc__
+
     def _calibrated_quantize(self, kernel_shape, config):
         """``quantize(mode)`` of a float layer: add the variables, keep the float kernel for now."""
         if self.lora_enabled:
@@ -140,6 +149,7 @@ class CalibratedKernel:
         return self._float_kernel().detach().reshape(rows, columns)
 
     def calibration_rows(self):
+        """Input features per row of the calibration matrix (what the recorded inputs have)."""
         return self._calibrated_layout[1]
 
     def store_calibration(self, quantized, scale, zero, g_idx, awq_scales=None):
