@@ -31,9 +31,10 @@ class Dense(DenseQuantization, Layer):
             ``enable_lora``): the kernel is frozen and two small factors train instead.
         lora_alpha: Scale numerator of the LoRA update (defaults to ``lora_rank``).
 
-    A ``dtype`` such as ``"int8_from_float32"``, ``"int4/128_from_float32"`` or
-    ``"float8_from_mixed_bfloat16"`` builds the
-    layer already quantized (to load quantized weights); ``quantize(mode)`` quantizes a built one.
+    A ``dtype`` such as ``"int8_from_float32"``, ``"int4/128_from_float32"``,
+    ``"float8_from_mixed_bfloat16"`` or ``"gptq/4/128_from_float32"`` builds the
+    layer already quantized (to load quantized weights); ``quantize(mode)`` quantizes a built one
+    (GPTQ and AWQ through ``Model.quantize``, which calibrates them).
 
     Input shape:
         N-D tensor ``(batch_size, ..., input_dim)``.

@@ -196,9 +196,10 @@ class EinsumDense(EinsumDenseQuantization, Layer):
         lora_rank: If set, the layer is built with LoRA enabled at this rank (see
             ``enable_lora``): the kernel is frozen and two small factors train instead.
         lora_alpha: Scale numerator of the LoRA update (defaults to ``lora_rank``).
-        quantization_config: An ``Int8QuantizationConfig``, ``Int4QuantizationConfig`` or
-            ``Float8QuantizationConfig`` used when the layer is built with a quantized
-            ``dtype`` policy (``quantize(mode)`` quantizes a built layer).
+        quantization_config: An ``Int8QuantizationConfig``, ``Int4QuantizationConfig``,
+            ``Float8QuantizationConfig``, ``GPTQConfig`` or ``AWQConfig`` used when the layer
+            is built with a quantized ``dtype`` policy (``quantize(mode)`` quantizes a built
+            layer; GPTQ and AWQ are calibrated by ``Model.quantize``).
         **kwargs: Base layer keyword arguments, such as ``name``, ``dtype`` and
             ``activity_regularizer``.
 
