@@ -17,6 +17,8 @@ from lamina.backend.dtype_policy import FloatDTypePolicy  # noqa: E402
 from lamina.backend.dtype_policy_map import DTypePolicyMap  # noqa: E402
 from lamina.backend.quantized_dtype_policy import (  # noqa: E402
     QUANTIZATION_MODES,
+    AWQDTypePolicy,
+    GPTQDTypePolicy,
     Int4DTypePolicy,
     QuantizedDTypePolicy,
     QuantizedFloat8DTypePolicy,

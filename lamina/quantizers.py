@@ -1,7 +1,8 @@
 """``lamina.quantizers`` (mirrors ``keras.quantizers``): quantizers, quantization configs, math.
 
 The math lives in ``lamina.ops.quantization``; this module holds the configurable objects that
-layers and ``Model.quantize`` accept. GPTQ and AWQ are not implemented (their configs are absent).
+layers and ``Model.quantize`` accept. ``GPTQConfig`` and ``AWQConfig`` configure the two
+calibrated modes (their math: ``lamina.ops.gptq`` and ``lamina.ops.awq``).
 """
 
 from lamina.backend import config as _config
@@ -221,11 +222,183 @@ class Float8QuantizationConfig(QuantizationConfig):
         return cls()
 
 
+def _check_calibration_arguments(num_samples, sequence_length, group_size):
+    if num_samples <= 0:
+        raise ValueError(f"num_samples must be a positive integer. Received: num_samples={num_samples}")
+    if sequence_length <= 0:
+        raise ValueError(f"sequence_length must be a positive integer. Received: sequence_length={sequence_length}")
+    if group_size < -1 or group_size == 0:
+        raise ValueError(
+            "Invalid group_size. Supported values are -1 (one group per output channel) or a "
+            f"positive integer, but got {group_size}."
+        )
+
+
+@register_builtin("keras.quantizers")
+class GPTQConfig(QuantizationConfig):
+    """Configuration of GPTQ, post-training quantization with Hessian-based error correction.
+
+    ``model.quantize("gptq", config=GPTQConfig(...))`` runs the calibration samples through the
+    model block by block; in each block it collects the inputs of every ``Dense`` /
+    ``EinsumDense`` layer, and quantizes the layer's kernel column by column, pushing each
+    column's rounding error onto the columns not yet quantized (Frantar et al., 2022).
+
+    The model says what its blocks are through ``quantization_layer_structure`` or its
+    ``get_quantization_layer_structure(mode)``: ``{"pre_block_layers": [...],
+    "sequential_blocks": [...]}``. Calibration samples are token ids: ``sequence_length``
+    windows cut from the concatenated ``dataset`` (strings go through ``tokenizer.tokenize``),
+    fed to the pre-block layers (e.g. an embedding) one sample at a time.
+
+    Args:
+        dataset: The calibration data: an iterable of strings or of token-id arrays (a list,
+            a generator, a NumPy array).
+        tokenizer: An object with ``tokenize(text)`` used on string samples; required (also
+            with pre-tokenized data).
+        weight_bits: Bits per weight: 2, 3, 4 (two values per byte) or 8. Defaults to 4.
+        num_samples: Number of calibration windows. Defaults to 128.
+        per_channel: One scale and zero point per output channel (and group); ``False``
+            for one per group of the whole tensor. Defaults to True.
+        sequence_length: Tokens per calibration window. Defaults to 512.
+        hessian_damping: Fraction of the mean Hessian diagonal added to the diagonal before
+            inverting it, in ``[0, 1]``. Defaults to 0.01.
+        group_size: Input columns that share a scale and zero point; ``-1`` for all of them.
+            Defaults to 128.
+        symmetric: Zero point fixed at the middle of the range. Defaults to False.
+        activation_order: Quantize the columns with the largest Hessian diagonal first.
+            Defaults to False.
+        quantization_layer_structure: The ``{"pre_block_layers", "sequential_blocks"}`` dict;
+            ``None`` asks the model.
+
+    Example:
+
+    >>> config = GPTQConfig(dataset=token_ids, tokenizer=tokenizer, group_size=64)
+    >>> model.quantize("gptq", config=config)
+    """
+
+    def __init__(self, dataset, tokenizer, *, weight_bits=4, num_samples=128, per_channel=True,
+                 sequence_length=512, hessian_damping=0.01, group_size=128, symmetric=False,
+                 activation_order=False, quantization_layer_structure=None):
+        super().__init__()
+        if weight_bits not in (2, 3, 4, 8):
+            raise ValueError(f"Unsupported weight_bits {weight_bits}. Supported values are 2, 3, 4, and 8.")
+        if hessian_damping < 0 or hessian_damping > 1:
+            raise ValueError(f"hessian_damping must be between 0 and 1. Received: hessian_damping={hessian_damping}")
+        _check_calibration_arguments(num_samples, sequence_length, group_size)
+        self.dataset = dataset
+        self.tokenizer = tokenizer
+        self.weight_bits = weight_bits
+        self.num_samples = num_samples
+        self.per_channel = per_channel
+        self.sequence_length = sequence_length
+        self.hessian_damping = hessian_damping
+        self.group_size = group_size
+        self.symmetric = symmetric
+        self.activation_order = activation_order
+        self.quantization_layer_structure = quantization_layer_structure
+
+    @property
+    def mode(self):
+        return "gptq"
+
+    def dtype_policy_string(self):
+        """The mode part of the quantized policy: ``"gptq/<weight_bits>/<group_size>"``."""
+        return f"gptq/{self.weight_bits}/{self.group_size}"
+
+    def get_config(self):
+        # The dataset and tokenizer serve the one-time calibration: they are not saved.
+        return {
+            "dataset": None,
+            "tokenizer": None,
+            "weight_bits": self.weight_bits,
+            "num_samples": self.num_samples,
+            "per_channel": self.per_channel,
+            "sequence_length": self.sequence_length,
+            "hessian_damping": self.hessian_damping,
+            "group_size": self.group_size,
+            "symmetric": self.symmetric,
+            "activation_order": self.activation_order,
+            "quantization_layer_structure": self.quantization_layer_structure,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@register_builtin("keras.quantizers")
+class AWQConfig(QuantizationConfig):
+    """Configuration of AWQ, activation-aware 4-bit weight quantization.
+
+    ``model.quantize("awq", config=AWQConfig(...))`` walks the model's blocks like GPTQ (see
+    ``GPTQConfig``), records the largest absolute input of every input channel of each
+    ``Dense`` / ``EinsumDense`` layer, and picks per-channel scales ``x_max ** ratio`` (ratio
+    on a grid in ``[0, 1]``) that minimize the activation-weighted error of the int4 kernel
+    (Lin et al., 2023). The layer divides the scales back out when it computes.
+
+    Args:
+        dataset: The calibration data: an iterable of strings or of token-id arrays.
+        tokenizer: An object with ``tokenize(text)`` used on string samples; required.
+        weight_bits: Must be 4 (AWQ is 4-bit only). Defaults to 4.
+        num_samples: Number of calibration windows. Defaults to 128.
+        sequence_length: Tokens per calibration window. Defaults to 512.
+        group_size: Input columns that share a scale and zero point; ``-1`` for all of them.
+            Defaults to 128.
+        num_grid_points: Grid steps of the scale search. Defaults to 20.
+        quantization_layer_structure: The ``{"pre_block_layers", "sequential_blocks"}`` dict;
+            ``None`` asks the model.
+
+    Example:
+
+    >>> model.quantize("awq", config=AWQConfig(dataset=token_ids, tokenizer=tokenizer))
+    """
+
+    def __init__(self, dataset, tokenizer, *, weight_bits=4, num_samples=128, sequence_length=512,
+                 group_size=128, num_grid_points=20, quantization_layer_structure=None):
+        super().__init__()
+        if weight_bits != 4:
+            raise ValueError(f"AWQ only supports 4-bit quantization. Received weight_bits={weight_bits}.")
+        _check_calibration_arguments(num_samples, sequence_length, group_size)
+        if num_grid_points <= 0:
+            raise ValueError(f"num_grid_points must be a positive integer. Received: num_grid_points={num_grid_points}")
+        self.dataset = dataset
+        self.tokenizer = tokenizer
+        self.weight_bits = weight_bits
+        self.num_samples = num_samples
+        self.sequence_length = sequence_length
+        self.group_size = group_size
+        self.num_grid_points = num_grid_points
+        self.quantization_layer_structure = quantization_layer_structure
+
+    @property
+    def mode(self):
+        return "awq"
+
+    def dtype_policy_string(self):
+        """The mode part of the quantized policy: ``"awq/<weight_bits>/<group_size>"``."""
+        return f"awq/{self.weight_bits}/{self.group_size}"
+
+    def get_config(self):
+        return {
+            "dataset": None,
+            "tokenizer": None,
+            "weight_bits": self.weight_bits,
+            "num_samples": self.num_samples,
+            "sequence_length": self.sequence_length,
+            "group_size": self.group_size,
+            "num_grid_points": self.num_grid_points,
+            "quantization_layer_structure": self.quantization_layer_structure,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
 _OBJECTS = {
     cls.__name__: cls
     for cls in (
         Quantizer, AbsMaxQuantizer, QuantizationConfig, Int8QuantizationConfig, Int4QuantizationConfig,
-        Float8QuantizationConfig,
+        Float8QuantizationConfig, GPTQConfig, AWQConfig,
     )
 }
 

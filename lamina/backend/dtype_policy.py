@@ -102,7 +102,10 @@ def get(identifier):
             from lamina.backend.dtype_policy_map import DTypePolicyMap
 
             return DTypePolicyMap.from_config(identifier.get("config", {}))
-        if class_name in ("QuantizedDTypePolicy", "QuantizedFloat8DTypePolicy", "Int4DTypePolicy"):
+        if class_name in (
+            "QuantizedDTypePolicy", "QuantizedFloat8DTypePolicy", "Int4DTypePolicy", "GPTQDTypePolicy",
+            "AWQDTypePolicy",
+        ):
             from lamina.backend.quantized_dtype_policy import policy_from_config
 
             return policy_from_config(class_name, identifier.get("config", {}))

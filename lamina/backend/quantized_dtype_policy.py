@@ -126,6 +126,82 @@ class Int4DTypePolicy(QuantizedDTypePolicy):
         return {"mode": self._int4_mode, "source_name": self._source_name}
 
 
+class _CalibratedDTypePolicy(QuantizedDTypePolicy):
+    """A policy named ``"<algorithm>/<weight_bits>/<group_size>_from_<source>"`` (GPTQ, AWQ)."""
+
+    _algorithm = None
+    _allowed_bits = ()
+
+    def __init__(self, mode, source_name=None):
+        algorithm = self._algorithm
+        kind = type(self).__name__
+        expected = f"'{algorithm}/<weight_bits>/<group_size>'"
+        parts = mode.split("/") if isinstance(mode, str) else []
+        if len(parts) != 3 or parts[0] != algorithm:
+            raise ValueError(f"Invalid mode for {kind}. Expected format {expected}, but got '{mode}'.")
+        try:
+            weight_bits, group_size = int(parts[1]), int(parts[2])
+        except ValueError:
+            raise ValueError(
+                f"Invalid mode for {kind}. <weight_bits> and <group_size> must be integers. Expected "
+                f"format {expected}, but got '{mode}'."
+            ) from None
+        if weight_bits not in self._allowed_bits:
+            raise ValueError(
+                f"Invalid weight_bits in mode. {kind} supports weight_bits in {list(self._allowed_bits)}, "
+                f"but got {weight_bits} from '{mode}'."
+            )
+        if group_size < -1 or group_size == 0:
+            raise ValueError(
+                "Invalid group_size in mode. Supported values are -1 (one group per output channel) "
+                f"or a positive integer, but got {group_size} from '{mode}'."
+            )
+        super().__init__(mode=algorithm, source_name=source_name)
+        self._name = f"{mode}_from_{self._source_name}"
+        self.weight_bits = weight_bits
+        self.group_size = group_size
+
+    def get_config(self):
+        return {
+            "mode": f"{self._algorithm}/{self.weight_bits}/{self.group_size}",
+            "source_name": self._source_name,
+        }
+
+
+class GPTQDTypePolicy(_CalibratedDTypePolicy):
+    """The GPTQ policy: ``"gptq/<weight_bits>/<group_size>_from_<source>"``.
+
+    A layer built with it holds GPTQ-quantized weights (``quantized_kernel``, ``kernel_scale``,
+    ``kernel_zero``, ``g_idx``), so a saved GPTQ model loads without calibrating again.
+
+    Args:
+        mode: ``"gptq/<weight_bits>/<group_size>"``; ``weight_bits`` is 2, 3, 4 or 8 and
+            ``group_size`` ``-1`` (one group per output channel) or a positive integer.
+        source_name: The float source policy name.
+
+    Example:
+
+    >>> policy = GPTQDTypePolicy("gptq/4/128", "float32")
+    >>> policy.name, policy.weight_bits, policy.group_size
+    ('gptq/4/128_from_float32', 4, 128)
+    """
+
+    _algorithm = "gptq"
+    _allowed_bits = (2, 3, 4, 8)
+
+
+class AWQDTypePolicy(_CalibratedDTypePolicy):
+    """The AWQ policy: ``"awq/4/<group_size>_from_<source>"`` (AWQ is 4-bit only).
+
+    Args:
+        mode: ``"awq/4/<group_size>"``; ``group_size`` ``-1`` or a positive integer.
+        source_name: The float source policy name.
+    """
+
+    _algorithm = "awq"
+    _allowed_bits = (4,)
+
+
 def policy_from_string(name):
     """The quantized policy named ``"<mode>_from_<source>"``."""
     parts = name.split("_from_")
@@ -139,6 +215,10 @@ def policy_from_string(name):
         return QuantizedFloat8DTypePolicy(mode, source_name)
     if mode.startswith("int4") and "/" in mode:
         return Int4DTypePolicy(mode, source_name)
+    if mode.startswith("gptq"):
+        return GPTQDTypePolicy(mode, source_name)
+    if mode.startswith("awq"):
+        return AWQDTypePolicy(mode, source_name)
     return QuantizedDTypePolicy(mode, source_name)
 
 
@@ -147,5 +227,7 @@ def policy_from_config(class_name, config):
         "QuantizedDTypePolicy": QuantizedDTypePolicy,
         "QuantizedFloat8DTypePolicy": QuantizedFloat8DTypePolicy,
         "Int4DTypePolicy": Int4DTypePolicy,
+        "GPTQDTypePolicy": GPTQDTypePolicy,
+        "AWQDTypePolicy": AWQDTypePolicy,
     }
     return classes[class_name](**config)

@@ -91,7 +91,7 @@ class QuantizedKernel(LoraKernel):
     """
 
     def quantize(self, mode=None, type_check=True, config=None):
-        """Quantize the kernel in place: ``"int8"``, ``"int4"`` or ``"float8"``.
+        """Quantize the kernel in place: ``"int8"``, ``"int4"``, ``"float8"``, ``"gptq"`` or ``"awq"``.
 
         Args:
             mode: ``"int8"`` (abs-max per output unit or position), ``"int4"`` (per output
@@ -100,10 +100,13 @@ class QuantizedKernel(LoraKernel):
                 ``"float8"``.
             type_check: Refuse subclasses of the layer class (which may compute differently).
             config: An ``Int8QuantizationConfig``, ``Int4QuantizationConfig`` or
-                ``Float8QuantizationConfig``; ``None`` for the mode's default config.
+                ``Float8QuantizationConfig``; ``None`` for the mode's default config. GPTQ and
+                AWQ need a ``GPTQConfig`` / ``AWQConfig``: the layer only gets its quantized
+                variables here, ``Model.quantize`` calibrates and fills them.
         """
         config = resolve_quantize_config(
-            self, self._quantization_base_class(), mode, config, type_check, ("int8", "int4", "float8")
+            self, self._quantization_base_class(), mode, config, type_check,
+            ("int8", "int4", "float8", "gptq", "awq"),
         )
         mode = config.mode
         self.quantization_config = config
@@ -119,6 +122,12 @@ class QuantizedKernel(LoraKernel):
             drop_weight(self, "kernel")
             self.quantized_build(shape, mode)
             copy_quantized(self, "kernel", values, scale)
+        elif mode in ("gptq", "awq"):
+            # The float kernel stays until the model-level calibration replaces it.
+            self._calibrated_quantize(shape, config)
+            self._set_quantized_policy(config.dtype_policy_string())
+            self._select_call()
+            return
         else:
             self.quantized_build(shape, mode)
         self._set_quantized_policy(mode if mode != "int4" else int4_policy_mode(self, config))

@@ -3,6 +3,8 @@
 import re
 import warnings
 
+from lamina.models import _calibrated_quantization
+
 
 def _selected(layer, filters):
     if filters is None:
@@ -21,8 +23,9 @@ class ModelQuantization:
         """The block structure structure-aware modes (GPTQ/AWQ) need; ``None`` by default.
 
         Model authors override it to return ``{"pre_block_layers": [...],
-        "sequential_blocks": [...]}``. Lamina has no structure-aware mode yet, so nothing reads
-        it; it exists so such models keep their Keras code.
+        "sequential_blocks": [...]}``: the layers the calibration token ids go through first
+        (e.g. an embedding), then the blocks quantized one after the other. A
+        ``quantization_layer_structure`` in the ``GPTQConfig`` / ``AWQConfig`` takes precedence.
         """
         del mode
         return None
@@ -35,10 +38,13 @@ class ModelQuantization:
 
         Args:
             mode: ``"int8"`` (Dense, EinsumDense, Embedding), ``"int4"`` (Dense) or
-                ``"float8"`` (Dense, EinsumDense); optional when ``config`` is given.
+                ``"float8"`` (Dense, EinsumDense); ``"gptq"`` and ``"awq"`` (Dense,
+                EinsumDense) calibrate on the config's dataset, block by block (see
+                ``get_quantization_layer_structure``); optional when ``config`` is given.
             config: A ``QuantizationConfig`` (``Int8QuantizationConfig``,
-                ``Int4QuantizationConfig``, ``Float8QuantizationConfig``); ``None`` for the
-                mode's default (int4: blocks of 128 input rows).
+                ``Int4QuantizationConfig``, ``Float8QuantizationConfig``, ``GPTQConfig``,
+                ``AWQConfig``); ``None`` for the mode's default (int4: blocks of 128 input
+                rows; GPTQ and AWQ have no default: they need their data).
             filters: Only quantize the layers whose name matches this regex (or any regex of a
                 list), or for which this callable returns True.
 
@@ -59,15 +65,24 @@ class ModelQuantization:
             )
         from lamina import quantizers
 
-        if mode in ("gptq", "awq"):
-            raise NotImplementedError(f"Quantization mode '{mode}' is not supported by Lamina.")
         # Checked once here (bad modes and configs fail before any layer changes); each layer
         # resolves the same defaults again.
-        quantizers._resolve_config(mode, config)
+        resolved = quantizers._resolve_config(mode, config)
         if not self.built:
             raise ValueError(f"Cannot quantize model '{self.name}': it is not built yet.")
+        structure = None
+        if resolved.mode in ("gptq", "awq"):
+            structure = resolved.quantization_layer_structure
+            if structure is None:
+                structure = self.get_quantization_layer_structure(resolved.mode)
+            _calibrated_quantization.check_calibration_inputs(resolved.mode, resolved, structure)
         changed = False
-        for layer in self._flatten_layers():
+        candidates = self._flatten_layers()
+        if structure is not None:
+            # Only the layers the calibration reaches: Keras also converts the others, which then
+            # keep computing in float but save empty quantized weights in place of their kernel.
+            candidates = _calibrated_quantization.block_leaves(structure)
+        for layer in candidates:
             if not _selected(layer, filters) or len(layer._flatten_layers()) != 1:
                 continue
             try:
@@ -75,6 +90,10 @@ class ModelQuantization:
                 changed = True
             except NotImplementedError as e:
                 warnings.warn(str(e), stacklevel=2)
+        if structure is not None:
+            _calibrated_quantization.calibrate(
+                resolved.mode, resolved, structure, lambda layer: _selected(layer, filters)
+            )
         if changed:
             # Compiled train/test steps hold the old variables.
             self._train_function = None

@@ -202,6 +202,8 @@ def _register_backend_classes():
         quantized.QuantizedDTypePolicy,
         quantized.QuantizedFloat8DTypePolicy,
         quantized.Int4DTypePolicy,
+        quantized.GPTQDTypePolicy,
+        quantized.AWQDTypePolicy,
     ):
         object_registration.register_builtin("keras.dtype_policies")(cls)
     dtype_policy_map.set_entry_serialization(serialize_keras_object, deserialize_keras_object)

@@ -1,4 +1,4 @@
-"""Quantization (int8, int4, float8) and LoRA for ``Dense``: its variables, calls and saving.
+"""Quantization (int8, int4, float8; GPTQ/AWQ via ``_calibrated_kernel``) and LoRA for ``Dense``.
 
 Variable names, shapes and the saved order follow Keras 3.15: int8 keeps an int8 ``kernel`` and a
 per-unit ``kernel_scale``; int4 packs two values per byte along the units axis
@@ -15,6 +15,7 @@ import torch
 
 from lamina.backend.call_context import call_context_training
 from lamina.layers import _quantized_weights as qw
+from lamina.layers._calibrated_kernel import CalibratedKernel
 from lamina.ops import quantization as q
 
 _SPEC = {
@@ -37,7 +38,7 @@ _SPEC = {
 _quantizers = qw._quantizers
 
 
-class DenseQuantization(qw.QuantizedKernel):
+class DenseQuantization(CalibratedKernel, qw.QuantizedKernel):
     """``Dense``'s ``enable_lora``, ``quantize`` and the quantized calls."""
 
     def _lora_base_shape(self, base):
@@ -108,10 +109,15 @@ class DenseQuantization(qw.QuantizedKernel):
             self._int4_build(kernel_shape, config if config is not None else self.quantization_config)
         elif mode == "float8":
             self._float8_build()
+        elif mode in ("gptq", "awq"):
+            self._calibrated_build(kernel_shape, mode, config if config is not None else self.quantization_config)
         else:
             raise self._quantization_mode_error(mode)
         self.__dict__["_is_quantized"] = True
         self._install_variable_hooks()
+
+    def _calibrated_product(self, inputs, kernel):
+        return self._finish(torch.matmul(inputs, kernel.to(inputs.dtype)))
 
     def _int4_build(self, kernel_shape, config):
         input_dim, units = kernel_shape
@@ -179,7 +185,7 @@ class DenseQuantization(qw.QuantizedKernel):
             raise ValueError(
                 f"Layer '{self.name}': `quantization_config` must be a QuantizationConfig. Received: {config!r}"
             )
-        if config is not None and config.mode not in ("int8", "int4", "float8"):
+        if config is not None and config.mode not in ("int8", "int4", "float8", "gptq", "awq"):
             raise NotImplementedError(f"Layer '{self.name}': quantization mode '{config.mode}' is not supported by Lamina.")
         return config
 

@@ -17,6 +17,7 @@ import torch
 
 # `call_context_training` through Dense's module: one place says where it comes from.
 from lamina.layers import _quantized_weights as qw
+from lamina.layers._calibrated_kernel import CalibratedKernel
 from lamina.layers.core._dense_quantization import _SPEC, _quantizers, call_context_training
 from lamina.ops import quantization as q
 
@@ -163,7 +164,7 @@ class _Int4Einsum(torch.autograd.Function):
         return torch.einsum(ctx.layout.gradient_equation, upstream, float_kernel), None, None
 
 
-class EinsumDenseQuantization(qw.QuantizedKernel):
+class EinsumDenseQuantization(CalibratedKernel, qw.QuantizedKernel):
     """``EinsumDense``'s ``enable_lora``, ``quantize`` and the quantized calls."""
 
     def _lora_base_shape(self, base):
@@ -265,10 +266,19 @@ class EinsumDenseQuantization(qw.QuantizedKernel):
             from lamina.layers.core._dense_quantization import DenseQuantization
 
             DenseQuantization._float8_build(self)
+        elif mode in ("gptq", "awq"):
+            self._calibrated_build(kernel_shape, mode, config if config is not None else self.quantization_config)
         else:
             raise self._quantization_mode_error(mode)
         self.__dict__["_is_quantized"] = True
         self._install_variable_hooks()
+
+    # Keras saves EinsumDense's GPTQ/AWQ zero points under this name (Dense's: `kernel_zero`).
+    _zero_point_name = "zero_point"
+
+    def _calibrated_product(self, inputs, kernel):
+        inputs = self._float_inputs(inputs)
+        return self._finish(torch.einsum(self.equation, inputs, kernel.to(inputs.dtype)))
 
     def _int4_build(self, kernel_shape, config):
         self.inputs_quantizer = _quantizers().QuantizationConfig.activation_quantizer_or_default(config, None)

@@ -31,9 +31,10 @@ class Dense(DenseQuantization, Layer):
             ``enable_lora``): the kernel is frozen and two small factors train instead.
         lora_alpha: Scale numerator of the LoRA update (defaults to ``lora_rank``).
 
-    A ``dtype`` such as ``"int8_from_float32"``, ``"int4/128_from_float32"`` or
-    ``"float8_from_mixed_bfloat16"`` builds the
-    layer already quantized (to load quantized weights); ``quantize(mode)`` quantizes a built one.
+    A ``dtype`` such as ``"int8_from_float32"``, ``"int4/128_from_float32"``,
+    ``"float8_from_mixed_bfloat16"`` or ``"gptq/4/128_from_float32"`` builds the
+    layer already quantized (to load quantized weights); ``quantize(mode)`` quantizes a built one
+    (GPTQ and AWQ through ``Model.quantize``, which calibrates them).
 
     Input shape:
         N-D tensor ``(batch_size, ..., input_dim)``.
@@ -75,10 +76,10 @@ class Dense(DenseQuantization, Layer):
                 f"Received an invalid value for `units`, expected a positive integer. Received: "
                 f"units={units!r}"
             )
-        if self.quantization_mode not in (None, "int8", "int4", "float8"):
+        if self.quantization_mode not in (None, "int8", "int4", "float8", "gptq", "awq"):
             raise ValueError(
                 f"Dense layer '{self.name}': quantization mode '{self.quantization_mode}' is not "
-                f"supported by Lamina (dtype={self.dtype_policy.name!r}); use int8, int4 or float8."
+                f"supported by Lamina (dtype={self.dtype_policy.name!r}); use int8, int4, float8, gptq or awq."
             )
         self.units = units
         self.activation = activations.get(activation)
@@ -107,7 +108,7 @@ class Dense(DenseQuantization, Layer):
         mode = self.quantization_mode
         if mode is not None:
             self.quantized_build((input_dim, self.units), mode)
-        if mode not in ("int8", "int4"):
+        if mode not in ("int8", "int4", "gptq", "awq"):
             self.kernel = self.add_weight(
                 shape=(input_dim, self.units),
                 initializer=self.kernel_initializer,

@@ -196,9 +196,10 @@ class EinsumDense(EinsumDenseQuantization, Layer):
         lora_rank: If set, the layer is built with LoRA enabled at this rank (see
             ``enable_lora``): the kernel is frozen and two small factors train instead.
         lora_alpha: Scale numerator of the LoRA update (defaults to ``lora_rank``).
-        quantization_config: An ``Int8QuantizationConfig``, ``Int4QuantizationConfig`` or
-            ``Float8QuantizationConfig`` used when the layer is built with a quantized
-            ``dtype`` policy (``quantize(mode)`` quantizes a built layer).
+        quantization_config: An ``Int8QuantizationConfig``, ``Int4QuantizationConfig``,
+            ``Float8QuantizationConfig``, ``GPTQConfig`` or ``AWQConfig`` used when the layer
+            is built with a quantized ``dtype`` policy (``quantize(mode)`` quantizes a built
+            layer; GPTQ and AWQ are calibrated by ``Model.quantize``).
         **kwargs: Base layer keyword arguments, such as ``name``, ``dtype`` and
             ``activity_regularizer``.
 
@@ -237,17 +238,14 @@ class EinsumDense(EinsumDenseQuantization, Layer):
         **kwargs,
     ):
         check_lora_arguments(lora_rank, lora_alpha)
-        gptq_columns = kwargs.pop("gptq_unpacked_column_size", None)
-        if gptq_columns:
-            raise ValueError(
-                "GPTQ-quantized EinsumDense layers are not supported by Lamina. Received: "
-                f"gptq_unpacked_column_size={gptq_columns!r}"
-            )
+        # Keras's config carries the GPTQ kernel's column count; Lamina derives it from the kernel.
+        kwargs.pop("gptq_unpacked_column_size", None)
         super().__init__(**kwargs)
-        if self.quantization_mode not in (None, "int8", "int4", "float8"):
+        if self.quantization_mode not in (None, "int8", "int4", "float8", "gptq", "awq"):
             raise ValueError(
                 f"EinsumDense layer '{self.name}': quantization mode '{self.quantization_mode}' is "
-                f"not supported by Lamina (dtype={self.dtype_policy.name!r}); use int8, int4 or float8."
+                f"not supported by Lamina (dtype={self.dtype_policy.name!r}); use int8, int4, float8, "
+                "gptq or awq."
             )
         self.lora_rank = lora_rank
         self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
@@ -292,7 +290,7 @@ class EinsumDense(EinsumDenseQuantization, Layer):
         mode = self.quantization_mode
         if mode is not None:
             self.quantized_build(tuple(kernel_shape), mode)
-        if mode not in ("int8", "int4"):
+        if mode not in ("int8", "int4", "gptq", "awq"):
             self.kernel = self.add_weight(
                 shape=tuple(kernel_shape),
                 initializer=_with_fan_axes(self.kernel_initializer, input_axes, output_axes),
@@ -378,4 +376,6 @@ class EinsumDense(EinsumDenseQuantization, Layer):
         if self.lora_rank:
             config["lora_rank"] = self.lora_rank
             config["lora_alpha"] = self.lora_alpha
+        if self.quantization_mode == "gptq" and "_calibrated_layout" in self.__dict__:
+            config["gptq_unpacked_column_size"] = self._calibrated_layout[2]
         return config
