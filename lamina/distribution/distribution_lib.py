@@ -231,10 +231,13 @@ class ModelParallel(Distribution):
         own = getattr(variable, "_layout", None)
         if own is not None:
             return own
-        layout = self._layout_map[variable.path]
+        return self._layout_for(variable.path, variable.shape)
+
+    def _layout_for(self, path, shape):
+        layout = self._layout_map[path]
         if layout is not None:
             return layout
-        return TensorLayout([None] * len(variable.shape), self.device_mesh)
+        return TensorLayout([None] * len(shape), self.device_mesh)
 
     def get_tensor_layout(self, path):
         return self._layout_map[path]
@@ -273,10 +276,26 @@ class FullySharded(ModelParallel):
         own = getattr(variable, "_layout", None)
         if own is not None:
             return own
-        axes = [None] * len(variable.shape)
+        return self._layout_for(variable.path, variable.shape)
+
+    def _layout_for(self, path, shape):
+        axes = [None] * len(shape)
         if axes:
             axes[0] = self.batch_dim_name
         return TensorLayout(axes, self.device_mesh)
+
+
+def creation_layout(path, shape):
+    """``(distribution, layout)`` for a variable about to be created at ``path`` with ``shape``
+    when the current distribution splits it (so it is created as this process's shard), else
+    ``None``."""
+    current = _CURRENT
+    if not isinstance(current, ModelParallel) or devices_lib.num_processes() < 2:
+        return None
+    layout = current._layout_for(path, shape)
+    if len(layout.axes) != len(shape) or all(axis is None for axis in layout.axes):
+        return None  # a rank mismatch is reported when the variable is split for a loop
+    return current, layout
 
 
 def distribute_tensor(tensor, layout):

@@ -21,6 +21,7 @@ from torch.distributed.tensor import distribute_tensor as _torch_distribute_tens
 
 from lamina.backend import is_keras_tensor
 from lamina.distribution import devices as devices_lib
+from lamina.distribution import shard_views
 from lamina.distribution.layout import TensorLayout
 
 _MESHES = {}  # id of a lamina DeviceMesh -> (the mesh, its torch DeviceMesh)
@@ -107,15 +108,28 @@ class ShardedVariable:
             self.stride, self.is_sharded_over_batch = like.stride, like.is_sharded_over_batch
             self.whole = False
             return
-        self.mesh = torch_mesh(layout.device_mesh)
-        self.placements = placements(layout, variable.ndim)
-        self.shape = tuple(variable.shape)
-        self.stride = tuple(int(math.prod(self.shape[i + 1:])) for i in range(len(self.shape)))
-        self.is_sharded_over_batch = isinstance(self.placements[batch_axis], Shard)
+        self._describe(torch_mesh(layout.device_mesh), placements(layout, variable.ndim),
+                       tuple(variable.shape))
         # Process 0's value is the one every process starts from.
         local = _torch_distribute_tensor(variable.detach(), self.mesh, self.placements).to_local()
         self._set(local.clone())
         self.whole = False
+        shard_views.track(self)
+
+    @classmethod
+    def from_local(cls, variable, mesh, placements_, shape, batch_axis):
+        """The record of a variable created as this process's shard of a ``shape`` tensor."""
+        self = cls.__new__(cls)
+        self.variable, self.batch_axis = variable, batch_axis
+        self._describe(mesh, placements_, tuple(shape))
+        self.whole = False
+        shard_views.track(self)
+        return self
+
+    def _describe(self, mesh, placements_, shape):
+        self.mesh, self.placements, self.shape = mesh, placements_, shape
+        self.stride = tuple(int(math.prod(shape[i + 1:])) for i in range(len(shape)))
+        self.is_sharded_over_batch = isinstance(placements_[self.batch_axis], Shard)
 
     def _set(self, tensor):
         with torch.no_grad():
@@ -152,6 +166,41 @@ class ShardedVariable:
             # reduce-scatter; cutting a replicated tensor into shards is local.
             summed = summed.redistribute(self.mesh, [Replicate()] * self.mesh.ndim)
         return summed.redistribute(self.mesh, self.placements).to_local()
+
+
+def local_ranges(shape, mesh, placements_):
+    """This process's block of a ``shape`` tensor laid out by ``placements_``: one ``(start,
+    stop)`` per dimension, cut as DTensor's ``Shard`` cuts (``torch.chunk``: equal parts rounded
+    up, the last ones shorter or empty)."""
+    ranges = [(0, int(d)) for d in shape]
+    for mesh_dim, placement in enumerate(placements_):
+        if not isinstance(placement, Shard):
+            continue
+        start, stop = ranges[placement.dim]
+        parts, index = mesh.size(mesh_dim), mesh.get_local_rank(mesh_dim)
+        size = -(-(stop - start) // parts)
+        first = min(start + index * size, stop)
+        ranges[placement.dim] = (first, min(stop, first + size))
+    return ranges
+
+
+def create_variable(initializer, shape, dtype, distribution, layout, **variable_args):
+    """A new ``lamina.Variable`` holding only this process's shard of ``layout``, its values the
+    slice of what ``initializer`` gives the whole shape (see ``initializers._local_shard``); or
+    ``None`` when ``layout`` replicates the variable."""
+    from lamina.backend.variables import Variable
+    from lamina.initializers._local_shard import local_shard
+
+    mesh = torch_mesh(layout.device_mesh)
+    placements_ = placements(layout, len(shape))
+    if not any(isinstance(p, Shard) for p in placements_):
+        return None
+    ranges = local_ranges(shape, mesh, placements_)
+    value = local_shard(initializer, shape, dtype, ranges)
+    variable = Variable(initializer=value, dtype=dtype, **variable_args)
+    batch_axis = distribution.device_mesh.axis_names.index(distribution.batch_dim_name)
+    variable._shard_record = ShardedVariable.from_local(variable, mesh, placements_, shape, batch_axis)
+    return variable
 
 
 def _local_chunk(whole, mesh, placements_):

@@ -1,5 +1,8 @@
 """A model's variables under ``ModelParallel``: sharded at rest, gathered to compute.
 
+Variables created while the distribution is set are created as their shards (``add_weight``);
+the records made then are taken over here, so their values are never gathered to be split.
+
 ``ModelShards.of(model, distribution)`` splits every variable of a built model by the
 distribution's layouts (once per model and distribution) and hooks the model's forward pass so the
 whole weights are gathered before it runs. The training loop installs ``reducer`` as the
@@ -30,9 +33,7 @@ class ModelShards:
         self.model = model
         self.distribution = distribution
         axis = distribution.device_mesh.axis_names.index(distribution.batch_dim_name)
-        self.records = [
-            ShardedVariable(v, distribution.get_variable_layout(v), axis) for v in _unique(model.weights)
-        ]
+        self.records = [_record(v, distribution, axis) for v in _unique(model.weights)]
         self._by_id = {id(r.variable): r for r in self.records}
         self.whole = False
         self._hooks = [model.register_forward_pre_hook(self._before_call),
@@ -134,6 +135,23 @@ class ModelShards:
         return sum(r.variable.numel() * r.variable.element_size() for r in self.records)
 
 
+def _record(variable, distribution, axis):
+    """The variable's record: the one it was created with when that matches ``distribution``'s
+    layout for it (its values then stay where they are), else a new one (process 0's value
+    split)."""
+    from lamina.distribution.sharded_variables import ShardedVariable, placements, torch_mesh
+
+    created = getattr(variable, "_shard_record", None)
+    if created is not None:
+        layout = distribution._layout_for(variable.path, created.shape)
+        if (created.mesh == torch_mesh(distribution.device_mesh) and created.batch_axis == axis
+                and created.placements == placements(layout, len(created.shape))):
+            return created
+        created.gather()  # created under another distribution: laid out again from whole
+        variable._shard_record = None
+    return ShardedVariable(variable, distribution.get_variable_layout(variable), axis)
+
+
 def _shard_shape(record):
     return tuple(record.variable.shape) if not record.whole else None
 
@@ -154,7 +172,8 @@ def gathered(model, include_optimizer=False):
     back to their shards. A no-op for a model that was never sharded."""
     shards = ModelShards.find(model)
     if shards is None:
-        yield model
+        with _created_shards_gathered(model):
+            yield model
         return
     shards.reshard()
     slots = shards.optimizer_records() if include_optimizer else []
@@ -169,6 +188,22 @@ def gathered(model, include_optimizer=False):
         shards.reshard()
         for slot in slots:
             slot.reshard()
+
+
+@contextlib.contextmanager
+def _created_shards_gathered(model):
+    # A model created sharded that no loop has run yet: its records are on the variables.
+    records = [r for r in (getattr(v, "_shard_record", None) for v in _unique(model.weights))
+               if r is not None]
+    for record in records:
+        record.gather()
+    _ACTIVE_LOOPS[0] += 1
+    try:
+        yield
+    finally:
+        _ACTIVE_LOOPS[0] -= 1
+        for record in records:
+            record.reshard()
 
 
 @contextlib.contextmanager
