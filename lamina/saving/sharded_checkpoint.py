@@ -16,14 +16,16 @@ import warnings
 import torch
 import torch.distributed as dist
 
-from lamina.trainers.model_parallel import ModelShards, gathered
+from lamina.trainers.model_parallel import ModelShards, created_records, gathered, optimizer_records
 
 SUFFIX = ".weights.dcp"
 
 
 def is_sharded(model):
     """Whether ``model``'s variables are sharded across a running process group."""
-    return ModelShards.find(model) is not None and dist.is_available() and dist.is_initialized()
+    if not (dist.is_available() and dist.is_initialized()):
+        return False
+    return ModelShards.find(model) is not None or bool(created_records(model))
 
 
 def _keys(variables, prefix=""):
@@ -47,6 +49,11 @@ def _entries(model):
     if shards is not None:
         shards.reshard()
         records = {id(r.variable): r for r in shards.records + shards.optimizer_records()}
+    elif is_sharded(model):  # created as shards, before any loop took them over
+        created = created_records(model)
+        for record in created:
+            record.reshard()
+        records = {id(r.variable): r for r in created + optimizer_records(model, created)}
     variables = _keys(model.weights)
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "built", False):

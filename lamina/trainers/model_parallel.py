@@ -60,23 +60,7 @@ class ModelShards:
     def optimizer_records(self):
         """Records for the optimizer's per-variable state (slots made from a sharded variable's
         shard, named after its path), so saving can gather them like the variables."""
-        from lamina.distribution.sharded_variables import ShardedVariable
-
-        optimizer = getattr(self.model, "optimizer", None)
-        if optimizer is None or not getattr(optimizer, "built", False):
-            return []
-        known = {id(r.variable) for r in self.records}
-        prefixes = sorted(((r.variable.path.replace("/", "_") + "_", r) for r in self.records),
-                          key=lambda item: -len(item[0]))
-        out = []
-        for slot in _unique(optimizer.variables):
-            if id(slot) in known:
-                continue
-            for prefix, record in prefixes:
-                if slot.name.startswith(prefix) and tuple(slot.shape) == _shard_shape(record):
-                    out.append(ShardedVariable(slot, None, record.batch_axis, already_sharded_like=record))
-                    break
-        return out
+        return optimizer_records(self.model, self.records)
 
     # --- the two states ---------------------------------------------------------------------------
     def gather(self):
@@ -135,6 +119,36 @@ class ModelShards:
         return sum(r.variable.numel() * r.variable.element_size() for r in self.records)
 
 
+def created_records(model):
+    """The records of ``model``'s variables created as shards, while no loop has taken them
+    over (``[]`` once one has, or for a model created whole)."""
+    if ModelShards.find(model) is not None:
+        return []
+    return [r for r in (getattr(v, "_shard_record", None) for v in _unique(model.weights))
+            if r is not None]
+
+
+def optimizer_records(model, records):
+    """Records for ``model``'s optimizer slots made from the shards of ``records``."""
+    from lamina.distribution.sharded_variables import ShardedVariable
+
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not getattr(optimizer, "built", False):
+        return []
+    known = {id(r.variable) for r in records}
+    prefixes = sorted(((r.variable.path.replace("/", "_") + "_", r) for r in records),
+                      key=lambda item: -len(item[0]))
+    out = []
+    for slot in _unique(optimizer.variables):
+        if id(slot) in known:
+            continue
+        for prefix, record in prefixes:
+            if slot.name.startswith(prefix) and tuple(slot.shape) == _shard_shape(record):
+                out.append(ShardedVariable(slot, None, record.batch_axis, already_sharded_like=record))
+                break
+    return out
+
+
 def _record(variable, distribution, axis):
     """The variable's record: the one it was created with when that matches ``distribution``'s
     layout for it (its values then stay where they are), else a new one (process 0's value
@@ -172,7 +186,7 @@ def gathered(model, include_optimizer=False):
     back to their shards. A no-op for a model that was never sharded."""
     shards = ModelShards.find(model)
     if shards is None:
-        with _created_shards_gathered(model):
+        with _created_shards_gathered(model, include_optimizer):
             yield model
         return
     shards.reshard()
@@ -191,10 +205,11 @@ def gathered(model, include_optimizer=False):
 
 
 @contextlib.contextmanager
-def _created_shards_gathered(model):
+def _created_shards_gathered(model, include_optimizer):
     # A model created sharded that no loop has run yet: its records are on the variables.
-    records = [r for r in (getattr(v, "_shard_record", None) for v in _unique(model.weights))
-               if r is not None]
+    records = created_records(model)
+    if include_optimizer:
+        records = records + optimizer_records(model, records)
     for record in records:
         record.gather()
     _ACTIVE_LOOPS[0] += 1

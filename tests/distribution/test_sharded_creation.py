@@ -167,3 +167,58 @@ def test_created_sharded_on_two_processes(run_processes):
         np.testing.assert_allclose(got["eager"], eager, rtol=1e-5, atol=1e-6)
     assert ranks[0]["mlp"] == [(3, 5), (3,), (3, 3), (2,)]
     assert ranks[1]["mlp"] == [(3, 5), (2,), (2, 3), (1,)]
+
+
+# --- BackupAndRestore: an interrupted fit resumes on two processes from a sharded backup --------------
+class _Interrupt(lamina.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 2:
+            raise RuntimeError("Interrupting!")
+
+
+def _backup_model():
+    model = _compile(_transformer(), lamina.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def _backup_worker(rank, port, out_dir):
+    def body():
+        mesh = distribution.DeviceMesh((1, 2), ["batch", "model"])
+        strategy = distribution.ModelParallel(layout_map=_transformer_layouts(mesh))
+        x, y = _text_data()
+        backup_dir = os.path.join(out_dir, "backup")
+        with strategy.scope():
+            model = _backup_model()
+            with pytest.raises(RuntimeError, match="Interrupting"):
+                model.fit(x, y, batch_size=16, epochs=4, shuffle=False, verbose=0,
+                          callbacks=[lamina.callbacks.BackupAndRestore(backup_dir), _Interrupt()])
+            files = sorted(os.listdir(backup_dir))
+            with gathered(model):
+                interrupted = model.get_weights()
+            # A fresh model (other initial weights) resumes from the backup: with epochs=2 it
+            # has nothing left to train and ends with the backed-up weights.
+            resumed = _compile(_transformer(seed=9), lamina.losses.SparseCategoricalCrossentropy(from_logits=True))
+            history = resumed.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0,
+                                  callbacks=[lamina.callbacks.BackupAndRestore(backup_dir)])
+            with gathered(resumed):
+                weights = resumed.get_weights()
+            iterations = int(resumed.optimizer.iterations)
+        _save(out_dir, "backup", rank, dict(files=files, weights=weights, interrupted=interrupted,
+                                            epochs=len(history.history.get("loss", [])),
+                                            iterations=iterations, left=os.path.exists(backup_dir)))
+
+    _run(rank, 2, port, body)
+
+
+@pytest.mark.slow
+def test_backup_and_restore_resumes_on_two_processes(run_processes):
+    out = run_processes(_backup_worker, 2)
+    for rank in range(2):
+        got = _load(out, "backup", rank)
+        assert "latest.weights.dcp" in got["files"] and "training_metadata.json" in got["files"]
+        assert not any(name.startswith(".lamina-pending") for name in got["files"])
+        assert got["epochs"] == 0  # both epochs were done before the interruption
+        assert got["iterations"] == 8  # 2 epochs of 4 steps, read back with the optimizer
+        for w, e in zip(got["weights"], got["interrupted"]):
+            np.testing.assert_array_equal(w, e)
+        assert not got["left"]  # deleted once fit completed
