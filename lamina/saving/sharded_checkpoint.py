@@ -28,16 +28,17 @@ def is_sharded(model):
     return ModelShards.find(model) is not None or bool(created_records(model))
 
 
-def _keys(variables, prefix=""):
+def _keys(variables, prefix="", named=True):
     """``{key: variable}``: each variable keyed by its place in the list and its name
     (``"3/kernel"``), so a model of the same architecture reads the checkpoint whatever its
-    layers' names (as ``.weights.h5`` files are read by structure)."""
+    layers' names (as ``.weights.h5`` files are read by structure). Optimizer slots are keyed by
+    place only: their names carry the layers' names (``dense_1_kernel_momentum``)."""
     out, seen = {}, set()
     for variable in variables:
         if id(variable) in seen:
             continue
         seen.add(id(variable))
-        out[f"{prefix}{len(out)}/{variable.name}"] = variable
+        out[f"{prefix}{len(out)}/{variable.name}" if named else f"{prefix}{len(out)}"] = variable
     return out
 
 
@@ -57,7 +58,7 @@ def _entries(model):
     variables = _keys(model.weights)
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "built", False):
-        variables.update(_keys(optimizer.variables, prefix="optimizer/"))
+        variables.update(_keys(optimizer.variables, prefix="optimizer/", named=False))
     return {key: (v, records.get(id(v))) for key, v in variables.items()}
 
 

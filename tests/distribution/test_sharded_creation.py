@@ -193,19 +193,15 @@ def _backup_worker(rank, port, out_dir):
                 model.fit(x, y, batch_size=16, epochs=4, shuffle=False, verbose=0,
                           callbacks=[lamina.callbacks.BackupAndRestore(backup_dir), _Interrupt()])
             files = sorted(os.listdir(backup_dir))
-            with gathered(model):
-                interrupted = model.get_weights()
-            # A fresh model (other initial weights) resumes from the backup: with epochs=2 it
-            # has nothing left to train and ends with the backed-up weights.
+            # A fresh model (other initial weights, other layer names) resumes from the backup:
+            # weights and optimizer state of epoch 2, then epochs 3 and 4.
             resumed = _compile(_transformer(seed=9), lamina.losses.SparseCategoricalCrossentropy(from_logits=True))
-            history = resumed.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0,
+            history = resumed.fit(x, y, batch_size=16, epochs=4, shuffle=False, verbose=0,
                                   callbacks=[lamina.callbacks.BackupAndRestore(backup_dir)])
             with gathered(resumed):
                 weights = resumed.get_weights()
-            iterations = int(resumed.optimizer.iterations)
-        _save(out_dir, "backup", rank, dict(files=files, weights=weights, interrupted=interrupted,
-                                            epochs=len(history.history.get("loss", [])),
-                                            iterations=iterations, left=os.path.exists(backup_dir)))
+        _save(out_dir, "backup", rank, dict(files=files, weights=weights, history=history.history,
+                                            left=os.path.exists(backup_dir)))
 
     _run(rank, 2, port, body)
 
@@ -213,12 +209,14 @@ def _backup_worker(rank, port, out_dir):
 @pytest.mark.slow
 def test_backup_and_restore_resumes_on_two_processes(run_processes):
     out = run_processes(_backup_worker, 2)
+    x, y = _text_data()
+    reference = _backup_model()
+    history = reference.fit(x, y, batch_size=16, epochs=4, shuffle=False, verbose=0)
     for rank in range(2):
         got = _load(out, "backup", rank)
         assert "latest.weights.dcp" in got["files"] and "training_metadata.json" in got["files"]
         assert not any(name.startswith(".lamina-pending") for name in got["files"])
-        assert got["epochs"] == 0  # both epochs were done before the interruption
-        assert got["iterations"] == 8  # 2 epochs of 4 steps, read back with the optimizer
-        for w, e in zip(got["weights"], got["interrupted"]):
-            np.testing.assert_array_equal(w, e)
+        np.testing.assert_allclose(got["history"]["loss"], history.history["loss"][2:], rtol=1e-5)
+        for w, e in zip(got["weights"], reference.get_weights()):
+            np.testing.assert_allclose(w, e, rtol=1e-4, atol=1e-5)
         assert not got["left"]  # deleted once fit completed
