@@ -105,6 +105,13 @@ class DataParallel(Distribution):
             device per process once ``initialize`` has run.
         auto_shard_dataset: ``False`` when each process already reads its own data: its batches
             are then used whole, and the gradients are the plain mean over processes.
+        sync_batchnorm: ``True`` to have every ``BatchNormalization`` layer of the model
+            normalize with the statistics of the whole global batch while ``fit`` trains (as
+            ``BatchNormalization(synchronized=True)`` does, and torch's ``SyncBatchNorm``): the
+            moving statistics then follow those of the global batch, as in single-process
+            training on it. ``False`` (the default, as Keras): each process normalizes with its
+            own slice's statistics, and the moving statistics are averaged over the processes
+            when ``fit`` ends. A Lamina argument; Keras's ``DataParallel`` has none.
 
     Example:
 
@@ -113,7 +120,12 @@ class DataParallel(Distribution):
     >>> model.fit(x, y, batch_size=64)  # 64 samples per step over all processes
     """
 
-    def __init__(self, device_mesh=None, devices=None, auto_shard_dataset=True):
+    def __init__(self, device_mesh=None, devices=None, auto_shard_dataset=True, sync_batchnorm=False):
+        if not isinstance(sync_batchnorm, bool):
+            raise ValueError(
+                f"`sync_batchnorm` must be True or False. Received: sync_batchnorm={sync_batchnorm!r}"
+            )
+        self._sync_batchnorm = sync_batchnorm
         if device_mesh is not None:
             if not isinstance(device_mesh, DeviceMesh):
                 raise ValueError(
@@ -128,6 +140,12 @@ class DataParallel(Distribution):
             devices = devices_lib.list_devices() if not devices else list(devices)
             device_mesh = DeviceMesh((len(devices),), [DEFAULT_BATCH_DIM_NAME], devices)
         super().__init__(device_mesh, device_mesh.axis_names[0], auto_shard_dataset)
+
+    @property
+    def sync_batchnorm(self):
+        """Whether ``fit`` normalizes every BatchNormalization layer with global batch
+        statistics."""
+        return self._sync_batchnorm
 
     @property
     def num_model_replicas(self):
