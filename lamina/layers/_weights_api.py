@@ -102,9 +102,15 @@ class WeightsAPI:
     def _create_sharded(self, init, shape, dtype, sharding, variable_args):
         # Deferred: torch.distributed.tensor takes seconds to import; only sharding needs it.
         from lamina.distribution import sharded_variables
+        from lamina.initializers._local_shard import local_shard
 
-        variable = sharded_variables.create_variable(init, shape, dtype, *sharding, **variable_args)
-        if variable is not None and not self.__dict__.get("_gathers_shards"):
+        plan = sharded_variables.creation_plan(*sharding, shape)
+        if plan is None:
+            return None
+        ranges, finish = plan
+        value = local_shard(init, shape, dtype, ranges)
+        variable = finish(Variable(initializer=value, dtype=dtype, **variable_args))
+        if not self.__dict__.get("_gathers_shards"):
             # Called eagerly, the layer computes with whole weights: gathered first (every
             # process calls the layer together). Only layers holding shards take this hook.
             self.__dict__["_gathers_shards"] = True

@@ -67,8 +67,9 @@ class ModelShards:
         """Every variable whole (all processes call it together)."""
         if self.whole:
             return
-        for record in self.records:
-            record.gather()
+        from lamina.distribution.sharded_variables import gather_all
+
+        gather_all(self.records)
         self.whole = True
 
     def reshard(self):
@@ -91,19 +92,24 @@ class ModelShards:
         """For ``gradient_reducer``: this process's shard of each variable's gradient, summed over
         the batch axis (each process's gradient weighted first by ``weight``, its share of the
         batch)."""
-        out = []
-        for grad, variable in zip(grads, variables):
+        from lamina.distribution.sharded_variables import reduce_gradients
+
+        out = list(grads)
+        todo = []
+        for i, (grad, variable) in enumerate(zip(grads, variables)):
             record = self._by_id.get(id(variable))
             if grad is None or record is None:
-                out.append(grad)
                 continue
             if self.whole and tuple(grad.shape) != record.shape:
                 raise ValueError(
                     f"The gradient of '{variable.path}' has shape {tuple(grad.shape)}, expected "
                     f"the variable's whole shape {record.shape}."
                 )
-            out.append(record.reduce_gradient(grad * weight))
+            todo.append((i, record, grad * weight))
             variable.grad = None  # whole-shaped; the variable is about to become its shard again
+        reduced = reduce_gradients([r for _, r, _ in todo], [g for _, _, g in todo])
+        for (i, _, _), grad in zip(todo, reduced):
+            out[i] = grad
         self.reshard()
         return out
 
