@@ -182,10 +182,14 @@ class ModelParallel(Distribution):
     (every process must call it: gathering is a collective). ``model.save("x.keras")`` and
     ``save_weights("x.weights.h5")`` write the whole weights from process 0;
     ``save_weights("x.weights.dcp")`` writes a sharded checkpoint folder (each process its shards)
-    that loads onto any number of processes. Variables are created whole when the model is built
-    and split when the first ``fit`` / ``evaluate`` / ``predict`` under the distribution starts
-    (process 0's values are the ones kept). The optimizer's ``clipnorm`` / ``global_clipnorm``
-    need whole gradients and are refused.
+    that loads onto any number of processes. Variables created while the distribution is set
+    (``with distribution.scope(): model = ...``) are created as this process's shards: each
+    process draws only its block of the initializer's values, the same numbers as the slice of
+    single-process initialization with the same seed (see ``initializers._local_shard``; an
+    initializer whose values depend on the whole tensor, such as ``Orthogonal``, is computed
+    whole and cut). Variables created before are split when the first ``fit`` / ``evaluate`` /
+    ``predict`` under the distribution starts (process 0's values are the ones kept). The
+    optimizer's ``clipnorm`` / ``global_clipnorm`` need whole gradients and are refused.
 
     Args:
         layout_map: A ``LayoutMap``; its ``device_mesh`` is the distribution's mesh.

@@ -5,9 +5,11 @@ A ``TensorLayout`` names, for each dimension of a tensor, the mesh axis it is sp
 Between training steps a sharded variable holds only this process's shard (its ``data`` is the
 DTensor's local tensor), so a variable split over N processes takes 1/N of its memory on each.
 For the forward and backward passes the shards are gathered into the whole value; the gradient is
-then summed over the batch axis and cut back to this process's shard (DTensor ``redistribute``),
-and the optimizer updates the shard. Weights are kept whole while they compute, as FSDP does; the
-layouts decide where they are stored.
+then summed over the batch axis and cut back to this process's shard, and the optimizer updates
+the shard. The shards of all the variables split along one mesh axis (same dtype) travel in one
+all-gather, and on gloo all the gradients in one all-reduce, as FSDP's flat buffers do: one
+collective per variable costs a rendezvous each. Weights are kept whole while they compute, as
+FSDP does; the layouts decide where they are stored.
 """
 
 import math
@@ -187,7 +189,8 @@ def gather_all(records):
         elif record._shard_dim is None:
             record.gather()
         else:
-            groups.setdefault((id(record.mesh), record._shard_dim[0]), []).append(record)
+            key = (id(record.mesh), record._shard_dim[0], record.variable.dtype, record.variable.device)
+            groups.setdefault(key, []).append(record)
     for group in groups.values():
         _gather_group(group)
 
@@ -229,7 +232,8 @@ def reduce_gradients(records, grads):
     out = [None] * len(records)
     groups = {}
     for i, record in enumerate(records):
-        groups.setdefault((id(record.mesh), record.batch_axis), []).append(i)
+        key = (id(record.mesh), record.batch_axis, grads[i].dtype, grads[i].device)
+        groups.setdefault(key, []).append(i)
     for indices in groups.values():
         first = records[indices[0]]
         flat = torch.cat([grads[i].detach().reshape(-1) for i in indices])
