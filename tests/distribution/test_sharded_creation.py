@@ -90,6 +90,30 @@ def _wide_model():
                               layers.Dense(2, name="out")])
 
 
+class _Subclassed(lamina.Model):
+    """Built lazily, by the first eager call that fit makes."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = layers.Dense(8, activation="relu")
+        self.out = layers.Dense(3, activation="softmax")
+
+    def call(self, x):
+        return self.out(self.hidden(x))
+
+
+def _subclassed():
+    lamina.utils.set_random_seed(6)
+    model = _Subclassed()
+    model.compile(optimizer=lamina.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def _subclassed_data():
+    rng = np.random.default_rng(2)
+    return rng.normal(size=(32, 5)).astype("float32"), rng.integers(0, 3, size=(32,))
+
+
 def _creation_worker(rank, port, out_dir):
     def body():
         mesh = distribution.DeviceMesh((1, 2), ["batch", "model"])
@@ -119,9 +143,18 @@ def _creation_worker(rank, port, out_dir):
         with distribution.FullySharded().scope():
             mlp = lamina.Sequential([lamina.Input((6,)), layers.Dense(5), layers.Dense(3)])
             mlp_shapes = [tuple(v.shape) for v in mlp.weights]
+            # A subclassed model builds in fit's first (eager) call: created as shards there too.
+            sub = _subclassed()
+            sub.fit(*_subclassed_data(), batch_size=8, epochs=1, shuffle=False, verbose=0)
+            sub_shapes = [tuple(v.shape) for v in sub.weights]
+            sub_created = all(getattr(v, "_shard_record", None) is not None for v in sub.weights)
+            with gathered(sub):
+                sub_weights = sub.get_weights()
         _save(out_dir, "rank", rank, dict(created=created, weights=weights, history=history.history,
                                           largest=counter.largest, wide_shape=wide_shape,
-                                          wide_kernel=wide_kernel, eager=eager, mlp=mlp_shapes))
+                                          wide_kernel=wide_kernel, eager=eager, mlp=mlp_shapes,
+                                          sub_shapes=sub_shapes, sub_weights=sub_weights,
+                                          sub_created=sub_created))
 
     _run(rank, 2, port, body)
 
@@ -167,6 +200,12 @@ def test_created_sharded_on_two_processes(run_processes):
         np.testing.assert_allclose(got["eager"], eager, rtol=1e-5, atol=1e-6)
     assert ranks[0]["mlp"] == [(3, 5), (3,), (3, 3), (2,)]
     assert ranks[1]["mlp"] == [(3, 5), (2,), (2, 3), (1,)]
+    sub = _subclassed()
+    sub.fit(*_subclassed_data(), batch_size=8, epochs=1, shuffle=False, verbose=0)
+    for rank, got in enumerate(ranks):
+        assert got["sub_created"] and got["sub_shapes"][0] == (3 if rank == 0 else 2, 8)
+        for w, e in zip(got["sub_weights"], sub.get_weights()):
+            np.testing.assert_allclose(w, e, rtol=1e-5, atol=1e-6)
 
 
 # --- BackupAndRestore: an interrupted fit resumes on two processes from a sharded backup --------------
