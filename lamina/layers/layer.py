@@ -337,7 +337,7 @@ class Layer(
         # While a distribution may create variables as shards, the sublayers built here get
         # this layer's name in their paths at once (as Keras's build scope gives them), not
         # only later from `_refresh_paths`: layouts are looked up by path when a variable is made.
-        if distribution_lib.distribution() is None:
+        if not isinstance(distribution_lib.distribution(), distribution_lib.ModelParallel):
             return contextlib.nullcontext()
         return name_scope(self.name, caller=self)
 
