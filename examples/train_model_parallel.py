@@ -7,7 +7,8 @@ Run on four CPU processes with::
 The processes form a 2 x 2 mesh, ``batch`` by ``model`` (with 2 processes: 1 x 2). A
 ``LayoutMap`` splits the embedding table, the attention projections, the feed-forward kernels and
 the classifier along the ``model`` axis, so each process stores half of each; the batch is split
-along the ``batch`` axis. The task: classify a sequence of tokens by which of four marker tokens
+along the ``batch`` axis. The model is made with the distribution set, so those variables are
+created as their shards (never whole on one process). The task: classify a sequence of tokens by which of four marker tokens
 occurs most often in it. After training, the script writes a sharded checkpoint (one file per
 process), reloads it, and writes a whole ``.keras`` file from process 0.
 
@@ -25,6 +26,7 @@ import torch
 
 import lamina as keras
 from lamina import distribution, layers
+from lamina.trainers.model_parallel import gathered
 
 SEQ, VOCAB, WIDTH, CLASSES = 16, 64, 32, 4
 
@@ -79,8 +81,12 @@ def main():
     keras.utils.set_random_seed(1)
     x_train, y_train = make_data(2048, seed=0)
     x_test, y_test = make_data(512, seed=1)
+    # Made while the distribution is set: each variable the layout map names is created as this
+    # process's shard, its values the slice of what one process would have drawn.
     model = build_model()
-    whole = model.count_params()  # before training splits the variables
+    created = sum(int(np.prod(v.shape)) for v in model.weights)
+    with gathered(model):  # whole for a moment, to count them (every process takes part)
+        whole = model.count_params()
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     start = time.perf_counter()
@@ -100,7 +106,8 @@ def main():
     model.save(os.path.join(folder, f"model_parallel_{world}.keras"))  # whole, by process 0
     if rank == 0:
         print(f"{world} processes, mesh {mesh.shape}: trained in {elapsed:.1f} s; this process "
-              f"stores {stored} of the model's {whole} weights; test accuracy {accuracy:.4f} "
+              f"created {created} and stores {stored} of the model's {whole} weights; test "
+              f"accuracy {accuracy:.4f} "
               f"(loss {loss:.4f}); checkpoint at {path}")
     if accuracy < 0.9 or not np.array_equal(predictions, reloaded):
         raise SystemExit("Model parallel demo failed: accuracy below 90% or the reload differs.")

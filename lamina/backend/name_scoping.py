@@ -65,3 +65,8 @@ def current_path():
             parts = [p for p in scope.override_parent.split("/") if p]
         parts.append(scope.name)
     return "/".join(parts)
+
+
+def innermost_caller():
+    """The ``caller`` of the innermost open scope (``None`` outside any)."""
+    return _STACK.scopes[-1].caller if _STACK.scopes else None

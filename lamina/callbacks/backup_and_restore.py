@@ -4,7 +4,10 @@ import json
 import os
 import shutil
 
+import torch.distributed
+
 from lamina.callbacks.callback import Callback
+from lamina.distribution import devices, distribution_lib
 from lamina.saving.object_registration import register_builtin
 from lamina.utils import atomic_files
 
@@ -42,6 +45,11 @@ class BackupAndRestore(Callback):
     training continues from the first unfinished epoch, so with the same data order
     (``shuffle=False`` or a seeded shuffle) the run ends with the same weights as one that was
     never interrupted. When `fit` completes, the backup is deleted (``delete_checkpoint=True``).
+
+    Under ``ModelParallel`` / ``FullySharded`` on several processes (the distribution set when
+    the callback is made), the weights are a sharded ``latest.weights.dcp`` folder each process
+    writes its shards into (``backup_dir`` must be shared by the processes), and the backup
+    resumes onto any number of processes.
 
     Files in ``backup_dir`` (the Keras layout): ``latest.weights.h5`` and
     ``training_metadata.json`` (``{"epoch": finished_epochs, "batch": last_batch}``), plus
@@ -95,7 +103,10 @@ class BackupAndRestore(Callback):
         self.save_freq = save_freq
         self.double_checkpoint = double_checkpoint
         self.delete_checkpoint = delete_checkpoint
-        self._weights_path = os.path.join(self.backup_dir, "latest.weights.h5")
+        # Under a model parallel distribution each process backs up its own shards.
+        self._sharded = _sharded_run()
+        weights_file = "latest.weights.dcp" if self._sharded else "latest.weights.h5"
+        self._weights_path = os.path.join(self.backup_dir, weights_file)
         self._training_metadata_path = os.path.join(self.backup_dir, "training_metadata.json")
         self._prev_weights_path = f"{self._weights_path}.bkp"
         self._prev_training_metadata_path = f"{self._training_metadata_path}.bkp"
@@ -104,6 +115,17 @@ class BackupAndRestore(Callback):
         self._current_epoch = 0
 
     def on_train_begin(self, logs=None):
+        if self._sharded:
+            # Process 0 keeps the folder; every process then reads its shards.
+            if _rank() == 0:
+                self._finish_interrupted_save()
+            _barrier()
+            optimizer = getattr(self.model, "optimizer", None)
+            if os.path.exists(self._weights_path) and optimizer is not None and not optimizer.built:
+                # The backup holds the optimizer's state; it is read into built slots only.
+                optimizer.build(self.model.trainable_weights)
+            self._load_model()
+            return
         self._finish_interrupted_save()
         try:
             self._load_model()
@@ -169,6 +191,9 @@ class BackupAndRestore(Callback):
     # put back; otherwise it did and the pending file is just stale. Either way the weights and
     # the metadata agree, whichever step the process died at.
     def _save_model(self):
+        if self._sharded:
+            self._save_sharded()
+            return
         os.makedirs(self.backup_dir, exist_ok=True)
         self._discard_pending()
         if self.double_checkpoint:
@@ -187,6 +212,37 @@ class BackupAndRestore(Callback):
         _write_text_atomically(self._training_metadata_path, json.dumps(metadata))
         os.remove(pending)
 
+    def _save_sharded(self):
+        # The same commit as `_save_model`, for a checkpoint folder every process writes into:
+        # process 0 moves the superseded folder aside (a rename), all write the new one, then
+        # process 0 commits the metadata and drops the old folder.
+        if _rank() == 0:
+            os.makedirs(self.backup_dir, exist_ok=True)
+            self._discard_pending()
+            if self.double_checkpoint:
+                for source, target in ((self._weights_path, self._prev_weights_path),
+                                       (self._training_metadata_path, self._prev_training_metadata_path)):
+                    if os.path.isdir(source):
+                        _remove(target)
+                        shutil.copytree(source, target)
+                    elif os.path.exists(source):
+                        _copy_atomically(source, target)
+            old = self._read_metadata()
+            pending = os.path.join(self.backup_dir, _PENDING_PREFIX + _metadata_tag(old))
+            if old is not None and os.path.exists(self._weights_path):
+                os.replace(self._weights_path, pending)
+            else:
+                _remove(self._weights_path)
+                open(pending, "w").close()
+        _barrier()
+        self.model.save_weights(self._weights_path, overwrite=True)
+        _barrier()
+        if _rank() == 0:
+            metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+            _write_text_atomically(self._training_metadata_path, json.dumps(metadata))
+            _remove(pending)
+        _barrier()
+
     def _read_metadata(self):
         if not os.path.exists(self._training_metadata_path):
             return None
@@ -200,7 +256,7 @@ class BackupAndRestore(Callback):
 
     def _discard_pending(self):
         for name in self._pending_files():
-            os.remove(os.path.join(self.backup_dir, name))
+            _remove(os.path.join(self.backup_dir, name))
 
     def _finish_interrupted_save(self):
         pending = self._pending_files()
@@ -220,14 +276,39 @@ class BackupAndRestore(Callback):
                         os.remove(stale)
                 os.remove(path)
             else:
+                _remove(self._weights_path)
                 os.replace(path, self._weights_path)
         self._discard_pending()
 
     def on_train_end(self, logs=None):
         # The resume point is used up: a later `fit` of this model starts where its caller says.
         self.model._initial_epoch = None
+        if self._sharded:
+            _barrier()  # every process has read the backup before process 0 deletes it
+            if _rank() != 0:
+                return
         if self.delete_checkpoint and os.path.exists(self.backup_dir):
             shutil.rmtree(self.backup_dir)
+
+
+def _sharded_run():
+    current = distribution_lib.distribution()
+    return isinstance(current, distribution_lib.ModelParallel) and devices.num_processes() > 1
+
+
+def _rank():
+    return devices.process_id()
+
+
+def _barrier():
+    torch.distributed.barrier()
+
+
+def _remove(path):
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    elif os.path.exists(path):
+        os.remove(path)
 
 
 def _metadata_tag(metadata):

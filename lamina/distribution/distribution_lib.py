@@ -105,6 +105,13 @@ class DataParallel(Distribution):
             device per process once ``initialize`` has run.
         auto_shard_dataset: ``False`` when each process already reads its own data: its batches
             are then used whole, and the gradients are the plain mean over processes.
+        sync_batchnorm: ``True`` to have every ``BatchNormalization`` layer of the model
+            normalize with the statistics of the whole global batch while ``fit`` trains (as
+            ``BatchNormalization(synchronized=True)`` does, and torch's ``SyncBatchNorm``): the
+            moving statistics then follow those of the global batch, as in single-process
+            training on it. ``False`` (the default, as Keras): each process normalizes with its
+            own slice's statistics, and the moving statistics are averaged over the processes
+            when ``fit`` ends. A Lamina argument; Keras's ``DataParallel`` has none.
 
     Example:
 
@@ -113,7 +120,12 @@ class DataParallel(Distribution):
     >>> model.fit(x, y, batch_size=64)  # 64 samples per step over all processes
     """
 
-    def __init__(self, device_mesh=None, devices=None, auto_shard_dataset=True):
+    def __init__(self, device_mesh=None, devices=None, auto_shard_dataset=True, sync_batchnorm=False):
+        if not isinstance(sync_batchnorm, bool):
+            raise ValueError(
+                f"`sync_batchnorm` must be True or False. Received: sync_batchnorm={sync_batchnorm!r}"
+            )
+        self._sync_batchnorm = sync_batchnorm
         if device_mesh is not None:
             if not isinstance(device_mesh, DeviceMesh):
                 raise ValueError(
@@ -128,6 +140,12 @@ class DataParallel(Distribution):
             devices = devices_lib.list_devices() if not devices else list(devices)
             device_mesh = DeviceMesh((len(devices),), [DEFAULT_BATCH_DIM_NAME], devices)
         super().__init__(device_mesh, device_mesh.axis_names[0], auto_shard_dataset)
+
+    @property
+    def sync_batchnorm(self):
+        """Whether ``fit`` normalizes every BatchNormalization layer with global batch
+        statistics."""
+        return self._sync_batchnorm
 
     @property
     def num_model_replicas(self):
@@ -164,10 +182,14 @@ class ModelParallel(Distribution):
     (every process must call it: gathering is a collective). ``model.save("x.keras")`` and
     ``save_weights("x.weights.h5")`` write the whole weights from process 0;
     ``save_weights("x.weights.dcp")`` writes a sharded checkpoint folder (each process its shards)
-    that loads onto any number of processes. Variables are created whole when the model is built
-    and split when the first ``fit`` / ``evaluate`` / ``predict`` under the distribution starts
-    (process 0's values are the ones kept). The optimizer's ``clipnorm`` / ``global_clipnorm``
-    need whole gradients and are refused.
+    that loads onto any number of processes. Variables created while the distribution is set
+    (``with distribution.scope(): model = ...``) are created as this process's shards: each
+    process draws only its block of the initializer's values, the same numbers as the slice of
+    single-process initialization with the same seed (see ``initializers._local_shard``; an
+    initializer whose values depend on the whole tensor, such as ``Orthogonal``, is computed
+    whole and cut). Variables created before are split when the first ``fit`` / ``evaluate`` /
+    ``predict`` under the distribution starts (process 0's values are the ones kept). The
+    optimizer's ``clipnorm`` / ``global_clipnorm`` need whole gradients and are refused.
 
     Args:
         layout_map: A ``LayoutMap``; its ``device_mesh`` is the distribution's mesh.
@@ -231,10 +253,13 @@ class ModelParallel(Distribution):
         own = getattr(variable, "_layout", None)
         if own is not None:
             return own
-        layout = self._layout_map[variable.path]
+        return self._layout_for(variable.path, variable.shape)
+
+    def _layout_for(self, path, shape):
+        layout = self._layout_map[path]
         if layout is not None:
             return layout
-        return TensorLayout([None] * len(variable.shape), self.device_mesh)
+        return TensorLayout([None] * len(shape), self.device_mesh)
 
     def get_tensor_layout(self, path):
         return self._layout_map[path]
@@ -273,10 +298,26 @@ class FullySharded(ModelParallel):
         own = getattr(variable, "_layout", None)
         if own is not None:
             return own
-        axes = [None] * len(variable.shape)
+        return self._layout_for(variable.path, variable.shape)
+
+    def _layout_for(self, path, shape):
+        axes = [None] * len(shape)
         if axes:
             axes[0] = self.batch_dim_name
         return TensorLayout(axes, self.device_mesh)
+
+
+def creation_layout(path, shape):
+    """``(distribution, layout)`` for a variable about to be created at ``path`` with ``shape``
+    when the current distribution splits it (so it is created as this process's shard), else
+    ``None``."""
+    current = _CURRENT
+    if not isinstance(current, ModelParallel) or devices_lib.num_processes() < 2:
+        return None
+    layout = current._layout_for(path, shape)
+    if len(layout.axes) != len(shape) or all(axis is None for axis in layout.axes):
+        return None  # a rank mismatch is reported when the variable is split for a loop
+    return current, layout
 
 
 def distribute_tensor(tensor, layout):

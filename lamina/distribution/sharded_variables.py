@@ -5,9 +5,11 @@ A ``TensorLayout`` names, for each dimension of a tensor, the mesh axis it is sp
 Between training steps a sharded variable holds only this process's shard (its ``data`` is the
 DTensor's local tensor), so a variable split over N processes takes 1/N of its memory on each.
 For the forward and backward passes the shards are gathered into the whole value; the gradient is
-then summed over the batch axis and cut back to this process's shard (DTensor ``redistribute``),
-and the optimizer updates the shard. Weights are kept whole while they compute, as FSDP does; the
-layouts decide where they are stored.
+then summed over the batch axis and cut back to this process's shard, and the optimizer updates
+the shard. The shards of all the variables split along one mesh axis (same dtype) travel in one
+all-gather, and on gloo all the gradients in one all-reduce, as FSDP's flat buffers do: one
+collective per variable costs a rendezvous each. Weights are kept whole while they compute, as
+FSDP does; the layouts decide where they are stored.
 """
 
 import math
@@ -21,6 +23,7 @@ from torch.distributed.tensor import distribute_tensor as _torch_distribute_tens
 
 from lamina.backend import is_keras_tensor
 from lamina.distribution import devices as devices_lib
+from lamina.distribution import shard_views
 from lamina.distribution.layout import TensorLayout
 
 _MESHES = {}  # id of a lamina DeviceMesh -> (the mesh, its torch DeviceMesh)
@@ -105,17 +108,36 @@ class ShardedVariable:
             like = already_sharded_like
             self.mesh, self.placements, self.shape = like.mesh, like.placements, like.shape
             self.stride, self.is_sharded_over_batch = like.stride, like.is_sharded_over_batch
+            self.ranges, self._shard_dim = like.ranges, like._shard_dim
             self.whole = False
             return
-        self.mesh = torch_mesh(layout.device_mesh)
-        self.placements = placements(layout, variable.ndim)
-        self.shape = tuple(variable.shape)
-        self.stride = tuple(int(math.prod(self.shape[i + 1:])) for i in range(len(self.shape)))
-        self.is_sharded_over_batch = isinstance(self.placements[batch_axis], Shard)
+        self._describe(torch_mesh(layout.device_mesh), placements(layout, variable.ndim),
+                       tuple(variable.shape))
         # Process 0's value is the one every process starts from.
         local = _torch_distribute_tensor(variable.detach(), self.mesh, self.placements).to_local()
         self._set(local.clone())
         self.whole = False
+        shard_views.track(self)
+
+    @classmethod
+    def from_local(cls, variable, mesh, placements_, shape, batch_axis):
+        """The record of a variable created as this process's shard of a ``shape`` tensor."""
+        self = cls.__new__(cls)
+        self.variable, self.batch_axis = variable, batch_axis
+        self._describe(mesh, placements_, tuple(shape))
+        self.whole = False
+        shard_views.track(self)
+        return self
+
+    def _describe(self, mesh, placements_, shape):
+        self.mesh, self.placements, self.shape = mesh, placements_, shape
+        self.stride = tuple(int(math.prod(shape[i + 1:])) for i in range(len(shape)))
+        self.is_sharded_over_batch = isinstance(placements_[self.batch_axis], Shard)
+        self.ranges = local_ranges(shape, mesh, placements_)
+        # (mesh axis, tensor dim) when the variable is split along one mesh axis only (the
+        # coalesced collectives of `gather_all` / `reduce_gradients` handle those), else None.
+        split = [(i, p.dim) for i, p in enumerate(placements_) if isinstance(p, Shard)]
+        self._shard_dim = split[0] if len(split) == 1 else None
 
     def _set(self, tensor):
         with torch.no_grad():
@@ -137,8 +159,9 @@ class ShardedVariable:
         """Keep only this process's shard of the whole value."""
         if not self.whole:
             return
-        local = _local_chunk(self.variable.detach(), self.mesh, self.placements)
-        self._set(local.clone())
+        if any(isinstance(p, Shard) for p in self.placements):
+            local = self.variable.detach()[tuple(slice(a, b) for a, b in self.ranges)]
+            self._set(local.clone())
         self.whole = False
 
     def reduce_gradient(self, grad):
@@ -154,6 +177,107 @@ class ShardedVariable:
         return summed.redistribute(self.mesh, self.placements).to_local()
 
 
-def _local_chunk(whole, mesh, placements_):
-    replicated = DTensor.from_local(whole, mesh, [Replicate()] * mesh.ndim)
-    return replicated.redistribute(mesh, placements_).to_local()
+def gather_all(records):
+    """``gather()`` every record, with one all-gather per mesh axis for the records split along
+    a single axis (the others one by one): the shards of many variables travel together."""
+    groups = {}
+    for record in records:
+        if record.whole:
+            continue
+        if not any(isinstance(p, Shard) for p in record.placements):
+            record.whole = True  # replicated: the local value is the whole value
+        elif record._shard_dim is None:
+            record.gather()
+        else:
+            key = (id(record.mesh), record._shard_dim[0], record.variable.dtype, record.variable.device)
+            groups.setdefault(key, []).append(record)
+    for group in groups.values():
+        _gather_group(group)
+
+
+def _gather_group(records):
+    mesh, axis = records[0].mesh, records[0]._shard_dim[0]
+    parts = mesh.size(axis)
+    pieces, layouts = [], []
+    for record in records:
+        dim = record._shard_dim[1]
+        chunk = -(-record.shape[dim] // parts)
+        local = record.variable.detach()
+        if local.shape[dim] < chunk:  # a shorter last shard: padded to the common size
+            pad = list(local.shape)
+            pad[dim] = chunk - local.shape[dim]
+            local = torch.cat([local, local.new_zeros(pad)], dim=dim)
+        pieces.append(local.reshape(-1))
+        layouts.append((record, dim, chunk, local.shape))
+    flat = torch.cat(pieces)
+    out = flat.new_empty((parts * flat.numel(),))
+    dist.all_gather_single(out, flat, group=mesh.get_group(axis))
+    out = out.view(parts, flat.numel())
+    offset = 0
+    for record, dim, chunk, padded_shape in layouts:
+        size = math.prod(padded_shape)
+        blocks = out[:, offset:offset + size]
+        whole = torch.cat([blocks[i].reshape(padded_shape) for i in range(parts)], dim=dim)
+        record._set(whole.narrow(dim, 0, record.shape[dim]).contiguous())
+        record.whole = True
+        offset += size
+
+
+def reduce_gradients(records, grads):
+    """Each record's shard of the sum over the batch axis of ``grads`` (whole-shaped, one per
+    record): ``reduce_gradient`` for each, with the records that share a mesh reduced in one
+    all-reduce on gloo (which has no reduce-scatter; NCCL keeps the per-variable reduce-scatter)."""
+    if dist.get_backend() == "nccl" or not records:
+        return [r.reduce_gradient(g) for r, g in zip(records, grads)]
+    out = [None] * len(records)
+    groups = {}
+    for i, record in enumerate(records):
+        key = (id(record.mesh), record.batch_axis, grads[i].dtype, grads[i].device)
+        groups.setdefault(key, []).append(i)
+    for indices in groups.values():
+        first = records[indices[0]]
+        flat = torch.cat([grads[i].detach().reshape(-1) for i in indices])
+        dist.all_reduce(flat, group=first.mesh.get_group(first.batch_axis))
+        offset = 0
+        for i in indices:
+            record = records[i]
+            size = math.prod(record.shape)
+            whole = flat[offset:offset + size].view(record.shape)
+            out[i] = whole[tuple(slice(a, b) for a, b in record.ranges)].clone()
+            offset += size
+    return out
+
+
+def local_ranges(shape, mesh, placements_):
+    """This process's block of a ``shape`` tensor laid out by ``placements_``: one ``(start,
+    stop)`` per dimension, cut as DTensor's ``Shard`` cuts (``torch.chunk``: equal parts rounded
+    up, the last ones shorter or empty)."""
+    ranges = [(0, int(d)) for d in shape]
+    for mesh_dim, placement in enumerate(placements_):
+        if not isinstance(placement, Shard):
+            continue
+        start, stop = ranges[placement.dim]
+        parts, index = mesh.size(mesh_dim), mesh.get_local_rank(mesh_dim)
+        size = -(-(stop - start) // parts)
+        first = min(start + index * size, stop)
+        ranges[placement.dim] = (first, min(stop, first + size))
+    return ranges
+
+
+def creation_plan(distribution, layout, shape):
+    """``(ranges, finish)`` for a variable of ``shape`` to be created as this process's shard of
+    ``layout`` (``None`` when the layout replicates it): ``ranges`` is its block (see
+    ``local_ranges``), and ``finish(variable)`` records on the new variable (holding that block)
+    how it is sharded."""
+    mesh = torch_mesh(layout.device_mesh)
+    placements_ = placements(layout, len(shape))
+    if not any(isinstance(p, Shard) for p in placements_):
+        return None
+    batch_axis = distribution.device_mesh.axis_names.index(distribution.batch_dim_name)
+
+    def finish(variable):
+        variable._shard_record = ShardedVariable.from_local(variable, mesh, placements_, tuple(shape),
+                                                            batch_axis)
+        return variable
+
+    return local_ranges(shape, mesh, placements_), finish

@@ -106,15 +106,22 @@ class _RandomInitializer(Initializer):
             return self.seed.generator(device)
         return make_generator(self.seed, device=device)
 
-    def _sample(self, kind, shape, dtype, a, b):
+    def _sample(self, kind, shape, a, b, dtype=None):
         """Draw ``kind`` ("normal", "truncated_normal" or "uniform") samples.
 
         ``a, b`` are ``(mean, stddev)`` for the normals and ``(minval, maxval)`` for the uniform.
         """
         shape, dtype, device = _output_spec(shape, dtype)
         _require_float(self, dtype)
+        return self._draw(kind, shape, dtype, a, b, self._generator(device), device)
+
+    def _draw(self, kind, shape, dtype, a, b, gen, device):
+        """Draw ``shape`` samples from ``gen``, the samples elementwise from its stream.
+
+        ``initializers._local_shard`` draws a big tensor in pieces through this: the same
+        generator, pieces of whole 16-sample blocks (torch's CPU normal sampler pairs the draws
+        within such blocks), the same values as one draw."""
         work = _work_dtype(dtype)
-        gen = self._generator(device)
         if kind == "normal":
             out = torch.randn(shape, generator=gen, dtype=work, device=device).mul_(b).add_(a)
         elif kind == "uniform":
@@ -164,7 +171,11 @@ class RandomNormal(_RandomInitializer):
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        return self._sample("normal", shape, dtype, float(self.mean), float(self.stddev))
+        return self._sample(*self._sampling(shape), dtype=dtype)
+
+    def _sampling(self, shape):
+        """``(kind, shape, a, b)`` of ``_sample`` for a tensor of ``shape``."""
+        return "normal", shape, float(self.mean), float(self.stddev)
 
     def get_config(self):
         return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
@@ -191,7 +202,10 @@ class TruncatedNormal(_RandomInitializer):
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        return self._sample("truncated_normal", shape, dtype, float(self.mean), float(self.stddev))
+        return self._sample(*self._sampling(shape), dtype=dtype)
+
+    def _sampling(self, shape):
+        return "truncated_normal", shape, float(self.mean), float(self.stddev)
 
     def get_config(self):
         return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
@@ -217,7 +231,10 @@ class RandomUniform(_RandomInitializer):
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
-        return self._sample("uniform", shape, dtype, float(self.minval), float(self.maxval))
+        return self._sample(*self._sampling(shape), dtype=dtype)
+
+    def _sampling(self, shape):
+        return "uniform", shape, float(self.minval), float(self.maxval)
 
     def get_config(self):
         return {**super().get_config(), "minval": self.minval, "maxval": self.maxval}
@@ -277,16 +294,19 @@ class VarianceScaling(_RandomInitializer):
         super().__init__(seed=seed)
 
     def __call__(self, shape, dtype=None):
+        return self._sample(*self._sampling(shape), dtype=dtype)
+
+    def _sampling(self, shape):
+        # The spread comes from the whole shape's fans, whatever part of it is drawn.
         fan_in, fan_out = _compute_fans(_known_shape(shape), self.input_axes, self.output_axes)
         units = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         variance = self.scale / max(1.0, units)
         if self.distribution == "truncated_normal":
-            stddev = math.sqrt(variance) / _TRUNCATED_STDDEV_FACTOR
-            return self._sample("truncated_normal", shape, dtype, 0.0, stddev)
+            return "truncated_normal", shape, 0.0, math.sqrt(variance) / _TRUNCATED_STDDEV_FACTOR
         if self.distribution == "untruncated_normal":
-            return self._sample("normal", shape, dtype, 0.0, math.sqrt(variance))
+            return "normal", shape, 0.0, math.sqrt(variance)
         limit = math.sqrt(3.0 * variance)
-        return self._sample("uniform", shape, dtype, -limit, limit)
+        return "uniform", shape, -limit, limit
 
     def get_config(self):
         return {

@@ -7,6 +7,7 @@ masks are inferred the same way from ``compute_mask``.
 
 from lamina.backend.variables import SCOPE as _SCOPE
 from lamina.backend import symbolic
+from lamina.distribution import shard_views
 from lamina.layers._call_inputs import reject_strings
 from lamina.layers._masks import collect_mask
 from lamina.layers._shape_specs import (
@@ -88,6 +89,9 @@ class SymbolicCall:
             if self._autocast_context:
                 # The spec must see what the eager call computes with (see `_autocast`).
                 run = in_autocast_scope(self, run)
+            if shard_views.views_needed():
+                with shard_views.whole_views():
+                    return symbolic.run_on_meta(run, args, call_kwargs)
             return symbolic.run_on_meta(run, args, call_kwargs)
         except Exception as e:
             raise type(e)(

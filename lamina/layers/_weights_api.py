@@ -11,8 +11,10 @@ import torch
 
 from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype
-from lamina.backend.name_scoping import current_path
+from lamina.backend.name_scoping import current_path, innermost_caller
+from lamina.backend.symbolic import any_symbolic
 from lamina.backend.variables import Variable
+from lamina.distribution import distribution_lib, shard_views
 from lamina.layers import _parameter_mirror
 
 
@@ -20,6 +22,20 @@ def _tracked_trainable(variable):
     # Keras lists a variable with those created trainable even after it is frozen (a LoRA kernel).
     tracked = variable._tracked_trainable
     return variable.trainable if tracked is None else tracked
+
+
+def _gather_shards_before_call(layer, args):
+    if shard_views.views_active() or any_symbolic(args):
+        return
+    gather_shards(layer._own_variables)
+
+
+def gather_shards(variables):
+    """Give the variables created as shards their whole values (a collective)."""
+    for variable in variables:
+        record = getattr(variable, "_shard_record", None)
+        if record is not None:
+            record.gather()
 
 
 class WeightsAPI:
@@ -62,20 +78,43 @@ class WeightsAPI:
         init = initializers.get(initializer)
         if init is None:
             raise ValueError(f"Could not interpret initializer: {initializer!r}")
-        variable = Variable(
-            initializer=init,
-            shape=shape,
-            dtype=dtype,
-            trainable=trainable,
-            autocast=autocast,
-            aggregation=aggregation,
-            name=name,
-        )
+        variable_args = dict(trainable=trainable, autocast=autocast, aggregation=aggregation, name=name)
+        variable = None
+        sharding = distribution_lib.creation_layout(self._new_variable_path(name), shape)
+        if sharding is not None:
+            variable = self._create_sharded(init, shape, dtype, sharding, variable_args)
+        if variable is None:
+            variable = Variable(initializer=init, shape=shape, dtype=dtype, **variable_args)
         variable.requires_grad_(variable.requires_grad and self._trainable)
         variable.regularizer = regularizers.get(regularizer)
         variable.constraint = constraints.get(constraint)
         variable._overwrite_with_gradient = overwrite_with_gradient
         self._register_variable(variable)
+        return variable
+
+    def _new_variable_path(self, name):
+        scope = current_path()
+        name = name or "variable"
+        if innermost_caller() is self:  # inside this layer's own build scope
+            return f"{scope}/{name}"
+        return f"{scope}/{self.name}/{name}" if scope else f"{self.name}/{name}"
+
+    def _create_sharded(self, init, shape, dtype, sharding, variable_args):
+        # Deferred: torch.distributed.tensor takes seconds to import; only sharding needs it.
+        from lamina.distribution import sharded_variables
+        from lamina.initializers._local_shard import local_shard
+
+        plan = sharded_variables.creation_plan(*sharding, shape)
+        if plan is None:
+            return None
+        ranges, finish = plan
+        value = local_shard(init, shape, dtype, ranges)
+        variable = finish(Variable(initializer=value, dtype=dtype, **variable_args))
+        if not self.__dict__.get("_gathers_shards"):
+            # Called eagerly, the layer computes with whole weights: gathered first (every
+            # process calls the layer together). Only layers holding shards take this hook.
+            self.__dict__["_gathers_shards"] = True
+            self.register_forward_pre_hook(_gather_shards_before_call)
         return variable
 
     def _register_variable(self, variable):
@@ -88,8 +127,7 @@ class WeightsAPI:
             while f"{key}_{i}" in self._parameters or f"{key}_{i}" in self.__dict__:
                 i += 1
             key = f"{key}_{i}"
-        scope = current_path()
-        variable.path = f"{scope}/{self.name}/{variable.name}" if scope else f"{self.name}/{variable.name}"
+        variable.path = self._new_variable_path(variable.name)
         self._own_variables.append(variable)
         self.register_parameter(key, variable)
         # Also a plain attribute: normal lookup then finds it without Module.__getattr__. Safe

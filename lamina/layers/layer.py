@@ -10,6 +10,7 @@ symbolic call (`_symbolic_call.py`), added losses and metrics (`_losses_api.py`)
 the per-thread call state in ``lamina.backend.call_context``; graph execution in ``lamina.models``.
 """
 
+import contextlib
 import functools
 import inspect
 
@@ -53,7 +54,9 @@ from lamina.layers._symbolic_call import SymbolicCall
 from lamina.layers._torch_hooks import GLOBAL_FORWARD_HOOKS as _GLOBAL_FORWARD_HOOKS
 from lamina.layers._torch_hooks import GLOBAL_FORWARD_PRE_HOOKS as _GLOBAL_FORWARD_PRE_HOOKS
 from lamina.layers._torch_hooks import TorchHooks
-from lamina.layers._weights_api import WeightsAPI
+from lamina.layers._weights_api import WeightsAPI, gather_shards
+from lamina.distribution import distribution_lib, shard_views
+from lamina.backend.name_scoping import name_scope
 from lamina.layers.input_spec import assert_input_compatibility
 from lamina.saving.object_registration import register_builtin
 from lamina.backend import tree
@@ -322,12 +325,26 @@ class Layer(
         self._build_shapes = shapes
         # A sublayer first called while its parent's output shape is inferred builds here inside
         # fake-tensor mode: its state must be real all the same.
-        with unset_fake_temporarily():
+        with unset_fake_temporarily(), self._sharding_build_scope():
             self.build(shapes)
         self.built = True
+        self._gather_shards_after_build(inputs)
         if self._initial_weights is not None:
             weights, self._initial_weights = self._initial_weights, None
             self.set_weights(weights)
+
+    def _sharding_build_scope(self):
+        # While a distribution may create variables as shards, the sublayers built here get
+        # this layer's name in their paths at once (as Keras's build scope gives them), not
+        # only later from `_refresh_paths`: layouts are looked up by path when a variable is made.
+        if not isinstance(distribution_lib.distribution(), distribution_lib.ModelParallel):
+            return contextlib.nullcontext()
+        return name_scope(self.name, caller=self)
+
+    def _gather_shards_after_build(self, inputs):
+        if shard_views.views_needed() and not shard_views.views_active() and not symbolic.any_symbolic(inputs):
+            # Built by an eager call: weights just created as shards compute whole in it.
+            gather_shards(self.weights)
 
     def get_build_config(self):
         if self._build_shapes is not None:

@@ -16,26 +16,29 @@ import warnings
 import torch
 import torch.distributed as dist
 
-from lamina.trainers.model_parallel import ModelShards, gathered
+from lamina.trainers.model_parallel import ModelShards, created_records, gathered, optimizer_records
 
 SUFFIX = ".weights.dcp"
 
 
 def is_sharded(model):
     """Whether ``model``'s variables are sharded across a running process group."""
-    return ModelShards.find(model) is not None and dist.is_available() and dist.is_initialized()
+    if not (dist.is_available() and dist.is_initialized()):
+        return False
+    return ModelShards.find(model) is not None or bool(created_records(model))
 
 
-def _keys(variables, prefix=""):
+def _keys(variables, prefix="", named=True):
     """``{key: variable}``: each variable keyed by its place in the list and its name
     (``"3/kernel"``), so a model of the same architecture reads the checkpoint whatever its
-    layers' names (as ``.weights.h5`` files are read by structure)."""
+    layers' names (as ``.weights.h5`` files are read by structure). Optimizer slots are keyed by
+    place only: their names carry the layers' names (``dense_1_kernel_momentum``)."""
     out, seen = {}, set()
     for variable in variables:
         if id(variable) in seen:
             continue
         seen.add(id(variable))
-        out[f"{prefix}{len(out)}/{variable.name}"] = variable
+        out[f"{prefix}{len(out)}/{variable.name}" if named else f"{prefix}{len(out)}"] = variable
     return out
 
 
@@ -47,10 +50,15 @@ def _entries(model):
     if shards is not None:
         shards.reshard()
         records = {id(r.variable): r for r in shards.records + shards.optimizer_records()}
+    elif is_sharded(model):  # created as shards, before any loop took them over
+        created = created_records(model)
+        for record in created:
+            record.reshard()
+        records = {id(r.variable): r for r in created + optimizer_records(model, created)}
     variables = _keys(model.weights)
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "built", False):
-        variables.update(_keys(optimizer.variables, prefix="optimizer/"))
+        variables.update(_keys(optimizer.variables, prefix="optimizer/", named=False))
     return {key: (v, records.get(id(v))) for key, v in variables.items()}
 
 

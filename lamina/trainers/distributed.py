@@ -90,6 +90,7 @@ class _Loop:
         self._ddp = None
         self.train_function = None  # the built-in step's forward pass, through DDP
         self._optimizer = None  # whose `gradient_reducer` this loop set
+        self._synchronized = []  # BatchNormalization layers this loop synchronizes
 
     def shard(self, adapter):
         role = _ROLES[self.kind]
@@ -120,6 +121,12 @@ class _Loop:
             check_batch_against_model(model, batch)
             with torch.no_grad():
                 model(unpack_x_y_sample_weight(batch)[0], training=False)
+        if getattr(self.distribution, "sync_batchnorm", False):
+            # Asked through the layers' attribute: trainers do not import layer classes.
+            self._synchronized = [layer for layer in model._flatten_layers(include_self=True)
+                                  if hasattr(type(layer), "_synchronized_by_loop")]
+            for layer in self._synchronized:
+                layer._synchronized_by_loop = True
         if not model.trainable_weights:
             _collectives.broadcast_(model.weights)
         elif _uses_builtin_train_step(model):
@@ -182,6 +189,8 @@ class _Loop:
         return prepare
 
     def close(self, completed):
+        for layer in self._synchronized:
+            layer._synchronized_by_loop = False
         if self._optimizer is not None:
             self._optimizer.gradient_reducer = None
         self._ddp = self.train_function = None

@@ -1,5 +1,8 @@
 """A model's variables under ``ModelParallel``: sharded at rest, gathered to compute.
 
+Variables created while the distribution is set are created as their shards (``add_weight``);
+the records made then are taken over here, so their values are never gathered to be split.
+
 ``ModelShards.of(model, distribution)`` splits every variable of a built model by the
 distribution's layouts (once per model and distribution) and hooks the model's forward pass so the
 whole weights are gathered before it runs. The training loop installs ``reducer`` as the
@@ -30,9 +33,7 @@ class ModelShards:
         self.model = model
         self.distribution = distribution
         axis = distribution.device_mesh.axis_names.index(distribution.batch_dim_name)
-        self.records = [
-            ShardedVariable(v, distribution.get_variable_layout(v), axis) for v in _unique(model.weights)
-        ]
+        self.records = [_record(v, distribution, axis) for v in _unique(model.weights)]
         self._by_id = {id(r.variable): r for r in self.records}
         self.whole = False
         self._hooks = [model.register_forward_pre_hook(self._before_call),
@@ -59,31 +60,16 @@ class ModelShards:
     def optimizer_records(self):
         """Records for the optimizer's per-variable state (slots made from a sharded variable's
         shard, named after its path), so saving can gather them like the variables."""
-        from lamina.distribution.sharded_variables import ShardedVariable
-
-        optimizer = getattr(self.model, "optimizer", None)
-        if optimizer is None or not getattr(optimizer, "built", False):
-            return []
-        known = {id(r.variable) for r in self.records}
-        prefixes = sorted(((r.variable.path.replace("/", "_") + "_", r) for r in self.records),
-                          key=lambda item: -len(item[0]))
-        out = []
-        for slot in _unique(optimizer.variables):
-            if id(slot) in known:
-                continue
-            for prefix, record in prefixes:
-                if slot.name.startswith(prefix) and tuple(slot.shape) == _shard_shape(record):
-                    out.append(ShardedVariable(slot, None, record.batch_axis, already_sharded_like=record))
-                    break
-        return out
+        return optimizer_records(self.model, self.records)
 
     # --- the two states ---------------------------------------------------------------------------
     def gather(self):
         """Every variable whole (all processes call it together)."""
         if self.whole:
             return
-        for record in self.records:
-            record.gather()
+        from lamina.distribution.sharded_variables import gather_all
+
+        gather_all(self.records)
         self.whole = True
 
     def reshard(self):
@@ -106,19 +92,24 @@ class ModelShards:
         """For ``gradient_reducer``: this process's shard of each variable's gradient, summed over
         the batch axis (each process's gradient weighted first by ``weight``, its share of the
         batch)."""
-        out = []
-        for grad, variable in zip(grads, variables):
+        from lamina.distribution.sharded_variables import reduce_gradients
+
+        out = list(grads)
+        todo = []
+        for i, (grad, variable) in enumerate(zip(grads, variables)):
             record = self._by_id.get(id(variable))
             if grad is None or record is None:
-                out.append(grad)
                 continue
             if self.whole and tuple(grad.shape) != record.shape:
                 raise ValueError(
                     f"The gradient of '{variable.path}' has shape {tuple(grad.shape)}, expected "
                     f"the variable's whole shape {record.shape}."
                 )
-            out.append(record.reduce_gradient(grad * weight))
+            todo.append((i, record, grad * weight))
             variable.grad = None  # whole-shaped; the variable is about to become its shard again
+        reduced = reduce_gradients([r for _, r, _ in todo], [g for _, _, g in todo])
+        for (i, _, _), grad in zip(todo, reduced):
+            out[i] = grad
         self.reshard()
         return out
 
@@ -132,6 +123,53 @@ class ModelShards:
     def parameter_bytes(self):
         """Bytes this process holds for the model's variables now."""
         return sum(r.variable.numel() * r.variable.element_size() for r in self.records)
+
+
+def created_records(model):
+    """The records of ``model``'s variables created as shards, while no loop has taken them
+    over (``[]`` once one has, or for a model created whole)."""
+    if ModelShards.find(model) is not None:
+        return []
+    return [r for r in (getattr(v, "_shard_record", None) for v in _unique(model.weights))
+            if r is not None]
+
+
+def optimizer_records(model, records):
+    """Records for ``model``'s optimizer slots made from the shards of ``records``."""
+    from lamina.distribution.sharded_variables import ShardedVariable
+
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not getattr(optimizer, "built", False):
+        return []
+    known = {id(r.variable) for r in records}
+    prefixes = sorted(((r.variable.path.replace("/", "_") + "_", r) for r in records),
+                      key=lambda item: -len(item[0]))
+    out = []
+    for slot in _unique(optimizer.variables):
+        if id(slot) in known:
+            continue
+        for prefix, record in prefixes:
+            if slot.name.startswith(prefix) and tuple(slot.shape) == _shard_shape(record):
+                out.append(ShardedVariable(slot, None, record.batch_axis, already_sharded_like=record))
+                break
+    return out
+
+
+def _record(variable, distribution, axis):
+    """The variable's record: the one it was created with when that matches ``distribution``'s
+    layout for it (its values then stay where they are), else a new one (process 0's value
+    split)."""
+    from lamina.distribution.sharded_variables import ShardedVariable, placements, torch_mesh
+
+    created = getattr(variable, "_shard_record", None)
+    if created is not None:
+        layout = distribution._layout_for(variable.path, created.shape)
+        if (created.mesh == torch_mesh(distribution.device_mesh) and created.batch_axis == axis
+                and created.placements == placements(layout, len(created.shape))):
+            return created
+        created.gather()  # created under another distribution: laid out again from whole
+        variable._shard_record = None
+    return ShardedVariable(variable, distribution.get_variable_layout(variable), axis)
 
 
 def _shard_shape(record):
@@ -154,7 +192,8 @@ def gathered(model, include_optimizer=False):
     back to their shards. A no-op for a model that was never sharded."""
     shards = ModelShards.find(model)
     if shards is None:
-        yield model
+        with _created_shards_gathered(model, include_optimizer):
+            yield model
         return
     shards.reshard()
     slots = shards.optimizer_records() if include_optimizer else []
@@ -169,6 +208,23 @@ def gathered(model, include_optimizer=False):
         shards.reshard()
         for slot in slots:
             slot.reshard()
+
+
+@contextlib.contextmanager
+def _created_shards_gathered(model, include_optimizer):
+    # A model created sharded that no loop has run yet: its records are on the variables.
+    records = created_records(model)
+    if include_optimizer:
+        records = records + optimizer_records(model, records)
+    for record in records:
+        record.gather()
+    _ACTIVE_LOOPS[0] += 1
+    try:
+        yield
+    finally:
+        _ACTIVE_LOOPS[0] -= 1
+        for record in records:
+            record.reshard()
 
 
 @contextlib.contextmanager

@@ -126,9 +126,11 @@ class BaseMultiHeadAttention(Layer):
             shapes = {"query_shape": _shape_of(args[0]), "value_shape": _shape_of(args[1])}
             if key is not None:
                 shapes["key_shape"] = _shape_of(key)
-            self.build(**shapes)
+            with self._sharding_build_scope():
+                self.build(**shapes)
             self._build_shapes = shapes
             self.built = True
+            self._gather_shards_after_build(args)
         outputs = super().__call__(*args, **kwargs)
         if isinstance(outputs, tuple):
             # Keras attaches the query mask to the attention output only, not to the scores.

@@ -97,7 +97,9 @@ class BatchNormalization(Layer):
             renormalization correction ``(r, d)``.
         renorm_momentum: Momentum of the renormalization statistics.
         synchronized: If ``True`` and a ``torch.distributed`` process group is initialized, the
-            batch statistics are those of the global batch of all processes.
+            batch statistics are those of the global batch of all processes. (``fit`` under
+            ``DataParallel(sync_batchnorm=True)`` synchronizes every BatchNormalization layer
+            while it trains, whatever this argument says.)
         fused, virtual_batch_size, adjustment: Keras 2 arguments; ``fused`` is accepted and has
             no effect (the fused kernel is used whenever it computes the same numbers), the other
             two are accepted only as ``None``.
@@ -122,6 +124,9 @@ class BatchNormalization(Layer):
     >>> [w.name for w in layer.weights]
     ['gamma', 'beta', 'moving_mean', 'moving_variance']
     """
+
+    # Set while `fit` runs under `DataParallel(sync_batchnorm=True)` (not part of the config).
+    _synchronized_by_loop = False
 
     _promotes_non_float_inputs = True
 
@@ -292,7 +297,7 @@ class BatchNormalization(Layer):
 
     def _train(self, x, mask):
         axes = self._axes
-        distributed = self.synchronized and _ops.distributed_world_size() > 1
+        distributed = (self.synchronized or self._synchronized_by_loop) and _ops.distributed_world_size() > 1
         if (
             mask is None
             and not self.renorm
