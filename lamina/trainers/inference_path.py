@@ -24,15 +24,21 @@ functional graph where:
 * the BatchNormalization normalizes over the convolution's channel axis with its fused kernel
   (float32/float64 statistics of the output's dtype), no hooks, no activity regularizer, called once,
   and reads only the convolution's output, which nothing else reads (nor is it a model output).
+With ``jit_compile=True``, ``predict``'s forward pass (the default ``predict_step``) also goes
+through ``torch.compile`` for the batch shape it first sees (a last, smaller batch runs eagerly
+instead of compiling again), with the measure-and-keep-the-faster choice of the train step
+(``compile_path.py``), logged once.
 """
 
 import contextlib
+import types
 
 import torch
 
 from lamina import activations
 from lamina.backend import symbolic
 from lamina.layers._inference import ConvBatchNormFold
+from lamina.trainers.compile_path import CompiledStep
 from lamina.utils import tree
 
 
@@ -149,3 +155,45 @@ def folded(model, step_name):
         for conv, bn in pairs:
             conv.__dict__.pop("_inference_fold", None)
             bn.__dict__.pop("_inference_absorbed", None)
+
+
+def _predict_forward(model, x, y=None, sample_weight=None):
+    return model(x, training=False)
+
+
+def _signature(x):
+    return tuple(
+        (tuple(t.shape), t.dtype) if isinstance(t, torch.Tensor) else type(t) for t in tree.flatten(x)
+    )
+
+
+class _CompiledPredict:
+    """The compiled-or-eager forward pass of ``predict`` for one batch signature."""
+
+    def __init__(self, model):
+        self.step = CompiledStep(
+            model, function=types.MethodType(_predict_forward, model), what="predict step"
+        )
+        self.signature = None
+
+    def __call__(self, model, x):
+        signature = _signature(x)
+        if self.signature is None:
+            self.signature = signature
+        elif signature != self.signature:
+            return model(x, training=False)
+        return self.step(x, None, None)
+
+
+def predict_forward(model, x):
+    """``model(x, training=False)``, through ``torch.compile`` when ``jit_compile`` is on.
+
+    Called by the default ``predict_step`` (under ``no_grad``).
+    """
+    if not model._jit_compile or torch.is_grad_enabled():
+        return model(x, training=False)
+    state = model.__dict__
+    compiled = state.get("_predict_function")
+    if compiled is None:
+        compiled = state["_predict_function"] = _CompiledPredict(model)
+    return compiled(model, x)

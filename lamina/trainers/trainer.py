@@ -15,7 +15,7 @@ from lamina.callbacks.callback import DeferredLogs
 from lamina.trainers import compile_utils, data_adapters, trainer_utils
 from lamina.trainers import distributed as _distributed
 from lamina.trainers.compile_path import CompiledStep
-from lamina.trainers.inference_path import folded
+from lamina.trainers.inference_path import folded, predict_forward
 from lamina.trainers._on_batch import OnBatchAPI
 from lamina.trainers._trainer_api import TrainerAPI
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics
@@ -345,7 +345,7 @@ class Trainer(TrainerAPI, OnBatchAPI):
     def predict_step(self, data):
         """The model's outputs on a batch (runs under ``no_grad``)."""
         x, _, _ = unpack_x_y_sample_weight(data)
-        return self(x, training=False)
+        return predict_forward(self, x)
 
     # --- loops --------------------------------------------------------------------------------
     @traceback_utils.filter_traceback

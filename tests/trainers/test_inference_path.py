@@ -181,3 +181,66 @@ def test_training_call_inside_the_loop_is_not_folded():
             assert _bn(model).__dict__["_inference_absorbed"]
             out = model(x, training=True)
     np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _dense_model(jit_compile):
+    model = lamina.Sequential([
+        lamina.Input((8, 8, 3)), layers.Conv2D(4, 3), layers.BatchNormalization(), layers.ReLU(),
+        layers.Flatten(), layers.Dense(4, activation="softmax"),
+    ])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", jit_compile=jit_compile)
+    return model
+
+
+def test_jit_compiled_predict_matches_eager_and_sees_weight_changes():
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    eager, compiled = _dense_model(False), _dense_model(True)
+    _randomize(eager)
+    compiled.set_weights(eager.get_weights())
+    # 24 samples in batches of 10: the last batch (4) runs eagerly instead of compiling again.
+    # Two full batches a call: a build call, the compiling call, then 3 timed calls of each path.
+    for _ in range(5):
+        np.testing.assert_allclose(
+            compiled.predict(X, batch_size=10, verbose=0), eager.predict(X, batch_size=10, verbose=0),
+            rtol=1e-5, atol=1e-6,
+        )
+    step = compiled.__dict__["_predict_function"].step
+    assert step.path in ("compiled", "eager") and not step.failed
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
+    new = [w * 0.5 + 0.1 for w in eager.get_weights()]
+    eager.set_weights(new)
+    compiled.set_weights(new)
+    step.path = "compiled"  # whichever was faster here, the compiled graph must see the change
+    np.testing.assert_allclose(
+        compiled.predict(X[:20], batch_size=10, verbose=0), eager.predict(X[:20], batch_size=10, verbose=0),
+        rtol=1e-5, atol=1e-6,
+    )
+
+
+def test_slower_compiled_predict_falls_back_to_eager_logged_once(monkeypatch, caplog):
+    import logging
+    import time
+
+    def slow_compile(fn, **kwargs):
+        def run(*args):
+            time.sleep(0.05)
+            return fn(*args)
+
+        return run
+
+    monkeypatch.setattr(torch, "compile", slow_compile)
+    model = _dense_model(True)
+    with caplog.at_level(logging.INFO, logger="lamina"):
+        model.predict(X, batch_size=2, verbose=0)
+    step = model.__dict__["_predict_function"].step
+    assert step.path == "eager"
+    messages = [r for r in caplog.records if "jit_compile" in r.getMessage()]
+    assert len(messages) == 1 and messages[0].levelno == logging.WARNING
+    assert "compiled predict step" in messages[0].getMessage()
+
+
+def test_predict_without_jit_compile_never_compiles():
+    model = _dense_model(False)
+    model.predict(X, verbose=0)
+    assert "_predict_function" not in model.__dict__
