@@ -71,7 +71,8 @@ class ConvBatchNormFold:
         shift = -mean * scale
         if beta is not None:
             shift = shift + beta
-        folded_kernel = _conv_math.torch_kernel(kernel) * scale.reshape((-1,) + (1,) * (kernel.dim() - 1))
+        per_filter = scale.reshape((-1,) + (1,) * (kernel.dim() - 1))
+        folded_kernel = _conv_math.torch_kernel(kernel) * per_filter
         folded_bias = shift if bias is None else bias * scale + shift
         return folded_kernel.contiguous(), folded_bias
 

@@ -6,7 +6,7 @@ When its input is the output of a convolution with a linear activation and nothi
 that output, the two collapse into one convolution with kernel ``kernel * scale`` (over the
 filters axis) and bias ``bias * scale + shift``: one full pass over the activations less. Measured
 on this project's 2-core CPU, 1 thread, the ResNet-style block of ``bench/workloads.py`` (three
-Conv2D + BatchNormalization pairs, batch 64): see the figures in that file's notes.
+Conv2D + BatchNormalization pairs, batch 64): 38.5 ms of CPU per batch unfolded, 33.8 folded.
 
 The folded weights are computed from the current weights and kept with a copy of what they were
 computed from; every folded call compares the weights with that copy (a few microseconds for the
@@ -22,8 +22,10 @@ functional graph where:
 * the convolution is a plain ``Conv1D`` / ``Conv2D`` / ``Conv3D`` (linear activation, no forward
   hooks, no activity regularizer, not quantized), called once in the graph;
 * the BatchNormalization normalizes over the convolution's channel axis with its fused kernel
-  (float32/float64 statistics of the output's dtype), no hooks, no activity regularizer, called once,
-  and reads only the convolution's output, which nothing else reads (nor is it a model output).
+  (float32/float64 statistics of the output's dtype), no hooks, no activity regularizer, called
+  once, and reads only the convolution's output, which nothing else reads (nor is it a model
+  output).
+
 With ``jit_compile=True``, ``predict``'s forward pass (the default ``predict_step``) also goes
 through ``torch.compile`` for the batch shape it first sees (a last, smaller batch runs eagerly
 instead of compiling again), with the measure-and-keep-the-faster choice of the train step
@@ -38,6 +40,8 @@ import torch
 from lamina import activations
 from lamina.backend import symbolic
 from lamina.layers._inference import ConvBatchNormFold
+from lamina.layers.convolutional.base_conv import BaseConv
+from lamina.layers.normalization.batch_normalization import BatchNormalization
 from lamina.trainers.compile_path import CompiledStep
 from lamina.utils import tree
 
@@ -52,14 +56,13 @@ def _plain_layer(layer):
 
 
 def _foldable(conv, bn):
-    from lamina.layers.convolutional.base_conv import BaseConv
-    from lamina.layers.normalization.batch_normalization import BatchNormalization
-
     if type(conv).call is not BaseConv.call or type(bn).call is not BatchNormalization.call:
         return False
     if not (conv.built and bn.built) or not (_plain_layer(conv) and _plain_layer(bn)):
         return False
-    if conv.activation is not activations.linear or getattr(torch, conv.compute_dtype, None) != conv.kernel.dtype:
+    if conv.activation is not activations.linear:
+        return False
+    if getattr(torch, conv.compute_dtype, None) != conv.kernel.dtype:
         return False
     rank = conv.rank + 2
     channel_axis = rank - 1 if conv.data_format == "channels_last" else 1
@@ -86,16 +89,19 @@ def _pairs(model):
         children = layers
     elif plan is not None:
         found.extend(_plan_pairs(model, plan))
-        children = [step.layer for step in plan]
+        children = [step.layer for step in plan if hasattr(step, "layer")]
     else:
         return found
     for child in children:
-        if child is not model and (child.__dict__.get("_stack") is not None or child.__dict__.get("_plan") is not None):
+        graph = child.__dict__.get("_stack") is not None or child.__dict__.get("_plan") is not None
+        if child is not model and graph:
             found.extend(_pairs(child))
     return found
 
 
 def _plan_pairs(model, plan):
+    if not all(hasattr(step, "args") and hasattr(step, "layer") for step in plan):
+        return []  # a step of another kind (a symbolic loss) reads values this cannot see
     readers = {}
     for step in plan:
         flat = tree.flatten((step.args, step.kwargs))
@@ -162,9 +168,8 @@ def _predict_forward(model, x, y=None, sample_weight=None):
 
 
 def _signature(x):
-    return tuple(
-        (tuple(t.shape), t.dtype) if isinstance(t, torch.Tensor) else type(t) for t in tree.flatten(x)
-    )
+    flat = tree.flatten(x)
+    return tuple((tuple(t.shape), t.dtype) if torch.is_tensor(t) else type(t) for t in flat)
 
 
 class _CompiledPredict:

@@ -244,3 +244,12 @@ def test_predict_without_jit_compile_never_compiles():
     model = _dense_model(False)
     model.predict(X, verbose=0)
     assert "_predict_function" not in model.__dict__
+
+
+def test_graph_with_a_symbolic_loss_is_left_alone():
+    inputs = lamina.Input((8, 8, 3))
+    x = layers.BatchNormalization()(layers.Conv2D(4, 3)(inputs))
+    model = lamina.Model(inputs, layers.Flatten()(x))
+    model.add_loss(lamina.ops.mean(x))
+    assert inference_path._pairs(model) == []
+    model.predict(X, verbose=0)

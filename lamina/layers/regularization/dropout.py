@@ -141,7 +141,8 @@ class Dropout(Layer):
         if not training or self.rate == 0:
             return inputs
         noise_shape = _concrete_noise_shape(inputs, self.noise_shape, self.name)
-        return _dropout(inputs, self.rate, noise_shape, noise_generator(self.seed_generator, inputs))
+        generator = noise_generator(self.seed_generator, inputs)
+        return _dropout(inputs, self.rate, noise_shape, generator)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

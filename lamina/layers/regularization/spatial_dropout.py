@@ -35,7 +35,8 @@ class BaseSpatialDropout(Dropout):
         if not training or self.rate == 0:
             return inputs
         noise_shape = self._noise_shape(tuple(inputs.shape))
-        return _dropout(inputs, self.rate, noise_shape, noise_generator(self.seed_generator, inputs))
+        generator = noise_generator(self.seed_generator, inputs)
+        return _dropout(inputs, self.rate, noise_shape, generator)
 
     def get_config(self):
         # Keras 3 writes exactly these keys (its constructor takes no other keyword), so configs
