@@ -15,7 +15,7 @@ import resource, sys, torch
 from lamina.backend.allocator import keep_freed_memory
 applied = keep_freed_memory()
 faults = []
-for _ in range(6):
+for _ in range(10):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     # Three 12 MiB blocks: above glibc's initial mmap threshold, and once that threshold has
     # grown to 12 MiB, 36 MiB free at the heap's top: above the trim threshold it grows with.
@@ -24,7 +24,9 @@ for _ in range(6):
         t.fill_(1.0)  # touch every page
     del ts, t
     faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-print(applied, max(faults[3:]))  # the heap settles in the first iterations
+# After the first iteration the heap may grow once more by one block (where the blocks land
+# varies), then it holds them all: count the iterations that faulted a block's worth of pages.
+print(applied, sum(f > 1000 for f in faults[1:]))
 """
 
 
@@ -41,10 +43,10 @@ def _run(env_extra):
 
 @pytest.mark.skipif(not _glibc, reason="the thresholds are glibc's; other C libraries are left alone")
 def test_freed_tensor_memory_is_reused_without_page_faults():
-    applied, faults = _run({})
+    applied, faulted = _run({})
     assert applied
-    # 36 MiB is 9216 pages; some faults may come from the interpreter's own allocations.
-    assert faults < 1000
+    # With glibc's moving thresholds the blocks can go back to the system in every iteration.
+    assert faulted <= 1
 
 
 @pytest.mark.skipif(not _glibc, reason="the thresholds are glibc's; other C libraries are left alone")
