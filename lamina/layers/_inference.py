@@ -6,14 +6,19 @@ tensor's allocation (page faults for large outputs) is what makes the separate p
 on this project's 2-core CPU, 1 thread, float32: the first convolution of the Keras MNIST convnet
 (batch 128, 1 -> 32 channels, 28x28, channels_last) with its ReLU took 5.6 ms out of place and
 2.1 ms in place (oneDNN's fused ReLU post-op: 1.8 ms, but it turns NaN into 0 where ``relu``
-keeps NaN, so it is not used). The numbers are bit-identical to the out-of-place ReLU; no weight
-is cached, so nothing needs invalidating when weights change.
+keeps NaN, so it is not used). The numbers are bit-identical to the out-of-place ReLU.
+
+A convolution followed by a BatchNormalization can run as one convolution with folded weights
+(``ConvBatchNormFold``); which pairs fold is decided by the inference loops
+(``lamina/trainers/inference_path.py``), and the layers ask ``folded_weights`` / ``absorbed``.
 """
 
 import torch
 
 from lamina import activations
 from lamina.backend import torch_compat
+from lamina.backend.call_context import CONTEXT
+from lamina.ops import _conv_math
 
 
 def activate(activation, out):
@@ -33,3 +38,67 @@ def activate(activation, out):
     ):
         return out.relu_()
     return activation(out)
+
+
+class ConvBatchNormFold:
+    """The folded kernel and bias of one Conv + BatchNormalization pair, refolded on change."""
+
+    def __init__(self, conv, bn):
+        self.conv, self.bn = conv, bn
+        self._sources = None
+        self._weights = None
+
+    def _current(self):
+        conv, bn = self.conv, self.bn
+        return [t.detach() if t is not None else None for t in
+                (conv.kernel, conv.bias, bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance)]
+
+    def weights(self):
+        """``(torch_kernel, bias)`` of the folded convolution (torch's kernel layout)."""
+        current = self._current()
+        if self._sources is None or not all(
+            (a is None and b is None) or (a is not None and b is not None and torch.equal(a, b))
+            for a, b in zip(current, self._sources)
+        ):
+            self._weights = self._fold(*current)
+            self._sources = [t.clone() if t is not None else None for t in current]
+        return self._weights
+
+    def _fold(self, kernel, bias, gamma, beta, mean, variance):
+        scale = torch.rsqrt(variance + self.bn.epsilon)
+        if gamma is not None:
+            scale = scale * gamma
+        shift = -mean * scale
+        if beta is not None:
+            shift = shift + beta
+        per_filter = scale.reshape((-1,) + (1,) * (kernel.dim() - 1))
+        folded_kernel = _conv_math.torch_kernel(kernel) * per_filter
+        folded_bias = shift if bias is None else bias * scale + shift
+        return folded_kernel.contiguous(), folded_bias
+
+
+def folded_weights(conv, inputs):
+    """The folded ``(torch_kernel, bias)`` for ``conv`` when a fold applies to this call, else
+    ``None`` (asked by the convolution's ``call``; see ``lamina/trainers/inference_path.py``)."""
+    fold = conv.__dict__.get("_inference_fold")
+    if (
+        fold is None
+        or torch.is_grad_enabled()
+        or CONTEXT.training  # the model called in training mode: its BatchNormalization runs
+        or inputs.device.type == "meta"
+        or torch_compat.is_compiling()
+    ):
+        return None
+    return fold.weights()
+
+
+def absorbed(bn, inputs, training):
+    """Whether ``bn``'s normalization is already in the convolution before it (asked by its
+    ``call``)."""
+    return (
+        bn.__dict__.get("_inference_absorbed", False)
+        and not training
+        and not torch.is_grad_enabled()
+        and inputs.device.type != "meta"
+        and not torch_compat.is_compiling()
+    )

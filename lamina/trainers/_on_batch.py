@@ -7,6 +7,7 @@ A mixin of ``Trainer``, which provides the steps and the metric bookkeeping.
 import torch
 
 from lamina.trainers import data_adapters, trainer_utils
+from lamina.trainers.inference_path import folded
 from lamina.trainers.validation import check_batch_against_model
 
 
@@ -41,13 +42,13 @@ class OnBatchAPI:
         self._assert_compiled()
         data = self._single_batch(x, y, sample_weight)
         self.reset_metrics()
-        with torch.no_grad():
+        with torch.no_grad(), folded(self, "test_step"):
             logs = trainer_utils.pythonify_logs(trainer_utils.flatten_logs(self.test_step(data)))
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict_on_batch(self, x):
         """The model's outputs on one batch, as numpy arrays."""
-        with torch.no_grad():
+        with torch.no_grad(), folded(self, "predict_step"):
             outputs = self.predict_step(self._single_batch(x, None, None, targets=False))
         return trainer_utils.concat_outputs([outputs])
 

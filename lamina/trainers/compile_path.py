@@ -63,15 +63,20 @@ class CompiledStep:
     Args:
         model: The model (a ``Trainer``).
         trials: Steps of each path timed before choosing (0: always keep the compiled path).
+        function: The bound method to compile, called with ``(x, y, sample_weight)``; defaults
+            to the model's ``_forward_and_loss``.
+        what: What the function is, for the messages (``"train step"``).
 
     Attributes:
         path: ``None`` while undecided, then ``"compiled"`` or ``"eager"``.
         failed: Whether compiling failed (the step then runs eagerly).
     """
 
-    def __init__(self, model, trials=_TRIALS):
+    def __init__(self, model, trials=_TRIALS, function=None, what="train step"):
         self._model = model
-        self._eager = model._forward_and_loss
+        self._function = function if function is not None else model._forward_and_loss
+        self._eager = self._function
+        self._what = what
         self._compiled = None
         self._layers = None
         self._trials = trials
@@ -92,7 +97,7 @@ class CompiledStep:
             return self._eager(x, y, sample_weight)
         if self._compiled is None:
             # Built by the eager call first: building mutates Python state the graph would guard.
-            self._compiled = torch.compile(_own_code(self._model._forward_and_loss), dynamic=False)
+            self._compiled = torch.compile(_own_code(self._function), dynamic=False)
             return self._eager(x, y, sample_weight)
         if self._layers is None:
             self._layers = self._model._flatten_layers(include_self=True)
@@ -102,7 +107,7 @@ class CompiledStep:
                 self.path, self.failed = "eager", True
                 warnings.warn(
                     f"`jit_compile=True`: torch.compile failed ({type(e).__name__}: {e}); running "
-                    "the train step eagerly instead.",
+                    f"the {self._what} eagerly instead.",
                     stacklevel=3,
                 )
                 return self._eager(x, y, sample_weight)
@@ -134,14 +139,15 @@ class CompiledStep:
         self.path = "compiled" if compiled <= eager else "eager"
         if self.path == "eager":
             logger.warning(
-                "`jit_compile=True`: the compiled train step of model '%s' took %.1f ms, eager "
-                "execution %.1f ms (fastest of %d steps each); training continues eagerly.",
-                self._model.name, compiled * 1e3, eager * 1e3, self._trials,
+                "`jit_compile=True`: the compiled %s of model '%s' took %.1f ms, eager "
+                "execution %.1f ms (fastest of %d steps each); %s continues eagerly.",
+                self._what, self._model.name, compiled * 1e3, eager * 1e3, self._trials,
+                "training" if self._what == "train step" else "it",
             )
         else:
             logger.info(
-                "`jit_compile=True`: the compiled train step of model '%s' took %.1f ms, eager "
-                "execution %.1f ms (fastest of %d steps each); keeping the compiled step.",
-                self._model.name, compiled * 1e3, eager * 1e3, self._trials,
+                "`jit_compile=True`: the compiled %s of model '%s' took %.1f ms, eager "
+                "execution %.1f ms (fastest of %d steps each); keeping the compiled one.",
+                self._what, self._model.name, compiled * 1e3, eager * 1e3, self._trials,
             )
 

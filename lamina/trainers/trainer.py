@@ -15,6 +15,7 @@ from lamina.callbacks.callback import DeferredLogs
 from lamina.trainers import compile_utils, data_adapters, trainer_utils
 from lamina.trainers import distributed as _distributed
 from lamina.trainers.compile_path import CompiledStep
+from lamina.trainers.inference_path import folded, predict_forward
 from lamina.trainers._on_batch import OnBatchAPI
 from lamina.trainers._trainer_api import TrainerAPI
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics
@@ -343,7 +344,7 @@ class Trainer(TrainerAPI, OnBatchAPI):
     def predict_step(self, data):
         """The model's outputs on a batch (runs under ``no_grad``)."""
         x, _, _ = unpack_x_y_sample_weight(data)
-        return self(x, training=False)
+        return predict_forward(self, x)
 
     # --- loops --------------------------------------------------------------------------------
     @traceback_utils.filter_traceback
@@ -491,7 +492,7 @@ class Trainer(TrainerAPI, OnBatchAPI):
         cbs.on_test_begin()
         self.reset_metrics()
         logs = {}
-        with torch.no_grad():
+        with torch.no_grad(), folded(self, "test_step"):
             for step, batch in iterator:
                 cbs.on_test_batch_begin(step)
                 logs = trainer_utils.flatten_logs(self.test_step(batch))
@@ -521,7 +522,7 @@ class Trainer(TrainerAPI, OnBatchAPI):
         self.stop_predicting = False
         cbs.on_predict_begin()
         outputs = []
-        with torch.no_grad():
+        with torch.no_grad(), folded(self, "predict_step"):
             for step, batch in iterator:
                 cbs.on_predict_batch_begin(step)
                 batch_outputs = self.predict_step(batch)

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import torch
 
+from lamina.backend.allocator import keep_freed_memory
 from lamina.backend.core import convert_to_numpy
 from lamina.callbacks.callback import DeferredLogs
 from lamina.callbacks.callback_list import CallbackList
@@ -196,6 +197,7 @@ def with_loop_state(method):
 
     @functools.wraps(method)
     def run(self, *args, **kwargs):
+        keep_freed_memory()  # steady step times: see lamina/backend/allocator.py
         state = self.__dict__  # plain reads and writes: Module.__setattr__ is slow
         previous = {key: state.get(key, _MISSING) for key in _LOOP_STATE}
         state["_layer_metric_lists"] = [

@@ -135,10 +135,12 @@ class BaseConv(ConvLora, Layer):
 
     def call(self, inputs):
         x = _conv_math.to_channels_first(inputs, self.data_format)
+        # In predict/evaluate, a BatchNormalization right after may be folded into the weights.
+        folded = _inference.folded_weights(self, x)
+        kernel, bias = folded or (_conv_math.torch_kernel(self.kernel), self.bias)
         try:
             out = _conv_math.conv(
-                x, _conv_math.torch_kernel(self.kernel), self.bias, self.strides, self.padding,
-                self.dilation_rate, self.groups,
+                x, kernel, bias, self.strides, self.padding, self.dilation_rate, self.groups
             )
         except RuntimeError:
             # torch rejects inputs smaller than the kernel; say so in Keras's words.

@@ -6,6 +6,7 @@ import torch
 
 from lamina import constraints, initializers, regularizers
 from lamina.backend.variables import SCOPE
+from lamina.layers import _inference
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.ops import _normalization_math as _ops
@@ -271,6 +272,8 @@ class BatchNormalization(Layer):
                 f"dimension less than the inputs. Received: mask.shape={tuple(mask.shape)}, "
                 f"inputs.shape={tuple(inputs.shape)}"
             )
+        if _inference.absorbed(self, inputs, training):
+            return inputs  # folded into the convolution before it (predict / evaluate)
         x = _ops.compute_dtype(inputs)
         # Moving statistics are never updated while shapes are inferred on meta tensors.
         if training and self._trainable and not SCOPE.symbolic:

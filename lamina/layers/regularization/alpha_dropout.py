@@ -10,6 +10,7 @@ from lamina.layers.regularization.dropout import (
     _validate_noise_shape,
     _validate_rate,
     _validate_seed,
+    noise_generator,
 )
 from lamina.saving.object_registration import register_builtin
 
@@ -73,7 +74,7 @@ class AlphaDropout(Layer):
             return inputs
         noise_shape = _concrete_noise_shape(inputs, self.noise_shape, self.name)
         return _alpha_dropout(
-            inputs, self.rate, noise_shape, self.seed_generator.generator(inputs.device)
+            inputs, self.rate, noise_shape, noise_generator(self.seed_generator, inputs)
         )
 
     def compute_output_shape(self, input_shape):

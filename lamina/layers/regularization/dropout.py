@@ -77,6 +77,18 @@ def _noise_dtype(inputs):
     return inputs.dtype if inputs.is_floating_point() else torch.get_default_dtype()
 
 
+def noise_generator(seed_generator, inputs):
+    """The ``torch.Generator`` a noise layer draws from: its own, or ``None`` in compiled code.
+
+    A seeded ``torch.Generator`` breaks the compiled graph (and every layer call after it then
+    compiles on its own), so compiled code draws from torch's default stream instead: the same
+    distribution, other samples.
+    """
+    if torch_compat.is_compiling():
+        return None
+    return seed_generator.generator(inputs.device)
+
+
 def _dropout(inputs, rate, noise_shape, generator):
     """Inverted dropout: keep each entry of a ``noise_shape`` mask with ``1 - rate``."""
     if rate >= 1.0:
@@ -129,12 +141,7 @@ class Dropout(Layer):
         if not training or self.rate == 0:
             return inputs
         noise_shape = _concrete_noise_shape(inputs, self.noise_shape, self.name)
-        if torch_compat.is_compiling():
-            # A seeded torch.Generator breaks the compiled graph (and every layer call after it
-            # then compiles on its own); compiled code draws from torch's default stream.
-            generator = None
-        else:
-            generator = self.seed_generator.generator(inputs.device)
+        generator = noise_generator(self.seed_generator, inputs)
         return _dropout(inputs, self.rate, noise_shape, generator)
 
     def compute_output_shape(self, input_shape):

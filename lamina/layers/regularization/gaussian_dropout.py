@@ -6,7 +6,12 @@ import torch
 
 from lamina.backend.seed_generator import SeedGenerator
 from lamina.layers.layer import Layer
-from lamina.layers.regularization.dropout import _noise_dtype, _validate_rate, _validate_seed
+from lamina.layers.regularization.dropout import (
+    _noise_dtype,
+    _validate_rate,
+    _validate_seed,
+    noise_generator,
+)
 from lamina.saving.object_registration import register_builtin
 
 
@@ -50,7 +55,7 @@ class GaussianDropout(Layer):
             1.0,
             math.sqrt(self.rate / (1.0 - self.rate)),
             size=tuple(inputs.shape),
-            generator=self.seed_generator.generator(inputs.device),
+            generator=noise_generator(self.seed_generator, inputs),
             dtype=_noise_dtype(inputs),
             device=inputs.device,
         )

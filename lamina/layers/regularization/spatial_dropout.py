@@ -2,7 +2,7 @@
 
 from lamina.backend.config import standardize_data_format
 from lamina.layers.input_spec import InputSpec
-from lamina.layers.regularization.dropout import Dropout, _dropout
+from lamina.layers.regularization.dropout import Dropout, _dropout, noise_generator
 from lamina.saving.object_registration import register_builtin
 
 
@@ -35,7 +35,7 @@ class BaseSpatialDropout(Dropout):
         if not training or self.rate == 0:
             return inputs
         noise_shape = self._noise_shape(tuple(inputs.shape))
-        generator = self.seed_generator.generator(inputs.device)
+        generator = noise_generator(self.seed_generator, inputs)
         return _dropout(inputs, self.rate, noise_shape, generator)
 
     def get_config(self):
