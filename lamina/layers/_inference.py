@@ -85,6 +85,7 @@ def folded_weights(conv, inputs):
         fold is None
         or torch.is_grad_enabled()
         or CONTEXT.training  # the model called in training mode: its BatchNormalization runs
+        or CONTEXT.depth < 2  # called on its own (e.g. by a callback), not inside the model
         or inputs.device.type == "meta"
         or torch_compat.is_compiling()
     ):
@@ -98,6 +99,7 @@ def absorbed(bn, inputs, training):
     return (
         bn.__dict__.get("_inference_absorbed", False)
         and not training
+        and CONTEXT.depth >= 2  # inside the model's call, right after its folded convolution
         and not torch.is_grad_enabled()
         and inputs.device.type != "meta"
         and not torch_compat.is_compiling()

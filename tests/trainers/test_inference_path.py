@@ -183,6 +183,28 @@ def test_training_call_inside_the_loop_is_not_folded():
     np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_layers_called_on_their_own_during_predict_are_not_folded():
+    # A callback calling the convolution or the BatchNormalization directly, between predict's
+    # batches, gets their own outputs, not the folded pair's.
+    model = _sequential()
+    conv, bn = model.layers[0], _bn(model)
+    x = torch.from_numpy(X[:4])
+    with torch.no_grad():
+        conv_expected = conv(x).numpy()
+        bn_expected = bn(conv(x), training=False).numpy()
+    seen = {}
+
+    def on_predict_batch_end(batch, logs=None):
+        with torch.no_grad():
+            seen["conv"] = conv(x).numpy()
+            seen["bn"] = bn(conv(x), training=False).numpy()
+
+    callback = lamina.callbacks.LambdaCallback(on_predict_batch_end=on_predict_batch_end)
+    model.predict(X, batch_size=8, verbose=0, callbacks=[callback])
+    np.testing.assert_allclose(seen["conv"], conv_expected, rtol=1e-6)
+    np.testing.assert_allclose(seen["bn"], bn_expected, rtol=1e-6)
+
+
 def _dense_model(jit_compile):
     model = lamina.Sequential([
         lamina.Input((8, 8, 3)), layers.Conv2D(4, 3), layers.BatchNormalization(), layers.ReLU(),
