@@ -102,6 +102,14 @@ def _call_signature(cls):
     return info
 
 
+def _first_call_parameter(cls):
+    # `layer(logits=x, targets=y)` passes the inputs by name: as Keras, they are the argument
+    # bound to `call`'s first parameter (only asked when nothing is passed positionally).
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    params = [p for p in inspect.signature(cls.call).parameters.values() if p.kind in kinds]
+    return params[1].name if len(params) > 1 else "inputs"
+
+
 @register_builtin("keras.layers")
 class Layer(
     WeightsAPI, SymbolicCall, NodeAPI, LayerAPI, LossesAPI, LayerConfig, TorchHooks, QuantizationMixin, torch.nn.Module
@@ -372,9 +380,10 @@ class Layer(
         ):
             return self._call_through_torch_hooks(args, kwargs)
         if not args:
-            if "inputs" not in kwargs:
-                raise TypeError(f"Layer '{self.name}' was called without inputs.")
-            args = (kwargs.pop("inputs"),)
+            name = _first_call_parameter(type(self))
+            if name not in kwargs:
+                raise TypeError(f"Layer '{self.name}' was called without inputs (`{name}`).")
+            args = (kwargs.pop(name),)
         inputs = args[0]
         # Fast path: one tensor in, nothing symbolic in the keyword arguments.
         if isinstance(inputs, torch.Tensor) and len(args) == 1 and not (
