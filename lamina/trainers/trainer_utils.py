@@ -211,3 +211,36 @@ def with_loop_state(method):
                     state[key] = value
 
     return run
+
+
+def keras2_argument_aliases(**aliases):
+    """Accept Keras 2's old keyword names (``nb_epoch=`` for ``epochs=``) with a warning, as it did.
+
+    Args:
+        **aliases: Old name -> current name.
+
+    Returns:
+        A decorator for a loop method: renamed arguments reach it under their current name; an
+        argument given under both names raises a ``TypeError``.
+    """
+
+    def decorate(method):
+        @functools.wraps(method)
+        def run(self, *args, **kwargs):
+            for old, new in aliases.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(
+                            f"`{method.__name__}` received both `{old}` (its Keras 2 name) and "
+                            f"`{new}`; pass only `{new}`."
+                        )
+                    warnings.warn(
+                        f"The `{old}` argument in `{method.__name__}` has been renamed `{new}`.",
+                        stacklevel=2,
+                    )
+                    kwargs[new] = kwargs.pop(old)
+            return method(self, *args, **kwargs)
+
+        return run
+
+    return decorate
