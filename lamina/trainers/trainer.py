@@ -347,8 +347,8 @@ class Trainer(TrainerAPI, OnBatchAPI):
         return self(x, training=False)
 
     # --- loops --------------------------------------------------------------------------------
-    @trainer_utils.keras2_argument_aliases(nb_epoch="epochs")
     @traceback_utils.filter_traceback
+    @trainer_utils.keras2_argument_aliases(nb_epoch="epochs", stacklevel=3)
     @_distributed.distributed_loop("fit")
     @trainer_utils.with_loop_state
     def fit(

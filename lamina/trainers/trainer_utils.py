@@ -213,10 +213,12 @@ def with_loop_state(method):
     return run
 
 
-def keras2_argument_aliases(**aliases):
+def keras2_argument_aliases(stacklevel=2, **aliases):
     """Accept Keras 2's old keyword names (``nb_epoch=`` for ``epochs=``) with a warning, as it did.
 
     Args:
+        stacklevel: Where the warning points: 2 is the caller of the decorated method, one more
+            for each wrapper put outside this one.
         **aliases: Old name -> current name.
 
     Returns:
@@ -236,7 +238,7 @@ def keras2_argument_aliases(**aliases):
                         )
                     warnings.warn(
                         f"The `{old}` argument in `{method.__name__}` has been renamed `{new}`.",
-                        stacklevel=2,
+                        stacklevel=stacklevel,
                     )
                     kwargs[new] = kwargs.pop(old)
             return method(self, *args, **kwargs)
