@@ -83,6 +83,27 @@ def _accepting_arrays(method):
 
     wrapper._accepts_arrays = True
     return wrapper
+
+
+def _marking_built(build):
+    """Wrap a user's ``build`` so that calling it directly leaves the layer built, as in Keras.
+
+    Without this, ``layer.build(shape)`` followed by a call would build again: new weights
+    replacing (and tracked beside) the ones the user may have set in between.
+    """
+
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
+        if args and self.__dict__.get("_build_shapes") is None and isinstance(args[0], (tuple, list)):
+            self._build_shapes = to_shape_structure(args[0])
+        self.built = True
+        return result
+
+    wrapper._marks_built = True
+    return wrapper
+
+
 def _call_signature(cls):
     # Facts about `call`'s signature, computed once per class rather than once per call and kept
     # on the class itself (torch.compile misreads a dict keyed by classes here).
@@ -157,6 +178,10 @@ class Layer(
         if own is not None and own is not Layer.compute_mask and not getattr(own, "_accepts_arrays", False):
             # Keras documents `compute_mask` as public: numpy arrays and nested lists work there.
             cls.compute_mask = _accepting_arrays(own)
+        build = cls.__dict__.get("build")
+        # Lamina's own layers mark themselves built; users' `build` methods get the Keras wrapper.
+        if build is not None and not cls.__module__.startswith("lamina.") and not getattr(build, "_marks_built", False):
+            cls.build = _marking_built(build)
 
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
