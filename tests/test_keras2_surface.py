@@ -76,6 +76,7 @@ MODULE_PATHS = {
     "engine.functional": ["Functional"],
     "engine.topology": ["Input", "InputLayer", "InputSpec", "Layer", "Node", "get_source_inputs"],
     "utils.np_utils": ["normalize", "to_categorical", "to_ordinal"],
+    "utils.vis_utils": ["model_to_dot", "plot_model"],
     "utils.generic_utils": [
         "CustomObjectScope", "Progbar", "custom_object_scope", "deserialize_keras_object",
         "func_dump", "func_load", "get_custom_objects", "get_registered_name",

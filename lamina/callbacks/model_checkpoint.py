@@ -25,7 +25,9 @@ class ModelCheckpoint(MonitorCallback):
             ``save_freq`` batches) and the keys of the logs, e.g.
             ``"weights.{epoch:02d}-{val_loss:.2f}.keras"``. It must end in ``.weights.h5`` (or
             ``.weights.dcp``, a sharded checkpoint folder of a ``ModelParallel`` model) when
-            ``save_weights_only=True`` and in ``.keras`` otherwise. Missing folders are created.
+            ``save_weights_only=True`` and in ``.keras`` otherwise; a plain ``.h5`` / ``.hdf5``
+            name writes Keras 2's legacy HDF5 file (weights, or the whole model) in either case,
+            as Keras 2 did. Missing folders are created.
         monitor: Quantity compared when ``save_best_only=True``. Defaults to ``"val_loss"``.
         verbose: ``0`` is silent, ``1`` prints a message when the callback saves or skips.
         save_best_only: Save only when the monitored quantity improves on the best seen. With a
@@ -73,17 +75,22 @@ class ModelCheckpoint(MonitorCallback):
             )
         if save_weights_only:
             # `.weights.dcp`: a sharded checkpoint folder of a ModelParallel model.
-            if not self.filepath.endswith((".weights.h5", ".weights.dcp")):
+            # A plain `.h5` / `.hdf5` name writes the legacy (Keras 2) weights layout, as Keras 2
+            # scripts expect; `save_weights` picks the layout from the name.
+            if not self.filepath.endswith((".weights.h5", ".weights.dcp", ".h5", ".hdf5")):
                 raise ValueError(
                     "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath "
-                    "provided must end in `.weights.h5` (Keras weights format), or in "
-                    "`.weights.dcp` (a sharded checkpoint folder). Received: "
-                    f"filepath={self.filepath}"
+                    "provided must end in `.weights.h5` (Keras weights format), in "
+                    "`.weights.dcp` (a sharded checkpoint folder) or in `.h5` / `.hdf5` (the "
+                    f"legacy Keras 2 weights file). Received: filepath={self.filepath}"
                 )
-        elif not self.filepath.endswith(".keras"):
+        elif self.filepath.endswith(".weights.h5") or not self.filepath.endswith(
+            (".keras", ".h5", ".hdf5")
+        ):
             raise ValueError(
-                "The filepath provided must end in `.keras` (Keras model format; the legacy "
-                f"`.h5` model format is not supported). Received: filepath={self.filepath}"
+                "The filepath provided must end in `.keras` (Keras model format), or in `.h5` / "
+                "`.hdf5` (the legacy Keras 2 model file); `.weights.h5` needs "
+                f"`save_weights_only=True`. Received: filepath={self.filepath}"
             )
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -27,8 +27,9 @@ class MonitorCallback(Callback):
         monitor: Name of the quantity in the epoch logs (``"val_loss"``, ``"accuracy"``, ...).
         mode: ``"min"``, ``"max"`` or ``"auto"``. ``"auto"`` minimizes ``loss`` / ``val_loss``
             (and other ``*_loss`` values) and, for a compiled metric, follows the direction the
-            metric declares (accuracy-like metrics up, error-like metrics down); any other name
-            raises a `ValueError` when the first value is checked. An unknown mode warns and
+            metric declares (accuracy-like metrics up, error-like metrics down); other names
+            holding ``"acc"`` are maximized as Keras 2 did, and any other name raises a
+            `ValueError` when the first value is checked. An unknown mode warns and
             falls back to ``"auto"``, as Keras does.
         baseline: Initial "best" value; ``None`` lets the first value seen become the best.
         min_delta: Smallest change that counts as an improvement (its sign is ignored).
@@ -58,6 +59,10 @@ class MonitorCallback(Callback):
             goal = getattr(metric, "_direction", None)
             if getattr(metric, "name", None) == name and goal is not None:
                 direction = "max" if goal == "up" else "min"
+        if direction is None and ("acc" in name or name.startswith("fmeasure")):
+            # Keras 2's rule, for names no compiled metric claims: its scripts monitor "val_acc"
+            # (the accuracy's Keras 2 log name); Keras 3 refuses them.
+            direction = "max"
         if direction is None:
             raise ValueError(
                 f"{type(self).__name__} callback received monitor={self.monitor}, but Lamina "

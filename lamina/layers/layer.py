@@ -86,6 +86,27 @@ def _accepting_arrays(method):
 
     wrapper._accepts_arrays = True
     return wrapper
+
+
+def _marking_built(build):
+    """Wrap a user's ``build`` so that calling it directly leaves the layer built, as in Keras.
+
+    Without this, ``layer.build(shape)`` followed by a call would build again: new weights
+    replacing (and tracked beside) the ones the user may have set in between.
+    """
+
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
+        if args and self.__dict__.get("_build_shapes") is None and isinstance(args[0], (tuple, list)):
+            self._build_shapes = to_shape_structure(args[0])
+        self.built = True
+        return result
+
+    wrapper._marks_built = True
+    return wrapper
+
+
 def _call_signature(cls):
     # Facts about `call`'s signature, computed once per class rather than once per call and kept
     # on the class itself (torch.compile misreads a dict keyed by classes here).
@@ -103,6 +124,14 @@ def _call_signature(cls):
     # With its owner: a subclass finds its parent's entry by inheritance and must not use it.
     cls._lamina_call_facts = (cls, info)
     return info
+
+
+def _first_call_parameter(cls):
+    # `layer(logits=x, targets=y)` passes the inputs by name: as Keras, they are the argument
+    # bound to `call`'s first parameter (only asked when nothing is passed positionally).
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    params = [p for p in inspect.signature(cls.call).parameters.values() if p.kind in kinds]
+    return params[1].name if len(params) > 1 else "inputs"
 
 
 @register_builtin("keras.layers")
@@ -152,6 +181,10 @@ class Layer(
         if own is not None and own is not Layer.compute_mask and not getattr(own, "_accepts_arrays", False):
             # Keras documents `compute_mask` as public: numpy arrays and nested lists work there.
             cls.compute_mask = _accepting_arrays(own)
+        build = cls.__dict__.get("build")
+        # Lamina's own layers mark themselves built; users' `build` methods get the Keras wrapper.
+        if build is not None and not cls.__module__.startswith("lamina.") and not getattr(build, "_marks_built", False):
+            cls.build = _marking_built(build)
 
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
@@ -389,9 +422,10 @@ class Layer(
         ):
             return self._call_through_torch_hooks(args, kwargs)
         if not args:
-            if "inputs" not in kwargs:
-                raise TypeError(f"Layer '{self.name}' was called without inputs.")
-            args = (kwargs.pop("inputs"),)
+            name = _first_call_parameter(type(self))
+            if name not in kwargs:
+                raise TypeError(f"Layer '{self.name}' was called without inputs (`{name}`).")
+            args = (kwargs.pop(name),)
         inputs = args[0]
         # Fast path: one tensor in, nothing symbolic in the keyword arguments.
         if isinstance(inputs, torch.Tensor) and len(args) == 1 and not (

@@ -57,7 +57,7 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
 def categorical_accuracy(y_true, y_pred):
     """1.0 where the arg-max of ``y_pred`` is the arg-max of the one-hot ``y_true``, else 0.0."""
     y_pred = to_tensor(y_pred)
-    y_true = torch.argmax(to_tensor(y_true, device=y_pred.device), dim=-1)
+    y_true = _label_argmax(y_true, y_pred.device)
     return _sparse_matches(y_true, y_pred, squeeze_any=True)
 
 
@@ -71,6 +71,15 @@ def sparse_categorical_accuracy(y_true, y_pred):
     if matches.ndim > 1 and matches.shape[-1] == 1:
         matches = matches.squeeze(-1)
     return matches
+
+
+def _label_argmax(y_true, device):
+    # One-hot labels may be boolean arrays (Keras 2 scripts build them with `dtype=bool`), which
+    # torch's argmax refuses; the position of the largest value is the same as 0/1 integers.
+    y_true = to_tensor(y_true, device=device)
+    if y_true.dtype == torch.bool:
+        y_true = y_true.to(torch.uint8)
+    return torch.argmax(y_true, dim=-1)
 
 
 def _sparse_matches(y_true, y_pred, squeeze_any):
@@ -107,7 +116,7 @@ def _top_k_matches(y_true, y_pred, k, from_sorted_ids=False):
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1.0 where the one-hot label's class is among the ``k`` highest scores of ``y_pred``."""
     y_pred = to_tensor(y_pred)
-    y_true = torch.argmax(to_tensor(y_true, device=y_pred.device), dim=-1)
+    y_true = _label_argmax(y_true, y_pred.device)
     return _top_k_matches(y_true, y_pred, k)
 
 

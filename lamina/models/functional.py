@@ -14,7 +14,7 @@ from lamina.layers._call_inputs import is_string_array
 from lamina.layers.core.input_layer import InputLayer
 from lamina.layers.input_spec import last_axis_adjustment
 from lamina.models._symbolic_losses_api import SymbolicLossesAPI
-from lamina.models.model import Model, _register_functional
+from lamina.models.model import Model, _register_functional, keras2_model_arguments
 from lamina.saving.object_registration import register_builtin
 from lamina.utils import tree
 
@@ -35,7 +35,13 @@ class Functional(SymbolicLossesAPI, Model):
     # Keras writes functional models under their source module and a registered name.
     _keras_registered_name = "Functional"
 
-    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        if inputs is None or outputs is None:
+            kwargs = keras2_model_arguments(kwargs)
+            inputs = kwargs.pop("inputs", inputs)
+            outputs = kwargs.pop("outputs", outputs)
+            if inputs is None or outputs is None:
+                raise TypeError(f"{type(self).__name__} needs both `inputs` and `outputs`.")
         super(Model, self).__init__(name=name or _default_name(type(self)), trainable=trainable, **kwargs)
         self._setup_graph(inputs, outputs)
 

@@ -5,6 +5,8 @@ forward pass is the subclass's ``call``. The functional class registers itself h
 so imports point one way (functional -> model).
 """
 
+import warnings
+
 from lamina.layers.layer import Layer
 from lamina.models import summary_utils
 from lamina.models._quantization import ModelQuantization
@@ -17,6 +19,18 @@ _FUNCTIONAL = []
 def _register_functional(cls):
     _FUNCTIONAL.append(cls)
     return cls
+
+
+def keras2_model_arguments(kwargs):
+    """Rename Keras 1's ``Model(input=..., output=...)``, which Keras 2 still accepted (warning)."""
+    for old, new in (("input", "inputs"), ("output", "outputs")):
+        if old in kwargs and new not in kwargs:
+            warnings.warn(
+                f"Update your `Model` call: the `{old}` argument has been renamed `{new}`.",
+                stacklevel=3,
+            )
+            kwargs[new] = kwargs.pop(old)
+    return kwargs
 
 
 def _functional_init_arguments(args, kwargs):
@@ -69,11 +83,12 @@ class Model(ModelQuantization, Trainer, Layer):
     _is_model = True
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+        if cls is Model and (args or {"inputs", "outputs", "input", "output"} & kwargs.keys()):
             return _FUNCTIONAL[0].__new__(_FUNCTIONAL[0], *args, **kwargs)
         return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args, **kwargs):
+        kwargs = keras2_model_arguments(kwargs)
         if _functional_init_arguments(args, kwargs):
             # `class CustomModel(Model)` built as `CustomModel(inputs, outputs)` (Keras's recipe
             # for a custom train_step): as in Keras, decided by what reaches `Model.__init__`, the

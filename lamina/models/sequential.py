@@ -1,5 +1,7 @@
 """``Sequential``: a plain stack of layers, each with one input and one output."""
 
+import warnings
+
 import torch
 
 from lamina.backend.naming import unique_name
@@ -236,6 +238,51 @@ class Sequential(SymbolicLossesAPI, Model):
     def _nodes(self):
         input_node = [self._input_layer._inbound_nodes[0]] if self._input_layer is not None else []
         return input_node + list(self._graph_nodes)
+
+    def predict_classes(self, x, batch_size=32, verbose=0):
+        """Class predictions for ``x`` (Keras 2's ``Sequential.predict_classes``).
+
+        Args:
+            x: Input data, as ``predict`` takes it.
+            batch_size: Number of samples per batch.
+            verbose: Verbosity mode, 0 or 1.
+
+        Returns:
+            A numpy array: the arg-max over the last axis of the predictions, or, for a single
+            output unit, ``int32`` 0/1 from thresholding at 0.5.
+
+        Example:
+
+        >>> model.predict_classes(x_test)
+        array([3, 1, 0, ...])
+        """
+        probabilities = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if probabilities.shape[-1] > 1:
+            return probabilities.argmax(axis=-1)
+        return (probabilities > 0.5).astype("int32")
+
+    def predict_proba(self, x, batch_size=32, verbose=0):
+        """Class probabilities for ``x`` (Keras 2's ``Sequential.predict_proba``).
+
+        The same as ``predict``, with a warning when the outputs are not in ``[0, 1]`` (the last
+        layer then does not normalize, as softmax or sigmoid would).
+
+        Args:
+            x: Input data, as ``predict`` takes it.
+            batch_size: Number of samples per batch.
+            verbose: Verbosity mode, 0 or 1.
+
+        Returns:
+            A numpy array of predictions.
+        """
+        probabilities = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if probabilities.min() < 0.0 or probabilities.max() > 1.0:
+            warnings.warn(
+                "Network returning invalid probability values. The last layer might not normalize "
+                "predictions into probabilities (like softmax or sigmoid would).",
+                stacklevel=2,
+            )
+        return probabilities
 
     def compute_mask(self, inputs, previous_mask=None):
         return None

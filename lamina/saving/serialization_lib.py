@@ -59,6 +59,10 @@ def _plain(value):
         return value.detach().cpu().tolist()
     if isinstance(value, torch.dtype):
         return str(value).replace("torch.", "")
+    if hasattr(value, "get_config") and not isinstance(value, type):
+        # A layer (initializer, ...) a custom layer puts in its `get_config`: Keras stores it
+        # serialized, so the model config stays JSON.
+        return serialize_keras_object(value)
     return value
 
 

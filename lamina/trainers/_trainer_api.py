@@ -13,6 +13,10 @@ from lamina.backend.substitution import current_values, substituted
 from lamina.trainers import trainer_utils
 
 
+# Keras 1 names of the generator loops' queue settings, still accepted (with a warning) by Keras 2.
+_KERAS1_QUEUE_ARGUMENTS = dict(max_q_size="max_queue_size", nb_worker="workers", pickle_safe="use_multiprocessing")
+
+
 class TrainerAPI:
     """Keras's ``Model`` members around training (mixed into ``Trainer``)."""
 
@@ -105,6 +109,7 @@ class TrainerAPI:
     # Keras 3 dropped these; `fit`, `evaluate` and `predict` take the same generators and
     # `Sequence`s. The queue arguments were Keras 2's worker settings for them: accepted and unused
     # (a `PyDataset` carries its own `workers`).
+    @trainer_utils.keras2_argument_aliases(nb_epoch="epochs", **_KERAS1_QUEUE_ARGUMENTS)
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
                       validation_data=None, validation_steps=None, validation_freq=1, class_weight=None,
                       max_queue_size=10, workers=1, use_multiprocessing=False, shuffle=True,
@@ -118,12 +123,14 @@ class TrainerAPI:
             initial_epoch=initial_epoch,
         )
 
+    @trainer_utils.keras2_argument_aliases(**_KERAS1_QUEUE_ARGUMENTS)
     def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
                            use_multiprocessing=False, verbose=0):
         """Keras 2: ``evaluate`` on a generator or ``Sequence`` of batches."""
         _warn_generator_method("evaluate")
         return self.evaluate(generator, steps=steps, callbacks=callbacks, verbose=verbose)
 
+    @trainer_utils.keras2_argument_aliases(**_KERAS1_QUEUE_ARGUMENTS)
     def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
                           use_multiprocessing=False, verbose=0):
         """Keras 2: ``predict`` on a generator or ``Sequence`` of input batches."""
@@ -285,5 +292,5 @@ def _warn_generator_method(loop):
         f"`Model.{loop}_generator` is deprecated and will be removed in a future version. "
         f"Please use `Model.{loop}`, which supports generators.",
         DeprecationWarning,
-        stacklevel=3,
+        stacklevel=4,  # past the method and its Keras 1 argument-name wrapper, to the caller
     )

@@ -348,6 +348,7 @@ class Trainer(TrainerAPI, OnBatchAPI):
 
     # --- loops --------------------------------------------------------------------------------
     @traceback_utils.filter_traceback
+    @trainer_utils.keras2_argument_aliases(nb_epoch="epochs", stacklevel=3)
     @_distributed.distributed_loop("fit")
     @trainer_utils.with_loop_state
     def fit(

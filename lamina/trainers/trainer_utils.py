@@ -213,3 +213,38 @@ def with_loop_state(method):
                     state[key] = value
 
     return run
+
+
+def keras2_argument_aliases(stacklevel=2, **aliases):
+    """Accept Keras 2's old keyword names (``nb_epoch=`` for ``epochs=``) with a warning, as it did.
+
+    Args:
+        stacklevel: Where the warning points: 2 is the caller of the decorated method, one more
+            for each wrapper put outside this one.
+        **aliases: Old name -> current name.
+
+    Returns:
+        A decorator for a loop method: renamed arguments reach it under their current name; an
+        argument given under both names raises a ``TypeError``.
+    """
+
+    def decorate(method):
+        @functools.wraps(method)
+        def run(self, *args, **kwargs):
+            for old, new in aliases.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(
+                            f"`{method.__name__}` received both `{old}` (its Keras 2 name) and "
+                            f"`{new}`; pass only `{new}`."
+                        )
+                    warnings.warn(
+                        f"The `{old}` argument in `{method.__name__}` has been renamed `{new}`.",
+                        stacklevel=stacklevel,
+                    )
+                    kwargs[new] = kwargs.pop(old)
+            return method(self, *args, **kwargs)
+
+        return run
+
+    return decorate

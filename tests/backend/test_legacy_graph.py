@@ -99,6 +99,16 @@ def test_gradients_of_input_tensor_and_non_scalar_loss_and_second_order():
     assert K.gradients(torch.ones(()), [x]) == [None]
 
 
+def test_gradients_while_recording_is_off_says_why():
+    # A Lambda calling K.gradients inside predict/validation (mnist_swwae's `getwhere`).
+    v = K.variable(np.ones(3))
+    with torch.no_grad():
+        loss = K.sum(K.square(v))
+        with pytest.raises(RuntimeError, match="gradient recording is off.*predict"):
+            K.gradients(loss, [v])
+    assert K.gradients(torch.ones(()), [v]) == [None]  # still None when merely not connected
+
+
 def test_gradients_refuses_symbolic_tensors():
     x = K.placeholder(shape=(None, 3))
     with pytest.raises(ValueError, match="eager `loss`"):

@@ -150,6 +150,9 @@ def _compiled(metrics):
         ("mean_absolute_error", [lamina.metrics.MeanAbsoluteError()], "min"),
         ("val_auc", [lamina.metrics.AUC()], "max"),
         ("val_precision", [lamina.metrics.Precision()], "max"),
+        # Keras 2's rule for names no compiled metric claims (its scripts monitor "val_acc").
+        ("val_acc", None, "max"),
+        ("val_top_acc", ["accuracy"], "max"),
     ],
 )
 def test_auto_mode_direction(monitor, metrics, direction):

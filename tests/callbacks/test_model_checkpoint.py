@@ -149,13 +149,30 @@ def test_initial_value_threshold_blocks_worse_models(tmp_path):
     [
         (dict(filepath="m.keras", save_freq="batch"), "Unrecognized save_freq: batch. Expected save_freq are 'epoch' or integer"),
         (dict(filepath="m.keras", save_weights_only=True), "must end in `.weights.h5`"),
-        (dict(filepath="m.h5"), "must end in `.keras`"),
-        (dict(filepath="m.weights.h5"), "must end in `.keras`"),
+        (dict(filepath="m.ckpt"), "must end in `.keras`"),
+        (dict(filepath="m.weights.h5"), "`.weights.h5` needs `save_weights_only=True`"),
+        (dict(filepath="m.ckpt", save_weights_only=True), "must end in `.weights.h5`"),
     ],
 )
 def test_invalid_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ModelCheckpoint(**kwargs)
+
+
+@pytest.mark.parametrize("weights_only", [False, True])
+def test_legacy_h5_filepath(tmp_path, weights_only):
+    # Keras 2 scripts checkpoint to `model.{epoch:03d}.h5`; the file is Keras 2's HDF5 layout.
+    model = tiny_model(lamina)
+    path = str(tmp_path / "m.{epoch:03d}.h5")
+    _fit(model, [ModelCheckpoint(path, save_weights_only=weights_only)], epochs=2)
+    assert sorted(os.listdir(tmp_path)) == ["m.001.h5", "m.002.h5"]
+    x, _ = regression_data(4)
+    if weights_only:
+        restored = tiny_model(lamina)
+        restored.load_weights(str(tmp_path / "m.002.h5"))
+    else:
+        restored = lamina.models.load_model(str(tmp_path / "m.002.h5"))
+    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
 
 
 def test_unknown_format_field(tmp_path):

@@ -67,3 +67,11 @@ def test_merge_subclass_may_take_masks_too():
 
     out = MaskedSum()([np.ones((2, 2), "float32"), np.ones((2, 2), "float32")])
     np.testing.assert_array_equal(K.convert_to_numpy(out), np.full((2, 2), 2.0))
+
+
+def test_keras2_vis_utils_path():
+    # `from keras.utils.vis_utils import plot_model` in Keras 2 scripts.
+    from lamina.utils import model_visualization
+    from lamina.utils.vis_utils import model_to_dot, plot_model
+
+    assert plot_model is model_visualization.plot_model and model_to_dot is model_visualization.model_to_dot

@@ -236,3 +236,13 @@ def test_reduction_metrics_match_oracle(oracle, rng, name):
         theirs.update_state(values, sample_weight=sw)
         _close(ours.result(), theirs.result(), f"{name} values {np.shape(values)} weights {np.shape(sw)}")
     assert [v.path for v in ours.variables] == [v.path for v in theirs.variables]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", ["categorical_accuracy", "top_k_categorical_accuracy"])
+def test_boolean_one_hot_labels_match_oracle(oracle, rng, name):
+    # Keras 2 scripts build one-hot targets with `np.zeros(..., dtype=bool)`.
+    y_true = np.eye(C, dtype=bool)[rng.integers(0, C, (N, 3))]
+    y_pred = rng.random((N, 3, C)).astype("float32")
+    expected = np.asarray(getattr(oracle.metrics, name)(y_true, y_pred))
+    np.testing.assert_allclose(np.asarray(getattr(lm, name)(y_true, y_pred)), expected)

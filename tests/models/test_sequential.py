@@ -88,3 +88,17 @@ def test_nested_sequential_and_trainable():
     assert outer.output_shape == (None, 1)
     inner.trainable = False
     assert len(outer.trainable_weights) == 2 and len(outer.non_trainable_weights) == 2
+
+
+def test_keras2_predict_classes_and_predict_proba():
+    x = np.random.rand(6, 4).astype("float32")
+    softmax = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(3, activation="softmax")])
+    np.testing.assert_array_equal(softmax.predict_classes(x), softmax.predict(x, verbose=0).argmax(-1))
+    sigmoid = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(1, activation="sigmoid")])
+    classes = sigmoid.predict_classes(x)
+    assert classes.dtype == np.int32 and classes.shape == (6, 1)
+    np.testing.assert_array_equal(classes, (sigmoid.predict(x, verbose=0) > 0.5).astype("int32"))
+    np.testing.assert_allclose(softmax.predict_proba(x), softmax.predict(x, verbose=0))
+    linear = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(2, bias_initializer="ones")])
+    with pytest.warns(UserWarning, match="invalid probability values"):
+        linear.predict_proba(x + 10)

@@ -195,6 +195,14 @@ def gradients(loss, variables):
             "`requires_grad_()`) or weights, not from symbolic Keras tensors."
         )
     variables = _as_list(variables)
+    if isinstance(loss, torch.Tensor) and not loss.requires_grad and not torch.is_grad_enabled():
+        # Keras 2 graphs could be differentiated anywhere; eager torch records nothing while
+        # gradients are off, so answering None would look like "not connected".
+        raise RuntimeError(
+            "`gradients` was called while gradient recording is off (inside `predict`, "
+            "`evaluate`, validation or `torch.no_grad()`), so no graph links `loss` to "
+            "`variables`. Call it in a training step, or compute the quantity without gradients."
+        )
     if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
         return [None] * len(variables)
     wanted = [i for i, v in enumerate(variables) if isinstance(v, torch.Tensor) and v.requires_grad]

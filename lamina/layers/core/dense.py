@@ -8,6 +8,7 @@ from lamina.layers._quantization import check_lora_arguments
 from lamina.layers.core._dense_quantization import DenseQuantization
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
+from lamina.ops._utils import is_int
 from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
 
@@ -71,11 +72,13 @@ class Dense(DenseQuantization, Layer):
     ):
         check_lora_arguments(lora_rank, lora_alpha)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+        # numpy integers are accepted as Keras 2 did (`Dense(np.max(y) + 1)` is common).
+        if not is_int(units) or units <= 0:
             raise ValueError(
                 f"Received an invalid value for `units`, expected a positive integer. Received: "
                 f"units={units!r}"
             )
+        units = int(units)
         if self.quantization_mode not in (None, "int8", "int4", "float8", "gptq", "awq"):
             raise ValueError(
                 f"Dense layer '{self.name}': quantization mode '{self.quantization_mode}' is not "

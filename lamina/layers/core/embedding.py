@@ -7,6 +7,7 @@ from lamina.backend.dtypes import to_torch_dtype
 from lamina.layers._quantization import check_lora_arguments
 from lamina.layers.core._embedding_quantization import EmbeddingQuantization
 from lamina.layers.layer import Layer
+from lamina.ops._utils import is_int
 from lamina.saving import serialization_lib
 from lamina.saving.object_registration import register_builtin
 from lamina.utils.index_errors import out_of_range
@@ -35,11 +36,13 @@ def _standardize_config(config, name):
 
 
 def _check_positive_int(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+    # numpy integers are accepted as Keras 2 did (`np.max(y) + 1` as a vocabulary size).
+    if not is_int(value) or value <= 0:
         raise ValueError(
             f"Argument `{name}` must be a positive integer. Received: {name}={value!r} "
             f"(of type {type(value).__name__})"
         )
+    return int(value)
 
 
 @register_builtin("keras.layers")
@@ -95,8 +98,8 @@ class Embedding(EmbeddingQuantization, Layer):
         input_length=None,
         **kwargs,
     ):
-        _check_positive_int("input_dim", input_dim)
-        _check_positive_int("output_dim", output_dim)
+        input_dim = _check_positive_int("input_dim", input_dim)
+        output_dim = _check_positive_int("output_dim", output_dim)
         lora_alpha = kwargs.pop("lora_alpha", None)
         check_lora_arguments(lora_rank, lora_alpha)
         quantization_config = kwargs.pop("quantization_config", None)

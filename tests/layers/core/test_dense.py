@@ -87,3 +87,14 @@ def test_dense_passes_mask_through():
     x._keras_mask = torch.tensor([[True, True, False], [True, False, False]])
     y = layers.Dense(2)(x)
     assert torch.equal(y._keras_mask, x._keras_mask)
+
+
+def test_numpy_integer_units_accepted_as_keras2():
+    # Keras 2 scripts size the output layer with `np.max(y_train) + 1` (a numpy integer).
+    layer = layers.Dense(np.int64(3))
+    assert type(layer.units) is int and layer.get_config()["units"] == 3
+    assert tuple(layer(np.zeros((2, 4), "float32")).shape) == (2, 3)
+    with pytest.raises(ValueError, match="units"):
+        layers.Dense(3.0)
+    with pytest.raises(ValueError, match="units"):
+        layers.Dense(np.int32(0))

@@ -156,3 +156,10 @@ def test_out_of_range_index_names_the_layer_the_value_and_the_range(index):
     layer = Embedding(3, 2, name="tokens")
     with pytest.raises(ValueError, match=rf"Embedding layer 'tokens'.*indices \[{index}\].*\[0, 3\)"):
         layer(np.array([[0, index, 1]]))
+
+
+def test_numpy_integer_sizes_accepted_as_keras2():
+    layer = Embedding(np.int64(7), np.int32(2))
+    assert (type(layer.input_dim), type(layer.output_dim)) == (int, int)
+    assert layer.get_config()["input_dim"] == 7
+    assert tuple(layer(np.array([[1, 6]])).shape) == (1, 2, 2)
