@@ -14,7 +14,8 @@ from lamina.utils import io_utils
 
 @register_builtin("keras.callbacks")
 class ModelCheckpoint(MonitorCallback):
-    """Save the model (``.keras``) or its weights (``.weights.h5``) at some frequency.
+    """Save the model (``.keras`` or legacy ``.h5``) or its weights (``.weights.h5``) at some
+    frequency.
 
     Every file is written atomically (to a temporary file renamed into place), so an interrupted
     save never leaves a truncated checkpoint behind.
@@ -25,7 +26,8 @@ class ModelCheckpoint(MonitorCallback):
             ``save_freq`` batches) and the keys of the logs, e.g.
             ``"weights.{epoch:02d}-{val_loss:.2f}.keras"``. It must end in ``.weights.h5`` (or
             ``.weights.dcp``, a sharded checkpoint folder of a ``ModelParallel`` model) when
-            ``save_weights_only=True`` and in ``.keras`` otherwise. Missing folders are created.
+            ``save_weights_only=True`` and in ``.keras`` (or ``.h5``, the legacy HDF5 model
+            file) otherwise. Missing folders are created.
         monitor: Quantity compared when ``save_best_only=True``. Defaults to ``"val_loss"``.
         verbose: ``0`` is silent, ``1`` prints a message when the callback saves or skips.
         save_best_only: Save only when the monitored quantity improves on the best seen. With a
@@ -80,10 +82,11 @@ class ModelCheckpoint(MonitorCallback):
                     "`.weights.dcp` (a sharded checkpoint folder). Received: "
                     f"filepath={self.filepath}"
                 )
-        elif not self.filepath.endswith(".keras"):
+        elif not self.filepath.endswith((".keras", ".h5")):
+            # `.h5` is the legacy whole-model HDF5 file `model.save` writes (Keras 2 programs).
             raise ValueError(
-                "The filepath provided must end in `.keras` (Keras model format; the legacy "
-                f"`.h5` model format is not supported). Received: filepath={self.filepath}"
+                "The filepath provided must end in `.keras` (Keras model format). Received: "
+                f"filepath={self.filepath}"
             )
 
     def on_epoch_begin(self, epoch, logs=None):

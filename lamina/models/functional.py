@@ -176,6 +176,10 @@ class Functional(SymbolicLossesAPI, Model):
     def compute_mask(self, inputs, previous_mask=None):
         return None
 
+    def get_build_config(self):
+        # Keras records the shape a functional model was "built" with at construction: none.
+        return {"input_shape": None}
+
     def get_config(self):
         from lamina.models.functional_config import functional_config
 
