@@ -207,3 +207,59 @@ def test_nested_entries_carry_build_and_compile_configs():
     x = lamina.Input((4,), name="x")
     entry = next(l for l in lamina.Model(x, inner(x)).get_config()["layers"] if l["name"] == "inner")
     assert entry["compile_config"]["loss"] == "mse"
+
+
+def _cloning_trace(k, model, recursive, with_call_function):
+    seen, called = [], []
+
+    def clone_function(layer):
+        seen.append(layer.name)
+        return layer.__class__.from_config(layer.get_config())
+
+    def call_function(layer, *args, **kwargs):
+        called.append(layer.name)
+        return layer(*args, **kwargs)
+
+    clone = k.models.clone_model(
+        model,
+        clone_function=clone_function,
+        call_function=call_function if with_call_function else None,
+        recursive=recursive,
+    )
+    return clone, seen, called
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("recursive", [False, True])
+@pytest.mark.parametrize("shape", ["two_deep", "shared_twice", "sequential_in_functional"])
+def test_clone_function_sees_the_layers_keras_gives_it(oracle, shape, recursive):
+    build, n_inputs = SHAPES[shape]
+    with_call = shape != "sequential_in_functional" or not recursive
+    ours, our_seen, our_called = _cloning_trace(lamina, build(lamina), recursive, with_call)
+    theirs, their_seen, their_called = _cloning_trace(oracle, build(oracle), recursive, with_call)
+    assert our_seen == their_seen
+    assert our_called == their_called
+    assert _json(ours.get_config()) == _json(theirs.get_config())
+
+
+def test_clone_keeps_sharing_and_compile_and_takes_input_tensors():
+    model = _shared_twice(lamina)
+    model.compile(optimizer="adam", loss="mse")
+    clone = lamina.models.clone_model(model)
+    assert [l.name for l in clone.layers] == [l.name for l in model.layers]
+    assert clone.get_layer("inner") is not model.get_layer("inner")
+    assert len(clone.get_layer("inner")._inbound_nodes) == 2
+    assert clone.compiled and clone.get_compile_config()["loss"] == "mse"
+    a, b = lamina.Input((4,), name="na"), lamina.Input((4,), name="nb")
+    rebuilt = lamina.models.clone_model(model, input_tensors=[a, b])
+    assert rebuilt.inputs[0] is a and rebuilt.inputs[1] is b
+
+
+def test_clone_model_argument_errors():
+    seq = _sequential_in_functional(lamina).get_layer("seq")
+    with pytest.raises(ValueError, match="`call_function` argument is not supported with Sequential"):
+        lamina.models.clone_model(seq, call_function=lambda layer, *a, **k: layer(*a, **k))
+    with pytest.raises(ValueError, match="Unexpected keyword argument"):
+        lamina.models.clone_model(seq, deep=True)
+    with pytest.raises(ValueError, match="must be KerasTensors"):
+        lamina.models.clone_model(_functional_in_functional(lamina), input_tensors=[np.zeros((1, 4))])
