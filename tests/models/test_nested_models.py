@@ -263,3 +263,17 @@ def test_clone_model_argument_errors():
         lamina.models.clone_model(seq, deep=True)
     with pytest.raises(ValueError, match="must be KerasTensors"):
         lamina.models.clone_model(_functional_in_functional(lamina), input_tensors=[np.zeros((1, 4))])
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("shape", ["shared_twice", "two_deep", "sequential_in_functional"])
+def test_json_moves_between_keras_and_lamina(oracle, shape):
+    build, n_inputs = SHAPES[shape]
+    ref, model = build(oracle), build(lamina)
+    from_keras = lamina.models.model_from_json(ref.to_json())
+    assert _json(from_keras.get_config()) == _json(ref.get_config())
+    from_lamina = oracle.models.model_from_json(model.to_json())
+    assert _json(from_lamina.get_config()) == _json(ref.get_config())
+    from_lamina.set_weights(model.get_weights())
+    x = _data(n_inputs)
+    _assert_same(from_lamina(x), model(x))
