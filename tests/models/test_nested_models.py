@@ -277,3 +277,16 @@ def test_json_moves_between_keras_and_lamina(oracle, shape):
     from_lamina.set_weights(model.get_weights())
     x = _data(n_inputs)
     _assert_same(from_lamina(x), model(x))
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("shape", ["shared_twice", "two_deep", "sequential_in_functional"])
+def test_legacy_h5_files_both_ways(oracle, shape, tmp_path):
+    # What `ModelCheckpoint("best.h5")` writes for a model holding models.
+    build, n_inputs = SHAPES[shape]
+    ref, model = build(oracle), build(lamina)
+    ref.save(tmp_path / "k.h5")
+    model.save(tmp_path / "l.h5")
+    x = _data(n_inputs)
+    _assert_same(lamina.models.load_model(tmp_path / "k.h5")(x), ref(x))
+    _assert_same(oracle.models.load_model(tmp_path / "l.h5")(x), model(x))
