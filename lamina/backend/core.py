@@ -41,6 +41,10 @@ def convert_to_tensor(x, dtype=None, device=None):
         elif arr.dtype.kind in "OUS":
             raise TypeError(f"Cannot convert {type(x).__name__} of dtype {arr.dtype} to a tensor.")
         x = arr
+    if isinstance(x, np.ndarray) and x.dtype.kind in "iufb" and not x.flags.writeable:
+        # A read-only buffer (`np.asarray` of a PIL image, a memory map): torch would warn and
+        # could share it; the tensor gets its own copy instead.
+        x = np.array(x)
     if isinstance(x, np.ndarray) and x.dtype.kind in "iufb" and x.flags.writeable:
         # ascontiguousarray would turn a 0-d array into shape (1,).
         t = torch.from_numpy(x if x.ndim == 0 else np.ascontiguousarray(x))

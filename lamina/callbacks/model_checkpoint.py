@@ -14,7 +14,8 @@ from lamina.utils import io_utils
 
 @register_builtin("keras.callbacks")
 class ModelCheckpoint(MonitorCallback):
-    """Save the model (``.keras``) or its weights (``.weights.h5``) at some frequency.
+    """Save the model (``.keras`` or legacy ``.h5``) or its weights (``.weights.h5``) at some
+    frequency.
 
     Every file is written atomically (to a temporary file renamed into place), so an interrupted
     save never leaves a truncated checkpoint behind.
@@ -80,17 +81,16 @@ class ModelCheckpoint(MonitorCallback):
             if not self.filepath.endswith((".weights.h5", ".weights.dcp", ".h5", ".hdf5")):
                 raise ValueError(
                     "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath "
-                    "provided must end in `.weights.h5` (Keras weights format), in "
-                    "`.weights.dcp` (a sharded checkpoint folder) or in `.h5` / `.hdf5` (the "
-                    f"legacy Keras 2 weights file). Received: filepath={self.filepath}"
+                    "provided must end in `.weights.h5` (Keras weights format), or in "
+                    "`.weights.dcp` (a sharded checkpoint folder). Received: "
+                    f"filepath={self.filepath}"
                 )
-        elif self.filepath.endswith(".weights.h5") or not self.filepath.endswith(
-            (".keras", ".h5", ".hdf5")
-        ):
+        elif not self.filepath.endswith((".keras", ".h5", ".hdf5")):
+            # `.h5` / `.hdf5`: the legacy whole-model HDF5 file `model.save` writes (Keras 2
+            # programs). Keras's message otherwise.
             raise ValueError(
-                "The filepath provided must end in `.keras` (Keras model format), or in `.h5` / "
-                "`.hdf5` (the legacy Keras 2 model file); `.weights.h5` needs "
-                f"`save_weights_only=True`. Received: filepath={self.filepath}"
+                "The filepath provided must end in `.keras` (Keras model format). Received: "
+                f"filepath={self.filepath}"
             )
 
     def on_epoch_begin(self, epoch, logs=None):

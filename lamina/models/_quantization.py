@@ -16,6 +16,14 @@ def _selected(layer, filters):
     return bool(filters(layer))
 
 
+def _path_prefix(layer):
+    """The ``.../layer_name`` part of the layer's variable paths, or ``None`` without variables."""
+    for v in layer._own_variables:
+        if v.path.endswith(f"/{v.name}"):
+            return v.path[: -len(v.name) - 1]
+    return None
+
+
 class ModelQuantization:
     """Quantization members of ``Model`` (and so of ``Sequential`` and functional models)."""
 
@@ -85,11 +93,17 @@ class ModelQuantization:
         for layer in candidates:
             if not _selected(layer, filters) or len(layer._flatten_layers()) != 1:
                 continue
+            prefix = _path_prefix(layer)
             try:
                 layer.quantize(mode, type_check=type_check, config=config)
                 changed = True
             except NotImplementedError as e:
                 warnings.warn(str(e), stacklevel=2)
+            if prefix is not None:
+                # The quantized variables keep the layer's place in the model, as in Keras
+                # ("sequential/dense/kernel", not "dense/kernel").
+                for v in layer._own_variables:
+                    v.path = f"{prefix}/{v.name}"
         if structure is not None:
             _calibrated_quantization.calibrate(
                 resolved.mode, resolved, structure, lambda layer: _selected(layer, filters)

@@ -131,7 +131,7 @@ class Functional(SymbolicLossesAPI, Model):
                     x._keras_mask = m
         values = dict(zip(self._input_ids, flat))
         for step in self._plan:
-            step.run(values)
+            step.run(values, training)
         return tree.pack_sequence_as(self._outputs_struct, [values[i] for i in self._output_ids])
 
     def _flatten_call_inputs(self, inputs):
@@ -182,6 +182,10 @@ class Functional(SymbolicLossesAPI, Model):
     def compute_mask(self, inputs, previous_mask=None):
         return None
 
+    def get_build_config(self):
+        # Keras records the shape a functional model was "built" with at construction: none.
+        return {"input_shape": None}
+
     def get_config(self):
         from lamina.models.functional_config import functional_config
 
@@ -197,13 +201,17 @@ class Functional(SymbolicLossesAPI, Model):
 class _PlanStep:
     """One node of the graph, ready to run against a dict of computed values."""
 
-    __slots__ = ("layer", "args", "kwargs", "simple_id", "output_ids", "output_struct", "node")
+    __slots__ = ("layer", "args", "kwargs", "simple_id", "output_ids", "output_struct", "node", "fixed_training")
 
     def __init__(self, node):
         self.node = node
         self.layer = node.layer
         self.args = node.call_args
         self.kwargs = node.call_kwargs
+        # A `training` value recorded in the graph (`Dropout()(x, training=False)`, or the
+        # `training=False` Keras writes for Dropout's default) yields, as in Keras 3, to the
+        # model's own `training` when that is given.
+        self.fixed_training = "training" in self.kwargs
         has_kw_tensors = any(symbolic.is_keras_tensor(v) for v in tree.flatten(self.kwargs))
         if len(self.args) == 1 and symbolic.is_keras_tensor(self.args[0]) and not has_kw_tensors:
             self.simple_id = id(self.args[0])
@@ -220,11 +228,14 @@ class _PlanStep:
         kwargs = {k: tree.map_structure(get, v) for k, v in self.kwargs.items()}
         return args, kwargs
 
-    def run(self, values):
-        if self.simple_id is not None:
+    def run(self, values, training=None):
+        overridden = self.fixed_training and training is not None
+        if self.simple_id is not None and not overridden:
             out = self.layer(values[self.simple_id], **self.kwargs)
         else:
             args, kwargs = self._resolve(values)
+            if overridden:
+                kwargs["training"] = training
             out = self.layer(*args, **kwargs)
         if len(self.output_ids) == 1:
             values[self.output_ids[0]] = tree.flatten(out)[0] if not isinstance(out, torch.Tensor) else out

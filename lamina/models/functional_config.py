@@ -3,6 +3,9 @@
 Each layer entry carries its ``inbound_nodes``: the call arguments with every symbolic tensor
 written as ``{"class_name": "__keras_tensor__", "config": {"shape", "dtype", "keras_history":
 [layer_name, node_index, tensor_index]}}``. Node indices count only the nodes inside this model.
+Keras numbers a nested functional model's calls from 1 in ``input_layers`` / ``output_layers``
+(it reserves 0 for the model's own construction) but from 0 inside ``inbound_nodes``; both
+files follow that, so nested models move between Keras and Lamina.
 Other constants in the call arguments (slices and ``...`` of ``x[1:, ...]``, tensors and arrays of
 ``x @ w``) are written as Keras writes them (``__slice__``, ``__ellipsis__``, ``__tensor__``,
 ``__numpy__``).
@@ -16,11 +19,12 @@ from lamina.backend.dtypes import standardize_dtype
 from lamina.backend import symbolic
 from lamina.layers.core import keras_op_nodes
 from lamina.saving import serialization_lib
+from lamina.utils import tree
 
 
 def _model_node_index(model):
     """Map id(node) -> index among the nodes of that layer that belong to this model."""
-    index, per_layer = {}, {}
+    index = {}
     in_model = {id(n) for n in model._nodes}
     for layer in model._operations:
         i = 0
@@ -28,7 +32,6 @@ def _model_node_index(model):
             if id(node) in in_model:
                 index[id(node)] = i
                 i += 1
-        per_layer[layer.name] = i
     return index
 
 
@@ -36,6 +39,45 @@ def _tensor_ref(t, node_index):
     layer, node_i, tensor_i = t._keras_history
     node = layer._inbound_nodes[node_i]
     return [layer.name, node_index.get(id(node), 0), tensor_i]
+
+
+def _io_ref(t, node_index):
+    """A model input/output reference: Keras counts a nested functional model's calls from 1."""
+    ref = _tensor_ref(t, node_index)
+    if _is_functional(t._keras_history[0]):
+        ref[1] += 1
+    return ref
+
+
+def _is_functional(layer):
+    from lamina.models.functional import Functional
+
+    return isinstance(layer, Functional)
+
+
+def _node_kwargs(node):
+    """The call's keyword arguments as Keras records them.
+
+    Keras fills a model's ``mask`` argument at every call (``None`` per input tensor when the
+    inputs carry no mask) and writes it into the node; Lamina's call leaves it out. Written
+    here for nested models only, whose ``call`` takes ``mask`` in both libraries.
+    """
+    kwargs = dict(node.call_kwargs)
+    if (
+        "mask" not in kwargs
+        and getattr(node.layer, "_is_model", False)
+        and _is_graph_model(node.layer)
+        and len(node.call_args) == 1
+        and not any(symbolic.is_keras_tensor(v) for v in tree.flatten(kwargs))
+    ):
+        kwargs["mask"] = tree.map_structure(lambda _: None, node.call_args[0])
+    return kwargs
+
+
+def _is_graph_model(layer):
+    from lamina.models.sequential import Sequential
+
+    return _is_functional(layer) or isinstance(layer, Sequential)
 
 
 def functional_config(model):
@@ -66,7 +108,7 @@ def functional_config(model):
         entry["inbound_nodes"] = [
             {
                 "args": [encode(a) for a in node.call_args],
-                "kwargs": {k: encode(v) for k, v in node.call_kwargs.items()},
+                "kwargs": {k: encode(v) for k, v in _node_kwargs(node).items()},
             }
             for node in layer._inbound_nodes
             if id(node) in in_model and not node.is_input
@@ -75,10 +117,10 @@ def functional_config(model):
 
     def refs(struct):
         if isinstance(struct, dict):
-            return {k: _tensor_ref(v, node_index) for k, v in struct.items()}
+            return {k: _io_ref(v, node_index) for k, v in struct.items()}
         if isinstance(struct, (list, tuple)):
-            return [_tensor_ref(t, node_index) for t in struct]
-        return _tensor_ref(struct, node_index)
+            return [_io_ref(t, node_index) for t in struct]
+        return _io_ref(struct, node_index)
 
     config = {
         "name": model.name,
@@ -155,7 +197,11 @@ def functional_from_config(cls, config, custom_objects=None):
             return {k: resolve(v) for k, v in ref.items()}
         if ref and isinstance(ref[0], (list, tuple)):
             return [resolve(r) for r in ref]
-        return outputs_of(*ref)
+        name, node_i, tensor_i = ref
+        if _is_functional(created[name]) and node_i > 0:
+            # Keras's 1-based count of a nested model's calls; 0 is what earlier Lamina wrote.
+            node_i -= 1
+        return outputs_of(name, node_i, tensor_i)
 
     inputs = resolve(config["input_layers"])
     outputs = resolve(config["output_layers"])

@@ -40,7 +40,7 @@ class _AddLossStep:
         self.model = model
         self.tensor_id = id(tensor)
 
-    def run(self, values):
+    def run(self, values, training=None):
         self.model.add_loss(values[self.tensor_id])
 
     def run_symbolic(self, values):
@@ -58,7 +58,7 @@ class _AddMetricStep:
         self.metric = metric
         self.tensor_id = id(tensor)
 
-    def run(self, values):
+    def run(self, values, training=None):
         self.metric.update_state(values[self.tensor_id])
 
     def run_symbolic(self, values):

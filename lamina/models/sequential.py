@@ -16,8 +16,8 @@ from lamina.saving.object_registration import register_builtin
 from lamina.utils import tree
 
 
-@register_builtin("keras")
 @register_builtin("keras.models")
+@register_builtin("keras")
 class Sequential(SymbolicLossesAPI, Model):
     """A linear stack of layers.
 
@@ -286,6 +286,11 @@ class Sequential(SymbolicLossesAPI, Model):
 
     def compute_mask(self, inputs, previous_mask=None):
         return None
+
+    def get_build_config(self):
+        if self._graph is None:
+            return None
+        return {"input_shape": self._graph[0].shape}
 
     def get_config(self):
         layer_configs = []

@@ -78,7 +78,8 @@ def _save_model(model, filepath, zipped, include_optimizer=True):
             f"Received: filepath={filepath!r}"
         )
     config = serialization_lib.serialize_keras_object(model)
-    compile_config = model.get_compile_config() if getattr(model, "compiled", False) else None
+    # Keras writes an empty dict for a model that was never compiled.
+    compile_config = model.get_compile_config() if getattr(model, "compiled", False) else {}
     config["compile_config"] = compile_config
     metadata = {
         "keras_version": KERAS_VERSION,

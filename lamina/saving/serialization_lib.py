@@ -109,6 +109,10 @@ def serialize_keras_object(obj):
         build = build_config()
         if build is not None:
             result["build_config"] = _plain(build)
+    compile_config = getattr(obj, "get_compile_config", None)
+    if compile_config is not None:
+        # Models (a model nested in another one included) carry their compile arguments.
+        result["compile_config"] = _plain(compile_config())
     return result
 
 

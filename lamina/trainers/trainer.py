@@ -575,4 +575,5 @@ class Trainer(TrainerAPI, OnBatchAPI):
         return values[0] if len(values) == 1 else values
 
     def get_compile_config(self):
-        return getattr(self, "_compile_config", None)
+        # An empty dict when not compiled, as in Keras (files write it for nested models too).
+        return getattr(self, "_compile_config", None) or {}

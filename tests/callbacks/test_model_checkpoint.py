@@ -20,6 +20,11 @@ CONFIGS = [
     dict(filepath="m-{epoch}.keras", save_best_only=True, monitor="loss", mode="max"),
     dict(filepath="m-{epoch}-{batch}.keras", save_freq=3),
     dict(filepath="m-{epoch}-{batch}-{loss:.3f}.weights.h5", save_freq=5, save_weights_only=True),
+    # Legacy whole-model HDF5 files, as Keras 2 programs name them.
+    dict(filepath="w.{epoch:02d}-{val_loss:.2f}.h5"),
+    dict(filepath="best.h5", save_best_only=True),
+    dict(filepath="m-{epoch}-{batch}.h5", save_freq=3),
+    dict(filepath="m.weights.h5", save_best_only=True, monitor="val_acc", mode="max"),
 ]
 
 
@@ -150,7 +155,7 @@ def test_initial_value_threshold_blocks_worse_models(tmp_path):
         (dict(filepath="m.keras", save_freq="batch"), "Unrecognized save_freq: batch. Expected save_freq are 'epoch' or integer"),
         (dict(filepath="m.keras", save_weights_only=True), "must end in `.weights.h5`"),
         (dict(filepath="m.ckpt"), "must end in `.keras`"),
-        (dict(filepath="m.weights.h5"), "`.weights.h5` needs `save_weights_only=True`"),
+        (dict(filepath="ckpt/"), "must end in `.keras`"),
         (dict(filepath="m.ckpt", save_weights_only=True), "must end in `.weights.h5`"),
     ],
 )
@@ -173,6 +178,69 @@ def test_legacy_h5_filepath(tmp_path, weights_only):
     else:
         restored = lamina.models.load_model(str(tmp_path / "m.002.h5"))
     np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(filepath="m.pt"), dict(filepath="ckpt/"), dict(filepath="m.keras", save_weights_only=True)],
+    ids=lambda k: k["filepath"],
+)
+def test_refused_filepaths_say_what_keras_says(oracle, kwargs):
+    with pytest.raises(ValueError) as theirs:
+        oracle.callbacks.ModelCheckpoint(**kwargs)
+    with pytest.raises(ValueError) as ours:
+        ModelCheckpoint(**kwargs)
+    # Lamina also names its sharded `.weights.dcp` folders; the rest is Keras's sentence.
+    assert str(ours.value).replace(", or in `.weights.dcp` (a sharded checkpoint folder)", "") == str(theirs.value)
+
+
+def test_h5_checkpoints_are_whole_models(tmp_path):
+    model = tiny_model(lamina)
+    history = _fit(model, [ModelCheckpoint(tmp_path / "w.{epoch:02d}-{val_loss:.2f}.h5")])
+    expected = [f"w.{e + 1:02d}-{v:.2f}.h5" for e, v in enumerate(history.history["val_loss"])]
+    assert sorted(os.listdir(tmp_path)) == expected
+    restored = lamina.models.load_model(tmp_path / expected[-1])
+    assert restored.optimizer is not None and type(restored.optimizer) is type(model.optimizer)
+    x, _ = regression_data(4)
+    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def _keras2_best_h5_program(keras, folder):
+    """A Keras 2-era script: keep the best model in `best.h5`, then load it for prediction."""
+    x, y = regression_data(24, seed=3)
+    model = keras.Sequential([keras.layers.Dense(4, activation="tanh", input_shape=(3,)), keras.layers.Dense(1)])
+    model.set_weights(initial_weights())
+    # Keras 3.15 cannot read back its own `.h5` file compiled with the alias "mse".
+    model.compile(optimizer=keras.optimizers.Adam(0.3), loss="mean_squared_error")
+    best = keras.callbacks.ModelCheckpoint(os.path.join(folder, "best.h5"), monitor="val_loss", save_best_only=True)
+    history = model.fit(
+        x[:16], y[:16], batch_size=4, epochs=6, shuffle=False, verbose=0,
+        validation_data=(x[16:], y[16:]), callbacks=[best],
+    )
+    loaded = keras.models.load_model(os.path.join(folder, "best.h5"))
+    return model, loaded, history.history["val_loss"], x[16:], y[16:]
+
+
+def test_keras2_best_h5_program(tmp_path):
+    model, loaded, val_losses, x_val, y_val = _keras2_best_h5_program(lamina, str(tmp_path))
+    # The file holds the best epoch's model: evaluating it gives the best validation loss.
+    np.testing.assert_allclose(loaded.evaluate(x_val, y_val, verbose=0), min(val_losses), rtol=1e-5)
+
+
+@pytest.mark.oracle
+def test_keras2_best_h5_program_matches_keras(oracle, tmp_path):
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "theirs").mkdir()
+    _, ours, our_losses, x_val, _ = _keras2_best_h5_program(lamina, str(tmp_path / "ours"))
+    _, theirs, their_losses, _, _ = _keras2_best_h5_program(oracle, str(tmp_path / "theirs"))
+    np.testing.assert_allclose(our_losses, their_losses, rtol=1e-4)
+    np.testing.assert_allclose(ours.predict(x_val, verbose=0), theirs.predict(x_val, verbose=0), rtol=1e-4, atol=1e-5)
+    # Each library reads the other's checkpoint.
+    crossed = oracle.models.load_model(tmp_path / "ours" / "best.h5")
+    np.testing.assert_allclose(np.asarray(crossed.predict(x_val, verbose=0)), ours.predict(x_val, verbose=0), rtol=1e-5)
+    crossed = lamina.models.load_model(tmp_path / "theirs" / "best.h5")
+    np.testing.assert_allclose(crossed.predict(x_val, verbose=0), theirs.predict(x_val, verbose=0), rtol=1e-5)
 
 
 def test_unknown_format_field(tmp_path):

@@ -96,3 +96,13 @@ def test_float8_training_updates_scales():
     # The scale follows the history seen before the step: max / 448 after the first batch.
     np.testing.assert_allclose(dense.inputs_scale.item(), np.abs(x[:16]).max() / 448.0, rtol=1e-6)
     assert dense.outputs_grad_amax_history[0].item() > 0
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("mode", ["int8", "float8", "int4"])
+def test_quantized_variables_keep_their_model_paths(oracle, mode):
+    k, l, _ = _same_weights(oracle)
+    k.quantize(mode)
+    l.quantize(mode)
+    assert [v.path for v in l.weights] == [v.path for v in k.weights]
+    assert all(v.path.startswith(f"{l.name}/") for v in l.weights)

@@ -164,12 +164,14 @@ class Dense(DenseQuantization, Layer):
                 "bias_initializer": s(self.bias_initializer),
                 "kernel_regularizer": s(self.kernel_regularizer),
                 "bias_regularizer": s(self.bias_regularizer),
-                "activity_regularizer": s(self.activity_regularizer),
                 "kernel_constraint": s(self.kernel_constraint),
                 "bias_constraint": s(self.bias_constraint),
                 "quantization_config": s(self.quantization_config),
             }
         )
+        if self.activity_regularizer is not None:
+            # Keras's Dense writes the key only when it is set (its base Layer's rule).
+            config["activity_regularizer"] = s(self.activity_regularizer)
         if self.lora_rank:
             config["lora_rank"] = self.lora_rank
             config["lora_alpha"] = self.lora_alpha

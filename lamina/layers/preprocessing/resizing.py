@@ -5,6 +5,8 @@ from lamina.layers.preprocessing.base_image_preprocessing_layer import (
     is_number,
     validate_size,
 )
+from lamina.backend.core import convert_to_tensor
+from lamina.layers.preprocessing._resized_boxes import resize_bounding_boxes
 from lamina.ops.image import RESIZE_INTERPOLATIONS, resize
 from lamina.saving.object_registration import register_builtin
 
@@ -38,11 +40,16 @@ class Resizing(BaseImagePreprocessingLayer):
         fill_mode: Padding mode with ``pad_to_aspect_ratio=True``; only ``"constant"``.
         fill_value: Float, the padding value with ``pad_to_aspect_ratio=True``.
         antialias: Whether to low-pass filter when downsampling. Defaults to ``False``.
+        bounding_box_format: Format of the boxes (e.g. ``"xyxy"``, ``"yxyx"``) when the layer is
+            called on a dict ``{"images", "bounding_boxes", "segmentation_masks", "labels"}``:
+            boxes follow the resize (and the padding or crop) and are clipped to the new image,
+            masks are resized with ``"nearest"``, labels pass through.
         data_format: ``"channels_last"`` (default) or ``"channels_first"``.
 
     Input shape:
         3D (unbatched) or 4D (batched): ``(..., height, width, channels)`` in
-        ``"channels_last"`` format, ``(..., channels, height, width)`` in ``"channels_first"``.
+        ``"channels_last"`` format, ``(..., channels, height, width)`` in ``"channels_first"``;
+        or a dict holding such ``"images"``.
 
     Output shape:
         ``(..., target_height, target_width, channels)``, or
@@ -66,9 +73,11 @@ class Resizing(BaseImagePreprocessingLayer):
         fill_value=0.0,
         antialias=False,
         data_format=None,
+        bounding_box_format=None,
         **kwargs,
     ):
         super().__init__(data_format=data_format, **kwargs)
+        self.bounding_box_format = bounding_box_format
         self.height = validate_size(height, "height")
         self.width = validate_size(width, "width")
         if interpolation not in RESIZE_INTERPOLATIONS:
@@ -93,11 +102,16 @@ class Resizing(BaseImagePreprocessingLayer):
         self.antialias = bool(antialias)
 
     def call(self, inputs):
+        if isinstance(inputs, dict):
+            return self._resize_dict(inputs)
+        return self._resize(inputs, self.interpolation)
+
+    def _resize(self, inputs, interpolation):
         self._check_rank(inputs.shape)
         return resize(
             inputs,
             (self.height, self.width),
-            interpolation=self.interpolation,
+            interpolation=interpolation,
             antialias=self.antialias,
             crop_to_aspect_ratio=self.crop_to_aspect_ratio,
             pad_to_aspect_ratio=self.pad_to_aspect_ratio,
@@ -106,7 +120,39 @@ class Resizing(BaseImagePreprocessingLayer):
             data_format=self.data_format,
         )
 
+    def _resize_dict(self, data):
+        if "images" not in data:
+            raise ValueError(f"Layer '{self.name}' expected a dict with an 'images' entry. Received keys: {sorted(data)}")
+        images = convert_to_tensor(data["images"])
+        outputs = dict(data)
+        outputs["images"] = self._resize(images, self.interpolation)
+        if "segmentation_masks" in data:
+            outputs["segmentation_masks"] = self._resize(convert_to_tensor(data["segmentation_masks"]), "nearest")
+        if "bounding_boxes" in data:
+            if not self.bounding_box_format:
+                raise ValueError(
+                    "You passed an input with a 'bounding_boxes' key, but you didn't specify a bounding box "
+                    f"format. Pass a `bounding_box_format` argument to your {type(self).__name__} layer, "
+                    "e.g. `bounding_box_format='xyxy'`."
+                )
+            h_axis, w_axis = self._spatial_axes(images.dim())
+            mode = "pad" if self.pad_to_aspect_ratio else "crop" if self.crop_to_aspect_ratio else "stretch"
+            outputs["bounding_boxes"] = resize_bounding_boxes(
+                data["bounding_boxes"],
+                self.bounding_box_format,
+                (images.shape[h_axis], images.shape[w_axis]),
+                (self.height, self.width),
+                mode,
+            )
+        return outputs
+
     def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, dict):
+            shapes = dict(input_shape)
+            for key in ("images", "segmentation_masks"):
+                if key in shapes:
+                    shapes[key] = resized_shape(self, shapes[key], self.height, self.width)
+            return shapes
         return resized_shape(self, input_shape, self.height, self.width)
 
     def get_config(self):
@@ -123,4 +169,6 @@ class Resizing(BaseImagePreprocessingLayer):
                 "antialias": self.antialias,
             }
         )
+        if self.bounding_box_format is not None:
+            config["bounding_box_format"] = self.bounding_box_format
         return config
