@@ -92,7 +92,10 @@ class Functional(SymbolicLossesAPI, Model):
         for v in self._own_variables:
             v.path = f"{self.name}/{v.name}"
         for layer in self._direct_layers():
-            layer._refresh_paths(_build_scope(layer))
+            # A nested graph model fixed its layers' paths when it was made (Keras keeps
+            # "inner_dense/kernel", not "inner/inner_dense/kernel").
+            if not isinstance(layer, Functional):
+                layer._refresh_paths(_build_scope(layer))
 
     def _input_layers(self):
         return [t._keras_history[0] for t in self.inputs if t._keras_history is not None]
