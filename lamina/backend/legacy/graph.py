@@ -2,8 +2,8 @@
 helpers (name scopes, uids, sparse checks).
 
 ``K.function`` runs the functional graph between Keras tensors (as tf-keras 2.x does in eager
-mode, by building a ``Model``); ``K.gradients`` differentiates an *eager* loss with
-``torch.autograd``.
+mode, by building a ``Model``); ``K.gradients`` differentiates an eager loss with
+``torch.autograd``, and on a symbolic loss records a graph node that does so when the graph runs.
 """
 
 import contextlib
@@ -182,19 +182,38 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
 def gradients(loss, variables):
     """Gradients of ``loss`` (summed when it is not a scalar) with respect to ``variables``.
 
-    ``loss`` must be an eager tensor computed from the ``variables`` (weights, or tensors on
-    which ``requires_grad_()`` was set before computing it). The gradients can themselves be
+    An eager ``loss`` must be computed from the ``variables`` (weights, or tensors on which
+    ``requires_grad_()`` was set before computing it); the gradients can themselves be
     differentiated (gradient penalties).
 
+    A symbolic ``loss`` (built from a model's tensors, as Keras 2 programs do) gives symbolic
+    gradients with respect to symbolic ``variables`` (model inputs, intermediate tensors) and
+    weights. ``K.function`` (or a model built on them) computes them with ``torch.autograd``
+    over the recorded graph, with gradient recording on even inside ``torch.no_grad()``;
+    weights' ``.grad`` stays untouched. A gradient with respect to an intermediate tensor holds
+    the rest of the graph fixed, as ``tf.gradients`` does.
+
     Returns:
-        A list with one gradient per variable, ``None`` where ``loss`` does not depend on it.
+        A list with one gradient per variable, ``None`` where ``loss`` does not depend on it
+        (for a symbolic ``loss``: a symbolic tensor it is not computed from, or one of an
+        integer dtype).
+
+    Example:
+
+    >>> x = K.placeholder(shape=(None, 3))
+    >>> loss = K.sum(K.square(x))
+    >>> grad = K.gradients(loss, x)[0]
+    >>> K.function([x], [grad])([np.ones((1, 3))])
+    [array([[2., 2., 2.]], dtype=float32)]
     """
-    if _symbolic(loss) or any(_symbolic(v) for v in _as_list(variables)):
-        raise ValueError(
-            "`gradients` needs an eager `loss` tensor: compute it from tensors (with "
-            "`requires_grad_()`) or weights, not from symbolic Keras tensors."
-        )
     variables = _as_list(variables)
+    if _symbolic(loss):
+        return graph_builder("gradients")(loss, variables)
+    if any(_symbolic(v) for v in variables):
+        raise ValueError(
+            "`gradients` with respect to symbolic tensors needs a symbolic `loss` computed from "
+            f"them; received an eager one: {type(loss).__name__}."
+        )
     if isinstance(loss, torch.Tensor) and not loss.requires_grad and not torch.is_grad_enabled():
         # Keras 2 graphs could be differentiated anywhere; eager torch records nothing while
         # gradients are off, so answering None would look like "not connected".
