@@ -227,3 +227,30 @@ def test_bad_variables_are_refused():
     x = keras.Input((3,))
     with pytest.raises(ValueError, match="symbolic tensors and weights"):
         K.gradients(K.sum(x), [np.ones(3)])
+
+
+def test_function_updates_apply_a_symbolic_gradient_step():
+    # Keras 2's hand-written training step: `K.function(..., updates=[(w, w - lr * g)])`.
+    inp = keras.Input((3,))
+    dense = L.Dense(1, use_bias=False)
+    loss = K.mean(K.square(dense(inp)))
+    (grad,) = K.gradients(loss, [dense.kernel])
+    steps = K.variable(0.0)
+    step = K.function([inp], [loss], updates=[(dense.kernel, dense.kernel - 0.1 * grad), (steps, 1.0)])
+    x = np.random.default_rng(5).random((4, 3)).astype("float32")
+    kernel = dense.kernel.detach().clone()
+    xt = torch.tensor(x)
+    expected_loss = (xt @ kernel).square().mean()
+    expected_kernel = kernel - 0.1 * (2 * xt.T @ (xt @ kernel) / 4)
+    (loss_value,) = step([x])
+    np.testing.assert_allclose(loss_value, expected_loss.item(), rtol=1e-6)  # computed before the update
+    np.testing.assert_allclose(dense.kernel.detach().numpy(), expected_kernel.numpy(), rtol=1e-5)
+    assert K.get_value(steps) == 1.0 and dense.kernel.grad is None
+
+
+def test_function_refuses_update_operations_it_cannot_run():
+    x = K.placeholder(shape=(None, 3))
+    with pytest.raises(ValueError, match=r"\(variable, new_value\)"):
+        K.function([x], [x * 2], updates=[K.variable(1.0)])
+    with pytest.raises(ValueError, match="must be a variable"):
+        K.function([x], [x * 2], updates=[(x, x)])

@@ -124,7 +124,10 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
         inputs: Keras tensor or list of Keras tensors (``Input``/``placeholder``, or any layer
             output the ``outputs`` depend on).
         outputs: Keras tensor or list of them, computed from ``inputs``.
-        updates: Not supported (Keras 2 graph mode only): ``ValueError``.
+        updates: ``(variable, new_value)`` pairs, as Keras 2 took them: each ``new_value``
+            (a Keras tensor computed from ``inputs``, or a value) is computed with the outputs
+            and then assigned to its variable, every call. Other update ops (Keras 2 graph-mode
+            operations) are refused with a ``ValueError``.
         name: Unused.
 
     Returns:
@@ -140,8 +143,7 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
     """
     if kwargs:
         raise ValueError(f"Session keyword arguments are not supported during eager execution. You passed: {kwargs}")
-    if updates:
-        raise ValueError(f"`updates` argument is not supported during eager execution. You passed: {updates}")
+    update_pairs = _update_pairs(updates)
     # Keras 2 fed the learning phase as one more input: `K.function([x, K.learning_phase()], ...)`.
     phase_at = None
     if isinstance(inputs, (list, tuple)):
@@ -151,8 +153,16 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
         if marks:
             phase_at = marks[0]
             inputs = [x for i, x in enumerate(inputs) if i != phase_at]
-    model = graph_builder("model")(inputs=inputs, outputs=outputs)
+    symbolic_updates = [(i, value) for i, (_, value) in enumerate(update_pairs) if _symbolic(value)]
+    graph_outputs = outputs
+    if symbolic_updates:
+        if isinstance(outputs, dict):
+            raise ValueError("`K.function` takes symbolic `updates` with list outputs, not a dict of outputs.")
+        # The new values are computed in the same pass as the outputs (from the same feed).
+        graph_outputs = _as_list(outputs) + [value for _, value in symbolic_updates]
+    model = graph_builder("model")(inputs=inputs, outputs=graph_outputs)
     as_list = isinstance(outputs, list)
+    n_outputs = len(_as_list(outputs))
 
     def run(model_inputs):
         training = None
@@ -168,6 +178,12 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
                 model_inputs = model_inputs[0]
         with torch.no_grad():
             results = model(model_inputs, training=training)
+        new_values = {}
+        if symbolic_updates:
+            new_values = dict(zip((i for i, _ in symbolic_updates), results[n_outputs:]))
+            results = results[:n_outputs] if as_list or n_outputs > 1 else results[0]
+        for i, (variable, value) in enumerate(update_pairs):
+            variable.assign(new_values.get(i, value))
         if as_list and not isinstance(results, (list, tuple)):
             results = [results]
         if isinstance(results, (list, tuple)):
@@ -238,6 +254,25 @@ def gradients(loss, variables):
         for i, g in zip(wanted, found):
             grads[i] = g
     return grads
+
+
+def _update_pairs(updates):
+    """``updates`` as a list of ``(variable, new_value)`` pairs, checked."""
+    pairs = []
+    for update in _as_list(updates) if updates else []:
+        if not (isinstance(update, tuple) and len(update) == 2):
+            raise ValueError(
+                "`updates` of `K.function` must be `(variable, new_value)` pairs; Keras 2 graph-mode "
+                f"update operations are not supported. Received: {update!r}"
+            )
+        variable, value = update
+        if not callable(getattr(variable, "assign", None)) or _symbolic(variable):
+            raise ValueError(
+                f"The first entry of each pair in `updates` must be a variable (`K.variable`, a weight). "
+                f"Received: {variable!r}"
+            )
+        pairs.append((variable, value))
+    return pairs
 
 
 def _as_list(values):
