@@ -3,11 +3,14 @@
 Keras 2 programs (filter visualization, deep dream, style transfer) take the gradient of a loss
 built from a model's tensors with respect to the model's input, then evaluate it with
 ``K.function``. ``SymbolicGradients`` is the graph operation recording that: its inputs are the
-tensors to differentiate by and the graph inputs the loss comes from; when the graph runs, it runs
-the loss's subgraph again from those values with gradient recording on, and asks
-``torch.autograd.grad`` for the gradients. It records with gradients on even inside
-``torch.no_grad()`` (``K.function`` evaluates its graph there), and never touches a weight's
-``.grad``: ``autograd.grad`` returns gradients instead of accumulating them.
+graph inputs the loss comes from, the loss and the intermediate tensors to differentiate by.
+
+``K.function`` runs a graph holding such nodes once, recording gradients from its inputs on, and
+the node asks ``torch.autograd.grad`` about the values computed in that pass (the loss and its
+gradients then see the same dropout draws). Anywhere else (``predict``, ``torch.no_grad()``, an
+input that records nothing) the node runs the loss's subgraph again from the graph inputs with
+gradient recording on. Either way no weight's ``.grad`` changes: ``autograd.grad`` returns
+gradients instead of accumulating them.
 """
 
 import torch
@@ -23,8 +26,9 @@ def _is_weight(x):
 
 
 def _loss_sources(loss):
-    """The graph inputs ``loss`` is computed from, and the ids of every tensor on the way."""
-    roots, seen = [], set()
+    """The graph inputs ``loss`` is computed from, the ids of every tensor on the way and the
+    operations computing them."""
+    roots, seen, operations = [], set(), []
     pending = [loss]
     while pending:
         tensor = pending.pop()
@@ -36,8 +40,9 @@ def _loss_sources(loss):
         if node is None or node.is_input:
             roots.append(tensor)
             continue
+        operations.append(node.layer)
         pending.extend(node.input_tensors)
-    return roots, seen
+    return roots, seen, operations
 
 
 def _differentiable(dtype):
@@ -48,9 +53,9 @@ class SymbolicGradients(Layer):
     """Computes, in a functional graph, the gradients of a symbolic ``loss`` (summed when it is
     not a scalar) with respect to symbolic tensors of the same graph and to weights.
 
-    Its call takes the values of the graph inputs ``loss`` is computed from (``sources``) and
-    returns one gradient per entry of ``tensors``, then one per weight. Users build it through
-    ``K.gradients``.
+    Its call takes the values of the graph inputs ``loss`` is computed from (``sources``), of
+    ``loss`` and of the intermediate ``tensors``, and returns one gradient per entry of
+    ``tensors``, then one per weight. Users build it through ``K.gradients``.
 
     Args:
         loss: The symbolic loss.
@@ -63,6 +68,7 @@ class SymbolicGradients(Layer):
     """
 
     _is_op_node = True  # a graph operation, not a layer: left out of `model.layers`, as in Keras
+    _is_symbolic_gradients = True  # `K.function` records gradients in graphs holding one
 
     def __init__(self, loss, sources, tensors, weights, **kwargs):
         kwargs.setdefault("autocast", False)  # the values are differentiated in their own dtypes
@@ -79,6 +85,11 @@ class SymbolicGradients(Layer):
         # and the weights are only referred to, not owned.
         self.__dict__["_loss_fn"] = Function(inputs=list(sources), outputs=[loss] + intermediates)
         self.__dict__["_grad_weights"] = list(weights)
+        self.__dict__["_intermediates"] = intermediates
+        self._n_sources = len(sources)
+        # Set when another gradient node differentiates this one's outputs (second order): only
+        # then does autograd build the graph of the gradients themselves.
+        self.differentiated = False
         self._specs = [(tuple(t.shape), t.dtype) for t in tensors] + [
             (tuple(w.shape), standardize_dtype(w.dtype)) for w in weights
         ]
@@ -88,32 +99,47 @@ class SymbolicGradients(Layer):
         return [symbolic.KerasTensor(shape, dtype=dtype) for shape, dtype in self._specs]
 
     def call(self, inputs):
-        # Differentiating the gradient again (a symbolic gradient of a symbolic gradient) needs
-        # the graph of this one, which exists only when the caller records gradients.
-        outer_recording = torch.is_grad_enabled()
-        sources = []
-        for x in inputs:
-            x = torch.as_tensor(x)
-            if x.is_floating_point() and not x.requires_grad:
-                x = x.detach().requires_grad_(True)
-            sources.append(x)
-        with torch.enable_grad():
-            loss, *intermediates = self._loss_fn(sources)
-            picked = [sources[i] if kind == "source" else ([loss] + intermediates)[i] for kind, i in self._picks]
-            targets = picked + self._grad_weights
-            # autograd refuses a tensor that records nothing; its gradient is zero.
-            live = [i for i, t in enumerate(targets) if t.requires_grad]
-            found = [None] * len(targets)
-            if loss.requires_grad and live:
+        inputs = list(inputs)
+        n = self._n_sources
+        sources, loss, intermediates = inputs[:n], inputs[n], inputs[n + 1 :]
+        create_graph = self.differentiated and torch.is_grad_enabled()
+        targets = self._targets(sources, loss, intermediates)
+        if not (torch.is_tensor(loss) and loss.requires_grad and all(t.requires_grad for t in targets)):
+            # The values were computed without recording (or from inputs that record nothing):
+            # compute the loss again, recording from the graph inputs on.
+            sources = [self._recording(x) for x in sources]
+            with torch.enable_grad():
+                loss, *intermediates = self._loss_fn(sources)
+                targets = self._targets(sources, loss, intermediates)
+        return self._gradients(loss, targets, create_graph)
+
+    @staticmethod
+    def _recording(x):
+        x = torch.as_tensor(x)
+        return x.detach().requires_grad_(True) if x.is_floating_point() and not x.requires_grad else x
+
+    def _targets(self, sources, loss, intermediates):
+        outputs = [loss] + list(intermediates)
+        return [sources[i] if kind == "source" else outputs[i] for kind, i in self._picks] + self._grad_weights
+
+    @staticmethod
+    def _gradients(loss, targets, create_graph):
+        # autograd refuses a tensor that records nothing; its gradient is zero.
+        live = [i for i, t in enumerate(targets) if t.requires_grad]
+        found = [None] * len(targets)
+        if loss.requires_grad and live:
+            with torch.enable_grad():
                 grads = torch.autograd.grad(
                     loss,
                     [targets[i] for i in live],
                     grad_outputs=torch.ones_like(loss),
-                    create_graph=outer_recording,
+                    # Other gradient nodes of the same pass may differentiate this loss too.
+                    retain_graph=True,
+                    create_graph=create_graph,
                     allow_unused=True,
                 )
-                for i, g in zip(live, grads):
-                    found[i] = g
+            for i, g in zip(live, grads):
+                found[i] = g
         # A tensor the loss reaches through non-differentiable ops only (rounding, argmax, a
         # stop_gradient) has a zero gradient here: the node's outputs exist in the graph already.
         return [torch.zeros_like(t) if g is None else g for g, t in zip(found, targets)]
@@ -149,7 +175,7 @@ def symbolic_gradients(loss, variables):
             )
     if not _differentiable(loss.dtype):
         raise ValueError(f"`gradients` needs a floating-point `loss`. Received dtype {loss.dtype}.")
-    sources, reached = _loss_sources(loss)
+    sources, reached, operations = _loss_sources(loss)
     wanted = [t for t in tensors if id(t) in reached and _differentiable(t.dtype)]
     wanted = list({id(t): t for t in wanted}.values())
     if not wanted and not weights:
@@ -160,7 +186,10 @@ def symbolic_gradients(loss, variables):
             f"evaluate it from. Received: loss={loss!r}"
         )
     node = SymbolicGradients(loss, sources, wanted, weights)
-    outputs = node(sources)
+    for operation in operations:
+        if getattr(operation, "_is_symbolic_gradients", False):
+            operation.differentiated = True
+    outputs = node(list(sources) + [loss] + node._intermediates)
     by_tensor = {id(t): g for t, g in zip(wanted, outputs)}
     by_weight = {id(w): g for w, g in zip(weights, outputs[len(wanted) :])}
     return [by_tensor.get(id(v)) if symbolic.is_keras_tensor(v) else by_weight.get(id(v)) for v in variables]

@@ -223,6 +223,19 @@ def test_learning_phase_input_reaches_the_differentiated_graph():
     np.testing.assert_allclose(training[~dropped], 2 * np.broadcast_to(expected, (8, 6))[~dropped], rtol=1e-6)
 
 
+def test_function_computes_loss_and_gradient_in_one_pass_with_the_same_dropout_draw():
+    inp = keras.Input((6,))
+    out = L.Dense(3, use_bias=False)(L.Dropout(0.5)(inp))
+    loss = K.sum(out)
+    (grad,) = K.gradients(loss, inp)
+    run = K.function([inp, K.learning_phase()], [loss, grad])
+    x = np.random.default_rng(6).random((8, 6)).astype("float32")
+    for _ in range(3):
+        loss_value, grad_value = run([x, 1])
+        # The loss is linear in x: it equals <x, grad> only if both saw the same dropout mask.
+        np.testing.assert_allclose(loss_value, (x * grad_value).sum(), rtol=1e-5)
+
+
 def test_bad_variables_are_refused():
     x = keras.Input((3,))
     with pytest.raises(ValueError, match="symbolic tensors and weights"):

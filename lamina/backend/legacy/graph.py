@@ -8,6 +8,7 @@ mode, by building a ``Model``); ``K.gradients`` differentiates an eager loss wit
 
 import contextlib
 
+import numpy as np
 import torch
 
 from lamina.backend import config, naming
@@ -163,6 +164,9 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
     model = graph_builder("model")(inputs=inputs, outputs=graph_outputs)
     as_list = isinstance(outputs, list)
     n_outputs = len(_as_list(outputs))
+    # With `K.gradients` nodes in the graph, one pass recording from the inputs on serves the
+    # outputs and the gradients (they then see the same dropout draws).
+    records = any(getattr(node.layer, "_is_symbolic_gradients", False) for node in model._nodes)
 
     def run(model_inputs):
         training = None
@@ -176,8 +180,12 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
             training = bool(training_phase._check(int(model_inputs.pop(phase_at))))
             if len(model_inputs) == 1:
                 model_inputs = model_inputs[0]
-        with torch.no_grad():
-            results = model(model_inputs, training=training)
+        if records:
+            with torch.enable_grad():
+                results = model(_recording_inputs(model_inputs), training=training)
+        else:
+            with torch.no_grad():
+                results = model(model_inputs, training=training)
         new_values = {}
         if symbolic_updates:
             new_values = dict(zip((i for i, _ in symbolic_updates), results[n_outputs:]))
@@ -254,6 +262,25 @@ def gradients(loss, variables):
         for i, g in zip(wanted, found):
             grads[i] = g
     return grads
+
+
+def _recording_inputs(values):
+    """``values`` (one input or a list) with floating arrays as tensors that record gradients."""
+
+    def record(x):
+        if _symbolic(x) or isinstance(x, (str, bytes)):
+            return x
+        if isinstance(x, torch.Tensor) or (hasattr(x, "__array__") and np.asarray(x).dtype.kind == "f"):
+            x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+            if x.is_floating_point() and not x.requires_grad:
+                return x.detach().requires_grad_(True)
+        return x
+
+    if isinstance(values, (list, tuple)):
+        return [record(x) for x in values]
+    if isinstance(values, dict):
+        return {k: record(x) for k, x in values.items()}
+    return record(values)
 
 
 def _update_pairs(updates):
