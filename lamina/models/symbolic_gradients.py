@@ -89,7 +89,7 @@ class SymbolicGradients(Layer):
         self._n_sources = len(sources)
         # Set when another gradient node differentiates this one's outputs (second order): only
         # then does autograd build the graph of the gradients themselves.
-        self.differentiated = False
+        self._differentiated = False
         self._specs = [(tuple(t.shape), t.dtype) for t in tensors] + [
             (tuple(w.shape), standardize_dtype(w.dtype)) for w in weights
         ]
@@ -102,7 +102,7 @@ class SymbolicGradients(Layer):
         inputs = list(inputs)
         n = self._n_sources
         sources, loss, intermediates = inputs[:n], inputs[n], inputs[n + 1 :]
-        create_graph = self.differentiated and torch.is_grad_enabled()
+        create_graph = self._differentiated and torch.is_grad_enabled()
         targets = self._targets(sources, loss, intermediates)
         if not (torch.is_tensor(loss) and loss.requires_grad and all(t.requires_grad for t in targets)):
             # The values were computed without recording (or from inputs that record nothing):
@@ -188,7 +188,7 @@ def symbolic_gradients(loss, variables):
     node = SymbolicGradients(loss, sources, wanted, weights)
     for operation in operations:
         if getattr(operation, "_is_symbolic_gradients", False):
-            operation.differentiated = True
+            operation._differentiated = True
     outputs = node(list(sources) + [loss] + node._intermediates)
     by_tensor = {id(t): g for t, g in zip(wanted, outputs)}
     by_weight = {id(w): g for w, g in zip(weights, outputs[len(wanted) :])}
