@@ -166,7 +166,7 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
     n_outputs = len(_as_list(outputs))
     # With `K.gradients` nodes in the graph, one pass recording from the inputs on serves the
     # outputs and the gradients (they then see the same dropout draws).
-    records = any(getattr(node.layer, "_is_symbolic_gradients", False) for node in model._nodes)
+    records = _holds_gradients(graph_outputs)
 
     def run(model_inputs):
         training = None
@@ -262,6 +262,27 @@ def gradients(loss, variables):
         for i, g in zip(wanted, found):
             grads[i] = g
     return grads
+
+
+def _holds_gradients(outputs):
+    """Whether a ``K.gradients`` node computes any of ``outputs`` (walking up their history)."""
+    pending = [t for t in _flat(outputs) if _symbolic(t)]
+    seen = set()
+    while pending:
+        history = pending.pop()._keras_history
+        if history is None or (id(history[0]), history[1]) in seen:
+            continue
+        seen.add((id(history[0]), history[1]))
+        if getattr(history[0], "_is_symbolic_gradients", False):
+            return True
+        pending.extend(history[0]._inbound_nodes[history[1]].input_tensors)
+    return False
+
+
+def _flat(values):
+    if isinstance(values, dict):
+        return list(values.values())
+    return list(values) if isinstance(values, (list, tuple)) else [values]
 
 
 def _recording_inputs(values):
