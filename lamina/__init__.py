@@ -75,4 +75,7 @@ from lamina.backend import _hooks as _backend_hooks, legacy as _keras2  # noqa: 
 from lamina.backend.legacy import _hooks as _keras2_hooks  # noqa: E402
 
 _keras2_hooks.set_graph_builders(input=Input, lambda_layer=layers.Lambda, model=Model)
+from lamina.models.symbolic_gradients import symbolic_gradients as _symbolic_gradients  # noqa: E402
+
+_keras2_hooks.set_graph_builder("gradients", _symbolic_gradients)
 _backend_hooks.install_keras2_functions(_keras2)

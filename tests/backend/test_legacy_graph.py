@@ -109,10 +109,11 @@ def test_gradients_while_recording_is_off_says_why():
     assert K.gradients(torch.ones(()), [v]) == [None]  # still None when merely not connected
 
 
-def test_gradients_refuses_symbolic_tensors():
+def test_gradients_of_eager_loss_refuses_symbolic_variables():
+    # Symbolic losses are differentiated by a graph node (test_legacy_symbolic_gradients.py).
     x = K.placeholder(shape=(None, 3))
-    with pytest.raises(ValueError, match="eager `loss`"):
-        K.gradients(x, [x])
+    with pytest.raises(ValueError, match="needs a symbolic `loss`"):
+        K.gradients(torch.ones(()), [x])
 
 
 # --------------------------------------------------------------------------- learning phase

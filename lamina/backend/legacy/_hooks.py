@@ -12,8 +12,14 @@ def set_graph_builders(input, lambda_layer, model):
     _GRAPH_BUILDERS.update(input=input, lambda_layer=lambda_layer, model=model)
 
 
+def set_graph_builder(name, builder):
+    """Install one more builder under ``name`` (``"gradients"``: ``K.gradients`` on symbolic
+    tensors, a graph node in the models floor)."""
+    _GRAPH_BUILDERS[name] = builder
+
+
 def graph_builder(name):
-    """The installed ``"input"``, ``"lambda_layer"`` or ``"model"``."""
+    """The installed ``"input"``, ``"lambda_layer"``, ``"model"`` or ``"gradients"``."""
     if name not in _GRAPH_BUILDERS:
         raise RuntimeError("The Keras 2 graph functions build layers and models: `import lamina` first.")
     return _GRAPH_BUILDERS[name]

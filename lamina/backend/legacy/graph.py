@@ -2,12 +2,13 @@
 helpers (name scopes, uids, sparse checks).
 
 ``K.function`` runs the functional graph between Keras tensors (as tf-keras 2.x does in eager
-mode, by building a ``Model``); ``K.gradients`` differentiates an *eager* loss with
-``torch.autograd``.
+mode, by building a ``Model``); ``K.gradients`` differentiates an eager loss with
+``torch.autograd``, and on a symbolic loss records a graph node that does so when the graph runs.
 """
 
 import contextlib
 
+import numpy as np
 import torch
 
 from lamina.backend import config, naming
@@ -124,7 +125,10 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
         inputs: Keras tensor or list of Keras tensors (``Input``/``placeholder``, or any layer
             output the ``outputs`` depend on).
         outputs: Keras tensor or list of them, computed from ``inputs``.
-        updates: Not supported (Keras 2 graph mode only): ``ValueError``.
+        updates: ``(variable, new_value)`` pairs, as Keras 2 took them: each ``new_value``
+            (a Keras tensor computed from ``inputs``, or a value) is computed with the outputs
+            and then assigned to its variable, every call. Other update ops (Keras 2 graph-mode
+            operations) are refused with a ``ValueError``.
         name: Unused.
 
     Returns:
@@ -140,8 +144,7 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
     """
     if kwargs:
         raise ValueError(f"Session keyword arguments are not supported during eager execution. You passed: {kwargs}")
-    if updates:
-        raise ValueError(f"`updates` argument is not supported during eager execution. You passed: {updates}")
+    update_pairs = _update_pairs(updates)
     # Keras 2 fed the learning phase as one more input: `K.function([x, K.learning_phase()], ...)`.
     phase_at = None
     if isinstance(inputs, (list, tuple)):
@@ -151,8 +154,19 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
         if marks:
             phase_at = marks[0]
             inputs = [x for i, x in enumerate(inputs) if i != phase_at]
-    model = graph_builder("model")(inputs=inputs, outputs=outputs)
+    symbolic_updates = [(i, value) for i, (_, value) in enumerate(update_pairs) if _symbolic(value)]
+    graph_outputs = outputs
+    if symbolic_updates:
+        if isinstance(outputs, dict):
+            raise ValueError("`K.function` takes symbolic `updates` with list outputs, not a dict of outputs.")
+        # The new values are computed in the same pass as the outputs (from the same feed).
+        graph_outputs = _as_list(outputs) + [value for _, value in symbolic_updates]
+    model = graph_builder("model")(inputs=inputs, outputs=graph_outputs)
     as_list = isinstance(outputs, list)
+    n_outputs = len(_as_list(outputs))
+    # With `K.gradients` nodes in the graph, one pass recording from the inputs on serves the
+    # outputs and the gradients (they then see the same dropout draws).
+    records = _holds_gradients(graph_outputs)
 
     def run(model_inputs):
         training = None
@@ -166,8 +180,18 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
             training = bool(training_phase._check(int(model_inputs.pop(phase_at))))
             if len(model_inputs) == 1:
                 model_inputs = model_inputs[0]
-        with torch.no_grad():
-            results = model(model_inputs, training=training)
+        if records:
+            with torch.enable_grad():
+                results = model(_recording_inputs(model_inputs), training=training)
+        else:
+            with torch.no_grad():
+                results = model(model_inputs, training=training)
+        new_values = {}
+        if symbolic_updates:
+            new_values = dict(zip((i for i, _ in symbolic_updates), results[n_outputs:]))
+            results = results[:n_outputs] if as_list or n_outputs > 1 else results[0]
+        for i, (variable, value) in enumerate(update_pairs):
+            variable.assign(new_values.get(i, value))
         if as_list and not isinstance(results, (list, tuple)):
             results = [results]
         if isinstance(results, (list, tuple)):
@@ -182,19 +206,38 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
 def gradients(loss, variables):
     """Gradients of ``loss`` (summed when it is not a scalar) with respect to ``variables``.
 
-    ``loss`` must be an eager tensor computed from the ``variables`` (weights, or tensors on
-    which ``requires_grad_()`` was set before computing it). The gradients can themselves be
+    An eager ``loss`` must be computed from the ``variables`` (weights, or tensors on which
+    ``requires_grad_()`` was set before computing it); the gradients can themselves be
     differentiated (gradient penalties).
 
+    A symbolic ``loss`` (built from a model's tensors, as Keras 2 programs do) gives symbolic
+    gradients with respect to symbolic ``variables`` (model inputs, intermediate tensors) and
+    weights. ``K.function`` (or a model built on them) computes them with ``torch.autograd``
+    over the recorded graph, with gradient recording on even inside ``torch.no_grad()``;
+    weights' ``.grad`` stays untouched. A gradient with respect to an intermediate tensor holds
+    the rest of the graph fixed, as ``tf.gradients`` does.
+
     Returns:
-        A list with one gradient per variable, ``None`` where ``loss`` does not depend on it.
+        A list with one gradient per variable, ``None`` where ``loss`` does not depend on it
+        (for a symbolic ``loss``: a symbolic tensor it is not computed from, or one of an
+        integer dtype).
+
+    Example:
+
+    >>> x = K.placeholder(shape=(None, 3))
+    >>> loss = K.sum(K.square(x))
+    >>> grad = K.gradients(loss, x)[0]
+    >>> K.function([x], [grad])([np.ones((1, 3))])
+    [array([[2., 2., 2.]], dtype=float32)]
     """
-    if _symbolic(loss) or any(_symbolic(v) for v in _as_list(variables)):
-        raise ValueError(
-            "`gradients` needs an eager `loss` tensor: compute it from tensors (with "
-            "`requires_grad_()`) or weights, not from symbolic Keras tensors."
-        )
     variables = _as_list(variables)
+    if _symbolic(loss):
+        return graph_builder("gradients")(loss, variables)
+    if any(_symbolic(v) for v in variables):
+        raise ValueError(
+            "`gradients` with respect to symbolic tensors needs a symbolic `loss` computed from "
+            f"them; received an eager one: {type(loss).__name__}."
+        )
     if isinstance(loss, torch.Tensor) and not loss.requires_grad and not torch.is_grad_enabled():
         # Keras 2 graphs could be differentiated anywhere; eager torch records nothing while
         # gradients are off, so answering None would look like "not connected".
@@ -219,6 +262,65 @@ def gradients(loss, variables):
         for i, g in zip(wanted, found):
             grads[i] = g
     return grads
+
+
+def _holds_gradients(outputs):
+    """Whether a ``K.gradients`` node computes any of ``outputs`` (walking up their history)."""
+    pending = [t for t in _flat(outputs) if _symbolic(t)]
+    seen = set()
+    while pending:
+        history = pending.pop()._keras_history
+        if history is None or (id(history[0]), history[1]) in seen:
+            continue
+        seen.add((id(history[0]), history[1]))
+        if getattr(history[0], "_is_symbolic_gradients", False):
+            return True
+        pending.extend(history[0]._inbound_nodes[history[1]].input_tensors)
+    return False
+
+
+def _flat(values):
+    if isinstance(values, dict):
+        return list(values.values())
+    return list(values) if isinstance(values, (list, tuple)) else [values]
+
+
+def _recording_inputs(values):
+    """``values`` (one input or a list) with floating arrays as tensors that record gradients."""
+
+    def record(x):
+        if _symbolic(x) or isinstance(x, (str, bytes)):
+            return x
+        if isinstance(x, torch.Tensor) or (hasattr(x, "__array__") and np.asarray(x).dtype.kind == "f"):
+            x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+            if x.is_floating_point() and not x.requires_grad:
+                return x.detach().requires_grad_(True)
+        return x
+
+    if isinstance(values, (list, tuple)):
+        return [record(x) for x in values]
+    if isinstance(values, dict):
+        return {k: record(x) for k, x in values.items()}
+    return record(values)
+
+
+def _update_pairs(updates):
+    """``updates`` as a list of ``(variable, new_value)`` pairs, checked."""
+    pairs = []
+    for update in _as_list(updates) if updates else []:
+        if not (isinstance(update, tuple) and len(update) == 2):
+            raise ValueError(
+                "`updates` of `K.function` must be `(variable, new_value)` pairs; Keras 2 graph-mode "
+                f"update operations are not supported. Received: {update!r}"
+            )
+        variable, value = update
+        if not callable(getattr(variable, "assign", None)) or _symbolic(variable):
+            raise ValueError(
+                f"The first entry of each pair in `updates` must be a variable (`K.variable`, a weight). "
+                f"Received: {variable!r}"
+            )
+        pairs.append((variable, value))
+    return pairs
 
 
 def _as_list(values):
