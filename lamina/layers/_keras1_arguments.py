@@ -316,6 +316,7 @@ KERAS1_ARGUMENTS = {
         preprocess=_conv_lstm2d,
     ),
     "UpSampling1D": _Keras1Arguments((("length", "size"),)),
+    "InputLayer": _Keras1Arguments((("input_dtype", "dtype"),)),
     "ZeroPadding2D": _Keras1Arguments(
         _DATA_FORMAT_RENAMES, values={"dim_ordering": _DATA_FORMATS}, preprocess=_zero_padding2d
     ),
@@ -364,9 +365,38 @@ def _accepting_keras1_arguments(init, spec):
     return __init__
 
 
+# Keras 2's `add_weight(name, shape, dtype, initializer, regularizer, trainable, constraint)`; Keras 3
+# puts `shape` first. A string first argument can only be a name, so the two orders never collide.
+_KERAS2_ADD_WEIGHT_ORDER = ("name", "shape", "dtype", "initializer", "regularizer", "trainable", "constraint")
+
+
+def _accepting_keras2_add_weight_order(add_weight):
+    @functools.wraps(add_weight)
+    def run(self, *args, **kwargs):
+        if args and isinstance(args[0], str):
+            if len(args) > len(_KERAS2_ADD_WEIGHT_ORDER):
+                raise TypeError(
+                    f"`add_weight` takes at most {len(_KERAS2_ADD_WEIGHT_ORDER)} positional arguments "
+                    f"{_KERAS2_ADD_WEIGHT_ORDER} in Keras 2's order; received {len(args)}."
+                )
+            for key, value in zip(_KERAS2_ADD_WEIGHT_ORDER, args):
+                if key in kwargs:
+                    raise TypeError(f"`add_weight` received `{key}` both by position and by keyword.")
+                kwargs[key] = value
+            args = ()
+        return add_weight(self, *args, **kwargs)
+
+    run._keras2_order = True
+    return run
+
+
 def install(namespace):
     """Make the classes named in ``KERAS1_ARGUMENTS`` (found in ``namespace``, a module) accept
-    Keras 1 arguments. Installing twice changes nothing."""
+    Keras 1 arguments, and ``Layer.add_weight`` Keras 2's positional order. Installing twice
+    changes nothing."""
+    layer = namespace.Layer
+    if not getattr(layer.add_weight, "_keras2_order", False):
+        layer.add_weight = _accepting_keras2_add_weight_order(layer.add_weight)
     for name, spec in KERAS1_ARGUMENTS.items():
         cls = getattr(namespace, name)
         if getattr(cls.__dict__.get("__init__"), "_keras1_arguments", None) is None:

@@ -323,3 +323,32 @@ def test_generator_sample_counts_become_step_counts():
     assert out.shape == (4, 1)
     with pytest.raises(TypeError, match="both `samples_per_epoch`"):
         model.fit_generator(_BatchedSequence(), 2, samples_per_epoch=4)
+
+
+def test_every_table_entry_is_installed():
+    from lamina.layers import _keras1_arguments
+
+    for name in _keras1_arguments.KERAS1_ARGUMENTS:
+        assert getattr(getattr(layers, name).__dict__.get("__init__"), "_keras1_arguments", None), name
+
+
+def test_input_layer_input_dtype():
+    with pytest.warns(UserWarning, match=r'`InputLayer\(input_shape=\(3,\), dtype="int32"\)`'):
+        layer = layers.InputLayer(input_shape=(3,), input_dtype="int32")
+    assert layer.get_config()["dtype"] == "int32"
+
+
+def test_add_weight_in_keras2_positional_order():
+    class Scale(layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight("w", (input_shape[-1],), "float32", "ones", None, False)
+
+        def call(self, x):
+            return x * self.w
+
+    layer = Scale()
+    out = layer(np.full((2, 3), 2.0, "float32"))
+    np.testing.assert_allclose(np.asarray(out), np.full((2, 3), 2.0))
+    assert layer.w.name == "w" and not layer.w.trainable and tuple(layer.w.shape) == (3,)
+    with pytest.raises(TypeError, match="`shape` both by position and by keyword"):
+        layers.Layer().add_weight("v", (2,), shape=(3,))
