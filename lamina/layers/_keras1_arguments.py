@@ -207,6 +207,20 @@ def _recurrent(args, kwargs):
     return _input_dim_to_shape(args, kwargs, converted, warn=True)
 
 
+def _simple_rnn(args, kwargs):
+    # SimpleRNN has a single kernel, so Keras 2 had nothing for `implementation` to choose.
+    for name in ("consume_less", "implementation"):
+        if name in kwargs:
+            kwargs.pop(name)
+            warnings.warn(
+                f"The `{name}` argument in `SimpleRNN` has been deprecated. Please remove it from "
+                "your layer call.",
+                UserWarning,
+                stacklevel=4,
+            )
+    return _recurrent(args, kwargs)
+
+
 def _conv_lstm2d(args, kwargs):
     converted = []
     _forget_bias(kwargs, converted)
@@ -351,7 +365,7 @@ for _name in ("SimpleRNN", "GRU", "LSTM"):
             ("consume_less", "implementation"),
         ),
         values={"consume_less": {"cpu": 0, "mem": 1, "gpu": 2}},
-        preprocess=_recurrent,
+        preprocess=_simple_rnn if _name == "SimpleRNN" else _recurrent,
     )
 
 

@@ -352,3 +352,11 @@ def test_add_weight_in_keras2_positional_order():
     assert layer.w.name == "w" and not layer.w.trainable and tuple(layer.w.shape) == (3,)
     with pytest.raises(TypeError, match="`shape` both by position and by keyword"):
         layers.Layer().add_weight("v", (2,), shape=(3,))
+
+
+@pytest.mark.parametrize("mode, implementation", [("cpu", 0), ("mem", 1), ("gpu", 2)])
+def test_consume_less_values(mode, implementation):
+    with pytest.warns(UserWarning, match=f"implementation={implementation}"):
+        assert layers.GRU(3, consume_less=mode).implementation == implementation
+    with pytest.warns(UserWarning, match="`consume_less` argument in `SimpleRNN` has been deprecated"):
+        assert layers.SimpleRNN(3, consume_less=mode).units == 3
