@@ -26,3 +26,9 @@ from lamina.layers import (  # noqa: E402
     noise,
     wrappers,
 )
+
+# Keras 1 argument names (`border_mode=`, `init=`, `Convolution2D(32, 3, 3)`), as Keras 2 took them.
+from lamina.layers import _keras1_arguments as _keras1_arguments  # noqa: E402
+from lamina import layers as _this_package  # noqa: E402
+
+_keras1_arguments.install(_this_package)

@@ -4,6 +4,10 @@ and ``_Merge``, the base class Keras 2 code subclasses.
 
 import functools
 import inspect
+import sys
+import types
+
+from lamina.layers._keras1_merge import merge as keras1_merge
 
 from lamina.layers.merging import (
     Add,
@@ -72,3 +76,14 @@ __all__ = [
     "multiply",
     "subtract",
 ]
+
+
+# Keras 2.0-2.1 exported Keras 1's `merge(inputs, mode=...)` function under this module's name:
+# `keras.layers.merge([a, b], mode="concat")` and `from keras.layers.merge import add` both worked.
+# A callable module keeps both.
+class _CallableModule(types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return keras1_merge(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

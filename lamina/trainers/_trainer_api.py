@@ -4,6 +4,7 @@ config, the step functions, the state tree, and the stateless loss computations.
 A mixin of ``Trainer``; ``Trainer`` provides ``compile``, the steps and ``_compute_loss``.
 """
 
+import functools
 import warnings
 
 import torch
@@ -15,6 +16,48 @@ from lamina.trainers import trainer_utils
 
 # Keras 1 names of the generator loops' queue settings, still accepted (with a warning) by Keras 2.
 _KERAS1_QUEUE_ARGUMENTS = dict(max_q_size="max_queue_size", nb_worker="workers", pickle_safe="use_multiprocessing")
+# Keras 1 counted the generator loops in samples; Keras 2 took the old names as step counts (a
+# batch count for `samples_per_epoch` when the generator knows its batch size) and warned.
+_KERAS1_SAMPLE_COUNTS = dict(samples_per_epoch="steps_per_epoch", nb_val_samples="validation_steps", val_samples="steps")
+
+
+def _keras1_sample_counts(method):
+    """Accept Keras 1's sample-count arguments of the generator loops, converted as Keras 2 did."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        old = [name for name in _KERAS1_SAMPLE_COUNTS if name in kwargs]
+        if not old:
+            return method(self, *args, **kwargs)
+        generator = args[0] if args else kwargs.get("generator")
+        for name in old:
+            new = _KERAS1_SAMPLE_COUNTS[name]
+            if new in kwargs or (new == "steps_per_epoch" and len(args) > 1):
+                raise TypeError(
+                    f"`{method.__name__}` received both `{name}` (its Keras 1 name) and `{new}`; "
+                    f"pass only `{new}` (a number of batches)."
+                )
+            value = kwargs.pop(name)
+            if name == "samples_per_epoch" and getattr(generator, "batch_size", None):
+                value //= generator.batch_size
+            kwargs[new] = value
+            warnings.warn(
+                f"Update your `{method.__name__}` call to the Keras 2 API: `{name}` is now `{new}`.",
+                UserWarning,
+                stacklevel=3,
+            )
+        warnings.warn(
+            "The semantics of the Keras 2 argument `steps_per_epoch` is not the same as the Keras 1 "
+            "argument `samples_per_epoch`. `steps_per_epoch` is the number of batches to draw from "
+            "the generator at each epoch. Basically steps_per_epoch = samples_per_epoch/batch_size. "
+            "Similarly `nb_val_samples`->`validation_steps` and `val_samples`->`steps` arguments "
+            "have changed. Update your method calls accordingly.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return method(self, *args, **kwargs)
+
+    return run
 
 
 class TrainerAPI:
@@ -110,6 +153,7 @@ class TrainerAPI:
     # `Sequence`s. The queue arguments were Keras 2's worker settings for them: accepted and unused
     # (a `PyDataset` carries its own `workers`).
     @trainer_utils.keras2_argument_aliases(nb_epoch="epochs", **_KERAS1_QUEUE_ARGUMENTS)
+    @_keras1_sample_counts
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
                       validation_data=None, validation_steps=None, validation_freq=1, class_weight=None,
                       max_queue_size=10, workers=1, use_multiprocessing=False, shuffle=True,
@@ -124,6 +168,7 @@ class TrainerAPI:
         )
 
     @trainer_utils.keras2_argument_aliases(**_KERAS1_QUEUE_ARGUMENTS)
+    @_keras1_sample_counts
     def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
                            use_multiprocessing=False, verbose=0):
         """Keras 2: ``evaluate`` on a generator or ``Sequence`` of batches."""
@@ -131,6 +176,7 @@ class TrainerAPI:
         return self.evaluate(generator, steps=steps, callbacks=callbacks, verbose=verbose)
 
     @trainer_utils.keras2_argument_aliases(**_KERAS1_QUEUE_ARGUMENTS)
+    @_keras1_sample_counts
     def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
                           use_multiprocessing=False, verbose=0):
         """Keras 2: ``predict`` on a generator or ``Sequence`` of input batches."""
@@ -292,5 +338,5 @@ def _warn_generator_method(loop):
         f"`Model.{loop}_generator` is deprecated and will be removed in a future version. "
         f"Please use `Model.{loop}`, which supports generators.",
         DeprecationWarning,
-        stacklevel=4,  # past the method and its Keras 1 argument-name wrapper, to the caller
+        stacklevel=5,  # past the method and its two Keras 1 argument wrappers, to the caller
     )

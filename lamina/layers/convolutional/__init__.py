@@ -58,3 +58,26 @@ from lamina.layers.pooling import (  # noqa: E402,F401
     MaxPooling2D,
     MaxPooling3D,
 )
+
+# Keras 1 names Keras 2 kept (`Deconvolution2D`, `AtrousConvolution2D`, ...).
+from lamina.layers.convolutional._keras1_aliases import (  # noqa: E402,F401
+    AtrousConv1D,
+    AtrousConv2D,
+    AtrousConvolution1D,
+    AtrousConvolution2D,
+    Deconv2D,
+    Deconv3D,
+    Deconvolution2D,
+    Deconvolution3D,
+)
+
+__all__ += [
+    "AtrousConv1D",
+    "AtrousConv2D",
+    "AtrousConvolution1D",
+    "AtrousConvolution2D",
+    "Deconv2D",
+    "Deconv3D",
+    "Deconvolution2D",
+    "Deconvolution3D",
+]
