@@ -179,7 +179,7 @@ def _creation_worker(rank, port, out_dir):
                 weights = model.get_weights()
 
             wide_map = distribution.LayoutMap(mesh)
-            wide_map["wide/kernel"] = (None, "model")
+            wide_map[".*/wide/kernel"] = (None, "model")
             with distribution.ModelParallel(layout_map=wide_map).scope():
                 # A budget under the whole kernel's bytes: only its shard may be allocated.
                 budget = WIDE_IN * WIDE_OUT * 4 * 3 // 4
