@@ -88,4 +88,3 @@ def test_nested_sequential_and_trainable():
     assert outer.output_shape == (None, 1)
     inner.trainable = False
     assert len(outer.trainable_weights) == 2 and len(outer.non_trainable_weights) == 2
-
