@@ -59,6 +59,8 @@ class Variable(torch.nn.Parameter):
     # Set when a layer freezes a variable it created trainable (a LoRA-enabled kernel): Keras still
     # lists it among the trainable ones in `layer.weights` order.
     _tracked_trainable = None
+    # The whole shape of a variable held as its shard (set by the distribution's sharding record).
+    _global_shape = None
 
     def __new__(
         cls,
@@ -98,6 +100,19 @@ class Variable(torch.nn.Parameter):
         """The variable's tensor: the variable itself, so ``v.value.grad`` is the gradient that
         ``loss.backward()`` fills (a torch custom training loop reads it there)."""
         return self
+
+    @property
+    def global_shape(self):
+        """The variable's whole shape, as Keras reports it.
+
+        Under ``ModelParallel`` / ``FullySharded`` a sharded variable holds only this process's
+        shard between steps, so ``shape`` (a torch tensor's own) is the shard's shape;
+        ``global_shape`` is the whole one on every process (equal to ``shape`` otherwise).
+        ``count_params()`` and ``summary()`` count with it.
+        """
+        if self._global_shape is not None:
+            return self._global_shape
+        return tuple(self.shape)
 
     @property
     def name(self):

@@ -177,8 +177,10 @@ class ModelParallel(Distribution):
     axis and updates each process's shard, so the result is that of single-process training on
     the whole batch.
 
-    Between loops the variables stay sharded: ``variable.shape`` is then this process's shard's
-    shape, and ``get_weights()`` returns the shards. Calling the model gathers the weights first
+    Between loops the variables stay sharded: ``variable.shape`` (a torch tensor's own) is then
+    this process's shard's shape, ``variable.global_shape`` the whole one (what Keras reports as
+    ``shape``; ``count_params()`` and ``summary()`` count with it), and ``get_weights()`` returns
+    the shards. Calling the model gathers the weights first
     (every process must call it: gathering is a collective). ``model.save("x.keras")`` and
     ``save_weights("x.weights.h5")`` write the whole weights from process 0;
     ``save_weights("x.weights.dcp")`` writes a sharded checkpoint folder (each process its shards)

@@ -110,6 +110,7 @@ class ShardedVariable:
             self.stride, self.is_sharded_over_batch = like.stride, like.is_sharded_over_batch
             self.ranges, self._shard_dim = like.ranges, like._shard_dim
             self.whole = False
+            _mark_global_shape(variable, self.shape)
             return
         self._describe(torch_mesh(layout.device_mesh), placements(layout, variable.ndim),
                        tuple(variable.shape))
@@ -131,6 +132,7 @@ class ShardedVariable:
 
     def _describe(self, mesh, placements_, shape):
         self.mesh, self.placements, self.shape = mesh, placements_, shape
+        _mark_global_shape(self.variable, shape)
         self.stride = tuple(int(math.prod(shape[i + 1:])) for i in range(len(shape)))
         self.is_sharded_over_batch = isinstance(placements_[self.batch_axis], Shard)
         self.ranges = local_ranges(shape, mesh, placements_)
@@ -175,6 +177,14 @@ class ShardedVariable:
             # reduce-scatter; cutting a replicated tensor into shards is local.
             summed = summed.redistribute(self.mesh, [Replicate()] * self.mesh.ndim)
         return summed.redistribute(self.mesh, self.placements).to_local()
+
+
+def _mark_global_shape(variable, shape):
+    # What `Variable.global_shape` (so count_params and summary) reports while a shard is held.
+    try:
+        variable._global_shape = tuple(int(d) for d in shape)
+    except AttributeError:  # not a lamina Variable (a plain tensor has no slot for it)
+        pass
 
 
 def gather_all(records):

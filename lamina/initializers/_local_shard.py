@@ -11,9 +11,12 @@ have. How that block is made depends on the initializer:
   samples that fall in the block. The block is exactly the slice of the single-process value for
   the same seed; each process pays the drawing time of the whole tensor but never holds more than
   its block plus one piece.
-- Anything else (``Orthogonal``, ``Identity``, an array ``Constant``, a user's callable, a
-  subclass that overrides ``__call__``) has values that depend on the whole tensor: it is made
-  whole, sliced and freed, so for a moment one process holds the whole value.
+- ``Identity`` fills the block with zeros and puts ``gain`` where the block meets the main
+  diagonal; an array ``Constant`` slices its value along the dimensions where the value is not
+  broadcast, then broadcasts that piece to the block.
+- Anything else (``Orthogonal``, a user's callable, a subclass that overrides ``__call__``) has
+  values that depend on the whole tensor (``Orthogonal`` is a QR decomposition of a whole random
+  matrix): it is made whole, sliced and freed, so for a moment one process holds the whole value.
 """
 
 import math
@@ -21,7 +24,7 @@ import math
 import numpy as np
 import torch
 
-from lamina.initializers.constant_initializers import Constant, Ones, Zeros
+from lamina.initializers.constant_initializers import Constant, Identity, Ones, Zeros
 from lamina.initializers.initializer import _output_spec, _require_float
 from lamina.initializers.random_initializers import (
     RandomNormal,
@@ -66,6 +69,10 @@ def local_shard(initializer, shape, dtype, ranges):
             return initializer._draw(kind, (n,), torch_dtype, a, b, gen, device)
 
         return _kept_samples(draw, shape, ranges, local_shape, torch_dtype, device)
+    block = _computed_block(initializer, shape, dtype, ranges, local_shape)
+    if block is not None:
+        return block
+    # Also the path of a bad shape: the whole call raises the initializer's own error.
     whole = initializer(shape, dtype=dtype)
     return whole[tuple(slice(a, b) for a, b in ranges)].clone()
 
@@ -78,6 +85,38 @@ def _fill_value(initializer):
         return 1
     if kind is Constant and np.ndim(initializer.value) == 0:
         return np.asarray(initializer.value).item()
+    return None
+
+
+def _computed_block(initializer, shape, dtype, ranges, local_shape):
+    """The block of an ``Identity`` or an array ``Constant`` (``None`` for other initializers,
+    or for a shape the initializer refuses, so that its whole call raises its error)."""
+    call = type(initializer).__call__
+    if call is Identity.__call__ and len(shape) == 2:
+        _, torch_dtype, device = _output_spec(shape, dtype)
+        out = torch.zeros(local_shape, dtype=torch_dtype, device=device)
+        (r0, r1), (c0, c1) = ranges
+        first, stop = max(r0, c0), min(r1, c1)  # the diagonal entries (i, i) inside the block
+        if first < stop:
+            index = torch.arange(first, stop, device=device)
+            out[index - r0, index - c0] = torch.as_tensor(initializer.gain, dtype=torch_dtype)
+        return out
+    if call is Constant.__call__:
+        value = np.asarray(initializer.value)
+        try:
+            np.broadcast_shapes(value.shape, shape)
+        except ValueError:
+            return None
+        if value.ndim > len(shape):  # leading ones: not accepted by the whole call either
+            return None
+        _, torch_dtype, device = _output_spec(shape, dtype)
+        # The value's dimensions align with the last ones of `shape`; a dimension of size 1 is
+        # broadcast, so only the others are cut to the block.
+        lead = len(shape) - value.ndim
+        cut = tuple(slice(None) if value.shape[d] == 1 else slice(*ranges[lead + d])
+                    for d in range(value.ndim))
+        piece = torch.as_tensor(value[cut], device=device).to(torch_dtype)
+        return piece.broadcast_to(local_shape).clone()
     return None
 
 

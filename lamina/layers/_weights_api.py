@@ -219,4 +219,5 @@ class WeightsAPI:
                 f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
                 "built. You can build it manually via: `layer.build(input_shape)`."
             )
-        return int(sum(int(np.prod(v.shape)) for v in self.weights))
+        # The whole shapes, as Keras reports them, also for variables held as their shards.
+        return int(sum(int(np.prod(getattr(v, "global_shape", None) or v.shape)) for v in self.weights))

@@ -4,6 +4,7 @@ import warnings
 
 import torch
 
+from lamina.backend.name_scoping import name_scope
 from lamina.backend.naming import unique_name
 from lamina.layers import symbolic
 from lamina.layers.core.input_layer import InputLayer
@@ -132,14 +133,17 @@ class Sequential(SymbolicLossesAPI, Model):
         before = {id(l): len(l._inbound_nodes) for l in self._stack}
         x = inputs
         try:
-            for layer in self._stack:
-                x = layer(x)
-                if len(tree.flatten(x)) != 1:
-                    raise ValueError(
-                        "All layers in a Sequential model should have a single output tensor. For "
-                        f"multi-output layers, use the functional API. Layer '{layer.name}' "
-                        f"returned {len(tree.flatten(x))} outputs."
-                    )
+            # Inside the model's name scope, as Keras builds them: variables are created with
+            # their final paths (`model/layer/kernel`), which a distribution's LayoutMap reads.
+            with name_scope(self.name, caller=self):
+                for layer in self._stack:
+                    x = layer(x)
+                    if len(tree.flatten(x)) != 1:
+                        raise ValueError(
+                            "All layers in a Sequential model should have a single output tensor. "
+                            "For multi-output layers, use the functional API. Layer "
+                            f"'{layer.name}' returned {len(tree.flatten(x))} outputs."
+                        )
         except Exception:
             for l in self._stack:
                 del l._inbound_nodes[before[id(l)]:]

@@ -9,7 +9,9 @@ from lamina.utils.source_inputs import get_source_inputs  # noqa: F401  (Keras 2
 def count_params(weights):
     """Total number of scalars in ``weights`` (each distinct weight counted once)."""
     unique = {id(w): w for w in weights}.values()
-    return int(sum(np.prod([0 if d is None else int(d) for d in w.shape]) for w in unique if hasattr(w, "shape")))
+    # `global_shape`: a variable held as its shard (ModelParallel / FullySharded) counts whole.
+    shapes = [getattr(w, "global_shape", None) or w.shape for w in unique if hasattr(w, "shape")]
+    return int(sum(np.prod([0 if d is None else int(d) for d in shape]) for shape in shapes))
 
 
 def print_summary(

@@ -60,6 +60,57 @@ def test_local_shard_is_the_slice_of_the_whole(initializer, shape, monkeypatch):
                                whole[tuple(slice(a, b) for a, b in ranges)], rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("gain", [1.0, 2.5])
+@pytest.mark.parametrize("shape", [(7, 7), (5, 9), (9, 5), (1, 6)])
+def test_identity_block_is_the_slice_of_the_whole(shape, gain, monkeypatch):
+    init = initializers.Identity(gain=gain)
+    whole = init(shape)
+    # Never made whole: the block is computed from the diagonal entries it meets.
+    monkeypatch.setattr(initializers.Identity, "__call__", _no_whole_call)
+    blocks = [[(0, 2), (3, 5)], [(2, 5), (0, shape[1])], [(0, shape[0]), (1, 4)], [(3, 3), (0, 2)]]
+    for dim in range(2):
+        for parts in (2, 3):
+            blocks += [_ranges(shape, parts, index, dim) for index in range(parts)]
+    for ranges in blocks:
+        ranges = [(min(a, d), min(b, d)) for (a, b), d in zip(ranges, shape)]
+        got = local_shard(init, shape, "float32", ranges)
+        torch.testing.assert_close(got, whole[tuple(slice(a, b) for a, b in ranges)], rtol=0, atol=0)
+    got = local_shard(init, shape, "int32", [(0, shape[0]), (0, shape[1])])
+    assert got.dtype == torch.int32 and int(got[0, 0]) == int(gain)
+
+
+def _no_whole_call(self, shape, dtype=None):
+    raise AssertionError("the whole value was computed")
+
+
+@pytest.mark.parametrize("value_shape,shape", [
+    ((6, 4), (6, 4)), ((4,), (6, 4)), ((1, 4), (6, 4)), ((6, 1), (6, 4)),
+    ((3, 1, 5), (3, 4, 5)), ((5,), (2, 3, 5)), ((), (4, 3)),
+])
+def test_array_constant_block_is_the_slice_of_the_whole(value_shape, shape):
+    value = np.arange(int(np.prod(value_shape)), dtype="float64").reshape(value_shape) + 0.5
+    init = initializers.Constant(value)
+    whole = init(shape)
+    for dim in range(len(shape)):
+        for parts in (2, 3):
+            for index in range(parts):
+                ranges = _ranges(shape, parts, index, dim)
+                got = local_shard(init, shape, "float32", ranges)
+                torch.testing.assert_close(got, whole[tuple(slice(a, b) for a, b in ranges)],
+                                           rtol=0, atol=0)
+    ranges = [(1, 2)] * len(shape)  # every dimension cut at once
+    torch.testing.assert_close(local_shard(init, shape, "float32", ranges),
+                               whole[tuple(slice(a, b) for a, b in ranges)], rtol=0, atol=0)
+    assert local_shard(init, shape, "int32", ranges).dtype == torch.int32
+
+
+def test_local_shard_keeps_the_initializers_shape_errors():
+    with pytest.raises(ValueError, match="cannot be broadcast"):
+        local_shard(initializers.Constant(np.ones((3,))), (4, 4), "float32", [(0, 2), (0, 4)])
+    with pytest.raises(ValueError, match="2D matrices"):
+        local_shard(initializers.Identity(), (4, 4, 4), "float32", [(0, 2), (0, 4), (0, 4)])
+
+
 def test_local_shard_of_a_seed_generator_continues_its_stream():
     # A SeedGenerator seed gives new values on each call: the block is the slice of that call's.
     a = initializers.RandomNormal(seed=lamina.random.SeedGenerator(4))
@@ -128,7 +179,7 @@ def _creation_worker(rank, port, out_dir):
                 weights = model.get_weights()
 
             wide_map = distribution.LayoutMap(mesh)
-            wide_map["wide/kernel"] = (None, "model")
+            wide_map[".*/wide/kernel"] = (None, "model")
             with distribution.ModelParallel(layout_map=wide_map).scope():
                 # A budget under the whole kernel's bytes: only its shard may be allocated.
                 budget = WIDE_IN * WIDE_OUT * 4 * 3 // 4
