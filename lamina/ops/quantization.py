@@ -276,10 +276,7 @@ def fake_quant_with_min_max_vars(inputs, min_vals, max_vals, num_bits=8, narrow_
         # Per-channel values broadcast along the channel axis.
         view = [1] * x.dim()
         view[axis] = -1
-        low_shape, high_shape = min_vals.shape, max_vals.shape
-        out = _FakeQuant.apply(x, min_vals.reshape(view), max_vals.reshape(view), int(num_bits), narrow_range, axis)
-        del low_shape, high_shape
-        return out
+        return _FakeQuant.apply(x, min_vals.reshape(view), max_vals.reshape(view), int(num_bits), narrow_range, axis)
     return _FakeQuant.apply(x, min_vals, max_vals, int(num_bits), narrow_range, None)
 
 
