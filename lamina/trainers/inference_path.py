@@ -32,8 +32,8 @@ rectifies the (smaller) pooled output instead: equal numbers (``relu`` commutes 
 the sign of a zero result can differ, ``-0.0`` for ``0.0``). Measured on this project's 2-core CPU,
 1 thread, the Keras MNIST convnet's first pair (batch 128, 26x26x32): 0.2-0.3 ms less per batch.
 
-With ``jit_compile=True``, ``predict``'s forward pass (the default ``predict_step``) also goes
-through ``torch.compile`` for the batch shape it first sees (a last, smaller batch runs eagerly
+With ``jit_compile=True``, ``predict``'s and ``evaluate``'s forward passes (the default
+``predict_step`` / ``test_step``; the loss and the metrics stay eager) also go through ``torch.compile`` for the batch shape it first sees (a last, smaller batch runs eagerly
 instead of compiling again), with the measure-and-keep-the-faster choice of the train step
 (``compile_path.py``), logged once.
 """
@@ -213,9 +213,9 @@ def _signature(x):
 class _CompiledPredict:
     """The compiled-or-eager forward pass of ``predict`` for one batch signature."""
 
-    def __init__(self, model):
+    def __init__(self, model, what="predict step"):
         self.step = CompiledStep(
-            model, function=types.MethodType(_predict_forward, model), what="predict step"
+            model, function=types.MethodType(_predict_forward, model), what=what
         )
         self.signature = None
 
@@ -228,15 +228,22 @@ class _CompiledPredict:
         return self.step(x, None, None)
 
 
-def predict_forward(model, x):
+def predict_forward(model, x, loop="predict"):
     """``model(x, training=False)``, through ``torch.compile`` when ``jit_compile`` is on.
 
-    Called by the default ``predict_step`` (under ``no_grad``).
+    Called by the default ``predict_step`` and ``test_step`` (under ``no_grad``).
+
+    Args:
+        model: The model (a ``Trainer``).
+        x: The batch's inputs.
+        loop: ``"predict"`` or ``"evaluate"``: each loop keeps its own compiled forward pass (and
+            its own compiled-or-eager choice), for the batch shape it first sees.
     """
     if not model._jit_compile or torch.is_grad_enabled():
         return model(x, training=False)
     state = model.__dict__
-    compiled = state.get("_predict_function")
+    key = "_predict_function" if loop == "predict" else "_test_function"
+    compiled = state.get(key)
     if compiled is None:
-        compiled = state["_predict_function"] = _CompiledPredict(model)
+        compiled = state[key] = _CompiledPredict(model, what=f"{loop} step")
     return compiled(model, x)

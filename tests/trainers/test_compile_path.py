@@ -42,8 +42,10 @@ def test_compiled_step_matches_eager_and_compiles_once():
     step = compiled._train_function
     history = _fit(compiled)
     assert step.path is None and not step.failed  # trials=0: always the compiled step
-    # One graph for the whole run: no guard failed between steps, epochs or validation passes.
-    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
+    # One graph for the train step and one for validation's forward pass (compiled in the
+    # second epoch): no guard failed between steps, epochs or validation passes.
+    assert "_test_function" in compiled.__dict__
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 2
     for key in expected:
         np.testing.assert_allclose(history[key], expected[key], rtol=1e-5, atol=1e-7)
     for a, e in zip(compiled.get_weights(), eager.get_weights()):
