@@ -3,6 +3,8 @@
 
 import logging
 
+import time
+
 import numpy as np
 import torch
 
@@ -58,7 +60,7 @@ def test_slower_compiled_evaluate_falls_back_to_eager_logged_once(monkeypatch, c
 
     def slow_compile(fn, **kwargs):
         def run(*args):
-            time.sleep(0.05)
+            _burn(0.05)
             return fn(*args)
 
         return run
@@ -77,3 +79,11 @@ def test_evaluate_without_jit_compile_never_compiles():
     model = _model(False)
     model.evaluate(X, Y, verbose=0)
     assert "_test_function" not in model.__dict__
+
+
+def _burn(seconds):
+    """Keep the CPU busy for ``seconds`` of this process's CPU time (a slower step on any clock:
+    a sleep would only be slower on the wall clock, which a loaded machine's timing ignores)."""
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
