@@ -11,6 +11,11 @@ keeps NaN, so it is not used). The numbers are bit-identical to the out-of-place
 A convolution followed by a BatchNormalization can run as one convolution with folded weights
 (``ConvBatchNormFold``); which pairs fold is decided by the inference loops
 (``lamina/trainers/inference_path.py``), and the layers ask ``folded_weights`` / ``absorbed``.
+
+A ReLU-activated convolution whose output only a max pooling reads may leave its ReLU to the
+pooling layer, which applies it to the pooled output: ``relu`` is monotone, so
+``max(relu(a), relu(b)) == relu(max(a, b))`` (NaN propagating through both), with a quarter of the
+elements to rectify behind 2x2 pooling. The layers ask ``relu_deferred``.
 """
 
 import torch
@@ -103,4 +108,17 @@ def absorbed(bn, inputs, training):
         and not torch.is_grad_enabled()
         and inputs.device.type != "meta"
         and not torch_compat.is_compiling()
+    )
+
+
+def relu_deferred(layer):
+    """Whether ``layer`` (a ReLU-activated convolution, or the max pooling reading its output)
+    leaves / applies that ReLU after the pooling in this call (asked by both layers' ``call``:
+    the same answer for both, as they run in the same model call)."""
+    return (
+        layer.__dict__.get("_inference_relu_deferred", False)
+        and not torch.is_grad_enabled()
+        and CONTEXT.depth >= 2  # inside the model's call, where the pair was found
+        and not torch_compat.is_compiling()
+        and not torch.jit.is_tracing()
     )

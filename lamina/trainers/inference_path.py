@@ -26,8 +26,14 @@ functional graph where:
   once, and reads only the convolution's output, which nothing else reads (nor is it a model
   output).
 
-With ``jit_compile=True``, ``predict``'s forward pass (the default ``predict_step``) also goes
-through ``torch.compile`` for the batch shape it first sees (a last, smaller batch runs eagerly
+In the same steps and under the same graph conditions, a plain ``Conv*D`` with the ReLU
+activation whose output only a ``MaxPooling*D`` reads leaves its ReLU to the pooling layer, which
+rectifies the (smaller) pooled output instead: equal numbers (``relu`` commutes with ``max``; only
+the sign of a zero result can differ, ``-0.0`` for ``0.0``). Measured on this project's 2-core CPU,
+1 thread, the Keras MNIST convnet's first pair (batch 128, 26x26x32): 0.2-0.3 ms less per batch.
+
+With ``jit_compile=True``, ``predict``'s and ``evaluate``'s forward passes (the default
+``predict_step`` / ``test_step``; the loss and the metrics stay eager) also go through ``torch.compile`` for the batch shape it first sees (a last, smaller batch runs eagerly
 instead of compiling again), with the measure-and-keep-the-faster choice of the train step
 (``compile_path.py``), logged once.
 """
@@ -42,6 +48,7 @@ from lamina.backend import symbolic
 from lamina.layers._inference import ConvBatchNormFold
 from lamina.layers.convolutional.base_conv import BaseConv
 from lamina.layers.normalization.batch_normalization import BatchNormalization
+from lamina.layers.pooling.base_pooling import BasePooling
 from lamina.trainers.compile_path import CompiledStep
 from lamina.utils import tree
 
@@ -76,30 +83,55 @@ def _foldable(conv, bn):
     )
 
 
+def _deferrable(conv, pool):
+    """Whether ``conv``'s ReLU may run after ``pool`` instead (see ``_inference.relu_deferred``)."""
+    return (
+        type(conv).call is BaseConv.call
+        and isinstance(pool, BasePooling)
+        and type(pool).call is BasePooling.call
+        and pool.pool_mode == "max"
+        and conv.built
+        and conv.activation is activations.relu
+        and _plain_layer(conv)
+        and _plain_layer(pool)
+    )
+
+
 def _pairs(model):
     """``(conv, bn)`` pairs foldable in ``model``'s own graph and in the graphs of its sublayers."""
+    return _matching_pairs(model, _foldable)
+
+
+def _deferred_pairs(model):
+    """``(conv, max_pool)`` pairs where the convolution's ReLU may run after the pooling."""
+    return _matching_pairs(model, _deferrable)
+
+
+def _matching_pairs(model, match):
+    """``(first, second)`` layer pairs in ``model``'s own graph and in the graphs of its
+    sublayers where ``match(first, second)`` and only ``second`` reads ``first``'s output."""
     found = []
     stack = model.__dict__.get("_stack")
     plan = model.__dict__.get("_plan")
     if stack is not None and model.__dict__.get("_symbolic_plan") is None:
         layers = list(stack)
         for a, b in zip(layers, layers[1:]):
-            if layers.count(a) == 1 and layers.count(b) == 1 and _foldable(a, b):
+            if layers.count(a) == 1 and layers.count(b) == 1 and match(a, b):
                 found.append((a, b))
         children = layers
     elif plan is not None:
-        found.extend(_plan_pairs(model, plan))
+        found.extend(_plan_pairs(model, plan, match))
         children = [step.layer for step in plan if hasattr(step, "layer")]
     else:
         return found
     for child in children:
         graph = child.__dict__.get("_stack") is not None or child.__dict__.get("_plan") is not None
         if child is not model and graph:
-            found.extend(_pairs(child))
+            found.extend(_matching_pairs(child, match))
     return found
 
 
-def _plan_pairs(model, plan):
+def _plan_pairs(model, plan, match):
     if not all(hasattr(step, "args") and hasattr(step, "layer") for step in plan):
         return []  # a step of another kind (a symbolic loss) reads values this cannot see
     readers = {}
@@ -123,7 +155,7 @@ def _plan_pairs(model, plan):
             and readers.get(step.simple_id) == 1
             and uses[id(step.layer)] == 1
             and uses[id(source.layer)] == 1
-            and _foldable(source.layer, step.layer)
+            and match(source.layer, step.layer)
         ):
             found.append((source.layer, step.layer))
     return found
@@ -153,6 +185,9 @@ def folded(model, step_name):
             fold = cached[(id(conv), id(bn))] = ConvBatchNormFold(conv, bn)
         conv.__dict__["_inference_fold"] = fold
         bn.__dict__["_inference_absorbed"] = True
+    deferred = _deferred_pairs(model)
+    for conv, pool in deferred:
+        conv.__dict__["_inference_relu_deferred"] = pool.__dict__["_inference_relu_deferred"] = True
     model.__dict__["_inference_folded"] = True
     try:
         yield
@@ -161,6 +196,9 @@ def folded(model, step_name):
         for conv, bn in pairs:
             conv.__dict__.pop("_inference_fold", None)
             bn.__dict__.pop("_inference_absorbed", None)
+        for conv, pool in deferred:
+            conv.__dict__.pop("_inference_relu_deferred", None)
+            pool.__dict__.pop("_inference_relu_deferred", None)
 
 
 def _predict_forward(model, x, y=None, sample_weight=None):
@@ -175,9 +213,9 @@ def _signature(x):
 class _CompiledPredict:
     """The compiled-or-eager forward pass of ``predict`` for one batch signature."""
 
-    def __init__(self, model):
+    def __init__(self, model, what="predict step"):
         self.step = CompiledStep(
-            model, function=types.MethodType(_predict_forward, model), what="predict step"
+            model, function=types.MethodType(_predict_forward, model), what=what
         )
         self.signature = None
 
@@ -190,15 +228,22 @@ class _CompiledPredict:
         return self.step(x, None, None)
 
 
-def predict_forward(model, x):
+def predict_forward(model, x, loop="predict"):
     """``model(x, training=False)``, through ``torch.compile`` when ``jit_compile`` is on.
 
-    Called by the default ``predict_step`` (under ``no_grad``).
+    Called by the default ``predict_step`` and ``test_step`` (under ``no_grad``).
+
+    Args:
+        model: The model (a ``Trainer``).
+        x: The batch's inputs.
+        loop: ``"predict"`` or ``"evaluate"``: each loop keeps its own compiled forward pass (and
+            its own compiled-or-eager choice), for the batch shape it first sees.
     """
     if not model._jit_compile or torch.is_grad_enabled():
         return model(x, training=False)
     state = model.__dict__
-    compiled = state.get("_predict_function")
+    key = "_predict_function" if loop == "predict" else "_test_function"
+    compiled = state.get(key)
     if compiled is None:
-        compiled = state["_predict_function"] = _CompiledPredict(model)
+        compiled = state[key] = _CompiledPredict(model, what=f"{loop} step")
     return compiled(model, x)

@@ -336,7 +336,7 @@ class Trainer(TrainerAPI, OnBatchAPI):
     def test_step(self, data):
         """Loss and metrics on a batch, without updating weights (runs under ``no_grad``)."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
-        y_pred = self(x, training=False)
+        y_pred = predict_forward(self, x, loop="evaluate")
         loss = self._compute_loss(x, y, y_pred, sample_weight, training=False)
         self._track_loss(loss, x)
         return self.compute_metrics(x, y, y_pred, sample_weight)

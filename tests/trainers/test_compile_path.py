@@ -42,8 +42,10 @@ def test_compiled_step_matches_eager_and_compiles_once():
     step = compiled._train_function
     history = _fit(compiled)
     assert step.path is None and not step.failed  # trials=0: always the compiled step
-    # One graph for the whole run: no guard failed between steps, epochs or validation passes.
-    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
+    # One graph for the train step and one for validation's forward pass (compiled in the
+    # second epoch): no guard failed between steps, epochs or validation passes.
+    assert "_test_function" in compiled.__dict__
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 2
     for key in expected:
         np.testing.assert_allclose(history[key], expected[key], rtol=1e-5, atol=1e-7)
     for a, e in zip(compiled.get_weights(), eager.get_weights()):
@@ -55,12 +57,20 @@ def test_compiled_step_matches_eager_and_compiles_once():
     np.testing.assert_allclose(float(sum(compiled.losses).detach()), float(sum(eager.losses).detach()), rtol=1e-5)
 
 
+def _burn(seconds):
+    """Keep the CPU busy for ``seconds`` of this process's CPU time (a slower step on any clock:
+    a sleep would only be slower on the wall clock, which a loaded machine's timing ignores)."""
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
 def _fake_compile(delay):
     """A stand-in for ``torch.compile``: the same function, ``delay`` seconds slower per call."""
 
     def compile_(fn, **kwargs):
         def run(*args):
-            time.sleep(delay)
+            _burn(delay)
             return fn(*args)
 
         return run
@@ -88,7 +98,7 @@ def test_faster_compiled_step_is_kept(monkeypatch, caplog):
     eager = step._eager
 
     def slow_eager(*args):
-        time.sleep(0.05)
+        _burn(0.05)
         return eager(*args)
 
     step._eager = slow_eager
@@ -128,3 +138,29 @@ def test_dropout_compiles_into_the_one_graph():
     assert not model._train_function.failed
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
     assert np.all(np.isfinite(history["loss"]))
+
+
+def test_loaded_machine_decides_on_cpu_time(monkeypatch, caplog):
+    # The compiled step waits (as a process does on a busy machine) but uses less CPU than the
+    # eager one: the wall clock would keep eager execution, the CPU time keeps the compiled step.
+    def waiting_compile(fn, **kwargs):
+        def run(*args):
+            time.sleep(0.05)
+            return fn(*args)
+
+        return run
+
+    monkeypatch.setattr(torch, "compile", waiting_compile)
+    model = _model(True, trials=2)
+    step = model._train_function
+    eager = step._eager
+
+    def busy_eager(*args):
+        _burn(0.02)
+        return eager(*args)
+
+    step._eager = busy_eager
+    with caplog.at_level(logging.INFO, logger="lamina"):
+        model.fit(X, Y, batch_size=4, epochs=1, verbose=0)
+    assert step.path == "compiled"
+    assert "CPU time, the machine being busy" in caplog.records[-1].getMessage()

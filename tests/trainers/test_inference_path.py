@@ -4,6 +4,8 @@ The folded numbers equal the unfolded (eager) ones to float32 rounding, and ever
 a weight is seen by the next inference call.
 """
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -246,7 +248,7 @@ def test_slower_compiled_predict_falls_back_to_eager_logged_once(monkeypatch, ca
 
     def slow_compile(fn, **kwargs):
         def run(*args):
-            time.sleep(0.05)
+            _burn(0.05)
             return fn(*args)
 
         return run
@@ -275,3 +277,11 @@ def test_graph_with_a_symbolic_loss_is_left_alone():
     model.add_loss(lamina.ops.mean(x))
     assert inference_path._pairs(model) == []
     model.predict(X, verbose=0)
+
+
+def _burn(seconds):
+    """Keep the CPU busy for ``seconds`` of this process's CPU time (a slower step on any clock:
+    a sleep would only be slower on the wall clock, which a loaded machine's timing ignores)."""
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass

@@ -148,7 +148,7 @@ class BaseConv(ConvLora, Layer):
             raise
         # Back in the layer's layout first: softmax-like activations act on its last axis.
         out = _conv_math.from_channels_first(out, self.data_format)
-        if self.activation is not activations.linear:
+        if self.activation is not activations.linear and not _inference.relu_deferred(self):
             out = _inference.activate(self.activation, out)
         return out
 

@@ -1,6 +1,7 @@
 """``BasePooling``: the windowed max/average pooling layers (their math is in ``lamina.ops``)."""
 
 from lamina.backend.config import standardize_data_format
+from lamina.layers import _inference
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.ops._pooling_math import POOL_MODES, pool, pooled_length
@@ -48,9 +49,14 @@ class BasePooling(Layer):
         self._build_at_init()
 
     def call(self, inputs):
-        return pool(
+        out = pool(
             inputs, self.pool_size, self.strides, self.padding, self.data_format, self.pool_mode
         )
+        if _inference.relu_deferred(self):
+            # The ReLU of the convolution before, left to this layer in predict / evaluate.
+            shared = out.untyped_storage().data_ptr() == inputs.untyped_storage().data_ptr()
+            out = out.relu() if shared else out.relu_()
+        return out
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
