@@ -3,6 +3,7 @@
 import torch
 
 from lamina.backend.naming import unique_name
+from lamina.backend.name_scoping import name_scope
 from lamina.layers import symbolic
 from lamina.layers.core.input_layer import InputLayer
 from lamina.layers._call_inputs import is_string_array
@@ -130,14 +131,17 @@ class Sequential(SymbolicLossesAPI, Model):
         before = {id(l): len(l._inbound_nodes) for l in self._stack}
         x = inputs
         try:
-            for layer in self._stack:
-                x = layer(x)
-                if len(tree.flatten(x)) != 1:
-                    raise ValueError(
-                        "All layers in a Sequential model should have a single output tensor. For "
-                        f"multi-output layers, use the functional API. Layer '{layer.name}' "
-                        f"returned {len(tree.flatten(x))} outputs."
-                    )
+            # Keras builds the layers inside the model's name scope: their paths (which a
+            # DTypePolicyMap is keyed by) are "sequential/dense", as their variables' are.
+            with name_scope(self.name, caller=self):
+                for layer in self._stack:
+                    x = layer(x)
+                    if len(tree.flatten(x)) != 1:
+                        raise ValueError(
+                            "All layers in a Sequential model should have a single output tensor. For "
+                            f"multi-output layers, use the functional API. Layer '{layer.name}' "
+                            f"returned {len(tree.flatten(x))} outputs."
+                        )
         except Exception:
             for l in self._stack:
                 del l._inbound_nodes[before[id(l)]:]
