@@ -266,3 +266,9 @@ def test_map_without_default_serializes_entries_like_keras(oracle):
     assert configs[1] == configs[0]
     back = lamina.dtype_policies.get(configs[0])
     assert back["a"].name == "float32" and back["b"].quantization_mode == "int8"
+    lamina.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        deferred = lamina.dtype_policies.get(configs[0])
+        assert deferred["a"].name == "mixed_bfloat16" and deferred["b"].name == "int8_from_mixed_bfloat16"
+    finally:
+        lamina.config.set_dtype_policy("float32")
