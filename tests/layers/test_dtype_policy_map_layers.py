@@ -290,3 +290,28 @@ def test_each_quantized_entry_builds_keras_variables(oracle, entry):
         model = lib.Sequential([lib.Input((16,))] + layers, name="outer")
         described.append(_describe(model))
     assert described[1] == described[0]
+
+
+@pytest.mark.oracle
+def test_multi_head_attention_hands_the_map_to_its_projections(oracle):
+    models = []
+    for lib in (oracle, lamina):
+        pm = lib.dtype_policies.DTypePolicyMap("float32")
+        pm["mha/(query|key)"] = "int8_from_float32"
+        x = lib.Input((5, 8))
+        y = lib.layers.MultiHeadAttention(2, 4, name="mha", dtype=pm)(x, x)
+        models.append(lib.Model(x, y))
+    k, l = models
+    described = [
+        sorted((s.path, s.quantization_mode, [str(v.dtype).replace("torch.", "") for v in s.weights])
+               for s in m.get_layer("mha")._flatten_layers() if s is not m.get_layer("mha") and s.weights)
+        for m in (k, l)
+    ]
+    assert described[1] == described[0]
+    assert dict((p, q) for p, q, _ in described[1])["mha/query"] == "int8"
+    weights = _random_quantized_weights(np.random.default_rng(4), k)
+    k.set_weights(weights)
+    l.set_weights(weights)
+    x = np.random.default_rng(5).standard_normal((2, 5, 8)).astype("float32")
+    expected = np.asarray(k.predict(x, verbose=0))
+    np.testing.assert_allclose(l.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
