@@ -16,8 +16,7 @@ import inspect
 
 import torch
 
-from lamina.backend import dtype_policy
-from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+from lamina.backend.dtypes import standardize_dtype
 from lamina.backend import torch_compat
 from lamina.backend.legacy import training_phase as _training_phase
 from lamina.backend.naming import to_snake_case, unique_name

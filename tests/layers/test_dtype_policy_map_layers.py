@@ -8,8 +8,6 @@ import torch
 
 import lamina
 
-TOL = dict(rtol=1e-5, atol=1e-5)
-
 
 def _policy_map(lib):
     m = lib.dtype_policies.DTypePolicyMap(default_policy="float32")
@@ -64,19 +62,19 @@ def test_functional_model_resolves_each_layer_like_keras_and_archives_round_trip
     l.set_weights(weights)
     x = np.random.default_rng(1).integers(0, 11, size=(4, 3)).astype("int32")
     expected = np.asarray(k.predict(x, verbose=0))
-    TOL = dict(rtol=1e-5, atol=1e-5 * np.abs(expected).max())  # int8 kernels make large outputs
-    np.testing.assert_allclose(l.predict(x, verbose=0), expected, **TOL)
+    tol = dict(rtol=1e-5, atol=1e-5 * np.abs(expected).max())  # int8 kernels make large outputs
+    np.testing.assert_allclose(l.predict(x, verbose=0), expected, **tol)
     assert l.get_layer("q8").get_config()["dtype"] == k.get_layer("q8").get_config()["dtype"]
     # Keras 3.15 cannot write this model (the quantized layers' `save_own_variables` read the map's
-    # own mode and store a `None` scale), so the file goes Lamina -> Keras, and Lamina -> Lamina.
-    # Lamina -> Keras.
+    # own mode and store a `None` scale), so the file goes Lamina -> Keras, and Lamina -> Lamina;
+    # test_keras_archive_of_a_mapped_model_loads_in_lamina covers Keras -> Lamina.
     l.save(tmp_path / "l.keras")
     back = oracle.models.load_model(tmp_path / "l.keras")
     assert _describe(back) == _describe(k)
-    np.testing.assert_allclose(np.asarray(back.predict(x, verbose=0)), expected, **TOL)
+    np.testing.assert_allclose(np.asarray(back.predict(x, verbose=0)), expected, **tol)
     again = lamina.models.load_model(tmp_path / "l.keras")
     assert _describe(again) == _describe(k)
-    np.testing.assert_allclose(again.predict(x, verbose=0), expected, **TOL)
+    np.testing.assert_allclose(again.predict(x, verbose=0), expected, **tol)
 
 
 def _float_mapped(lib):
