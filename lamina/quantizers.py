@@ -441,8 +441,8 @@ def _int4_block_size(layer, config):
 
     if isinstance(config, Int4QuantizationConfig):
         block_size = config.block_size
-    elif isinstance(layer.dtype_policy, Int4DTypePolicy):
-        block_size = layer.dtype_policy.block_size
+    elif isinstance(layer._resolved_dtype_policy, Int4DTypePolicy):
+        block_size = layer._resolved_dtype_policy.block_size
     else:
         return None
     return None if block_size == -1 else block_size

@@ -16,7 +16,7 @@ class DTypePolicy:
 
     Args:
         name: ``"float32"``, ``"float16"``, ``"bfloat16"``, ``"float64"``, ``"mixed_float16"`` or
-            ``"mixed_bfloat16"``; ``None`` means ``floatx()``.
+            ``"mixed_bfloat16"``; ``None`` means the global policy's name.
 
     Example:
 
@@ -27,7 +27,8 @@ class DTypePolicy:
 
     def __init__(self, name=None):
         if name is None:
-            name = config.floatx()
+            # As Keras: the global policy's name (a map saved without a default relies on it).
+            name = global_policy().name
         if not isinstance(name, str):
             raise TypeError(f"`name` must be a string. Received: name={name!r}")
         if name in ("mixed_float16", "mixed_bfloat16"):

@@ -129,10 +129,17 @@ class DTypePolicyMap(DTypePolicy, MutableMapping):
 
     def get_config(self):
         serialize_keras_object = _ENTRY_SERIALIZATION["serialize"]
-        return {
-            "default_policy": self._default_policy_arg,
-            "policy_map": {k: serialize_keras_object(v) for k, v in self._policy_map.items()},
-        }
+        entries = {k: serialize_keras_object(v) for k, v in self._policy_map.items()}
+        if self._default_policy_arg is None:
+            # As Keras: without a default, the entries' source dtypes are left out too, so a
+            # loaded map follows the global policy of the process that loads it.
+            for entry in entries.values():
+                config = entry.get("config")
+                if isinstance(config, dict):
+                    key = "source_name" if "source_name" in config else "name"
+                    if key in config:
+                        entry["config"] = {**config, key: None}
+        return {"default_policy": self._default_policy_arg, "policy_map": entries}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -57,7 +57,7 @@ class CalibratedKernel:
         mode = self.quantization_mode if config is None else config.mode
         if config is not None and config.mode in CALIBRATED_MODES:
             return config.weight_bits, config.group_size
-        policy = self.dtype_policy
+        policy = self._resolved_dtype_policy
         if isinstance(policy, (GPTQDTypePolicy, AWQDTypePolicy)):
             return policy.weight_bits, policy.group_size
         name = "GPTQ" if mode == "gptq" else "AWQ"

@@ -78,7 +78,8 @@ class LayerAPI:
         own = self._own_variables
         if own and "/" in own[0].path:
             return own[0].path.rsplit("/", 1)[0]
-        return self.name
+        # Set by a build that ran in the layer's name scope (see _dtype_policy_api).
+        return self.__dict__.get("_path") or self.name
 
     @property
     def metrics_variables(self):

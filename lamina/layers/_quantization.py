@@ -21,8 +21,9 @@ class QuantizationMixin:
     @property
     def quantization_mode(self):
         """The quantization mode of the layer's dtype policy, ``None`` if not quantized."""
-        policy = self.__dict__.get("_dtype_policy")
-        return getattr(policy, "quantization_mode", None)
+        if "_dtype_policy" not in self.__dict__:
+            return None
+        return self._resolved_dtype_policy.quantization_mode
 
     def quantize(self, mode=None, type_check=True, config=None):
         """Quantize the layer's weights in place; layers that support it override this."""
@@ -183,8 +184,10 @@ class QuantizationMixin:
         """After ``quantize(mode)``: the policy becomes ``<mode>_from_<previous policy>``."""
         from lamina.backend import dtype_policy
 
-        if self.dtype_policy.quantization_mode is None:
-            self.dtype_policy = dtype_policy.get(f"{mode}_from_{self.dtype_policy.name}")
+        # A layer holding a DTypePolicyMap quantizes its own entry (the setter writes it there).
+        policy = self._resolved_dtype_policy
+        if policy.quantization_mode is None:
+            self.dtype_policy = dtype_policy.get(f"{mode}_from_{policy.name}")
 
 
 def check_lora_arguments(lora_rank, lora_alpha):

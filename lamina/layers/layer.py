@@ -16,8 +16,7 @@ import inspect
 
 import torch
 
-from lamina.backend import dtype_policy
-from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+from lamina.backend.dtypes import standardize_dtype
 from lamina.backend import torch_compat
 from lamina.backend.legacy import training_phase as _training_phase
 from lamina.backend.naming import to_snake_case, unique_name
@@ -42,6 +41,7 @@ from lamina.layers._shape_specs import (
     to_shape_structure,
 )
 from lamina.backend.call_context import CONTEXT as _CONTEXT
+from lamina.layers._dtype_policy_api import DTypePolicyAPI, wrap_build
 from lamina.layers._layer_api import LayerAPI
 from lamina.layers._layer_config import LayerConfig
 from lamina.layers._losses_api import LossesAPI
@@ -136,7 +136,8 @@ def _first_call_parameter(cls):
 
 @register_builtin("keras.layers")
 class Layer(
-    WeightsAPI, SymbolicCall, NodeAPI, LayerAPI, LossesAPI, LayerConfig, TorchHooks, QuantizationMixin, torch.nn.Module
+    WeightsAPI, SymbolicCall, NodeAPI, LayerAPI, LossesAPI, LayerConfig, TorchHooks, QuantizationMixin, DTypePolicyAPI,
+    torch.nn.Module,
 ):
     """Base class of all layers: state (weights) plus a computation (``call``).
 
@@ -177,6 +178,10 @@ class Layer(
         forward = _forward_signature.forward_for(cls, Layer.forward)
         if forward is not None:
             cls.forward = forward
+        if "build" in cls.__dict__:
+            # Keras builds a layer inside its name scope; Lamina does it for layers holding a
+            # DTypePolicyMap, whose policy depends on that path (see _dtype_policy_api).
+            cls.build = wrap_build(cls.__dict__["build"])
         own = cls.__dict__.get("compute_mask")
         if own is not None and own is not Layer.compute_mask and not getattr(own, "_accepts_arrays", False):
             # Keras documents `compute_mask` as public: numpy arrays and nested lists work there.
@@ -280,34 +285,6 @@ class Layer(
             if isinstance(prop, property):
                 prop.fget(self)
             raise
-
-    @property
-    def dtype_policy(self):
-        return self._dtype_policy
-
-    @dtype_policy.setter
-    def dtype_policy(self, value):
-        self._set_dtype_policy(value)
-
-    def _set_dtype_policy(self, value):
-        policy = dtype_policy.get(value)
-        self._dtype_policy = policy
-        # Cached torch forms of the policy, read on every call.
-        self._compute_torch_dtype = to_torch_dtype(policy.compute_dtype)
-        self._autocast_context = policy.is_mixed and self._autocast
-
-    @property
-    def dtype(self):
-        """The variable dtype name (Keras: ``layer.dtype``)."""
-        return self._dtype_policy.variable_dtype
-
-    @property
-    def compute_dtype(self):
-        return self._dtype_policy.compute_dtype
-
-    @property
-    def variable_dtype(self):
-        return self._dtype_policy.variable_dtype
 
     @property
     def trainable(self):
@@ -427,6 +404,11 @@ class Layer(
                 raise TypeError(f"Layer '{self.name}' was called without inputs (`{name}`).")
             args = (kwargs.pop(name),)
         inputs = args[0]
+        if not self.built:
+            scope = self._first_call_scope()
+            if scope is not None:
+                with scope:
+                    return self.__call__(*args, **kwargs)
         # Fast path: one tensor in, nothing symbolic in the keyword arguments.
         if isinstance(inputs, torch.Tensor) and len(args) == 1 and not (
             kwargs and symbolic.any_symbolic(kwargs)
@@ -464,6 +446,11 @@ class Layer(
                 assert_input_compatibility(self._input_spec, inputs, self.name)
         if not self.built:
             self._maybe_build(inputs)
+            if self.__dict__.get("_path") is not None:
+                # Built just now from a DTypePolicyMap: the inputs were cast before the layer
+                # knew its own entry.
+                inputs = self._autocast_inputs(inputs)
+                args = (inputs,) + args[1:]
 
         takes_training, takes_mask, mask_overridden, _ = _call_signature(type(self))
         in_mask = getattr(inputs, "_keras_mask", None) if type(inputs) is torch.Tensor else collect_mask(inputs)

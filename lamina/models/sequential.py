@@ -133,8 +133,9 @@ class Sequential(SymbolicLossesAPI, Model):
         before = {id(l): len(l._inbound_nodes) for l in self._stack}
         x = inputs
         try:
-            # Inside the model's name scope, as Keras builds them: variables are created with
-            # their final paths (`model/layer/kernel`), which a distribution's LayoutMap reads.
+            # Keras builds the layers inside the model's name scope: variables are created with
+            # their final paths ("sequential/dense/kernel"), which a distribution's LayoutMap and
+            # a DTypePolicyMap are keyed by.
             with name_scope(self.name, caller=self):
                 for layer in self._stack:
                     x = layer(x)

@@ -128,7 +128,9 @@ def check_dataset(dataset, source):
             f"Refusing to load {source}: HDF5 dataset '{dataset.name}' is a virtual dataset "
             "mapping other files; weights files may only hold their own data."
         )
-    if dataset.dtype.kind not in _NUMERIC_KINDS:
+    # Keras stores bfloat16 as 2-byte opaque values tagged with their dtype.
+    bfloat16 = dataset.dtype == "V2" and dataset.attrs.get("dtype") == "bfloat16"
+    if dataset.dtype.kind not in _NUMERIC_KINDS and not bfloat16:
         raise ValueError(
             f"Cannot load {source}: HDF5 dataset '{dataset.name}' has dtype {dataset.dtype}; "
             "weights must be numeric arrays."

@@ -9,6 +9,7 @@ after their class in snake case (``dense``, ``dense_1``, ...); an object reached
 import warnings
 
 import numpy as np
+import torch
 
 from lamina.backend.naming import to_snake_case
 from lamina.saving.safe_h5 import SafeH5Group
@@ -92,6 +93,24 @@ def walk(obj, path, visited, visit):
             walk(child, child_path, visited, visit)
 
 
+def write_dataset(group, key, tensor):
+    """Store ``tensor`` at ``group[key]``; bfloat16 as Keras stores it (2-byte opaque values
+    tagged ``attrs["dtype"] = "bfloat16"``), since HDF5 has no bfloat16 type."""
+    if tensor.dtype == torch.bfloat16:
+        dataset = group.create_dataset(key, data=tensor.view(torch.int16).numpy().view("V2"))
+        dataset.attrs["dtype"] = "bfloat16"
+        return dataset
+    return group.create_dataset(key, data=np.asarray(tensor.numpy()))
+
+
+def read_dataset(dataset):
+    """The value of a variable's dataset: a numpy array, or a bfloat16 tensor where Keras tagged it."""
+    value = np.asarray(dataset[()])
+    if dataset.attrs.get("dtype") == "bfloat16":
+        return torch.from_numpy(np.ascontiguousarray(value).view(np.int16)).view(torch.bfloat16)
+    return value
+
+
 def save_weights_to_h5(model, h5file):
     """Write every variable of ``model`` (and its optimizer) into an open ``h5py.File``."""
 
@@ -103,7 +122,7 @@ def save_weights_to_h5(model, h5file):
             obj.save_own_variables(vars_group)
             return
         for i, v in enumerate(own_variables(obj)):
-            vars_group.create_dataset(str(i), data=np.asarray(v.detach().cpu().numpy()))
+            write_dataset(vars_group, str(i), v.detach().cpu())
 
     walk(model, "", set(), visit)
 
@@ -172,7 +191,7 @@ def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights
     if check_only:
         return
     for variable, dataset in assignments:
-        variable.assign(np.asarray(dataset[()]))
+        variable.assign(read_dataset(dataset))
     for obj, entry in hooks:
         obj.load_own_variables(entry)
 

@@ -58,7 +58,7 @@ def _plain_layer(layer):
         not layer._forward_hooks
         and not layer._forward_pre_hooks
         and getattr(layer, "activity_regularizer", None) is None
-        and getattr(layer.dtype_policy, "quantization_mode", None) is None
+        and getattr(layer, "quantization_mode", None) is None
     )
 
 

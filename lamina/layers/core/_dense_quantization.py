@@ -134,7 +134,7 @@ class DenseQuantization(CalibratedKernel, qw.QuantizedKernel):
         self._set_computed_attribute("kernel", qw.merged_kernel)
 
     def _float8_build(self):
-        length = getattr(self.dtype_policy, "amax_history_length", 1024)
+        length = getattr(self._resolved_dtype_policy, "amax_history_length", 1024)
         for name in _SPEC["float8"][2:]:
             shape = (length,) if name.endswith("history") else ()
             variable = self.add_weight(
