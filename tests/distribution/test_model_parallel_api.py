@@ -129,4 +129,4 @@ def test_model_checkpoint_accepts_sharded_folders(tmp_path):
     model.fit(x, np.ones((4, 6), "float32"), epochs=2, verbose=0, callbacks=[callback])
     assert (tmp_path / "ckpt.weights.dcp" / ".metadata").exists()
     with pytest.raises(ValueError, match=r"\.weights\.dcp"):
-        lamina.callbacks.ModelCheckpoint(str(tmp_path / "x.h5"), save_weights_only=True)
+        lamina.callbacks.ModelCheckpoint(str(tmp_path / "x.ckpt"), save_weights_only=True)
