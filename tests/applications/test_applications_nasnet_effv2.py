@@ -8,9 +8,9 @@ from app_oracle import assert_same_outputs, assert_same_structure, build_both
 slow = pytest.mark.heavy
 
 STRUCTURE_CASES = [
-    ("nasnet", "NASNetMobile", dict(input_shape=(32, 32, 3), classes=10)),
+    pytest.param("nasnet", "NASNetMobile", dict(input_shape=(32, 32, 3), classes=10), marks=pytest.mark.heavy),
     pytest.param("nasnet", "NASNetLarge", dict(include_top=False, input_shape=(32, 32, 3), pooling="avg"), marks=slow),
-    ("efficientnet_v2", "EfficientNetV2B0", dict(input_shape=(32, 32, 3), classes=10)),
+    pytest.param("efficientnet_v2", "EfficientNetV2B0", dict(input_shape=(32, 32, 3), classes=10), marks=pytest.mark.heavy),
     ("efficientnet_v2", "EfficientNetV2B1", dict(include_top=False, input_shape=(32, 32, 3))),
     pytest.param("efficientnet_v2", "EfficientNetV2B2", dict(include_top=False, input_shape=(32, 32, 3), pooling="max"), marks=slow),
     pytest.param("efficientnet_v2", "EfficientNetV2B3", dict(include_top=False, input_shape=(32, 32, 3), include_preprocessing=False), marks=slow),
@@ -31,8 +31,8 @@ def test_same_layers_and_weights_as_keras(oracle, module, fn, kwargs):
 OUTPUT_CASES = [
     ("nasnet", "NASNetMobile", dict(input_shape=(32, 32, 3), classes=10), (2, 32, 32, 3), 1.0),
     ("efficientnet_v2", "EfficientNetV2B0", dict(input_shape=(32, 32, 3), classes=10), (2, 32, 32, 3), 255.0),
-    ("efficientnet_v2", "EfficientNetV2S", dict(input_shape=(32, 32, 3), include_top=False, pooling="avg"),
-     (1, 32, 32, 3), 255.0),
+    pytest.param("efficientnet_v2", "EfficientNetV2S", dict(input_shape=(32, 32, 3), include_top=False, pooling="avg"),
+                 (1, 32, 32, 3), 255.0, marks=pytest.mark.heavy),
 ]
 
 
