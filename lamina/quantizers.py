@@ -234,8 +234,35 @@ def _check_calibration_arguments(num_samples, sequence_length, group_size):
         )
 
 
+class _CalibratedConfig(QuantizationConfig):
+    """What GPTQ and AWQ configs share: a mode name and the fields their configs save.
+
+    The dataset and tokenizer serve the one-time calibration: they are saved as ``None``.
+    """
+
+    _MODE = None
+    _FIELDS = ()
+
+    @property
+    def mode(self):
+        return self._MODE
+
+    def dtype_policy_string(self):
+        """The mode part of the quantized policy: ``"<mode>/<weight_bits>/<group_size>"``."""
+        return f"{self._MODE}/{self.weight_bits}/{self.group_size}"
+
+    def get_config(self):
+        config = {"dataset": None, "tokenizer": None}
+        config.update((name, getattr(self, name)) for name in self._FIELDS)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
 @register_builtin("keras.quantizers")
-class GPTQConfig(QuantizationConfig):
+class GPTQConfig(_CalibratedConfig):
     """Configuration of GPTQ, post-training quantization with Hessian-based error correction.
 
     ``model.quantize("gptq", config=GPTQConfig(...))`` runs the calibration samples through the
@@ -275,6 +302,10 @@ class GPTQConfig(QuantizationConfig):
     >>> model.quantize("gptq", config=config)
     """
 
+    _MODE = "gptq"
+    _FIELDS = ("weight_bits", "num_samples", "per_channel", "sequence_length", "hessian_damping",
+               "group_size", "symmetric", "activation_order", "quantization_layer_structure")
+
     def __init__(self, dataset, tokenizer, *, weight_bits=4, num_samples=128, per_channel=True,
                  sequence_length=512, hessian_damping=0.01, group_size=128, symmetric=False,
                  activation_order=False, quantization_layer_structure=None):
@@ -296,37 +327,9 @@ class GPTQConfig(QuantizationConfig):
         self.activation_order = activation_order
         self.quantization_layer_structure = quantization_layer_structure
 
-    @property
-    def mode(self):
-        return "gptq"
-
-    def dtype_policy_string(self):
-        """The mode part of the quantized policy: ``"gptq/<weight_bits>/<group_size>"``."""
-        return f"gptq/{self.weight_bits}/{self.group_size}"
-
-    def get_config(self):
-        # The dataset and tokenizer serve the one-time calibration: they are not saved.
-        return {
-            "dataset": None,
-            "tokenizer": None,
-            "weight_bits": self.weight_bits,
-            "num_samples": self.num_samples,
-            "per_channel": self.per_channel,
-            "sequence_length": self.sequence_length,
-            "hessian_damping": self.hessian_damping,
-            "group_size": self.group_size,
-            "symmetric": self.symmetric,
-            "activation_order": self.activation_order,
-            "quantization_layer_structure": self.quantization_layer_structure,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
 
 @register_builtin("keras.quantizers")
-class AWQConfig(QuantizationConfig):
+class AWQConfig(_CalibratedConfig):
     """Configuration of AWQ, activation-aware 4-bit weight quantization.
 
     ``model.quantize("awq", config=AWQConfig(...))`` walks the model's blocks like GPTQ (see
@@ -352,6 +355,10 @@ class AWQConfig(QuantizationConfig):
     >>> model.quantize("awq", config=AWQConfig(dataset=token_ids, tokenizer=tokenizer))
     """
 
+    _MODE = "awq"
+    _FIELDS = ("weight_bits", "num_samples", "sequence_length", "group_size", "num_grid_points",
+               "quantization_layer_structure")
+
     def __init__(self, dataset, tokenizer, *, weight_bits=4, num_samples=128, sequence_length=512,
                  group_size=128, num_grid_points=20, quantization_layer_structure=None):
         super().__init__()
@@ -368,26 +375,6 @@ class AWQConfig(QuantizationConfig):
         self.group_size = group_size
         self.num_grid_points = num_grid_points
         self.quantization_layer_structure = quantization_layer_structure
-
-    @property
-    def mode(self):
-        return "awq"
-
-    def dtype_policy_string(self):
-        """The mode part of the quantized policy: ``"awq/<weight_bits>/<group_size>"``."""
-        return f"awq/{self.weight_bits}/{self.group_size}"
-
-    def get_config(self):
-        return {
-            "dataset": None,
-            "tokenizer": None,
-            "weight_bits": self.weight_bits,
-            "num_samples": self.num_samples,
-            "sequence_length": self.sequence_length,
-            "group_size": self.group_size,
-            "num_grid_points": self.num_grid_points,
-            "quantization_layer_structure": self.quantization_layer_structure,
-        }
 
     @classmethod
     def from_config(cls, config):

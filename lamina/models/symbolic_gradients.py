@@ -17,6 +17,7 @@ import torch
 
 from lamina.backend import symbolic
 from lamina.backend.dtypes import standardize_dtype
+from lamina.backend.legacy.graph import autograd_gradients
 from lamina.layers.layer import Layer
 from lamina.models.function import Function
 
@@ -124,22 +125,10 @@ class SymbolicGradients(Layer):
 
     @staticmethod
     def _gradients(loss, targets, create_graph):
-        # autograd refuses a tensor that records nothing; its gradient is zero.
-        live = [i for i, t in enumerate(targets) if t.requires_grad]
-        found = [None] * len(targets)
-        if loss.requires_grad and live:
-            with torch.enable_grad():
-                grads = torch.autograd.grad(
-                    loss,
-                    [targets[i] for i in live],
-                    grad_outputs=torch.ones_like(loss),
-                    # Other gradient nodes of the same pass may differentiate this loss too.
-                    retain_graph=True,
-                    create_graph=create_graph,
-                    allow_unused=True,
-                )
-            for i, g in zip(live, grads):
-                found[i] = g
+        # A tensor that records nothing has a zero gradient (autograd refuses it). The graph is
+        # kept: other gradient nodes of the same pass may differentiate this loss too.
+        with torch.enable_grad():
+            found = autograd_gradients(loss, targets, create_graph)
         # A tensor the loss reaches through non-differentiable ops only (rounding, argmax, a
         # stop_gradient) has a zero gradient here: the node's outputs exist in the graph already.
         return [torch.zeros_like(t) if g is None else g for g, t in zip(found, targets)]

@@ -246,17 +246,27 @@ def gradients(loss, variables):
             "`evaluate`, validation or `torch.no_grad()`), so no graph links `loss` to "
             "`variables`. Call it in a training step, or compute the quantity without gradients."
         )
-    if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
+    if not isinstance(loss, torch.Tensor):
         return [None] * len(variables)
-    wanted = [i for i, v in enumerate(variables) if isinstance(v, torch.Tensor) and v.requires_grad]
-    grads = [None] * len(variables)
-    if wanted:
+    return autograd_gradients(loss, variables, create_graph=True)
+
+
+def autograd_gradients(loss, targets, create_graph):
+    """Gradients of ``loss`` (summed) with respect to ``targets``, by torch autograd.
+
+    ``None`` where a target records nothing or the loss does not reach it. The graph is kept
+    (other gradients of the same loss may follow); ``create_graph`` makes the gradients
+    differentiable in turn.
+    """
+    wanted = [i for i, t in enumerate(targets) if isinstance(t, torch.Tensor) and t.requires_grad]
+    grads = [None] * len(targets)
+    if wanted and loss.requires_grad:
         found = torch.autograd.grad(
             loss,
-            [variables[i] for i in wanted],
+            [targets[i] for i in wanted],
             grad_outputs=torch.ones_like(loss),
             retain_graph=True,
-            create_graph=True,
+            create_graph=create_graph,
             allow_unused=True,
         )
         for i, g in zip(wanted, found):
