@@ -6,6 +6,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from compile_fakes import burn, fake_compile
 
 import lamina
 from lamina.trainers import compile_path
@@ -57,29 +58,8 @@ def test_compiled_step_matches_eager_and_compiles_once():
     np.testing.assert_allclose(float(sum(compiled.losses).detach()), float(sum(eager.losses).detach()), rtol=1e-5)
 
 
-def _burn(seconds):
-    """Keep the CPU busy for ``seconds`` of this process's CPU time (a slower step on any clock:
-    a sleep would only be slower on the wall clock, which a loaded machine's timing ignores)."""
-    end = time.process_time() + seconds
-    while time.process_time() < end:
-        pass
-
-
-def _fake_compile(delay):
-    """A stand-in for ``torch.compile``: the same function, ``delay`` seconds slower per call."""
-
-    def compile_(fn, **kwargs):
-        def run(*args):
-            _burn(delay)
-            return fn(*args)
-
-        return run
-
-    return compile_
-
-
 def test_slower_compiled_step_falls_back_to_eager_logged_once(monkeypatch, caplog):
-    monkeypatch.setattr(torch, "compile", _fake_compile(0.05))
+    monkeypatch.setattr(torch, "compile", fake_compile(0.05))
     model = _model(True, trials=2)
     step = model._train_function
     with caplog.at_level(logging.INFO, logger="lamina"):
@@ -92,13 +72,13 @@ def test_slower_compiled_step_falls_back_to_eager_logged_once(monkeypatch, caplo
 
 
 def test_faster_compiled_step_is_kept(monkeypatch, caplog):
-    monkeypatch.setattr(torch, "compile", _fake_compile(0.0))
+    monkeypatch.setattr(torch, "compile", fake_compile(0.0))
     model = _model(True, trials=2)
     step = model._train_function
     eager = step._eager
 
     def slow_eager(*args):
-        _burn(0.05)
+        burn(0.05)
         return eager(*args)
 
     step._eager = slow_eager
@@ -156,7 +136,7 @@ def test_loaded_machine_decides_on_cpu_time(monkeypatch, caplog):
     eager = step._eager
 
     def busy_eager(*args):
-        _burn(0.02)
+        burn(0.02)
         return eager(*args)
 
     step._eager = busy_eager

@@ -3,10 +3,9 @@
 
 import logging
 
-import time
-
 import numpy as np
 import torch
+from compile_fakes import fake_compile
 
 import lamina
 from lamina import layers
@@ -56,16 +55,7 @@ def test_compiled_evaluate_matches_eager_and_sees_weight_changes():
 
 
 def test_slower_compiled_evaluate_falls_back_to_eager_logged_once(monkeypatch, caplog):
-    import time
-
-    def slow_compile(fn, **kwargs):
-        def run(*args):
-            _burn(0.05)
-            return fn(*args)
-
-        return run
-
-    monkeypatch.setattr(torch, "compile", slow_compile)
+    monkeypatch.setattr(torch, "compile", fake_compile(0.05))
     model = _model(True)
     with caplog.at_level(logging.INFO, logger="lamina"):
         model.evaluate(X, Y, batch_size=2, verbose=0)
@@ -80,10 +70,3 @@ def test_evaluate_without_jit_compile_never_compiles():
     model.evaluate(X, Y, verbose=0)
     assert "_test_function" not in model.__dict__
 
-
-def _burn(seconds):
-    """Keep the CPU busy for ``seconds`` of this process's CPU time (a slower step on any clock:
-    a sleep would only be slower on the wall clock, which a loaded machine's timing ignores)."""
-    end = time.process_time() + seconds
-    while time.process_time() < end:
-        pass

@@ -4,11 +4,12 @@ The folded numbers equal the unfolded (eager) ones to float32 rounding, and ever
 a weight is seen by the next inference call.
 """
 
-import time
+import logging
 
 import numpy as np
 import pytest
 import torch
+from compile_fakes import fake_compile
 
 import lamina
 from lamina import layers
@@ -243,17 +244,7 @@ def test_jit_compiled_predict_matches_eager_and_sees_weight_changes():
 
 
 def test_slower_compiled_predict_falls_back_to_eager_logged_once(monkeypatch, caplog):
-    import logging
-    import time
-
-    def slow_compile(fn, **kwargs):
-        def run(*args):
-            _burn(0.05)
-            return fn(*args)
-
-        return run
-
-    monkeypatch.setattr(torch, "compile", slow_compile)
+    monkeypatch.setattr(torch, "compile", fake_compile(0.05))
     model = _dense_model(True)
     with caplog.at_level(logging.INFO, logger="lamina"):
         model.predict(X, batch_size=2, verbose=0)
@@ -278,10 +269,3 @@ def test_graph_with_a_symbolic_loss_is_left_alone():
     assert inference_path._pairs(model) == []
     model.predict(X, verbose=0)
 
-
-def _burn(seconds):
-    """Keep the CPU busy for ``seconds`` of this process's CPU time (a slower step on any clock:
-    a sleep would only be slower on the wall clock, which a loaded machine's timing ignores)."""
-    end = time.process_time() + seconds
-    while time.process_time() < end:
-        pass
