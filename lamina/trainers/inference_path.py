@@ -99,39 +99,39 @@ def _deferrable(conv, pool):
 
 def _pairs(model):
     """``(conv, bn)`` pairs foldable in ``model``'s own graph and in the graphs of its sublayers."""
-    return _matching_pairs(model, _foldable)
+    return [pair for pair in _linked_pairs(model) if _foldable(*pair)]
 
 
 def _deferred_pairs(model):
     """``(conv, max_pool)`` pairs where the convolution's ReLU may run after the pooling."""
-    return _matching_pairs(model, _deferrable)
+    return [pair for pair in _linked_pairs(model) if _deferrable(*pair)]
 
 
-def _matching_pairs(model, match):
+def _linked_pairs(model):
     """``(first, second)`` layer pairs in ``model``'s own graph and in the graphs of its
-    sublayers where ``match(first, second)`` and only ``second`` reads ``first``'s output."""
+    sublayers where each layer is called once and only ``second`` reads ``first``'s output."""
     found = []
     stack = model.__dict__.get("_stack")
     plan = model.__dict__.get("_plan")
     if stack is not None and model.__dict__.get("_symbolic_plan") is None:
         layers = list(stack)
         for a, b in zip(layers, layers[1:]):
-            if layers.count(a) == 1 and layers.count(b) == 1 and match(a, b):
+            if layers.count(a) == 1 and layers.count(b) == 1:
                 found.append((a, b))
         children = layers
     elif plan is not None:
-        found.extend(_plan_pairs(model, plan, match))
+        found.extend(_plan_pairs(model, plan))
         children = [step.layer for step in plan if hasattr(step, "layer")]
     else:
         return found
     for child in children:
         graph = child.__dict__.get("_stack") is not None or child.__dict__.get("_plan") is not None
         if child is not model and graph:
-            found.extend(_matching_pairs(child, match))
+            found.extend(_linked_pairs(child))
     return found
 
 
-def _plan_pairs(model, plan, match):
+def _plan_pairs(model, plan):
     if not all(hasattr(step, "args") and hasattr(step, "layer") for step in plan):
         return []  # a step of another kind (a symbolic loss) reads values this cannot see
     readers = {}
@@ -155,7 +155,6 @@ def _plan_pairs(model, plan, match):
             and readers.get(step.simple_id) == 1
             and uses[id(step.layer)] == 1
             and uses[id(source.layer)] == 1
-            and match(source.layer, step.layer)
         ):
             found.append((source.layer, step.layer))
     return found
@@ -177,7 +176,9 @@ def folded(model, step_name):
     ):
         yield
         return
-    pairs = _pairs(model)
+    # One walk of the graph serves both rewrites (a convolution has one reader: never both).
+    linked = _linked_pairs(model)
+    pairs = [pair for pair in linked if _foldable(*pair)]
     cached = model.__dict__.setdefault("_inference_folds", {})
     for conv, bn in pairs:
         fold = cached.get((id(conv), id(bn)))
@@ -185,7 +186,7 @@ def folded(model, step_name):
             fold = cached[(id(conv), id(bn))] = ConvBatchNormFold(conv, bn)
         conv.__dict__["_inference_fold"] = fold
         bn.__dict__["_inference_absorbed"] = True
-    deferred = _deferred_pairs(model)
+    deferred = [pair for pair in linked if _deferrable(*pair)]
     for conv, pool in deferred:
         conv.__dict__["_inference_relu_deferred"] = pool.__dict__["_inference_relu_deferred"] = True
     model.__dict__["_inference_folded"] = True
