@@ -128,10 +128,16 @@ def _call_signature(cls):
 
 def _first_call_parameter(cls):
     # `layer(logits=x, targets=y)` passes the inputs by name: as Keras, they are the argument
-    # bound to `call`'s first parameter (only asked when nothing is passed positionally).
+    # bound to `call`'s first parameter (only asked when nothing is passed positionally). Kept
+    # on the class with its owner, as `_call_signature` keeps its facts.
+    owner_and_name = getattr(cls, "_lamina_first_call_parameter", None)
+    if owner_and_name is not None and owner_and_name[0] is cls:
+        return owner_and_name[1]
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     params = [p for p in inspect.signature(cls.call).parameters.values() if p.kind in kinds]
-    return params[1].name if len(params) > 1 else "inputs"
+    name = params[1].name if len(params) > 1 else "inputs"
+    cls._lamina_first_call_parameter = (cls, name)
+    return name
 
 
 @register_builtin("keras.layers")
