@@ -6,8 +6,6 @@ resolves its own policy by its path, as Keras does: the path is fixed when the l
 ``Dense`` whose entry is ``"int8_from_float32"`` creates int8 variables in ``build``.
 """
 
-import functools
-
 from lamina.backend import dtype_policy
 from lamina.backend.dtype_policy_map import DTypePolicyMap
 from lamina.backend.dtypes import to_torch_dtype
@@ -22,33 +20,25 @@ def current_layer_path(layer):
     return f"{scope}/{layer.name}" if scope else layer.name
 
 
-def wrap_build(build):
-    """Wrap a layer class's ``build`` so a layer holding a ``DTypePolicyMap`` builds as Keras's.
+def build_in_policy_scope(layer, build, args, kwargs):
+    """Run ``build(layer, *args, **kwargs)`` as Keras builds a layer holding a ``DTypePolicyMap``.
 
     Such a layer builds inside its own name scope, learns its path there and resolves its policy
     from the map before its variables are made; other layers run ``build`` untouched.
     """
-    if getattr(build, "_lamina_policy_map_build", False):
-        return build
-
-    @functools.wraps(build)
-    def wrapper(self, *args, **kwargs):
-        if type(self.__dict__.get("_dtype_policy")) is not DTypePolicyMap or self.__dict__.get("_map_building"):
-            return build(self, *args, **kwargs)
-        self.__dict__["_map_building"] = True
-        try:
-            with name_scope(self.name, caller=self):
-                self.__dict__["_path"] = current_path()
-                self._refresh_policy_cache()
-                result = build(self, *args, **kwargs)
-        finally:
-            self.__dict__["_map_building"] = False
-        self.built = True
-        self._refresh_policy_cache()
-        return result
-
-    wrapper._lamina_policy_map_build = True
-    return wrapper
+    if type(layer.__dict__.get("_dtype_policy")) is not DTypePolicyMap or layer.__dict__.get("_map_building"):
+        return build(layer, *args, **kwargs)
+    layer.__dict__["_map_building"] = True
+    try:
+        with name_scope(layer.name, caller=layer):
+            layer.__dict__["_path"] = current_path()
+            layer._refresh_policy_cache()
+            result = build(layer, *args, **kwargs)
+    finally:
+        layer.__dict__["_map_building"] = False
+    layer.built = True
+    layer._refresh_policy_cache()
+    return result
 
 
 class DTypePolicyAPI:

@@ -41,7 +41,7 @@ from lamina.layers._shape_specs import (
     to_shape_structure,
 )
 from lamina.backend.call_context import CONTEXT as _CONTEXT
-from lamina.layers._dtype_policy_api import DTypePolicyAPI, wrap_build
+from lamina.layers._dtype_policy_api import DTypePolicyAPI, build_in_policy_scope
 from lamina.layers._layer_api import LayerAPI
 from lamina.layers._layer_config import LayerConfig
 from lamina.layers._losses_api import LossesAPI
@@ -88,22 +88,28 @@ def _accepting_arrays(method):
     return wrapper
 
 
-def _marking_built(build):
-    """Wrap a user's ``build`` so that calling it directly leaves the layer built, as in Keras.
+def _wrapped_build(build, marks_built):
+    """The one wrapper around a layer class's ``build``.
 
-    Without this, ``layer.build(shape)`` followed by a call would build again: new weights
-    replacing (and tracked beside) the ones the user may have set in between.
+    A layer holding a ``DTypePolicyMap`` builds inside its own name scope (see
+    ``build_in_policy_scope``). With ``marks_built`` (users' layers; Lamina's own mark themselves),
+    calling ``build`` directly leaves the layer built, as in Keras: without it, ``layer.build(shape)``
+    followed by a call would build again, new weights replacing (and tracked beside) the ones the
+    user may have set in between.
     """
+    if getattr(build, "_lamina_wrapped_build", False):
+        return build
 
     @functools.wraps(build)
     def wrapper(self, *args, **kwargs):
-        result = build(self, *args, **kwargs)
-        if args and self.__dict__.get("_build_shapes") is None and isinstance(args[0], (tuple, list)):
-            self._build_shapes = to_shape_structure(args[0])
-        self.built = True
+        result = build_in_policy_scope(self, build, args, kwargs)
+        if marks_built:
+            if args and self.__dict__.get("_build_shapes") is None and isinstance(args[0], (tuple, list)):
+                self._build_shapes = to_shape_structure(args[0])
+            self.built = True
         return result
 
-    wrapper._marks_built = True
+    wrapper._lamina_wrapped_build = True
     return wrapper
 
 
@@ -184,18 +190,13 @@ class Layer(
         forward = _forward_signature.forward_for(cls, Layer.forward)
         if forward is not None:
             cls.forward = forward
-        if "build" in cls.__dict__:
-            # Keras builds a layer inside its name scope; Lamina does it for layers holding a
-            # DTypePolicyMap, whose policy depends on that path (see _dtype_policy_api).
-            cls.build = wrap_build(cls.__dict__["build"])
+        build = cls.__dict__.get("build")
+        if build is not None:
+            cls.build = _wrapped_build(build, marks_built=not cls.__module__.startswith("lamina."))
         own = cls.__dict__.get("compute_mask")
         if own is not None and own is not Layer.compute_mask and not getattr(own, "_accepts_arrays", False):
             # Keras documents `compute_mask` as public: numpy arrays and nested lists work there.
             cls.compute_mask = _accepting_arrays(own)
-        build = cls.__dict__.get("build")
-        # Lamina's own layers mark themselves built; users' `build` methods get the Keras wrapper.
-        if build is not None and not cls.__module__.startswith("lamina.") and not getattr(build, "_marks_built", False):
-            cls.build = _marking_built(build)
 
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
