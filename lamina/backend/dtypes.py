@@ -62,6 +62,11 @@ def standardize_dtype(dtype):
 
 
 def to_torch_dtype(dtype):
+    # Asked by every conversion: torch dtypes and canonical names skip the standardization.
+    if type(dtype) is torch.dtype and dtype in _NAMES:
+        return dtype
+    if type(dtype) is str and dtype in _TORCH:
+        return _TORCH[dtype]
     name = standardize_dtype(dtype)
     if name == STRING:
         raise ValueError(

@@ -178,7 +178,10 @@ def convert_pair(y_true, y_pred):
     y_pred = convert_to_tensor(y_pred)
     if not y_pred.is_floating_point():
         y_pred = y_pred.to(to_torch_dtype(backend_config.floatx()))
-    y_true = convert_to_tensor(y_true).to(device=y_pred.device, dtype=y_pred.dtype)
+    y_true = convert_to_tensor(y_true)
+    # Usually already matching; a no-op `.to` costs twice the comparison.
+    if y_true.dtype is not y_pred.dtype or y_true.device != y_pred.device:
+        y_true = y_true.to(device=y_pred.device, dtype=y_pred.dtype)
     return y_true, y_pred
 
 

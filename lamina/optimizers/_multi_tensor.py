@@ -102,4 +102,7 @@ def _complement_in_dtype(value, dtype):
 
 def cast_scalar(value, like):
     """A 0-d tensor (e.g. the learning rate) in `like`'s dtype and device, as Keras casts it."""
+    # Asked every step and usually already right: comparing costs half of a no-op `.to`.
+    if value.dtype is like.dtype and value.device == like.device:
+        return value
     return value.to(device=like.device, dtype=like.dtype)

@@ -203,6 +203,8 @@ class ArrayDataAdapter:
         order, bs, n = self._order(), self.batch_size, self.num_samples
 
         host_order = order.cpu().numpy() if order is not None and self._has_host_arrays else None
+        # The batches' indices, cut in one call per epoch rather than one slice per batch.
+        batch_indices = order.split(bs) if order is not None else None
 
         def pick(v, idx, start, stop):
             if v is None:
@@ -211,18 +213,25 @@ class ArrayDataAdapter:
                 return v[host_order[start:stop]]
             return v.index_select(0, idx)
 
-        def take(struct, start, stop):
+        def take(struct, step, start, stop):
             if struct is None:
                 return None
+            # A single tensor (the usual x and y) skips the walk over a structure.
             if order is None:
+                if isinstance(struct, torch.Tensor):
+                    return struct[start:stop]
                 return tree.map_structure(lambda v: v[start:stop] if v is not None else None, struct)
-            idx = order[start:stop]
+            idx = batch_indices[step]
+            if isinstance(struct, torch.Tensor):
+                return struct.index_select(0, idx)
             return tree.map_structure(lambda v: pick(v, idx, start, stop), struct)
 
         for step in range(self.num_batches):
             start, stop = step * bs, min((step + 1) * bs, n)
             yield pack_x_y_sample_weight(
-                take(self.x, start, stop), take(self.y, start, stop), take(self.sample_weight, start, stop)
+                take(self.x, step, start, stop),
+                take(self.y, step, start, stop),
+                take(self.sample_weight, step, start, stop),
             )
 
     def on_epoch_begin(self):

@@ -303,14 +303,13 @@ class Trainer(TrainerAPI, OnBatchAPI):
             self.optimizer.apply([v.grad for v in variables], variables)
         else:
             warnings.warn("The model does not have any trainable weights.", stacklevel=2)
-        y_pred = trainer_utils.detach(y_pred)
         if self.__dict__.get("_batch_logs_wanted", True) or (
             type(self).compute_metrics is not Trainer.compute_metrics
         ):
-            return self.compute_metrics(x, y, y_pred, sample_weight)
+            return self.compute_metrics(x, y, trainer_utils.detach(y_pred), sample_weight)
         # No callback reads this batch's logs: update the metrics, leave their results for later.
         if self._compile_metrics is not None:
-            self._compile_metrics.update_state(y, y_pred, sample_weight)
+            self._compile_metrics.update_state(y, trainer_utils.detach(y_pred), sample_weight)
         return DeferredLogs()
 
     def _step_variables(self):
@@ -331,7 +330,8 @@ class Trainer(TrainerAPI, OnBatchAPI):
         if tracker.total.device != loss.device:
             tracker._move_state(loss.device)
         tracker.total.add_(loss, alpha=n)
-        tracker.count.add_(n)
+        # `n` as the `alpha` of a kept 1: an int operand would be wrapped in a new tensor each step.
+        tracker.count.add_(trainer_utils.one_like(tracker.count), alpha=n)
 
     def test_step(self, data):
         """Loss and metrics on a batch, without updating weights (runs under ``no_grad``)."""
