@@ -12,6 +12,13 @@ A convolution followed by a BatchNormalization can run as one convolution with f
 (``ConvBatchNormFold``); which pairs fold is decided by the inference loops
 (``lamina/trainers/inference_path.py``), and the layers ask ``folded_weights`` / ``absorbed``.
 
+A run of ``"valid"`` convolutions and poolings whose last windows leave input positions unread
+(a 2x2 pooling of an odd-sized map drops its last row and column) computes only what the end of
+the run uses: the run's first layer crops its input to the positions the run reads
+(``CropChain``), and every layer of the run then works on smaller maps. Each output position
+reads the same inputs through the same kernel either way, so the numbers are bit-identical.
+The layers ask ``cropped``.
+
 A ReLU-activated convolution whose output only a max pooling reads may leave its ReLU to the
 pooling layer, which applies it to the pooled output: ``relu`` is monotone, so
 ``max(relu(a), relu(b)) == relu(max(a, b))`` (NaN propagating through both), with a quarter of the
@@ -122,3 +129,71 @@ def relu_deferred(layer):
         and not torch_compat.is_compiling()
         and not torch.jit.is_tracing()
     )
+
+
+def _window(layer):
+    """``(window, strides, dilation)`` of a convolution or pooling layer of a ``CropChain``."""
+    if hasattr(layer, "pool_size"):
+        return layer.pool_size, layer.strides, (1,) * len(layer.pool_size)
+    return layer.kernel_size, layer.strides, layer.dilation_rate
+
+
+class CropChain:
+    """A run of ``"valid"`` convolution / pooling layers, each read only by the next, all with
+    the same data format and spatial rank: which leading input positions the run reads."""
+
+    def __init__(self, layers):
+        self.layers = tuple(layers)
+        self._windows = [_window(layer) for layer in self.layers]
+        first = self.layers[0]
+        self._spatial = len(self._windows[0][0])
+        self._first_axis = 1 if first.data_format == "channels_last" else 2
+        self._index = {}  # input shape -> the slicing index, or None where nothing is saved
+
+    def index(self, shape):
+        """The index selecting the positions of an input of ``shape`` the run reads, or ``None``
+        when it reads them all."""
+        if shape not in self._index:
+            self._index[shape] = self._compute_index(shape)
+        return self._index[shape]
+
+    def _compute_index(self, shape):
+        if len(shape) != self._spatial + 2:
+            return None
+        first = self._first_axis
+        sizes = [list(shape[first : first + self._spatial])]
+        for window, strides, dilation in self._windows:
+            sizes.append([
+                _conv_math.conv_output_length(n, k, s, "valid", d)
+                for n, k, s, d in zip(sizes[-1], window, strides, dilation)
+            ])
+        if any(n < 1 for row in sizes for n in row):
+            return None  # too small: let the layers raise their own errors
+        needed = sizes[-1]
+        for window, strides, dilation in reversed(self._windows):
+            needed = [
+                _conv_math.window_input_extent(n, k, s, d)
+                for n, k, s, d in zip(needed, window, strides, dilation)
+            ]
+        if needed == sizes[0]:
+            return None
+        return (slice(None),) * first + tuple(slice(0, n) for n in needed)
+
+
+def cropped(layer, inputs):
+    """``inputs`` cut to the positions the run of layers starting at ``layer`` reads, in
+    predict / evaluate (asked by the first layer of a ``CropChain``; see
+    ``lamina/trainers/inference_path.py``); ``inputs`` itself elsewhere."""
+    chain = layer.__dict__.get("_inference_crop")
+    if (
+        chain is None
+        or torch.is_grad_enabled()
+        or CONTEXT.training
+        or CONTEXT.depth < 2  # called on its own, not inside the model where the run was found
+        or torch_compat.is_compiling()
+        or torch.jit.is_tracing()
+        or inputs.device.type == "meta"
+    ):
+        return inputs
+    index = chain.index(tuple(inputs.shape))
+    return inputs if index is None else inputs[index]

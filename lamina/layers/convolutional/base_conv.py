@@ -134,6 +134,8 @@ class BaseConv(ConvLora, Layer):
             self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
 
     def call(self, inputs):
+        # In predict/evaluate, positions no later layer reads may be cut off first.
+        inputs = _inference.cropped(self, inputs)
         x = _conv_math.to_channels_first(inputs, self.data_format)
         # In predict/evaluate, a BatchNormalization right after may be folded into the weights.
         folded = _inference.folded_weights(self, x)

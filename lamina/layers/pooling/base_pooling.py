@@ -49,6 +49,8 @@ class BasePooling(Layer):
         self._build_at_init()
 
     def call(self, inputs):
+        # In predict/evaluate, positions no later layer reads may be cut off first.
+        inputs = _inference.cropped(self, inputs)
         out = pool(
             inputs, self.pool_size, self.strides, self.padding, self.data_format, self.pool_mode
         )
