@@ -53,7 +53,8 @@ import torch
 
 from lamina import activations
 from lamina.backend import symbolic
-from lamina.layers._inference import ConvBatchNormFold, CropChain
+from lamina.layers._inference import NARROW_UNITS, ConvBatchNormFold, CropChain, TransposedKernel
+from lamina.layers.core.dense import Dense
 from lamina.layers.convolutional.base_conv import BaseConv
 from lamina.layers.normalization.batch_normalization import BatchNormalization
 from lamina.layers.pooling.base_pooling import BasePooling
@@ -165,6 +166,40 @@ def _window_size(layer):
     return layer.pool_size if isinstance(layer, BasePooling) else layer.kernel_size
 
 
+def _narrow_dense(layer):
+    """Whether ``layer`` is a plain narrow ``Dense`` that may use a transposed kernel copy."""
+    return (
+        isinstance(layer, Dense)
+        and type(layer).call is Dense.call
+        and "call" not in layer.__dict__
+        and layer.built
+        and not layer.lora_enabled
+        and layer.units <= NARROW_UNITS
+        and _plain_layer(layer)
+        and layer.kernel.dtype == torch.float32
+    )
+
+
+def _graph_layers(model):
+    """The layers called by ``model``'s own graph and by the graphs of its sublayers."""
+    stack = model.__dict__.get("_stack")
+    plan = model.__dict__.get("_plan")
+    if stack is not None and model.__dict__.get("_symbolic_plan") is None:
+        children = list(stack)
+    elif plan is not None:
+        children = [step.layer for step in plan if hasattr(step, "layer")]
+    else:
+        return []
+    found = []
+    for child in children:
+        if child is model or any(child is seen for seen in found):
+            continue
+        found.append(child)
+        if child.__dict__.get("_stack") is not None or child.__dict__.get("_plan") is not None:
+            found.extend(_graph_layers(child))
+    return found
+
+
 def _pairs(model):
     """``(conv, bn)`` pairs foldable in ``model``'s own graph and in the graphs of its sublayers."""
     return [pair for pair in _linked_pairs(model) if _foldable(*pair)]
@@ -265,6 +300,13 @@ def folded(model, step_name):
         if chain is None or any(a is not b for a, b in zip(chain.layers, run)):
             chain = crops[key] = CropChain(run)
         run[0].__dict__["_inference_crop"] = chain
+    narrow = [layer for layer in _graph_layers(model) if _narrow_dense(layer)]
+    transposed = model.__dict__.setdefault("_inference_transposed_kernels", {})
+    for layer in narrow:
+        cache = transposed.get(id(layer))
+        if cache is None or cache.layer is not layer:
+            cache = transposed[id(layer)] = TransposedKernel(layer)
+        layer.__dict__["_inference_transposed"] = cache
     model.__dict__["_inference_folded"] = True
     try:
         yield
@@ -278,6 +320,8 @@ def folded(model, step_name):
             pool.__dict__.pop("_inference_relu_deferred", None)
         for run in chains:
             run[0].__dict__.pop("_inference_crop", None)
+        for layer in narrow:
+            layer.__dict__.pop("_inference_transposed", None)
 
 
 def _predict_forward(model, x, y=None, sample_weight=None):
