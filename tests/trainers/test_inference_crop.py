@@ -268,3 +268,93 @@ def test_mnist_convnet_predict_matches_keras(oracle):
     x = _images(16)
     np.testing.assert_allclose(model.predict(x, batch_size=16, verbose=0),
                                np.asarray(k.predict(x, batch_size=16, verbose=0)), rtol=1e-5, atol=1e-6)
+
+
+# --- a convolution pooled a slice of the batch at a time ------------------------------------------
+
+
+def _spy_chunks(monkeypatch):
+    sizes = []
+    original = _inference.conv_pool_in_chunks
+
+    def spy(conv, pool, inputs):
+        sizes.append(_inference._slices(conv, inputs))
+        return original(conv, pool, inputs)
+
+    monkeypatch.setattr(_inference, "conv_pool_in_chunks", spy)
+    # Small thresholds, so that small test batches are sliced.
+    monkeypatch.setattr(_inference, "_CHUNKED_BYTES", 500)
+    monkeypatch.setattr(_inference, "_CHUNK_BYTES", 1000)
+    monkeypatch.setattr(_inference, "_MIN_CHUNK_IMAGES", 4)
+    return sizes
+
+
+@pytest.mark.parametrize(
+    "build, shape",
+    [
+        (lambda: [layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2)], (9, 9, 2)),
+        (lambda: [layers.Conv2D(4, 3, padding="same", data_format="channels_first"),
+                  layers.AveragePooling2D(2, padding="same", data_format="channels_first")], (2, 9, 9)),
+        (lambda: [layers.Conv1D(3, 3, activation="softmax"), layers.MaxPooling1D(3, strides=1)], (20, 2)),
+    ],
+)
+def test_conv_pooled_in_slices_of_the_batch_matches_eager(build, shape, monkeypatch):
+    model = lamina.Sequential([lamina.Input(shape)] + build() + [layers.Flatten(), layers.Dense(20)])
+    model.compile(loss="mse")
+    x = _images(16, shape)
+    sizes = _spy_chunks(monkeypatch)
+    # oneDNN may round differently for another batch size: equal to float32 rounding.
+    np.testing.assert_allclose(model.predict(x, batch_size=8, verbose=0), _eager(model, x, 8), rtol=1e-5, atol=1e-6)
+    assert sizes and all(n > 1 for n in sizes)
+    pool = model.layers[1]
+    assert "_inference_pooled" not in pool.__dict__
+    assert "_inference_chunk_pool" not in model.layers[0].__dict__
+
+
+def test_sliced_convnet_with_pooling_called_alone_during_predict(monkeypatch):
+    model = _mnist_convnet(units=32)
+    conv, pool = model.layers[:2]
+    x = _images(16)
+    expected = _eager(model, x, 8)
+    probe = torch.from_numpy(_images(2, (6, 6, 8)))
+    with torch.no_grad():
+        probe_expected = pool(probe).numpy()
+    seen = []
+
+    def on_predict_batch_end(batch, logs=None):
+        with torch.no_grad():
+            seen.append(pool(probe).numpy())
+
+    sizes = _spy_chunks(monkeypatch)
+    callback = lamina.callbacks.LambdaCallback(on_predict_batch_end=on_predict_batch_end)
+    out = model.predict(x, batch_size=8, verbose=0, callbacks=[callback])
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    assert sizes and all(n > 1 for n in sizes)
+    for out in seen:
+        np.testing.assert_array_equal(out, probe_expected)
+
+
+def test_no_slices_for_small_outputs_or_mixed_dtypes(monkeypatch):
+    sizes = _spy_chunks(monkeypatch)
+    monkeypatch.setattr(_inference, "_CHUNKED_BYTES", 1 << 30)
+    model = _mnist_convnet(units=32)
+    model.predict(_images(8), verbose=0)
+    assert sizes == []
+    conv = layers.Conv2D(4, 3)
+    pool = layers.MaxPooling2D(2, dtype="float16")
+    assert not inference_path._chunkable(conv, pool)
+
+
+def test_mnist_convnet_sliced_at_full_size_is_bit_identical(monkeypatch):
+    model = lamina.Sequential([
+        lamina.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Flatten(), layers.Dense(20),
+    ])
+    model.compile(loss="mse")
+    x = _images(64)
+    sizes = []
+    original = _inference.conv_pool_in_chunks
+    monkeypatch.setattr(_inference, "conv_pool_in_chunks",
+                        lambda conv, pool, inputs: sizes.append(_inference._slices(conv, inputs)) or original(conv, pool, inputs))
+    np.testing.assert_array_equal(model.predict(x, batch_size=64, verbose=0), _eager(model, x))
+    assert sizes == [2]  # 64 x 24 x 24 x 32 floats (4.7 MB) in 2 slices
