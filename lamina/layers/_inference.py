@@ -45,6 +45,7 @@ pooling layer, which applies it to the pooled output: ``relu`` is monotone, so
 elements to rectify behind 2x2 pooling. The layers ask ``relu_deferred``.
 """
 
+import numpy as np
 import torch
 
 from lamina import activations
@@ -243,7 +244,9 @@ class TransposedKernel:
             or source.shape != kernel.shape
             or source.dtype != kernel.dtype
             or source.device != kernel.device
-            or not torch.equal(source, kernel)
+            # numpy compares a 1600 x 10 kernel in 6 us, torch.equal in 16 (CPU only: see
+            # `transposed_kernel`); a NaN never equals itself, so such a kernel is re-copied.
+            or not np.array_equal(source.numpy(), kernel.numpy())
         ):
             self._transposed = kernel.t().contiguous()
             self._source = kernel.clone()
@@ -278,9 +281,9 @@ _MIN_CHUNK_IMAGES = 16
 
 
 def chunked_pool(conv, inputs):
-    """The pooling layer that reads ``conv``'s output when ``conv`` is to compute and pool its
-    output in slices of the batch in this call, else ``None`` (asked by the convolution's
-    ``call``; the pair is found by ``lamina/trainers/inference_path.py``)."""
+    """``(pooling layer, number of slices)`` when ``conv`` is to compute and pool its output (read
+    only by that pooling layer) in slices of the batch in this call, else ``None`` (asked by the
+    convolution's ``call``; the pair is found by ``lamina/trainers/inference_path.py``)."""
     pool = conv.__dict__.get("_inference_chunk_pool")
     if (
         pool is None
@@ -291,7 +294,8 @@ def chunked_pool(conv, inputs):
         or torch.jit.is_tracing()
     ):
         return None
-    return pool if _slices(conv, inputs) > 1 else None
+    count = _slices(conv, inputs)
+    return (pool, count) if count > 1 else None
 
 
 def _slices(conv, inputs):
@@ -307,11 +311,10 @@ def _slices(conv, inputs):
     return max(min(-(-total // _CHUNK_BYTES), inputs.shape[0] // _MIN_CHUNK_IMAGES), 1)
 
 
-def conv_pool_in_chunks(conv, pool, inputs):
-    """``pool``'s output for ``conv``'s output on ``inputs``, a slice of the batch at a time;
+def conv_pool_in_chunks(conv, pool, count, inputs):
+    """``pool``'s output for ``conv``'s output on ``inputs``, in ``count`` slices of the batch;
     ``pool``'s next call with exactly this result hands it on (``pooled_already``)."""
     n = inputs.shape[0]
-    count = _slices(conv, inputs)
     size = -(-n // count)
     out = torch.cat([pool._pool(conv._convolve(inputs[i : i + size])) for i in range(0, n, size)])
     pool.__dict__["_inference_pooled"] = out

@@ -284,9 +284,9 @@ def _spy_chunks(monkeypatch):
     sizes = []
     original = _inference.conv_pool_in_chunks
 
-    def spy(conv, pool, inputs):
-        sizes.append(_inference._slices(conv, inputs))
-        return original(conv, pool, inputs)
+    def spy(conv, pool, count, inputs):
+        sizes.append(count)
+        return original(conv, pool, count, inputs)
 
     monkeypatch.setattr(_inference, "conv_pool_in_chunks", spy)
     # Small thresholds, so that small test batches are sliced.
@@ -363,9 +363,9 @@ def test_mnist_convnet_sliced_at_full_size_is_bit_identical(monkeypatch):
     sizes = []
     original = _inference.conv_pool_in_chunks
 
-    def spy(conv, pool, inputs):
-        sizes.append(_inference._slices(conv, inputs))
-        return original(conv, pool, inputs)
+    def spy(conv, pool, count, inputs):
+        sizes.append(count)
+        return original(conv, pool, count, inputs)
 
     monkeypatch.setattr(_inference, "conv_pool_in_chunks", spy)
     np.testing.assert_array_equal(model.predict(x, batch_size=64, verbose=0), _eager(model, x))

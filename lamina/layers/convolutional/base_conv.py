@@ -137,9 +137,9 @@ class BaseConv(ConvLora, Layer):
         # In predict/evaluate, positions no later layer reads may be cut off first, and a large
         # output may be pooled by the pooling layer after it, a slice of the batch at a time.
         inputs = _inference.cropped(self, inputs)
-        pool = _inference.chunked_pool(self, inputs)
-        if pool is not None:
-            return _inference.conv_pool_in_chunks(self, pool, inputs)
+        chunked = _inference.chunked_pool(self, inputs)
+        if chunked is not None:
+            return _inference.conv_pool_in_chunks(self, *chunked, inputs)
         return self._convolve(inputs)
 
     def _convolve(self, inputs):
