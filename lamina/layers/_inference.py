@@ -28,7 +28,8 @@ float32 rounding (bit-identical for the MNIST convnet; slices hold at least
 ``_MIN_CHUNK_IMAGES`` images). Measured on this project's 2-core CPU, 1 thread,
 with other processes running: the Keras MNIST convnet's first convolution and pooling (batch 128,
 24x24x32 outputs after cropping, 9.4 MB) in 2, 3 or 4 slices saved 0.3-0.6 ms per batch (of
-8.3-9.5 for the convolution stack; 3 slices of 42-43 images are used), 8 slices of 16 none. The layers ask ``chunked_pool`` and ``pooled_already``.
+8.3-9.5 for the convolution stack; 3 slices of 42-43 images are used); 8 slices of 16 images
+were slower than none. The layers ask ``chunked_pool`` and ``pooled_already``.
 
 A narrow ``Dense`` (at most ``NARROW_UNITS`` units) multiplies by a contiguous transposed copy of
 its kernel (``TransposedKernel``): the BLAS of this torch build (MKL) runs a 2-D product with
