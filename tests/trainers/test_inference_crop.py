@@ -63,9 +63,8 @@ def test_mnist_convnet_crops_its_input_and_matches_eager_bit_for_bit(monkeypatch
     model = _mnist_convnet(units=32)  # a wide head: the transposed Dense kernel stays out
     x = _images()
     conv1, pool1, conv2, pool2 = model.layers[:4]
-    assert [run for run in inference_path._crop_chains(inference_path._linked_pairs(model))] == [
-        [conv1, pool1, conv2, pool2]
-    ]
+    runs = inference_path._crop_chains(inference_path._linked_pairs(model))
+    assert runs == [[conv1, pool1, conv2, pool2]]
     expected = _eager(model, x, batch_size=8)
     seen = _record_crops(monkeypatch)
     np.testing.assert_array_equal(model.predict(x, batch_size=8, verbose=0), expected)
@@ -74,7 +73,7 @@ def test_mnist_convnet_crops_its_input_and_matches_eager_bit_for_bit(monkeypatch
     assert seen[0] == (conv1.name, (8, 28, 28, 1), (8, 26, 26, 1))
     np.testing.assert_array_equal(model.predict_on_batch(x[:8]), expected[:8])
     labels = np.eye(32, dtype="float32")[np.arange(24) % 32]
-    loss, accuracy = model.evaluate(x, labels, batch_size=24, verbose=0)
+    loss, _ = model.evaluate(x, labels, batch_size=24, verbose=0)
     expected_loss = -np.mean(np.sum(labels * np.log(expected), axis=-1))
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     # Nothing stays marked after the loops.
