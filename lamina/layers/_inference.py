@@ -12,12 +12,41 @@ A convolution followed by a BatchNormalization can run as one convolution with f
 (``ConvBatchNormFold``); which pairs fold is decided by the inference loops
 (``lamina/trainers/inference_path.py``), and the layers ask ``folded_weights`` / ``absorbed``.
 
+A run of ``"valid"`` convolutions and poolings whose last windows leave input positions unread
+(a 2x2 pooling of an odd-sized map drops its last row and column) computes only what the end of
+the run uses: the run's first layer crops its input to the positions the run reads
+(``CropChain``), and every layer of the run then works on smaller maps. Each output position
+reads the same inputs through the same kernel either way, so the numbers are bit-identical.
+The layers ask ``cropped``.
+
+A convolution whose output only a pooling layer reads, and whose output for the batch is large
+(over ``_CHUNKED_BYTES``), computes and pools it a slice of the batch at a time
+(``conv_pool_in_chunks``): each slice's convolution output (about ``_CHUNK_BYTES``) is still in
+the cache when the pooling reads it, where the whole batch's would not be. Each image is computed
+as before; oneDNN may choose another kernel for another batch size, so the numbers agree to
+float32 rounding (bit-identical for the MNIST convnet; slices hold at least
+``_MIN_CHUNK_IMAGES`` images). Measured on this project's 2-core CPU, 1 thread,
+with other processes running: the Keras MNIST convnet's first convolution and pooling (batch 128,
+24x24x32 outputs after cropping, 9.4 MB) in 2, 3 or 4 slices saved 0.3-0.6 ms per batch (of
+8.3-9.5 for the convolution stack; 3 slices of 42-43 images are used); 8 slices of 16 images
+were slower than none. The layers ask ``chunked_pool`` and ``pooled_already``.
+
+A narrow ``Dense`` (at most ``NARROW_UNITS`` units) multiplies by a contiguous transposed copy of
+its kernel (``TransposedKernel``): the BLAS of this torch build (MKL) runs a 2-D product with
+few output columns much faster from a transposed right operand. Measured on this project's
+2-core CPU, 1 thread, float32: the Keras MNIST convnet's head, 128 x 1600 by 1600 x 10, took
+0.37 ms with the kernel as stored and 0.16 ms transposed (128 x 128 by 128 x 10: 35 and 22 us;
+with 64 or more units both took the same time). The summation order differs, so the numbers
+agree to float32 rounding (relative differences around 1e-6), as with BatchNormalization folding.
+The layer asks ``transposed_kernel``.
+
 A ReLU-activated convolution whose output only a max pooling reads may leave its ReLU to the
 pooling layer, which applies it to the pooled output: ``relu`` is monotone, so
 ``max(relu(a), relu(b)) == relu(max(a, b))`` (NaN propagating through both), with a quarter of the
 elements to rectify behind 2x2 pooling. The layers ask ``relu_deferred``.
 """
 
+import numpy as np
 import torch
 
 from lamina import activations
@@ -122,3 +151,181 @@ def relu_deferred(layer):
         and not torch_compat.is_compiling()
         and not torch.jit.is_tracing()
     )
+
+
+def _window(layer):
+    """``(window, strides, dilation)`` of a convolution or pooling layer of a ``CropChain``."""
+    if hasattr(layer, "pool_size"):
+        return layer.pool_size, layer.strides, (1,) * len(layer.pool_size)
+    return layer.kernel_size, layer.strides, layer.dilation_rate
+
+
+class CropChain:
+    """A run of ``"valid"`` convolution / pooling layers, each read only by the next, all with
+    the same data format and spatial rank: which leading input positions the run reads."""
+
+    def __init__(self, layers):
+        self.layers = tuple(layers)
+        self._windows = [_window(layer) for layer in self.layers]
+        first = self.layers[0]
+        self._spatial = len(self._windows[0][0])
+        self._first_axis = 1 if first.data_format == "channels_last" else 2
+        self._index = {}  # input shape -> the slicing index, or None where nothing is saved
+
+    def index(self, shape):
+        """The index selecting the positions of an input of ``shape`` the run reads, or ``None``
+        when it reads them all."""
+        if shape not in self._index:
+            self._index[shape] = self._compute_index(shape)
+        return self._index[shape]
+
+    def _compute_index(self, shape):
+        if len(shape) != self._spatial + 2:
+            return None
+        first = self._first_axis
+        sizes = [list(shape[first : first + self._spatial])]
+        for window, strides, dilation in self._windows:
+            sizes.append([
+                _conv_math.conv_output_length(n, k, s, "valid", d)
+                for n, k, s, d in zip(sizes[-1], window, strides, dilation)
+            ])
+        if any(n < 1 for row in sizes for n in row):
+            return None  # too small: let the layers raise their own errors
+        needed = sizes[-1]
+        for window, strides, dilation in reversed(self._windows):
+            needed = [
+                _conv_math.window_input_extent(n, k, s, d)
+                for n, k, s, d in zip(needed, window, strides, dilation)
+            ]
+        if needed == sizes[0]:
+            return None
+        return (slice(None),) * first + tuple(slice(0, n) for n in needed)
+
+
+def cropped(layer, inputs):
+    """``inputs`` cut to the positions the run of layers starting at ``layer`` reads, in
+    predict / evaluate (asked by the first layer of a ``CropChain``; see
+    ``lamina/trainers/inference_path.py``); ``inputs`` itself elsewhere."""
+    chain = layer.__dict__.get("_inference_crop")
+    if (
+        chain is None
+        or torch.is_grad_enabled()
+        or CONTEXT.training
+        or CONTEXT.depth < 2  # called on its own, not inside the model where the run was found
+        or torch_compat.is_compiling()
+        or torch.jit.is_tracing()
+        or inputs.device.type == "meta"
+    ):
+        return inputs
+    index = chain.index(tuple(inputs.shape))
+    return inputs if index is None else inputs[index]
+
+
+NARROW_UNITS = 16
+# Below this many input elements (batch x features) the product is too small for the transposed
+# kernel to pay: 64 x 32 by 32 x 10 took 9 us as stored and 10 us transposed.
+_MIN_INPUT_SIZE = 1 << 14
+
+
+class TransposedKernel:
+    """A contiguous ``(units, input_dim)`` copy of a ``Dense`` kernel, remade when the kernel
+    changes (compared with a copy of what it was made from on every use, as ``ConvBatchNormFold``
+    does)."""
+
+    def __init__(self, layer):
+        self.layer = layer
+        self._source = None
+        self._transposed = None
+
+    def get(self):
+        kernel = self.layer.kernel.detach()
+        source = self._source
+        if (
+            source is None
+            or source.shape != kernel.shape
+            or source.dtype != kernel.dtype
+            or source.device != kernel.device
+            # numpy compares a 1600 x 10 kernel in 6 us, torch.equal in 16 (CPU only: see
+            # `transposed_kernel`); a NaN never equals itself, so such a kernel is re-copied.
+            or not np.array_equal(source.numpy(), kernel.numpy())
+        ):
+            self._transposed = kernel.t().contiguous()
+            self._source = kernel.clone()
+        return self._transposed
+
+
+def transposed_kernel(layer, inputs):
+    """The ``(units, input_dim)`` contiguous kernel of a narrow ``Dense`` for this call in predict /
+    evaluate, or ``None`` (asked by its ``call`` with 2-D inputs)."""
+    cache = layer.__dict__.get("_inference_transposed")
+    if (
+        cache is None
+        or torch.is_grad_enabled()
+        or CONTEXT.depth < 2  # called on its own, not inside the model
+        or inputs.dtype is not torch.float32
+        or inputs.device.type != "cpu"
+        or inputs.numel() < _MIN_INPUT_SIZE
+        or torch_compat.is_compiling()
+        or torch.jit.is_tracing()
+    ):
+        return None
+    return cache.get()
+
+
+# A convolution output over this many bytes for the batch is computed and pooled in slices of
+# about _CHUNK_BYTES (measured: slices of 2.4-3.5 MB did best for the MNIST convnet's 9.4 MB).
+_CHUNKED_BYTES = 4 << 20
+_CHUNK_BYTES = 3 << 20
+# oneDNN's per-call cost makes smaller slices slower (16 images: no gain left on the MNIST
+# convnet), and a kernel chosen for a small batch may round differently.
+_MIN_CHUNK_IMAGES = 16
+
+
+def chunked_pool(conv, inputs):
+    """``(pooling layer, number of slices)`` when ``conv`` is to compute and pool its output (read
+    only by that pooling layer) in slices of the batch in this call, else ``None`` (asked by the
+    convolution's ``call``; the pair is found by ``lamina/trainers/inference_path.py``)."""
+    pool = conv.__dict__.get("_inference_chunk_pool")
+    if (
+        pool is None
+        or torch.is_grad_enabled()
+        or CONTEXT.depth < 2  # called on its own, not inside the model where the pair was found
+        or inputs.device.type != "cpu"
+        or torch_compat.is_compiling()
+        or torch.jit.is_tracing()
+    ):
+        return None
+    count = _slices(conv, inputs)
+    return (pool, count) if count > 1 else None
+
+
+def _slices(conv, inputs):
+    first = 1 if conv.data_format == "channels_last" else 2
+    per_image = conv.filters * inputs.element_size()
+    for n, k, s, d in zip(
+        inputs.shape[first : first + conv.rank], conv.kernel_size, conv.strides, conv.dilation_rate
+    ):
+        per_image *= max(_conv_math.conv_output_length(n, k, s, conv.padding, d), 0)
+    total = per_image * inputs.shape[0]
+    if total <= _CHUNKED_BYTES:
+        return 1
+    return max(min(-(-total // _CHUNK_BYTES), inputs.shape[0] // _MIN_CHUNK_IMAGES), 1)
+
+
+def conv_pool_in_chunks(conv, pool, count, inputs):
+    """``pool``'s output for ``conv``'s output on ``inputs``, in ``count`` slices of the batch;
+    ``pool``'s next call with exactly this result hands it on (``pooled_already``)."""
+    n = inputs.shape[0]
+    size = -(-n // count)
+    out = torch.cat([pool._pool(conv._convolve(inputs[i : i + size])) for i in range(0, n, size)])
+    pool.__dict__["_inference_pooled"] = out
+    return out
+
+
+def pooled_already(pool, inputs):
+    """Whether ``inputs`` is the output the convolution before already pooled for ``pool``."""
+    pooled = pool.__dict__.get("_inference_pooled")
+    if pooled is None:
+        return False
+    del pool.__dict__["_inference_pooled"]
+    return pooled is inputs

@@ -94,6 +94,12 @@ def conv_output_length(length, kernel_size, stride, padding, dilation):
     return (length + stride - 1) // stride
 
 
+def window_input_extent(out_length, window, stride, dilation=1):
+    """How many leading input positions ``out_length`` leading outputs of a ``"valid"`` window op
+    (convolution or pooling) read: the positions after them are never used."""
+    return (out_length - 1) * stride + _effective_size(window, dilation)
+
+
 def conv_transpose_output_length(length, kernel_size, stride, padding, output_padding, dilation):
     """Spatial length after a transposed convolution (the shape inverse of ``conv``).
 

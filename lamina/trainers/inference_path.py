@@ -32,6 +32,22 @@ rectifies the (smaller) pooled output instead: equal numbers (``relu`` commutes 
 the sign of a zero result can differ, ``-0.0`` for ``0.0``). Measured on this project's 2-core CPU,
 1 thread, the Keras MNIST convnet's first pair (batch 128, 26x26x32): 0.2-0.3 ms less per batch.
 
+In the same steps, a run of ``"valid"`` convolutions (plain ``Conv*D`` with an elementwise
+activation) and max / average poolings, each read only by the next, starts by cropping its input
+to the positions the run's last layer uses (``_inference.CropChain``): the Keras MNIST convnet's
+second 2x2 pooling drops the last row and column of its 11x11 input, so the convolutions and the
+first pooling need only 24x24 of the first convolution's 26x26 outputs and 10x10 of the second's
+11x11. Bit-identical outputs. Measured on this project's 2-core CPU, 1 thread, batch 128: the
+convolution stack took 8.4 ms of CPU per batch instead of 9.9.
+
+Also in those steps: a convolution whose output only a pooling layer reads computes and pools
+a large output a slice of the batch at a time (``_inference.conv_pool_in_chunks``), and a narrow
+``Dense`` (at most 16 units) multiplies by a transposed copy of its kernel, remade when the
+kernel changes (``_inference.TransposedKernel``). Measured with ``bench/inference_rewrites.py``
+on this project's 2-core CPU, 1 thread, the Keras MNIST convnet's ``predict`` (batch 128, medians
+of CPU time per batch): 11.3 ms before these three, 9.5 with the cropping, 8.9 with the slices,
+8.8 with the transposed Dense kernel.
+
 With ``jit_compile=True``, ``predict``'s and ``evaluate``'s forward passes (the default
 ``predict_step`` / ``test_step``; the loss and the metrics stay eager) also go through ``torch.compile`` for the batch shape it first sees (a last, smaller batch runs eagerly
 instead of compiling again), with the measure-and-keep-the-faster choice of the train step
@@ -45,7 +61,8 @@ import torch
 
 from lamina import activations
 from lamina.backend import symbolic
-from lamina.layers._inference import ConvBatchNormFold
+from lamina.layers._inference import NARROW_UNITS, ConvBatchNormFold, CropChain, TransposedKernel
+from lamina.layers.core.dense import Dense
 from lamina.layers.convolutional.base_conv import BaseConv
 from lamina.layers.normalization.batch_normalization import BatchNormalization
 from lamina.layers.pooling.base_pooling import BasePooling
@@ -95,6 +112,116 @@ def _deferrable(conv, pool):
         and _plain_layer(conv)
         and _plain_layer(pool)
     )
+
+
+# Activations acting on each element alone: cropping the positions a convolution computes leaves
+# the others' values unchanged (not so for softmax-like ones, which read a whole axis).
+_ELEMENTWISE_NAMES = (
+    "linear", "relu", "leaky_relu", "relu6", "sigmoid", "softplus", "softsign", "tanh", "elu",
+    "selu", "celu", "exponential", "gelu", "silu", "hard_sigmoid", "hard_silu", "mish",
+    "hard_tanh", "log_sigmoid", "tanh_shrink", "soft_shrink", "hard_shrink", "squareplus",
+    "sparse_plus", "sparse_sigmoid",
+)
+
+
+def _elementwise(activation):
+    # Looked up on use: `activations` is still being imported when this module is.
+    return any(activation is getattr(activations, name) for name in _ELEMENTWISE_NAMES)
+
+
+def _croppable(layer):
+    """Whether ``layer`` is a ``"valid"`` window layer a ``CropChain`` may hold."""
+    if isinstance(layer, BaseConv):
+        return (
+            type(layer).call is BaseConv.call
+            and layer.built
+            and layer.padding == "valid"
+            and _elementwise(layer.activation)
+            and _plain_layer(layer)
+        )
+    return (
+        isinstance(layer, BasePooling)
+        and type(layer).call is BasePooling.call
+        and layer.padding == "valid"
+        and _plain_layer(layer)
+    )
+
+
+def _crop_chains(linked):
+    """The runs of croppable layers along ``linked`` pairs (first layer -> ``CropChain``)."""
+    following, preceded = {}, set()
+    for a, b in linked:
+        if (
+            _croppable(a)
+            and _croppable(b)
+            and a.data_format == b.data_format
+            and len(_window_size(a)) == len(_window_size(b))
+        ):
+            following[id(a)] = (a, b)
+            preceded.add(id(b))
+    chains = []
+    for key, (head, _) in following.items():
+        if key in preceded:
+            continue
+        run = [head]
+        while id(run[-1]) in following:
+            run.append(following[id(run[-1])][1])
+        chains.append(run)
+    return chains
+
+
+def _window_size(layer):
+    return layer.pool_size if isinstance(layer, BasePooling) else layer.kernel_size
+
+
+def _chunkable(conv, pool):
+    """Whether ``conv`` may compute and pool its output (``pool`` reading only it) in slices of the
+    batch (see ``_inference.conv_pool_in_chunks``)."""
+    return (
+        isinstance(conv, BaseConv)
+        and type(conv).call is BaseConv.call
+        and conv.built
+        and _plain_layer(conv)
+        and isinstance(pool, BasePooling)
+        and type(pool).call is BasePooling.call
+        and _plain_layer(pool)
+        # Nothing may cast the pooled output on its way into `pool`: it must arrive as it left.
+        and conv.compute_dtype == pool.compute_dtype
+    )
+
+
+def _narrow_dense(layer):
+    """Whether ``layer`` is a plain narrow ``Dense`` that may use a transposed kernel copy."""
+    return (
+        isinstance(layer, Dense)
+        and type(layer).call is Dense.call
+        and "call" not in layer.__dict__
+        and layer.built
+        and not layer.lora_enabled
+        and layer.units <= NARROW_UNITS
+        and _plain_layer(layer)
+        and layer.kernel.dtype == torch.float32
+    )
+
+
+def _graph_layers(model):
+    """The layers called by ``model``'s own graph and by the graphs of its sublayers."""
+    stack = model.__dict__.get("_stack")
+    plan = model.__dict__.get("_plan")
+    if stack is not None and model.__dict__.get("_symbolic_plan") is None:
+        children = list(stack)
+    elif plan is not None:
+        children = [step.layer for step in plan if hasattr(step, "layer")]
+    else:
+        return []
+    found = []
+    for child in children:
+        if child is model or any(child is seen for seen in found):
+            continue
+        found.append(child)
+        if child.__dict__.get("_stack") is not None or child.__dict__.get("_plan") is not None:
+            found.extend(_graph_layers(child))
+    return found
 
 
 def _pairs(model):
@@ -189,6 +316,24 @@ def folded(model, step_name):
     deferred = [pair for pair in linked if _deferrable(*pair)]
     for conv, pool in deferred:
         conv.__dict__["_inference_relu_deferred"] = pool.__dict__["_inference_relu_deferred"] = True
+    chains = _crop_chains(linked)
+    crops = model.__dict__.setdefault("_inference_crops", {})
+    for run in chains:
+        key = tuple(id(layer) for layer in run)
+        chain = crops.get(key)
+        if chain is None or any(a is not b for a, b in zip(chain.layers, run)):
+            chain = crops[key] = CropChain(run)
+        run[0].__dict__["_inference_crop"] = chain
+    chunked = [pair for pair in linked if _chunkable(*pair)]
+    for conv, pool in chunked:
+        conv.__dict__["_inference_chunk_pool"] = pool
+    narrow = [layer for layer in _graph_layers(model) if _narrow_dense(layer)]
+    transposed = model.__dict__.setdefault("_inference_transposed_kernels", {})
+    for layer in narrow:
+        cache = transposed.get(id(layer))
+        if cache is None or cache.layer is not layer:
+            cache = transposed[id(layer)] = TransposedKernel(layer)
+        layer.__dict__["_inference_transposed"] = cache
     model.__dict__["_inference_folded"] = True
     try:
         yield
@@ -200,6 +345,13 @@ def folded(model, step_name):
         for conv, pool in deferred:
             conv.__dict__.pop("_inference_relu_deferred", None)
             pool.__dict__.pop("_inference_relu_deferred", None)
+        for run in chains:
+            run[0].__dict__.pop("_inference_crop", None)
+        for layer in narrow:
+            layer.__dict__.pop("_inference_transposed", None)
+        for conv, pool in chunked:
+            conv.__dict__.pop("_inference_chunk_pool", None)
+            pool.__dict__.pop("_inference_pooled", None)
 
 
 def _predict_forward(model, x, y=None, sample_weight=None):

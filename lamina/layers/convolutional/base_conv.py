@@ -134,6 +134,15 @@ class BaseConv(ConvLora, Layer):
             self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
 
     def call(self, inputs):
+        # In predict/evaluate, positions no later layer reads may be cut off first, and a large
+        # output may be pooled by the pooling layer after it, a slice of the batch at a time.
+        inputs = _inference.cropped(self, inputs)
+        chunked = _inference.chunked_pool(self, inputs)
+        if chunked is not None:
+            return _inference.conv_pool_in_chunks(self, *chunked, inputs)
+        return self._convolve(inputs)
+
+    def _convolve(self, inputs):
         x = _conv_math.to_channels_first(inputs, self.data_format)
         # In predict/evaluate, a BatchNormalization right after may be folded into the weights.
         folded = _inference.folded_weights(self, x)

@@ -138,7 +138,10 @@ class Dense(DenseQuantization, Layer):
         # addmm/matmul on the (in, units) kernel: F.linear would need a transposed copy per call.
         if self.bias is not None:
             if inputs.dim() == 2:
-                out = torch.addmm(self.bias, inputs, self.kernel)
+                # In predict/evaluate a narrow kernel may be read from a transposed copy.
+                transposed = _inference.transposed_kernel(self, inputs)
+                kernel = self.kernel if transposed is None else transposed.t()
+                out = torch.addmm(self.bias, inputs, kernel)
             else:
                 # One addmm on the flattened batch: the bias is added inside the product.
                 flat = torch.addmm(self.bias, inputs.reshape(-1, inputs.shape[-1]), self.kernel)

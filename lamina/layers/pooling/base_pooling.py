@@ -49,6 +49,13 @@ class BasePooling(Layer):
         self._build_at_init()
 
     def call(self, inputs):
+        if _inference.pooled_already(self, inputs):
+            return inputs  # the convolution before pooled its output itself (predict/evaluate)
+        # In predict/evaluate, positions no later layer reads may be cut off first.
+        inputs = _inference.cropped(self, inputs)
+        return self._pool(inputs)
+
+    def _pool(self, inputs):
         out = pool(
             inputs, self.pool_size, self.strides, self.padding, self.data_format, self.pool_mode
         )
