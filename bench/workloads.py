@@ -199,13 +199,19 @@ def _predict(runner, model, x, batch):
 
 
 def _rounds(variants, steps, rounds):
-    """``{name: [(wall, cpu) per batch, one per round]}``; a warm-up call of each first."""
+    """``{name: [(wall, cpu) per batch, one per round]}``; a warm-up call of each first.
+
+    In each round, a variant's timed call follows an untimed one-batch call of its own: every
+    variant is timed with its weights and buffers in the caches, as Keras on JAX is in its own
+    process (otherwise whichever variant ran just before would have evicted them).
+    """
     for run in variants.values():
         run(2)
     names = list(variants)
     out = {n: [] for n in names}
     for r in range(rounds):
         for n in names[r % len(names):] + names[: r % len(names)]:
+            variants[n](1)
             wall, cpu = time.perf_counter(), time.process_time()
             variants[n](steps)
             out[n].append(((time.perf_counter() - wall) / steps, (time.process_time() - cpu) / steps))
