@@ -279,7 +279,9 @@ def test_cropped_predict_matches_keras(oracle):
 # --- a convolution pooled a slice of the batch at a time ------------------------------------------
 
 
-def _spy_chunks(monkeypatch):
+def _spy_chunks(monkeypatch, small=True):
+    """The slice counts of each sliced call, recorded; ``small``: thresholds lowered so that small
+    test batches are sliced."""
     sizes = []
     original = _inference.conv_pool_in_chunks
 
@@ -288,10 +290,10 @@ def _spy_chunks(monkeypatch):
         return original(conv, pool, count, inputs)
 
     monkeypatch.setattr(_inference, "conv_pool_in_chunks", spy)
-    # Small thresholds, so that small test batches are sliced.
-    monkeypatch.setattr(_inference, "_CHUNKED_BYTES", 500)
-    monkeypatch.setattr(_inference, "_CHUNK_BYTES", 1000)
-    monkeypatch.setattr(_inference, "_MIN_CHUNK_IMAGES", 4)
+    if small:
+        monkeypatch.setattr(_inference, "_CHUNKED_BYTES", 500)
+        monkeypatch.setattr(_inference, "_CHUNK_BYTES", 1000)
+        monkeypatch.setattr(_inference, "_MIN_CHUNK_IMAGES", 4)
     return sizes
 
 
@@ -359,13 +361,6 @@ def test_mnist_convnet_sliced_at_full_size_is_bit_identical(monkeypatch):
     ])
     model.compile(loss="mse")
     x = _images(64)
-    sizes = []
-    original = _inference.conv_pool_in_chunks
-
-    def spy(conv, pool, count, inputs):
-        sizes.append(count)
-        return original(conv, pool, count, inputs)
-
-    monkeypatch.setattr(_inference, "conv_pool_in_chunks", spy)
+    sizes = _spy_chunks(monkeypatch, small=False)
     np.testing.assert_array_equal(model.predict(x, batch_size=64, verbose=0), _eager(model, x))
     assert sizes == [2]  # 64 x 24 x 24 x 32 floats (4.7 MB) in 2 slices
