@@ -329,3 +329,38 @@ def pooled_already(pool, inputs):
         return False
     del pool.__dict__["_inference_pooled"]
     return pooled is inputs
+
+
+
+def takes_relu(conv, out, folded):
+    """Rectify ``out`` in place when ``conv`` takes over the ReLU of the layer after it in this
+    call, and tell that layer so; returns whether it did (asked by the convolution's
+    ``_convolve`` with the output it has just computed and nothing else holds).
+
+    Args:
+        conv: The convolution layer.
+        out: Its freshly computed output, in the layer's layout.
+        folded: Whether the convolution used folded BatchNormalization weights in this call.
+    """
+    relu, after_bn = conv.__dict__.get("_inference_relu", (None, False))
+    if (
+        relu is None
+        # The ReLU reads the BatchNormalization's output: only the same tensor when it is folded.
+        or (after_bn and not folded)
+        or torch.is_grad_enabled()
+        or CONTEXT.depth < 2  # called on its own, not inside the model where the pair was found
+        or not out.is_floating_point()
+        or torch_compat.is_compiling()
+        or torch.jit.is_tracing()  # a trace's check run must record the same ops
+    ):
+        return False
+    out.relu_()
+    relu.__dict__["_inference_rectified"] = out
+    return True
+
+
+def rectified_already(relu, inputs):
+    """Whether ``inputs`` is the output the convolution before rectified for ``relu`` (asked by
+    the ``ReLU`` / ``Activation`` layer's ``call``, which then passes it through)."""
+    rectified = relu.__dict__.pop("_inference_rectified", None)
+    return rectified is not None and rectified is inputs

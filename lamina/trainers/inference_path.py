@@ -62,6 +62,8 @@ import torch
 from lamina import activations
 from lamina.backend import symbolic
 from lamina.layers._inference import NARROW_UNITS, ConvBatchNormFold, CropChain, TransposedKernel
+from lamina.layers.activations.relu import ReLU
+from lamina.layers.core.activation import Activation
 from lamina.layers.core.dense import Dense
 from lamina.layers.convolutional.base_conv import BaseConv
 from lamina.layers.normalization.batch_normalization import BatchNormalization
@@ -188,6 +190,49 @@ def _chunkable(conv, pool):
         # Nothing may cast the pooled output on its way into `pool`: it must arrive as it left.
         and conv.compute_dtype == pool.compute_dtype
     )
+
+
+def _relu_layer(layer):
+    """Whether ``layer`` is a plain ``ReLU`` / ``Activation("relu")`` computing ``max(x, 0)``."""
+    if isinstance(layer, ReLU):
+        plain = (
+            type(layer).call is ReLU.call
+            and layer.max_value is None
+            and layer.negative_slope == 0
+            and layer.threshold == 0
+        )
+    elif isinstance(layer, Activation):
+        plain = type(layer).call is Activation.call and layer.activation is activations.relu
+    else:
+        return False
+    return plain and "call" not in layer.__dict__ and _plain_layer(layer)
+
+
+def _relu_taker(conv):
+    """Whether ``conv`` is a plain convolution that may rectify its own linear output in place
+    for the ReLU layer after it (see ``_inference.takes_relu``)."""
+    return (
+        isinstance(conv, BaseConv)
+        and type(conv).call is BaseConv.call
+        and type(conv)._convolve is BaseConv._convolve
+        and "call" not in conv.__dict__
+        and conv.built
+        and conv.activation is activations.linear
+        and _plain_layer(conv)
+    )
+
+
+def _relu_takeovers(linked, folds):
+    """``(conv, relu, after_bn)`` where ``relu`` (a plain ``ReLU`` / ``Activation("relu")``)
+    reads only ``conv``'s output (``after_bn`` false), or only the output of the
+    BatchNormalization folded into ``conv`` (``after_bn`` true)."""
+    folded_into = {id(bn): conv for conv, bn in folds}
+    found = []
+    for a, b in linked:
+        conv = folded_into.get(id(a), a)
+        if _relu_layer(b) and _relu_taker(conv):
+            found.append((conv, b, conv is not a))
+    return found
 
 
 def _narrow_dense(layer):
@@ -327,6 +372,9 @@ def folded(model, step_name):
     chunked = [pair for pair in linked if _chunkable(*pair)]
     for conv, pool in chunked:
         conv.__dict__["_inference_chunk_pool"] = pool
+    takeovers = _relu_takeovers(linked, pairs)
+    for conv, relu, after_bn in takeovers:
+        conv.__dict__["_inference_relu"] = (relu, after_bn)
     narrow = [layer for layer in _graph_layers(model) if _narrow_dense(layer)]
     transposed = model.__dict__.setdefault("_inference_transposed_kernels", {})
     for layer in narrow:
@@ -352,6 +400,9 @@ def folded(model, step_name):
         for conv, pool in chunked:
             conv.__dict__.pop("_inference_chunk_pool", None)
             pool.__dict__.pop("_inference_pooled", None)
+        for conv, relu, _ in takeovers:
+            conv.__dict__.pop("_inference_relu", None)
+            relu.__dict__.pop("_inference_rectified", None)
 
 
 def _predict_forward(model, x, y=None, sample_weight=None):
