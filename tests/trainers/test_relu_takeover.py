@@ -44,22 +44,17 @@ def _without_takeover(monkeypatch, model, x):
 
 def _resnet(lib=lamina):
     # The block of bench/workloads.py, smaller.
+    lay = lib.layers
+
     def conv_bn(x, relu):
-        x = layers_of(lib).BatchNormalization()(
-            layers_of(lib).Conv2D(6, 3, padding="same", use_bias=False)(x)
-        )
-        return layers_of(lib).ReLU()(x) if relu else x
+        x = lay.BatchNormalization()(lay.Conv2D(6, 3, padding="same", use_bias=False)(x))
+        return lay.ReLU()(x) if relu else x
 
     inputs = lib.Input((10, 10, 3))
     stem = conv_bn(inputs, True)
     x = conv_bn(conv_bn(stem, True), False)
-    x = layers_of(lib).ReLU()(layers_of(lib).Add()([stem, x]))
-    x = layers_of(lib).GlobalAveragePooling2D()(x)
-    return lib.Model(inputs, layers_of(lib).Dense(4, activation="softmax")(x))
-
-
-def layers_of(lib):
-    return lib.layers
+    x = lay.GlobalAveragePooling2D()(lay.ReLU()(lay.Add()([stem, x])))
+    return lib.Model(inputs, lay.Dense(4, activation="softmax")(x))
 
 
 def _randomize(model, seed=1):
@@ -77,7 +72,10 @@ def _randomize(model, seed=1):
     "conv, relu",
     [
         (lambda f: layers.Conv2D(5, 3, padding="same", data_format=f), layers.ReLU),
-        (lambda f: layers.Conv2D(5, 3, strides=2, data_format=f), lambda: layers.Activation("relu")),
+        (
+            lambda f: layers.Conv2D(5, 3, strides=2, data_format=f),
+            lambda: layers.Activation("relu"),
+        ),
         (lambda f: layers.Conv2D(6, 3, groups=3, use_bias=False, data_format=f), layers.ReLU),
     ],
 )
