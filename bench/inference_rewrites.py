@@ -5,7 +5,8 @@ numpy arrays with the rewrites switched on one at a time: ``before`` (only Batch
 folding and the ReLU after max pooling), ``+crop`` (runs of "valid" convolutions and poolings
 compute only the positions their last layer reads), ``+slices`` (a large convolution output pooled
 a slice of the batch at a time), ``+dense`` (a narrow Dense reads a transposed kernel copy),
-``+relu`` (a convolution rectifies its output in place for the ReLU layer reading it): each
+``+relu`` (a convolution or an Add rectifies its output in place for the ReLU layer reading it):
+each
 round times every variant once, in a rotating order, so that the load of a shared machine falls
 on all of them alike. Reported: min and median over rounds of the CPU time per batch.
 

@@ -49,7 +49,7 @@ A convolution with a linear activation whose output only a plain ``ReLU`` / ``Ac
 layer reads (directly, or through a BatchNormalization folded into it and so returning its input
 unchanged) rectifies that output in place, as ``activate`` does for its own ReLU, and hands the
 tensor to the ReLU layer, which passes exactly that tensor through: no second output tensor is
-allocated and written. The numbers are bit-identical, NaN included. oneDNN's ReLU post-op
+allocated and written. An ``Add`` of two or more inputs (a fresh sum) does the same. The numbers are bit-identical, NaN included. oneDNN's ReLU post-op
 (``torch.ops.mkldnn._convolution_pointwise(..., "relu", ...)``) was measured too: on the ResNet
 block of ``bench/workloads.py`` it saved another 0.45 ms per batch (of 31.5), but it also turns
 NaN into 0, and checking the input for NaN first (a read of the input) costs what it saves. The
@@ -341,17 +341,17 @@ def pooled_already(pool, inputs):
     return pooled is inputs
 
 
-def takes_relu(conv, out, folded):
-    """Rectify ``out`` in place when ``conv`` takes over the ReLU of the layer after it in this
-    call, and tell that layer so; returns whether it did (asked by the convolution's
-    ``_convolve`` with the output it has just computed and nothing else holds).
+def takes_relu(layer, out, folded=False):
+    """Rectify ``out`` in place when ``layer`` takes over the ReLU of the layer after it in this
+    call, and tell that layer so; returns whether it did (asked by a convolution's ``_convolve``
+    and by ``Add``, with the output they have just computed and nothing else holds).
 
     Args:
-        conv: The convolution layer.
-        out: Its freshly computed output, in the layer's layout.
+        layer: The convolution or ``Add`` layer.
+        out: Its freshly computed output.
         folded: Whether the convolution used folded BatchNormalization weights in this call.
     """
-    relu, after_bn = conv.__dict__.get("_inference_relu", (None, False))
+    relu, after_bn = layer.__dict__.get("_inference_relu", (None, False))
     if (
         relu is None
         # The ReLU reads the BatchNormalization's output: only the same tensor when it is folded.

@@ -51,10 +51,11 @@ of CPU time per batch): 11.3 ms before these three, 9.5 with the cropping, 8.9 w
 Also in those steps, a plain convolution with a linear activation whose output only a plain
 ``ReLU`` / ``Activation("relu")`` layer reads -- directly, or through the BatchNormalization folded
 into it -- rectifies its output in place for that layer, which passes it through
-(``_inference.takes_relu``): one output tensor less to allocate and write per pair, bit-identical
-numbers. Measured with ``bench/inference_rewrites.py`` on this project's 2-core CPU, 1 thread,
-the ResNet-style block of ``bench/workloads.py`` (two such triples, batch 64): 32.0 ms of CPU per
-batch before, 30.7 after (medians).
+(``_inference.takes_relu``); so does an ``Add`` read only by such a layer. One output tensor less
+to allocate and write per pair, bit-identical numbers (NaN included). Measured with
+``bench/inference_rewrites.py`` on this project's 2-core CPU, 1 thread, the ResNet-style block of
+``bench/workloads.py`` (two Conv + BatchNormalization + ReLU triples and an Add + ReLU, batch 64):
+32.1 ms of CPU per batch before, 30.3 after (medians of 10 interleaved rounds).
 
 With ``jit_compile=True``, ``predict``'s and ``evaluate``'s forward passes (the default
 ``predict_step`` / ``test_step``; the loss and the metrics stay eager) also go through ``torch.compile`` for the batch shape it first sees (a last, smaller batch runs eagerly
@@ -73,6 +74,8 @@ from lamina.layers._inference import NARROW_UNITS, ConvBatchNormFold, CropChain,
 from lamina.layers.activations.relu import ReLU
 from lamina.layers.core.activation import Activation
 from lamina.layers.core.dense import Dense
+from lamina.layers.merging.add import Add
+from lamina.layers.merging.base_merge import Merge
 from lamina.layers.convolutional.base_conv import BaseConv
 from lamina.layers.normalization.batch_normalization import BatchNormalization
 from lamina.layers.pooling.base_pooling import BasePooling
@@ -216,24 +219,27 @@ def _relu_layer(layer):
     return plain and "call" not in layer.__dict__ and _plain_layer(layer)
 
 
-def _relu_taker(conv):
-    """Whether ``conv`` is a plain convolution that may rectify its own linear output in place
-    for the ReLU layer after it (see ``_inference.takes_relu``)."""
-    return (
-        isinstance(conv, BaseConv)
-        and type(conv).call is BaseConv.call
-        and type(conv)._convolve is BaseConv._convolve
-        and "call" not in conv.__dict__
-        and conv.built
-        and conv.activation is activations.linear
-        and _plain_layer(conv)
-    )
+def _relu_taker(layer):
+    """Whether ``layer`` is a plain convolution with a linear activation, or a plain ``Add``, that
+    may rectify its output in place for the ReLU layer after it (see ``_inference.takes_relu``)."""
+    if isinstance(layer, BaseConv):
+        plain = (
+            type(layer).call is BaseConv.call
+            and type(layer)._convolve is BaseConv._convolve
+            and layer.activation is activations.linear
+        )
+    elif isinstance(layer, Add):
+        plain = type(layer).call is Merge.call and type(layer)._merge_function is Add._merge_function
+    else:
+        return False
+    return plain and "call" not in layer.__dict__ and layer.built and _plain_layer(layer)
 
 
 def _relu_takeovers(linked, folds):
-    """``(conv, relu, after_bn)`` where ``relu`` (a plain ``ReLU`` / ``Activation("relu")``)
-    reads only ``conv``'s output (``after_bn`` false), or only the output of the
-    BatchNormalization folded into ``conv`` (``after_bn`` true)."""
+    """``(layer, relu, after_bn)`` where ``relu`` (a plain ``ReLU`` / ``Activation("relu")``)
+    reads only the output of ``layer`` (a convolution or an ``Add``; ``after_bn`` false), or only
+    the output of the BatchNormalization folded into the convolution ``layer`` (``after_bn``
+    true)."""
     folded_into = {id(bn): conv for conv, bn in folds}
     found = []
     for a, b in linked:

@@ -1,6 +1,6 @@
 """``predict`` / ``evaluate``: a convolution whose output only a plain ReLU layer reads (directly or
-through a BatchNormalization folded into it) rectifies that output in place, and the ReLU layer
-passes it through. The numbers are bit-identical to those of the same loops without the takeover
+through a BatchNormalization folded into it), or an ``Add`` read only by one, rectifies that output
+in place, and the ReLU layer passes it through. The numbers are bit-identical to those of the same loops without the takeover
 (NaN included), and to the eager ones where nothing is folded."""
 
 import numpy as np
@@ -118,18 +118,20 @@ def test_resnet_block_bit_identical_to_the_folded_loop_without_takeover(monkeypa
     model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
     linked = inference_path._linked_pairs(model)
     takeovers = inference_path._relu_takeovers(linked, inference_path._pairs(model))
-    # The two Conv + BatchNormalization + ReLU triples; not the ReLU after the Add.
+    # The two Conv + BatchNormalization + ReLU triples, and the Add + ReLU pair.
+    add = next(layer for layer in model.layers if isinstance(layer, layers.Add))
     assert [(c.name, r.name, after_bn) for c, r, after_bn in takeovers] == [
         (model.layers[1].name, model.layers[3].name, True),
         (model.layers[4].name, model.layers[6].name, True),
+        (add.name, model.layers[model.layers.index(add) + 1].name, False),
     ]
     x = np.concatenate([X, X[:4] * 50.0])
     x[1, 2, 3, 0] = np.nan
     without = _without_takeover(monkeypatch, model, x)
     answers = _count_pass_throughs(monkeypatch)
     out = model.predict(x, batch_size=8, verbose=0)
-    # Per batch: the two taken-over ReLUs pass through, the one after the Add does not.
-    assert answers == [True, True, False] * 3
+    # Per batch: all three ReLUs pass their inputs through.
+    assert answers == [True, True, True] * 3
     np.testing.assert_array_equal(out.view(np.int32), without.view(np.int32))
     assert np.isnan(out[1]).all() and not np.isnan(np.delete(out, 1, axis=0)).any()
     np.testing.assert_allclose(out, _eager(model, x), rtol=1e-5, atol=1e-6)
@@ -174,6 +176,37 @@ def test_relu_layers_that_are_not_plain_and_second_readers_are_left_alone(monkey
     for out, want in zip(model.predict(X, verbose=0), _eager(model, X)):
         np.testing.assert_array_equal(out, want)
     assert not any(answers)
+
+
+def test_add_then_relu(monkeypatch):
+    inputs = lamina.Input((10, 10, 3))
+    a, b = layers.Conv2D(4, 3)(inputs), layers.Conv2D(4, 3)(inputs)
+    summed = layers.Add()([a, b])
+    shared = layers.Add()([a, b])  # read by the ReLU and by the outputs: left alone
+    single = layers.Add()([layers.Conv2D(4, 3)(inputs)])  # returns its input: never rectified
+    outputs = [
+        layers.ReLU()(summed),
+        layers.Activation("relu")(shared),
+        shared,
+        layers.ReLU()(single),
+        layers.ReLU()(layers.Subtract()([a, b])),
+    ]
+    model = lamina.Model(inputs, outputs)
+    linked = inference_path._linked_pairs(model)
+    takeovers = inference_path._relu_takeovers(linked, [])
+    assert [(t.name, r.name) for t, r, _ in takeovers] == [
+        (summed._keras_history[0].name, outputs[0]._keras_history[0].name),
+        (single._keras_history[0].name, outputs[3]._keras_history[0].name),
+    ]
+    x = X.copy()
+    x[3, 2, 2] = np.nan
+    answers = _count_pass_throughs(monkeypatch)
+    predicted = model.predict(x, verbose=0)
+    # The sum passes through its ReLU; the single-input Add does not rectify its input.
+    assert answers.count(True) == 1
+    for out, want in zip(predicted, _eager(model, x)):
+        np.testing.assert_array_equal(out.view(np.int32), want.view(np.int32))
+    assert np.isnan(predicted[0][3]).any()
 
 
 def test_hooked_layers_form_no_pairs():
