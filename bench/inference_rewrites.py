@@ -6,9 +6,8 @@ folding and the ReLU after max pooling), ``+crop`` (runs of "valid" convolutions
 compute only the positions their last layer reads), ``+slices`` (a large convolution output pooled
 a slice of the batch at a time), ``+dense`` (a narrow Dense reads a transposed kernel copy),
 ``+relu`` (a convolution or an Add rectifies its output in place for the ReLU layer reading it):
-each
-round times every variant once, in a rotating order, so that the load of a shared machine falls
-on all of them alike. Reported: min and median over rounds of the CPU time per batch.
+each round times every variant once, in a rotating order, so that the load of a shared machine
+falls on all of them alike. Reported: min and median over rounds of the CPU time per batch.
 
 Run ``python bench/inference_rewrites.py [--rounds N] [--threads N] [convnet resnet]``.
 """
