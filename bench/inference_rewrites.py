@@ -4,9 +4,10 @@ One process, one model per workload of ``workloads.py`` (``convnet``, ``resnet``
 numpy arrays with the rewrites switched on one at a time: ``before`` (only BatchNormalization
 folding and the ReLU after max pooling), ``+crop`` (runs of "valid" convolutions and poolings
 compute only the positions their last layer reads), ``+slices`` (a large convolution output pooled
-a slice of the batch at a time), ``+dense`` (a narrow Dense reads a transposed kernel copy): each
-round times every variant once, in a rotating order, so that the load of a shared machine falls
-on all of them alike. Reported: min and median over rounds of the CPU time per batch.
+a slice of the batch at a time), ``+dense`` (a narrow Dense reads a transposed kernel copy),
+``+relu`` (a convolution or an Add rectifies its output in place for the ReLU layer reading it):
+each round times every variant once, in a rotating order, so that the load of a shared machine
+falls on all of them alike. Reported: min and median over rounds of the CPU time per batch.
 
 Run ``python bench/inference_rewrites.py [--rounds N] [--threads N] [convnet resnet]``.
 """
@@ -32,12 +33,14 @@ _REWRITES = {
     "crop": ("_crop_chains", lambda linked: []),
     "slices": ("_chunkable", lambda conv, pool: False),
     "dense": ("_narrow_dense", lambda layer: False),
+    "relu": ("_relu_takeovers", lambda linked, folds: []),
 }
 _VARIANTS = {
-    "before": ("crop", "slices", "dense"),
-    "+crop": ("slices", "dense"),
-    "+slices": ("dense",),
-    "+dense": (),
+    "before": ("crop", "slices", "dense", "relu"),
+    "+crop": ("slices", "dense", "relu"),
+    "+slices": ("dense", "relu"),
+    "+dense": ("relu",),
+    "+relu": (),
 }
 
 

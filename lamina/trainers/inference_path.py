@@ -48,6 +48,15 @@ on this project's 2-core CPU, 1 thread, the Keras MNIST convnet's ``predict`` (b
 of CPU time per batch): 11.3 ms before these three, 9.5 with the cropping, 8.9 with the slices,
 8.8 with the transposed Dense kernel.
 
+Also in those steps, a plain convolution with a linear activation whose output only a plain
+``ReLU`` / ``Activation("relu")`` layer reads -- directly, or through the BatchNormalization folded
+into it -- rectifies its output in place for that layer, which passes it through
+(``_inference.takes_relu``); so does an ``Add`` read only by such a layer. One output tensor less
+to allocate and write per pair, bit-identical numbers (NaN included). Measured with
+``bench/inference_rewrites.py`` on this project's 2-core CPU, 1 thread, the ResNet-style block of
+``bench/workloads.py`` (two Conv + BatchNormalization + ReLU triples and an Add + ReLU, batch 64):
+32.1 ms of CPU per batch before, 30.3 after (medians of 10 interleaved rounds).
+
 With ``jit_compile=True``, ``predict``'s and ``evaluate``'s forward passes (the default
 ``predict_step`` / ``test_step``; the loss and the metrics stay eager) also go through ``torch.compile`` for the batch shape it first sees (a last, smaller batch runs eagerly
 instead of compiling again), with the measure-and-keep-the-faster choice of the train step
@@ -62,7 +71,11 @@ import torch
 from lamina import activations
 from lamina.backend import symbolic
 from lamina.layers._inference import NARROW_UNITS, ConvBatchNormFold, CropChain, TransposedKernel
+from lamina.layers.activations.relu import ReLU
+from lamina.layers.core.activation import Activation
 from lamina.layers.core.dense import Dense
+from lamina.layers.merging.add import Add
+from lamina.layers.merging.base_merge import Merge
 from lamina.layers.convolutional.base_conv import BaseConv
 from lamina.layers.normalization.batch_normalization import BatchNormalization
 from lamina.layers.pooling.base_pooling import BasePooling
@@ -188,6 +201,52 @@ def _chunkable(conv, pool):
         # Nothing may cast the pooled output on its way into `pool`: it must arrive as it left.
         and conv.compute_dtype == pool.compute_dtype
     )
+
+
+def _relu_layer(layer):
+    """Whether ``layer`` is a plain ``ReLU`` / ``Activation("relu")`` computing ``max(x, 0)``."""
+    if isinstance(layer, ReLU):
+        plain = (
+            type(layer).call is ReLU.call
+            and layer.max_value is None
+            and layer.negative_slope == 0
+            and layer.threshold == 0
+        )
+    elif isinstance(layer, Activation):
+        plain = type(layer).call is Activation.call and layer.activation is activations.relu
+    else:
+        return False
+    return plain and "call" not in layer.__dict__ and _plain_layer(layer)
+
+
+def _relu_taker(layer):
+    """Whether ``layer`` is a plain convolution with a linear activation, or a plain ``Add``, that
+    may rectify its output in place for the ReLU layer after it (see ``_inference.takes_relu``)."""
+    if isinstance(layer, BaseConv):
+        plain = (
+            type(layer).call is BaseConv.call
+            and type(layer)._convolve is BaseConv._convolve
+            and layer.activation is activations.linear
+        )
+    elif isinstance(layer, Add):
+        plain = type(layer).call is Merge.call and type(layer)._merge_function is Add._merge_function
+    else:
+        return False
+    return plain and "call" not in layer.__dict__ and layer.built and _plain_layer(layer)
+
+
+def _relu_takeovers(linked, folds):
+    """``(layer, relu, after_bn)`` where ``relu`` (a plain ``ReLU`` / ``Activation("relu")``)
+    reads only the output of ``layer`` (a convolution or an ``Add``; ``after_bn`` false), or only
+    the output of the BatchNormalization folded into the convolution ``layer`` (``after_bn``
+    true)."""
+    folded_into = {id(bn): conv for conv, bn in folds}
+    found = []
+    for a, b in linked:
+        conv = folded_into.get(id(a), a)
+        if _relu_layer(b) and _relu_taker(conv):
+            found.append((conv, b, conv is not a))
+    return found
 
 
 def _narrow_dense(layer):
@@ -327,6 +386,9 @@ def folded(model, step_name):
     chunked = [pair for pair in linked if _chunkable(*pair)]
     for conv, pool in chunked:
         conv.__dict__["_inference_chunk_pool"] = pool
+    takeovers = _relu_takeovers(linked, pairs)
+    for conv, relu, after_bn in takeovers:
+        conv.__dict__["_inference_relu"] = (relu, after_bn)
     narrow = [layer for layer in _graph_layers(model) if _narrow_dense(layer)]
     transposed = model.__dict__.setdefault("_inference_transposed_kernels", {})
     for layer in narrow:
@@ -352,6 +414,9 @@ def folded(model, step_name):
         for conv, pool in chunked:
             conv.__dict__.pop("_inference_chunk_pool", None)
             pool.__dict__.pop("_inference_pooled", None)
+        for conv, relu, _ in takeovers:
+            conv.__dict__.pop("_inference_relu", None)
+            relu.__dict__.pop("_inference_rectified", None)
 
 
 def _predict_forward(model, x, y=None, sample_weight=None):

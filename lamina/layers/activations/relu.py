@@ -3,6 +3,7 @@
 import numbers
 
 from lamina import activations
+from lamina.layers import _inference
 from lamina.layers.layer import Layer
 from lamina.saving.object_registration import register_builtin
 
@@ -59,6 +60,8 @@ class ReLU(Layer):
         self.built = True
 
     def call(self, inputs):
+        if _inference.rectified_already(self, inputs):
+            return inputs  # the convolution before applied it (predict / evaluate)
         return activations.relu(
             inputs, negative_slope=self.negative_slope, max_value=self.max_value, threshold=self.threshold
         )

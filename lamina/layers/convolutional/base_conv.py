@@ -157,6 +157,9 @@ class BaseConv(ConvLora, Layer):
             raise
         # Back in the layer's layout first: softmax-like activations act on its last axis.
         out = _conv_math.from_channels_first(out, self.data_format)
+        # In predict/evaluate, a ReLU layer reading only this output may be applied here, in place.
+        if _inference.takes_relu(self, out, folded is not None):
+            return out
         if self.activation is not activations.linear and not _inference.relu_deferred(self):
             out = _inference.activate(self.activation, out)
         return out

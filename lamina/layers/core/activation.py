@@ -1,6 +1,7 @@
 """``Activation``: applies an activation function element-wise."""
 
 from lamina import activations
+from lamina.layers import _inference
 from lamina.layers.layer import Layer
 from lamina.saving.object_registration import register_builtin
 
@@ -36,6 +37,8 @@ class Activation(Layer):
         self.built = True
 
     def call(self, inputs):
+        if _inference.rectified_already(self, inputs):
+            return inputs  # the convolution before applied this ReLU (predict / evaluate)
         return self.activation(inputs)
 
     def get_config(self):

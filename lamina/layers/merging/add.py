@@ -1,5 +1,6 @@
 """``Add``: elementwise sum of a list of inputs."""
 
+from lamina.layers import _inference
 from lamina.layers.merging.base_merge import Merge
 from lamina.saving.object_registration import register_builtin
 
@@ -23,6 +24,10 @@ class Add(Merge):
         output = inputs[0]
         for x in inputs[1:]:
             output = output + x
+        if len(inputs) > 1:
+            # In predict/evaluate, a ReLU layer reading only this (fresh) sum may be applied here,
+            # in place.
+            _inference.takes_relu(self, output)
         return output
 
 
