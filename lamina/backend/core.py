@@ -11,6 +11,23 @@ def is_tensor(x):
     return isinstance(x, torch.Tensor)
 
 
+_ONES = {}
+
+
+def one_like(t):
+    """A shared 0-d ``1`` of ``t``'s dtype and device (callers only read it).
+
+    For counters: ``count.add_(one_like(count), alpha=n)`` adds a Python int ``n`` without wrapping
+    it in a new tensor, which costs about twice as much per call.
+    """
+    key = (t.dtype, t.device)
+    one = _ONES.get(key)
+    if one is None:
+        with torch.inference_mode(False):  # usable outside an inference block it was first made in
+            one = _ONES[key] = torch.ones((), dtype=t.dtype, device=t.device)
+    return one
+
+
 def convert_to_tensor(x, dtype=None, device=None):
     """Return ``x`` as a torch tensor on the configured device.
 

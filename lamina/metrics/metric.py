@@ -7,6 +7,7 @@ import torch
 from lamina import initializers
 from lamina.backend import config
 from lamina.backend import dtype_policy as _dtype_policy
+from lamina.backend.core import one_like
 from lamina.backend.naming import to_snake_case, unique_name
 from lamina.backend.variables import Variable
 from lamina.saving.object_registration import register_builtin
@@ -166,9 +167,17 @@ class Metric:
     # --- helpers for subclasses -----------------------------------------------------------------
     def _assign_add(self, variable, value):
         """``variable += value`` in place, outside autograd; the state follows the data's device."""
-        if isinstance(value, torch.Tensor) and value.device != variable.device:
+        tensor = isinstance(value, torch.Tensor)
+        if tensor and value.device != variable.device:
             self._move_state(value.device)
-        with torch.no_grad():
+        if variable.requires_grad or (tensor and value.requires_grad):
+            with torch.no_grad():
+                variable.add_(value)
+        elif type(value) is int:
+            # A sample count, every batch: wrapping the int in a tensor would cost twice this.
+            variable.add_(one_like(variable), alpha=value)
+        else:
+            # Nothing to keep out of autograd: a `no_grad` block would cost more than the add.
             variable.add_(value)
 
     def _state_device(self):

@@ -70,19 +70,6 @@ def takes_training(fn):
     return _TAKES_TRAINING[fn]
 
 
-_ONES = {}
-
-
-def one_like(t):
-    """A shared 0-d ``1`` of ``t``'s dtype and device (callers only read it)."""
-    key = (t.dtype, t.device)
-    one = _ONES.get(key)
-    if one is None:
-        with torch.inference_mode(False):  # usable outside an inference block it was first made in
-            one = _ONES[key] = torch.ones((), dtype=t.dtype, device=t.device)
-    return one
-
-
 def batch_size(x):
     """The number of samples in a batch (the first dimension of its first array)."""
     if isinstance(x, torch.Tensor):  # one input, the usual case: no tree walk

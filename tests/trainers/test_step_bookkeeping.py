@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import lamina
-from lamina.trainers import trainer_utils
+from lamina.backend.core import one_like
 
 N, BATCH = 70, 32  # two full batches and a partial one
 
@@ -81,14 +81,14 @@ def test_loss_tracker_counts_the_samples_of_every_fit():
 @pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64, torch.int64])
 def test_one_like_is_a_one_of_the_same_kind(dtype):
     like = torch.zeros((2, 3), dtype=dtype)
-    one = trainer_utils.one_like(like)
+    one = one_like(like)
     assert one.shape == () and one.dtype == dtype and one.device == like.device and one.item() == 1
-    assert trainer_utils.one_like(torch.zeros((), dtype=dtype)) is one
+    assert one_like(torch.zeros((), dtype=dtype)) is one
     with torch.inference_mode():
-        other = trainer_utils.one_like(torch.zeros((), dtype=torch.bfloat16))
+        other = one_like(torch.zeros((), dtype=torch.bfloat16))
     assert not other.is_inference()
     count = torch.zeros(())
-    count.add_(trainer_utils.one_like(count), alpha=32)
+    count.add_(one_like(count), alpha=32)
     assert count.item() == 32
 
 
