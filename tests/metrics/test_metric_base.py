@@ -129,6 +129,29 @@ def test_updates_stay_outside_autograd():
         assert not m.result().requires_grad
 
 
+@pytest.mark.parametrize("dtype", ["float32", "int32", "float16"])
+def test_assign_add_of_counts_and_tensors_needing_grad(dtype):
+    # A custom metric adding a tensor that needs grad, an int count and a float: the state holds the
+    # sums and stays out of autograd, whichever path each add takes.
+    class Adds(lm.Metric):
+        def __init__(self):
+            super().__init__(name="adds", dtype=dtype)
+            self.total = self.add_variable(shape=(), initializer="zeros", dtype=dtype, name="total")
+
+        def update_state(self, value):
+            self._assign_add(self.total, value)
+
+        def result(self):
+            return self.total.detach().clone()
+
+    m = Adds()
+    grad_value = torch.tensor(2.0, requires_grad=True).to(m.total.dtype) * 1
+    for value in (grad_value, 3, torch.tensor(4).to(m.total.dtype)) + ((0.5,) if dtype != "int32" else ()):
+        m.update_state(value)
+    assert m.result().item() == (9.5 if dtype != "int32" else 9)
+    assert not m.total.requires_grad and m.total.grad_fn is None
+
+
 def test_stateless_api_leaves_variables_untouched():
     m = lm.Precision(thresholds=[0.3, 0.6])
     m.update_state([1, 0, 1], [0.9, 0.7, 0.4])
