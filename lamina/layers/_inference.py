@@ -29,7 +29,9 @@ float32 rounding (bit-identical for the MNIST convnet; slices hold at least
 with other processes running: the Keras MNIST convnet's first convolution and pooling (batch 128,
 24x24x32 outputs after cropping, 9.4 MB) in 2, 3 or 4 slices saved 0.3-0.6 ms per batch (of
 8.3-9.5 for the convolution stack; 3 slices of 42-43 images are used); 8 slices of 16 images
-were slower than none. The layers ask ``chunked_pool`` and ``pooled_already``.
+were slower than none. With two threads the slices cost more than they save (measured: 5.8 ms
+per batch of wall time sliced, 4.8 unsliced), so only a single-threaded process slices. The layers
+ask ``chunked_pool`` and ``pooled_already``.
 
 A narrow ``Dense`` (at most ``NARROW_UNITS`` units) multiplies by a contiguous transposed copy of
 its kernel (``TransposedKernel``): the BLAS of this torch build (MKL) runs a 2-D product with
@@ -301,6 +303,9 @@ def chunked_pool(conv, inputs):
         or torch.is_grad_enabled()
         or CONTEXT.depth < 2  # called on its own, not inside the model where the pair was found
         or inputs.device.type != "cpu"
+        # With several threads each slice is split again among them: on this project's 2-core CPU
+        # the convnet's predict took 5.8 ms per batch (wall) sliced against 4.8 unsliced.
+        or torch.get_num_threads() > 1
         or torch_compat.is_compiling()
         or torch.jit.is_tracing()
     ):

@@ -279,6 +279,15 @@ def test_cropped_predict_matches_keras(oracle):
 # --- a convolution pooled a slice of the batch at a time ------------------------------------------
 
 
+@pytest.fixture
+def one_thread():
+    # Only a single-threaded process slices (see `_inference.chunked_pool`).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _spy_chunks(monkeypatch, small=True):
     """The slice counts of each sliced call, recorded; ``small``: thresholds lowered so that small
     test batches are sliced."""
@@ -306,7 +315,7 @@ def _spy_chunks(monkeypatch, small=True):
         (lambda: [layers.Conv1D(3, 3, activation="softmax"), layers.MaxPooling1D(3, strides=1)], (20, 2)),
     ],
 )
-def test_conv_pooled_in_slices_of_the_batch_matches_eager(build, shape, monkeypatch):
+def test_conv_pooled_in_slices_of_the_batch_matches_eager(build, shape, monkeypatch, one_thread):
     model = lamina.Sequential([lamina.Input(shape)] + build() + [layers.Flatten(), layers.Dense(20)])
     model.compile(loss="mse")
     x = _images(16, shape)
@@ -320,7 +329,7 @@ def test_conv_pooled_in_slices_of_the_batch_matches_eager(build, shape, monkeypa
     assert "_inference_chunk_pool" not in model.layers[0].__dict__
 
 
-def test_sliced_convnet_with_pooling_called_alone_during_predict(monkeypatch):
+def test_sliced_convnet_with_pooling_called_alone_during_predict(monkeypatch, one_thread):
     model = _mnist_convnet(units=32)
     conv, pool = model.layers[:2]
     x = _images(16)
@@ -343,7 +352,7 @@ def test_sliced_convnet_with_pooling_called_alone_during_predict(monkeypatch):
         np.testing.assert_array_equal(out, probe_expected)
 
 
-def test_no_slices_for_small_outputs_or_mixed_dtypes(monkeypatch):
+def test_no_slices_for_small_outputs_or_mixed_dtypes(monkeypatch, one_thread):
     sizes = _spy_chunks(monkeypatch)
     monkeypatch.setattr(_inference, "_CHUNKED_BYTES", 1 << 30)
     model = _mnist_convnet(units=32)
@@ -354,7 +363,7 @@ def test_no_slices_for_small_outputs_or_mixed_dtypes(monkeypatch):
     assert not inference_path._chunkable(conv, pool)
 
 
-def test_mnist_convnet_sliced_at_full_size_is_bit_identical(monkeypatch):
+def test_mnist_convnet_sliced_at_full_size_is_bit_identical(monkeypatch, one_thread):
     model = lamina.Sequential([
         lamina.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
         layers.Flatten(), layers.Dense(20),
@@ -364,3 +373,16 @@ def test_mnist_convnet_sliced_at_full_size_is_bit_identical(monkeypatch):
     sizes = _spy_chunks(monkeypatch, small=False)
     np.testing.assert_array_equal(model.predict(x, batch_size=64, verbose=0), _eager(model, x))
     assert sizes == [2]  # 64 x 24 x 24 x 32 floats (4.7 MB) in 2 slices
+
+
+def test_no_slices_with_several_threads(monkeypatch):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        sizes = _spy_chunks(monkeypatch)
+        model = _mnist_convnet()
+        x = _images(16)
+        np.testing.assert_array_equal(model.predict(x, batch_size=16, verbose=0), _eager(model, x))
+    finally:
+        torch.set_num_threads(threads)
+    assert sizes == []

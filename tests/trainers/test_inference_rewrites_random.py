@@ -69,8 +69,17 @@ def _eager(model, x, batch_size):
         ])
 
 
+@pytest.fixture(params=[1, 2], ids=["1 thread", "2 threads"])
+def threads(request):
+    # One thread: convolution outputs are pooled in slices of the batch; two: they are not.
+    before = torch.get_num_threads()
+    torch.set_num_threads(request.param)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("seed", range(8))
-def test_predict_and_evaluate_equal_the_eager_call(seed, monkeypatch):
+def test_predict_and_evaluate_equal_the_eager_call(seed, threads, monkeypatch):
     monkeypatch.setattr(_inference, "_CHUNKED_BYTES", 2000)
     monkeypatch.setattr(_inference, "_CHUNK_BYTES", 3000)
     monkeypatch.setattr(_inference, "_MIN_CHUNK_IMAGES", 4)
