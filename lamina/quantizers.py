@@ -376,10 +376,6 @@ class AWQConfig(_CalibratedConfig):
         self.num_grid_points = num_grid_points
         self.quantization_layer_structure = quantization_layer_structure
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
 
 _OBJECTS = {
     cls.__name__: cls

@@ -36,6 +36,12 @@ class _Scope(threading.local):
 SCOPE = _Scope()
 
 
+def whole_shape(weight):
+    """``weight``'s whole shape: a variable held as its shard (ModelParallel / FullySharded)
+    counts whole, as Keras reports it; any other tensor its own shape."""
+    return getattr(weight, "global_shape", None) or weight.shape
+
+
 class Variable(torch.nn.Parameter):
     """A weight: a tensor with a name, a path, a trainable flag and the Keras assignment API.
 

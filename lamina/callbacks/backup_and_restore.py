@@ -272,8 +272,7 @@ class BackupAndRestore(Callback):
             # Died before the commit: the previous backup is the valid one.
             if current is None:
                 for stale in (self._weights_path, self._training_metadata_path):
-                    if os.path.exists(stale):
-                        os.remove(stale)
+                    _remove(stale)  # sharded weights are a folder
                 os.remove(path)
             else:
                 _remove(self._weights_path)

@@ -12,14 +12,6 @@ from lamina.backend.dtypes import to_torch_dtype
 from lamina.backend.name_scoping import current_path, innermost_caller, name_scope
 
 
-def current_layer_path(layer):
-    """The path ``layer`` has when built now: its name under the open name scopes."""
-    scope = current_path()
-    if innermost_caller() is layer:  # inside the layer's own scope
-        return scope
-    return f"{scope}/{layer.name}" if scope else layer.name
-
-
 def build_in_policy_scope(layer, build, args, kwargs):
     """Run ``build(layer, *args, **kwargs)`` as Keras builds a layer holding a ``DTypePolicyMap``.
 

@@ -32,7 +32,7 @@ class SymbolicCall:
             assert_input_compatibility(self.input_spec, inputs, self.name)
         if not self.built:
             self._maybe_build(inputs)
-        takes_training, takes_mask, mask_overridden, shape_overridden = self._call_facts()
+        takes_training, takes_mask, mask_overridden, shape_overridden = self._call_facts()[:4]
         call_kwargs = dict(kwargs)
         if takes_mask and call_kwargs.get("mask") is None:
             mask = collect_mask(inputs)

@@ -13,7 +13,7 @@ from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype
 from lamina.backend.name_scoping import current_path, innermost_caller
 from lamina.backend.symbolic import any_symbolic
-from lamina.backend.variables import Variable
+from lamina.backend.variables import Variable, whole_shape
 from lamina.distribution import distribution_lib, shard_views
 from lamina.layers import _parameter_mirror
 
@@ -219,5 +219,4 @@ class WeightsAPI:
                 f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
                 "built. You can build it manually via: `layer.build(input_shape)`."
             )
-        # The whole shapes, as Keras reports them, also for variables held as their shards.
-        return int(sum(int(np.prod(getattr(v, "global_shape", None) or v.shape)) for v in self.weights))
+        return int(sum(int(np.prod(whole_shape(v))) for v in self.weights))

@@ -121,29 +121,20 @@ def _call_signature(cls):
         return owner_and_info[1]
     params = inspect.signature(cls.call).parameters
     has_var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    positional = [name for name, p in params.items() if p.kind in kinds]
     info = (
         "training" in params or has_var_kw,
         "mask" in params or has_var_kw,
         cls.compute_mask is not Layer.compute_mask,
         cls.compute_output_shape is not Layer.compute_output_shape,
+        # `layer(logits=x, targets=y)` passes the inputs by name: as in Keras, they are the
+        # argument bound to `call`'s first parameter (after `self`).
+        positional[1] if len(positional) > 1 else "inputs",
     )
     # With its owner: a subclass finds its parent's entry by inheritance and must not use it.
     cls._lamina_call_facts = (cls, info)
     return info
-
-
-def _first_call_parameter(cls):
-    # `layer(logits=x, targets=y)` passes the inputs by name: as Keras, they are the argument
-    # bound to `call`'s first parameter (only asked when nothing is passed positionally). Kept
-    # on the class with its owner, as `_call_signature` keeps its facts.
-    owner_and_name = getattr(cls, "_lamina_first_call_parameter", None)
-    if owner_and_name is not None and owner_and_name[0] is cls:
-        return owner_and_name[1]
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    params = [p for p in inspect.signature(cls.call).parameters.values() if p.kind in kinds]
-    name = params[1].name if len(params) > 1 else "inputs"
-    cls._lamina_first_call_parameter = (cls, name)
-    return name
 
 
 @register_builtin("keras.layers")
@@ -249,7 +240,8 @@ class Layer(
 
     @classmethod
     def _call_facts(cls):
-        """``(takes_training, takes_mask, overrides compute_mask, overrides compute_output_shape)``."""
+        """``(takes_training, takes_mask, overrides compute_mask, overrides compute_output_shape,
+        name of the inputs parameter)``."""
         return _call_signature(cls)
 
     # --- attributes ---------------------------------------------------------------------------
@@ -406,7 +398,7 @@ class Layer(
         ):
             return self._call_through_torch_hooks(args, kwargs)
         if not args:
-            name = _first_call_parameter(type(self))
+            name = _call_signature(type(self))[4]
             if name not in kwargs:
                 raise TypeError(f"Layer '{self.name}' was called without inputs (`{name}`).")
             args = (kwargs.pop(name),)
@@ -459,7 +451,7 @@ class Layer(
                 inputs = self._autocast_inputs(inputs)
                 args = (inputs,) + args[1:]
 
-        takes_training, takes_mask, mask_overridden, _ = _call_signature(type(self))
+        takes_training, takes_mask, mask_overridden = _call_signature(type(self))[:3]
         in_mask = getattr(inputs, "_keras_mask", None) if type(inputs) is torch.Tensor else collect_mask(inputs)
         if takes_mask and in_mask is not None and kwargs.get("mask") is None:
             kwargs["mask"] = in_mask

@@ -170,12 +170,11 @@ def calibrate(mode, config, structure, selected):
     blocks = structure["sequential_blocks"]
     with torch.no_grad():
         inputs = []
-        for window in windows[: config.num_samples]:
+        for window in windows:  # `num_samples` of them
             x = torch.as_tensor(window, dtype=torch.int32)
             for layer in structure.get("pre_block_layers", []):
                 x = layer(x)
             inputs.append(x)
-        inputs = inputs[: min(config.num_samples, len(inputs))]
         progbar = Progbar(target=len(blocks))
         for index, block in enumerate(blocks):
             layers = _block_layers(block, mode, selected)

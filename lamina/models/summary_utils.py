@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 
+from lamina.backend.variables import whole_shape
+
 _HEAVY = ("┏", "━", "┳", "┓", "┃")
 _HEAD_SEP = ("┡", "━", "╇", "┩")
 _ROW_SEP = ("├", "─", "┼", "┤")
@@ -28,17 +30,12 @@ def _readable_bytes(n):
         n /= 1024
 
 
-def _whole_shape(weight):
-    # A variable held as its shard (ModelParallel / FullySharded) is counted whole, as Keras does.
-    return getattr(weight, "global_shape", None) or weight.shape
-
-
 def _count(weights):
-    return int(sum(int(np.prod(_whole_shape(w))) for w in weights))
+    return int(sum(int(np.prod(whole_shape(w))) for w in weights))
 
 
 def _bytes(weights):
-    return sum(int(np.prod(_whole_shape(w))) * w.element_size() for w in weights)
+    return sum(int(np.prod(whole_shape(w))) * w.element_size() for w in weights)
 
 
 def _wrap(text, width):

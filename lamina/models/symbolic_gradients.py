@@ -17,7 +17,7 @@ import torch
 
 from lamina.backend import symbolic
 from lamina.backend.dtypes import standardize_dtype
-from lamina.backend.legacy.graph import autograd_gradients
+from lamina.backend.legacy.graph import autograd_gradients, recording
 from lamina.layers.layer import Layer
 from lamina.models.function import Function
 
@@ -108,16 +108,11 @@ class SymbolicGradients(Layer):
         if not (torch.is_tensor(loss) and loss.requires_grad and all(t.requires_grad for t in targets)):
             # The values were computed without recording (or from inputs that record nothing):
             # compute the loss again, recording from the graph inputs on.
-            sources = [self._recording(x) for x in sources]
+            sources = [recording(torch.as_tensor(x)) for x in sources]
             with torch.enable_grad():
                 loss, *intermediates = self._loss_fn(sources)
                 targets = self._targets(sources, loss, intermediates)
         return self._gradients(loss, targets, create_graph)
-
-    @staticmethod
-    def _recording(x):
-        x = torch.as_tensor(x)
-        return x.detach().requires_grad_(True) if x.is_floating_point() and not x.requires_grad else x
 
     def _targets(self, sources, loss, intermediates):
         outputs = [loss] + list(intermediates)

@@ -263,56 +263,45 @@ def _narrow_dense(layer):
     )
 
 
+def _graph(model):
+    """``(plan, children)`` of ``model``'s own graph: the functional plan (``None`` for a
+    Sequential's stack) and the layers it calls in order (a layer called twice appears twice);
+    ``(None, None)`` when it has no graph (a subclassed model's ``call``)."""
+    stack = model.__dict__.get("_stack")
+    if stack is not None and model.__dict__.get("_symbolic_plan") is None:
+        return None, list(stack)
+    plan = model.__dict__.get("_plan")
+    if plan is not None:
+        return plan, [step.layer for step in plan if hasattr(step, "layer")]
+    return None, None
+
+
 def _graph_layers(model):
     """The layers called by ``model``'s own graph and by the graphs of its sublayers."""
-    stack = model.__dict__.get("_stack")
-    plan = model.__dict__.get("_plan")
-    if stack is not None and model.__dict__.get("_symbolic_plan") is None:
-        children = list(stack)
-    elif plan is not None:
-        children = [step.layer for step in plan if hasattr(step, "layer")]
-    else:
-        return []
     found = []
-    for child in children:
+    for child in _graph(model)[1] or ():
         if child is model or any(child is seen for seen in found):
             continue
         found.append(child)
-        if child.__dict__.get("_stack") is not None or child.__dict__.get("_plan") is not None:
-            found.extend(_graph_layers(child))
+        found.extend(_graph_layers(child))
     return found
-
-
-def _pairs(model):
-    """``(conv, bn)`` pairs foldable in ``model``'s own graph and in the graphs of its sublayers."""
-    return [pair for pair in _linked_pairs(model) if _foldable(*pair)]
-
-
-def _deferred_pairs(model):
-    """``(conv, max_pool)`` pairs where the convolution's ReLU may run after the pooling."""
-    return [pair for pair in _linked_pairs(model) if _deferrable(*pair)]
 
 
 def _linked_pairs(model):
     """``(first, second)`` layer pairs in ``model``'s own graph and in the graphs of its
     sublayers where each layer is called once and only ``second`` reads ``first``'s output."""
-    found = []
-    stack = model.__dict__.get("_stack")
-    plan = model.__dict__.get("_plan")
-    if stack is not None and model.__dict__.get("_symbolic_plan") is None:
-        layers = list(stack)
-        for a, b in zip(layers, layers[1:]):
-            if layers.count(a) == 1 and layers.count(b) == 1:
-                found.append((a, b))
-        children = layers
-    elif plan is not None:
-        found.extend(_plan_pairs(model, plan))
-        children = [step.layer for step in plan if hasattr(step, "layer")]
+    plan, children = _graph(model)
+    if children is None:
+        return []
+    if plan is not None:
+        found = _plan_pairs(model, plan)
     else:
-        return found
+        found = [
+            (a, b) for a, b in zip(children, children[1:])
+            if children.count(a) == 1 and children.count(b) == 1
+        ]
     for child in children:
-        graph = child.__dict__.get("_stack") is not None or child.__dict__.get("_plan") is not None
-        if child is not model and graph:
+        if child is not model:
             found.extend(_linked_pairs(child))
     return found
 
@@ -362,61 +351,52 @@ def folded(model, step_name):
     ):
         yield
         return
-    # One walk of the graph serves both rewrites (a convolution has one reader: never both).
+    marks = []  # (layer, keys): flags set for this loop, and keys the layers may set during it
+
+    def mark(layer, key, value, *transient):
+        layer.__dict__[key] = value
+        marks.append((layer, (key,) + transient))
+
+    # One walk of the graph serves every rewrite.
     linked = _linked_pairs(model)
     pairs = [pair for pair in linked if _foldable(*pair)]
-    cached = model.__dict__.setdefault("_inference_folds", {})
     for conv, bn in pairs:
-        fold = cached.get((id(conv), id(bn)))
-        if fold is None or fold.conv is not conv or fold.bn is not bn:
-            fold = cached[(id(conv), id(bn))] = ConvBatchNormFold(conv, bn)
-        conv.__dict__["_inference_fold"] = fold
-        bn.__dict__["_inference_absorbed"] = True
-    deferred = [pair for pair in linked if _deferrable(*pair)]
-    for conv, pool in deferred:
-        conv.__dict__["_inference_relu_deferred"] = pool.__dict__["_inference_relu_deferred"] = True
-    chains = _crop_chains(linked)
-    crops = model.__dict__.setdefault("_inference_crops", {})
-    for run in chains:
-        key = tuple(id(layer) for layer in run)
-        chain = crops.get(key)
-        if chain is None or any(a is not b for a, b in zip(chain.layers, run)):
-            chain = crops[key] = CropChain(run)
-        run[0].__dict__["_inference_crop"] = chain
-    chunked = [pair for pair in linked if _chunkable(*pair)]
-    for conv, pool in chunked:
-        conv.__dict__["_inference_chunk_pool"] = pool
-    takeovers = _relu_takeovers(linked, pairs)
-    for conv, relu, after_bn in takeovers:
-        conv.__dict__["_inference_relu"] = (relu, after_bn)
-    narrow = [layer for layer in _graph_layers(model) if _narrow_dense(layer)]
-    transposed = model.__dict__.setdefault("_inference_transposed_kernels", {})
-    for layer in narrow:
-        cache = transposed.get(id(layer))
-        if cache is None or cache.layer is not layer:
-            cache = transposed[id(layer)] = TransposedKernel(layer)
-        layer.__dict__["_inference_transposed"] = cache
+        mark(conv, "_inference_fold", _kept(model, ConvBatchNormFold, conv, bn))
+        mark(bn, "_inference_absorbed", True)
+    for conv, pool in (pair for pair in linked if _deferrable(*pair)):
+        mark(conv, "_inference_relu_deferred", True)
+        mark(pool, "_inference_relu_deferred", True)
+    for run in _crop_chains(linked):
+        mark(run[0], "_inference_crop", _kept(model, CropChain, *run))
+    for conv, pool in (pair for pair in linked if _chunkable(*pair)):
+        mark(conv, "_inference_chunk_pool", pool)
+        marks.append((pool, ("_inference_pooled",)))
+    for conv, relu, after_bn in _relu_takeovers(linked, pairs):
+        mark(conv, "_inference_relu", (relu, after_bn))
+        marks.append((relu, ("_inference_rectified",)))
+    for layer in _graph_layers(model):
+        if _narrow_dense(layer):
+            mark(layer, "_inference_transposed", _kept(model, TransposedKernel, layer))
     model.__dict__["_inference_folded"] = True
     try:
         yield
     finally:
         model.__dict__.pop("_inference_folded", None)
-        for conv, bn in pairs:
-            conv.__dict__.pop("_inference_fold", None)
-            bn.__dict__.pop("_inference_absorbed", None)
-        for conv, pool in deferred:
-            conv.__dict__.pop("_inference_relu_deferred", None)
-            pool.__dict__.pop("_inference_relu_deferred", None)
-        for run in chains:
-            run[0].__dict__.pop("_inference_crop", None)
-        for layer in narrow:
-            layer.__dict__.pop("_inference_transposed", None)
-        for conv, pool in chunked:
-            conv.__dict__.pop("_inference_chunk_pool", None)
-            pool.__dict__.pop("_inference_pooled", None)
-        for conv, relu, _ in takeovers:
-            conv.__dict__.pop("_inference_relu", None)
-            relu.__dict__.pop("_inference_rectified", None)
+        for layer, keys in marks:
+            for key in keys:
+                layer.__dict__.pop(key, None)
+
+
+def _kept(model, make, *layers):
+    """``make(*layers)``, kept on ``model`` from loop to loop: the folded and transposed weights it
+    holds are then remade only when their sources change. Made anew when other layers took the
+    ids of those it was made for."""
+    cache = model.__dict__.setdefault("_inference_kept", {})
+    key = (make, tuple(id(layer) for layer in layers))
+    entry = cache.get(key)
+    if entry is None or any(a is not b for a, b in zip(entry[0], layers)):
+        entry = cache[key] = (layers, make(*layers))
+    return entry[1]
 
 
 def _predict_forward(model, x, y=None, sample_weight=None):

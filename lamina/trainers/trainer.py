@@ -10,7 +10,6 @@ import warnings
 import torch
 
 from lamina.backend import config
-from lamina.backend.core import one_like
 from lamina.backend.numpy_interop import relabel_results
 from lamina.callbacks.callback import DeferredLogs
 from lamina.trainers import compile_utils, data_adapters, trainer_utils
@@ -331,8 +330,7 @@ class Trainer(TrainerAPI, OnBatchAPI):
         if tracker.total.device != loss.device:
             tracker._move_state(loss.device)
         tracker.total.add_(loss, alpha=n)
-        # `n` as the `alpha` of a kept 1: an int operand would be wrapped in a new tensor each step.
-        tracker.count.add_(one_like(tracker.count), alpha=n)
+        tracker._assign_add(tracker.count, n)
 
     def test_step(self, data):
         """Loss and metrics on a batch, without updating weights (runs under ``no_grad``)."""

@@ -3,14 +3,14 @@ source inputs of a symbolic tensor."""
 
 import numpy as np
 
+from lamina.backend.variables import whole_shape
 from lamina.utils.source_inputs import get_source_inputs  # noqa: F401  (Keras 2 path)
 
 
 def count_params(weights):
     """Total number of scalars in ``weights`` (each distinct weight counted once)."""
     unique = {id(w): w for w in weights}.values()
-    # `global_shape`: a variable held as its shard (ModelParallel / FullySharded) counts whole.
-    shapes = [getattr(w, "global_shape", None) or w.shape for w in unique if hasattr(w, "shape")]
+    shapes = [whole_shape(w) for w in unique if hasattr(w, "shape")]
     return int(sum(np.prod([0 if d is None else int(d) for d in shape]) for shape in shapes))
 
 

@@ -62,8 +62,18 @@ def test_user_malloc_settings_are_respected():
     assert not applied
 
 
-def test_loops_apply_it():
-    from lamina.backend import allocator
+def test_loops_apply_it(monkeypatch):
+    import numpy as np
+
+    import lamina
     from lamina.trainers import trainer_utils
 
-    assert trainer_utils.keep_freed_memory is allocator.keep_freed_memory
+    calls = []
+    monkeypatch.setattr(trainer_utils, "keep_freed_memory", lambda: calls.append(1))
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+    model.compile(loss="mse")
+    x = np.ones((4, 3), "float32")
+    model.fit(x, x[:, :1], verbose=0)
+    model.predict(x, verbose=0)
+    model.evaluate(x, x[:, :1], verbose=0)
+    assert len(calls) >= 3  # fit, predict and evaluate each ask

@@ -235,6 +235,7 @@ def test_created_sharded_on_two_processes(run_processes):
         sharded += layout is not None
     assert sharded == 12
     for got in ranks:
+        assert len(got["weights"]) == len(reference.get_weights())
         for w, e in zip(got["weights"], reference.get_weights()):
             np.testing.assert_allclose(w, e, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(got["history"]["loss"], history.history["loss"], rtol=1e-5)
@@ -255,6 +256,7 @@ def test_created_sharded_on_two_processes(run_processes):
     sub.fit(*_subclassed_data(), batch_size=8, epochs=1, shuffle=False, verbose=0)
     for rank, got in enumerate(ranks):
         assert got["sub_created"] and got["sub_shapes"][0] == (3 if rank == 0 else 2, 8)
+        assert len(got["sub_weights"]) == len(sub.get_weights())
         for w, e in zip(got["sub_weights"], sub.get_weights()):
             np.testing.assert_allclose(w, e, rtol=1e-5, atol=1e-6)
 
@@ -307,6 +309,7 @@ def test_backup_and_restore_resumes_on_two_processes(run_processes):
         assert "latest.weights.dcp" in got["files"] and "training_metadata.json" in got["files"]
         assert not any(name.startswith(".lamina-pending") for name in got["files"])
         np.testing.assert_allclose(got["history"]["loss"], history.history["loss"][2:], rtol=1e-5)
+        assert len(got["weights"]) == len(reference.get_weights())
         for w, e in zip(got["weights"], reference.get_weights()):
             np.testing.assert_allclose(w, e, rtol=1e-4, atol=1e-5)
         assert not got["left"]  # deleted once fit completed

@@ -150,7 +150,7 @@ def test_nested_and_functional_runs():
     np.testing.assert_array_equal(model.predict(x, verbose=0), _eager(model, x))
 
 
-def test_layers_called_alone_or_in_training_mode_during_predict_keep_their_outputs():
+def test_layers_called_alone_or_in_training_mode_during_predict_keep_their_outputs(monkeypatch):
     model = _mnist_convnet(units=32)
     conv = model.layers[0]
     x = _images(8)
@@ -158,29 +158,35 @@ def test_layers_called_alone_or_in_training_mode_during_predict_keep_their_outpu
         conv_expected = conv(x).numpy()
         train_expected = model(x[:2], training=True).shape
     seen = {}
+    crops = _record_crops(monkeypatch)
 
     def on_predict_batch_end(batch, logs=None):
+        crops.clear()
         with torch.no_grad():
             seen["conv"] = conv(x).numpy()
             seen["train"] = model(x[:2], training=True).shape
+        seen["cut"] = [c for c in crops if c[1] != c[2]]
 
     callback = lamina.callbacks.LambdaCallback(on_predict_batch_end=on_predict_batch_end)
     model.predict(x, batch_size=4, verbose=0, callbacks=[callback])
     np.testing.assert_array_equal(seen["conv"], conv_expected)
     assert seen["train"] == train_expected
+    assert crops and seen["cut"] == []  # asked, and no input cut outside the model's predict call
 
 
 def test_the_cropping_index_is_computed_once_per_shape():
     run = [layers.Conv2D(2, 3), layers.MaxPooling2D(2), layers.Conv2D(2, 3), layers.MaxPooling2D(2)]
-    chain = _inference.CropChain(run)
+    chain = _inference.CropChain(*run)
     # 28 -> 26 -> 13 -> 11 -> 5: the 5 windows read 10 of 11, hence 12 of 13, 24 of 26, 26 of 28.
     assert chain.index((4, 28, 28, 1)) == (slice(None), slice(0, 26), slice(0, 26))
     assert chain.index((4, 30, 29, 1)) == (slice(None), slice(0, 30), slice(0, 26))
     assert chain.index((4, 30, 30, 1)) is None  # every position is read
     assert chain.index((4, 5, 5, 1)) is None  # too small: the layers raise their own error
     assert chain.index((4, 28, 28)) is None  # another rank: the layers raise their own error
+    computed = []
+    chain._compute_index = lambda shape: computed.append(shape)
     chain.index((4, 28, 28, 1))
-    assert len(chain._index) == 5
+    assert computed == [] and len(chain._index) == 5
 
 
 # --- the transposed kernel of a narrow Dense ------------------------------------------------------
@@ -244,10 +250,22 @@ def test_dense_left_alone_when_wide_small_or_tracked(monkeypatch):
     assert used == [False]
     used.clear()
     model = _head()
+    dense = model.layers[-1]
     x = torch.from_numpy(rng.normal(size=(32, 1600)).astype("float32"))
-    with torch.no_grad():
-        model(x)  # outside predict: no transposed kernel
-    assert used == [False]
+    answers = {}
+
+    def on_predict_batch_end(batch, logs=None):
+        used.clear()
+        with torch.no_grad():
+            dense(x)  # called alone, outside the model's call
+        answers["alone"] = list(used)
+        used.clear()
+        dense(x)  # tracked by autograd
+        answers["tracked"] = list(used)
+
+    callback = lamina.callbacks.LambdaCallback(on_predict_batch_end=on_predict_batch_end)
+    model.predict(x.numpy(), batch_size=32, verbose=0, callbacks=[callback])
+    assert answers == {"alone": [False], "tracked": [False]}
 
 
 @pytest.mark.oracle
@@ -258,7 +276,7 @@ def test_cropped_predict_matches_keras(oracle):
         lamina.Input((27, 27, 1)), layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(2),
         layers.Flatten(), layers.Dense(10, activation="softmax"),
     ])
-    chain = _inference.CropChain(model.layers[:2])
+    chain = _inference.CropChain(*model.layers[:2])
     assert chain.index((16, 27, 27, 1)) == (slice(None), slice(0, 26), slice(0, 26))
     kl = oracle.layers
     # Keras's layers one by one with Lamina's weights (a Keras model of them takes longer to
@@ -359,8 +377,9 @@ def test_no_slices_for_small_outputs_or_mixed_dtypes(monkeypatch, one_thread):
     model.predict(_images(8), verbose=0)
     assert sizes == []
     conv = layers.Conv2D(4, 3)
-    pool = layers.MaxPooling2D(2, dtype="float16")
-    assert not inference_path._chunkable(conv, pool)
+    conv.build((None, 8, 8, 1))
+    assert inference_path._chunkable(conv, layers.MaxPooling2D(2))
+    assert not inference_path._chunkable(conv, layers.MaxPooling2D(2, dtype="float16"))
 
 
 def test_mnist_convnet_sliced_at_full_size_is_bit_identical(monkeypatch, one_thread):

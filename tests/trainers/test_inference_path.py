@@ -13,11 +13,15 @@ from compile_fakes import fake_compile
 
 import lamina
 from lamina import layers
+from lamina.layers._inference import ConvBatchNormFold
 from lamina.trainers import inference_path
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(24, 8, 8, 3)).astype("float32")
 Y = np.eye(4, dtype="float32")[rng.integers(0, 4, size=24)]
+
+def _pairs(model):
+    return [pair for pair in inference_path._linked_pairs(model) if inference_path._foldable(*pair)]
 
 
 def _resnet():
@@ -63,9 +67,10 @@ def _check(model, x=X):
 @pytest.mark.parametrize("build, pairs", [(_resnet, 2), (_sequential, 1)])
 def test_predict_folds_and_matches_eager(build, pairs):
     model = build()
-    assert len(inference_path._pairs(model)) == pairs
+    assert len(_pairs(model)) == pairs
     _check(model)
-    assert len(model.__dict__["_inference_folds"]) == pairs
+    kept = model.__dict__["_inference_kept"].values()
+    assert sum(isinstance(made, ConvBatchNormFold) for _, made in kept) == pairs
     # Nothing is left switched on after the loop: eager calls and training run unfolded.
     for layer in model.layers:
         assert "_inference_fold" not in layer.__dict__ and "_inference_absorbed" not in layer.__dict__
@@ -75,7 +80,7 @@ def test_evaluate_and_test_on_batch_match_unfolded(monkeypatch):
     model = _resnet()
     folded = model.evaluate(X, Y, batch_size=8, verbose=0)
     on_batch = model.test_on_batch(X[:8], Y[:8])
-    monkeypatch.setattr(inference_path, "_pairs", lambda m: [])
+    monkeypatch.setattr(inference_path, "_foldable", lambda conv, bn: False)
     np.testing.assert_allclose(folded, model.evaluate(X, Y, batch_size=8, verbose=0), rtol=1e-5)
     np.testing.assert_allclose(on_batch, model.test_on_batch(X[:8], Y[:8]), rtol=1e-5)
 
@@ -144,12 +149,12 @@ def test_pairs_that_must_not_fold():
     b = shared(inputs)
     outputs = layers.Concatenate()([x, activated, a, b])
     model = lamina.Model(inputs, outputs)
-    assert inference_path._pairs(model) == []
+    assert _pairs(model) == []
     channels_first = lamina.Sequential([
         lamina.Input((3, 8, 8)), layers.Conv2D(4, 3, data_format="channels_first"),
         layers.BatchNormalization(axis=-1),  # normalizes a spatial axis, not the filters
     ])
-    assert inference_path._pairs(channels_first) == []
+    assert _pairs(channels_first) == []
 
 
 def test_nested_model_and_channels_first_fold():
@@ -159,7 +164,7 @@ def test_nested_model_and_channels_first_fold():
     ])
     outer = lamina.Sequential([lamina.Input((3, 8, 8)), inner, layers.Flatten(), layers.Dense(2)])
     _randomize(outer)
-    assert len(inference_path._pairs(outer)) == 1
+    assert len(_pairs(outer)) == 1
     _check(outer, X.transpose(0, 3, 1, 2).copy())
 
 
@@ -170,7 +175,7 @@ def test_custom_predict_step_is_not_folded():
 
     model = Custom([lamina.Input((8, 8, 3)), layers.Conv2D(2, 3), layers.BatchNormalization()])
     model.predict(X, verbose=0)
-    assert "_inference_folds" not in model.__dict__
+    assert "_inference_kept" not in model.__dict__
 
 
 def test_training_call_inside_the_loop_is_not_folded():
@@ -266,6 +271,6 @@ def test_graph_with_a_symbolic_loss_is_left_alone():
     x = layers.BatchNormalization()(layers.Conv2D(4, 3)(inputs))
     model = lamina.Model(inputs, layers.Flatten()(x))
     model.add_loss(lamina.ops.mean(x))
-    assert inference_path._pairs(model) == []
+    assert _pairs(model) == []
     model.predict(X, verbose=0)
 

@@ -96,3 +96,40 @@ def test_predict_and_evaluate_equal_the_eager_call(seed, threads, monkeypatch):
     assert accuracy == pytest.approx((expected.argmax(-1) == y.argmax(-1)).mean())
     # And the eager call afterwards is unchanged: nothing is left switched on.
     np.testing.assert_array_equal(_eager(model, x, 8), expected)
+
+
+def test_every_rewrite_fires_in_these_models(monkeypatch):
+    # What the test above covers: each rewrite changes some layer call of these models.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    monkeypatch.setattr(_inference, "_CHUNKED_BYTES", 2000)
+    monkeypatch.setattr(_inference, "_CHUNK_BYTES", 3000)
+    monkeypatch.setattr(_inference, "_MIN_CHUNK_IMAGES", 4)
+    monkeypatch.setattr(_inference, "_MIN_INPUT_SIZE", 1)
+    fired = dict.fromkeys(
+        ["folded_weights", "relu_deferred", "cropped", "chunked_pool", "takes_relu", "transposed_kernel"], 0
+    )
+    acted = {
+        "cropped": lambda args, out: out is not args[1],
+        "relu_deferred": lambda args, out: out,
+        "takes_relu": lambda args, out: out,
+    }
+
+    def spy(name, original):
+        def ask(*args):
+            out = original(*args)
+            fired[name] += bool(acted.get(name, lambda a, o: o is not None)(args, out))
+            return out
+
+        return ask
+
+    for name in fired:
+        monkeypatch.setattr(_inference, name, spy(name, getattr(_inference, name)))
+    try:
+        for seed in range(8):
+            model, rng = _random_model(seed)
+            model.predict(rng.normal(size=(21,) + tuple(model.input_shape[1:])).astype("float32"),
+                          batch_size=8, verbose=0)
+    finally:
+        torch.set_num_threads(before)
+    assert all(fired.values()), fired

@@ -7,10 +7,14 @@ import torch
 
 import lamina
 from lamina import layers
+from lamina.layers import _inference
 from lamina.trainers import inference_path
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(16, 12, 12, 3)).astype("float32")
+
+def _deferred_pairs(model):
+    return [pair for pair in inference_path._linked_pairs(model) if inference_path._deferrable(*pair)]
 
 
 def _convnet(data_format="channels_last", pool=layers.MaxPooling2D):
@@ -36,7 +40,7 @@ def _eager(model, x):
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 def test_deferred_relu_matches_eager_including_nan(data_format):
     model = _convnet(data_format)
-    assert len(inference_path._deferred_pairs(model)) == 2
+    assert len(_deferred_pairs(model)) == 2
     x = X.copy()
     x[3, 4, 5] = np.nan  # NaN through the deferred ReLU and the pools
     if data_format == "channels_first":
@@ -51,7 +55,8 @@ def test_deferred_relu_matches_eager_including_nan(data_format):
     conv = model.layers[0]
     assert "_inference_relu_deferred" not in conv.__dict__
     with torch.no_grad():
-        assert (conv(X if data_format == "channels_last" else x[:0]).numpy() >= 0).all()
+        plain = X if data_format == "channels_last" else np.ascontiguousarray(X.transpose(0, 3, 1, 2))
+        assert (conv(plain).numpy() >= 0).all()
 
 
 def test_deferred_relu_in_a_functional_graph_and_intermediate_values():
@@ -59,7 +64,7 @@ def test_deferred_relu_in_a_functional_graph_and_intermediate_values():
     conv = layers.Conv2D(5, 3, activation="relu")
     pooled = layers.MaxPooling2D(2)(conv(inputs))
     model = lamina.Model(inputs, layers.Flatten()(pooled))
-    assert inference_path._deferred_pairs(model) == [(conv, model.layers[2])]
+    assert _deferred_pairs(model) == [(conv, model.layers[2])]
     np.testing.assert_array_equal(model.predict(X, verbose=0), _eager(model, X))
     assert (model.predict(X, verbose=0) >= 0).all()
 
@@ -72,7 +77,7 @@ def test_pairs_that_must_not_defer():
     c = layers.MaxPooling2D(2)(layers.Conv2D(4, 3, activation="sigmoid")(inputs))
     d = layers.MaxPooling2D(2)(layers.Conv2D(4, 3)(inputs))
     model = lamina.Model(inputs, [shared_out, a, b, c, d])
-    assert inference_path._deferred_pairs(model) == []
+    assert _deferred_pairs(model) == []
     model.compile(loss="mse")
     with torch.no_grad():
         expected = [t.numpy() for t in model(X, training=False)]
@@ -80,15 +85,27 @@ def test_pairs_that_must_not_defer():
         np.testing.assert_array_equal(out, want)
 
 
-def test_training_and_custom_steps_keep_the_relu_in_the_conv():
+def test_training_and_custom_steps_keep_the_relu_in_the_conv(monkeypatch):
+    answers = []
+    original = _inference.relu_deferred
+
+    def spy(layer):
+        answers.append(original(layer))
+        return answers[-1]
+
+    monkeypatch.setattr(_inference, "relu_deferred", spy)
     model = _convnet()
     y = np.eye(3, dtype="float32")[np.arange(16) % 3]
     model.fit(X, y, batch_size=8, epochs=1, verbose=0)
+    assert answers and not any(answers)  # during fit the convolutions apply their own ReLU
     np.testing.assert_array_equal(model.predict(X, verbose=0), _eager(model, X))
+    assert any(answers)  # predict defers
 
     class Custom(lamina.Sequential):
         def predict_step(self, data):
             return self(data[0] if isinstance(data, tuple) else data, training=False)
 
     custom = Custom(_convnet().layers)
+    answers.clear()
     np.testing.assert_allclose(custom.predict(X, verbose=0), _eager(custom, X))
+    assert answers and not any(answers)  # a custom predict_step defers nothing

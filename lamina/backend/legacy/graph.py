@@ -295,6 +295,11 @@ def _flat(values):
     return list(values) if isinstance(values, (list, tuple)) else [values]
 
 
+def recording(x):
+    """Tensor ``x`` as a leaf that records gradients, when it is floating and does not yet."""
+    return x.detach().requires_grad_(True) if x.is_floating_point() and not x.requires_grad else x
+
+
 def _recording_inputs(values):
     """``values`` (one input or a list) with floating arrays as tensors that record gradients."""
 
@@ -302,9 +307,7 @@ def _recording_inputs(values):
         if _symbolic(x) or isinstance(x, (str, bytes)):
             return x
         if isinstance(x, torch.Tensor) or (hasattr(x, "__array__") and np.asarray(x).dtype.kind == "f"):
-            x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
-            if x.is_floating_point() and not x.requires_grad:
-                return x.detach().requires_grad_(True)
+            return recording(torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x))
         return x
 
     if isinstance(values, (list, tuple)):

@@ -14,8 +14,9 @@ import math
 import torch
 
 from lamina.backend.call_context import call_context_training
+from lamina.backend.quantized_dtype_policy import QUANTIZATION_MODES
 from lamina.layers import _quantized_weights as qw
-from lamina.layers._calibrated_kernel import CalibratedKernel
+from lamina.layers._calibrated_kernel import CALIBRATED_MODES, CalibratedKernel
 from lamina.ops import quantization as q
 
 _SPEC = {
@@ -109,7 +110,7 @@ class DenseQuantization(CalibratedKernel, qw.QuantizedKernel):
             self._int4_build(kernel_shape, config if config is not None else self.quantization_config)
         elif mode == "float8":
             self._float8_build()
-        elif mode in ("gptq", "awq"):
+        elif mode in CALIBRATED_MODES:
             self._calibrated_build(kernel_shape, mode, config if config is not None else self.quantization_config)
         else:
             raise self._quantization_mode_error(mode)
@@ -185,7 +186,7 @@ class DenseQuantization(CalibratedKernel, qw.QuantizedKernel):
             raise ValueError(
                 f"Layer '{self.name}': `quantization_config` must be a QuantizationConfig. Received: {config!r}"
             )
-        if config is not None and config.mode not in ("int8", "int4", "float8", "gptq", "awq"):
+        if config is not None and config.mode not in QUANTIZATION_MODES:
             raise NotImplementedError(f"Layer '{self.name}': quantization mode '{config.mode}' is not supported by Lamina.")
         return config
 

@@ -17,7 +17,7 @@ import torch
 
 # `call_context_training` through Dense's module: one place says where it comes from.
 from lamina.layers import _quantized_weights as qw
-from lamina.layers._calibrated_kernel import CalibratedKernel
+from lamina.layers._calibrated_kernel import CALIBRATED_MODES, CalibratedKernel
 from lamina.layers.core._dense_quantization import _SPEC, _quantizers, call_context_training
 from lamina.ops import quantization as q
 
@@ -266,7 +266,7 @@ class EinsumDenseQuantization(CalibratedKernel, qw.QuantizedKernel):
             from lamina.layers.core._dense_quantization import DenseQuantization
 
             DenseQuantization._float8_build(self)
-        elif mode in ("gptq", "awq"):
+        elif mode in CALIBRATED_MODES:
             self._calibrated_build(kernel_shape, mode, config if config is not None else self.quantization_config)
         else:
             raise self._quantization_mode_error(mode)

@@ -4,6 +4,7 @@ import torch
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.layers import _inference
+from lamina.backend.quantized_dtype_policy import QUANTIZATION_MODES
 from lamina.layers._quantization import check_lora_arguments
 from lamina.layers.core._dense_quantization import DenseQuantization
 from lamina.layers.input_spec import InputSpec
@@ -79,7 +80,7 @@ class Dense(DenseQuantization, Layer):
                 f"units={units!r}"
             )
         units = int(units)
-        if self.quantization_mode not in (None, "int8", "int4", "float8", "gptq", "awq"):
+        if self.quantization_mode not in (None,) + QUANTIZATION_MODES:
             raise ValueError(
                 f"Dense layer '{self.name}': quantization mode '{self.quantization_mode}' is not "
                 f"supported by Lamina (dtype={self.dtype_policy.name!r}); use int8, int4, float8, gptq or awq."

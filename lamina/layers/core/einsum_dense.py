@@ -6,6 +6,7 @@ import torch
 
 from lamina import activations, constraints, initializers, regularizers
 from lamina.backend.dtypes import to_torch_dtype
+from lamina.backend.quantized_dtype_policy import QUANTIZATION_MODES
 from lamina.layers._quantization import check_lora_arguments
 from lamina.layers.core._einsum_quantization import EinsumDenseQuantization
 from lamina.layers.input_spec import InputSpec
@@ -241,7 +242,7 @@ class EinsumDense(EinsumDenseQuantization, Layer):
         # Keras's config carries the GPTQ kernel's column count; Lamina derives it from the kernel.
         kwargs.pop("gptq_unpacked_column_size", None)
         super().__init__(**kwargs)
-        if self.quantization_mode not in (None, "int8", "int4", "float8", "gptq", "awq"):
+        if self.quantization_mode not in (None,) + QUANTIZATION_MODES:
             raise ValueError(
                 f"EinsumDense layer '{self.name}': quantization mode '{self.quantization_mode}' is "
                 f"not supported by Lamina (dtype={self.dtype_policy.name!r}); use int8, int4, float8, "

@@ -68,7 +68,7 @@ class Pipeline(Layer):
     def call(self, inputs, training=True, mask=None):
         outputs = inputs
         for layer in self._pipeline_layers:
-            _, takes_mask, _, _ = layer._call_facts()
+            takes_mask = layer._call_facts()[1]
             kwargs = {}
             if takes_mask and mask is not None:
                 kwargs["mask"] = mask
