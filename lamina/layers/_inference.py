@@ -51,7 +51,8 @@ A convolution with a linear activation whose output only a plain ``ReLU`` / ``Ac
 layer reads (directly, or through a BatchNormalization folded into it and so returning its input
 unchanged) rectifies that output in place, as ``activate`` does for its own ReLU, and hands the
 tensor to the ReLU layer, which passes exactly that tensor through: no second output tensor is
-allocated and written. An ``Add`` of two or more inputs (a fresh sum) does the same. The numbers are bit-identical, NaN included. oneDNN's ReLU post-op
+allocated and written. An ``Add`` of two or more inputs (a fresh sum) does the same. The numbers
+are bit-identical, NaN included. oneDNN's ReLU post-op
 (``torch.ops.mkldnn._convolution_pointwise(..., "relu", ...)``) was measured too: on the ResNet
 block of ``bench/workloads.py`` it saved another 0.45 ms per batch (of 31.5), but it also turns
 NaN into 0, and checking the input for NaN first (a read of the input) costs what it saves. The
@@ -118,6 +119,10 @@ class _DerivedFromWeights:
 
     def get(self):
         current = [t.detach() if t is not None else None for t in self._weights()]
+        if torch_compat.is_compiling():
+            # Inside a compiled graph: computed from the weights on each call, part of the graph
+            # (a few small kernels), so the graph never holds stale values.
+            return self._derive(*current)
         if self._sources is None or not all(_same(a, b) for a, b in zip(current, self._sources)):
             self._value = self._derive(*current)
             self._sources = [t.clone() if t is not None else None for t in current]
@@ -159,7 +164,6 @@ def folded_weights(conv, inputs):
         or CONTEXT.training  # the model called in training mode: its BatchNormalization runs
         or CONTEXT.depth < 2  # called on its own (e.g. by a callback), not inside the model
         or inputs.device.type == "meta"
-        or torch_compat.is_compiling()
     ):
         return None
     return fold.get()
@@ -174,7 +178,6 @@ def absorbed(bn, inputs, training):
         and CONTEXT.depth >= 2  # inside the model's call, right after its folded convolution
         and not torch.is_grad_enabled()
         and inputs.device.type != "meta"
-        and not torch_compat.is_compiling()
     )
 
 
@@ -250,11 +253,11 @@ def cropped(layer, inputs):
         or torch.is_grad_enabled()
         or CONTEXT.training
         or CONTEXT.depth < 2  # called on its own, not inside the model where the run was found
-        or torch_compat.is_compiling()
         or torch.jit.is_tracing()
         or inputs.device.type == "meta"
     ):
         return inputs
+    # Under torch.compile too: the graph then computes only the positions the run reads.
     index = chain.index(tuple(inputs.shape))
     return inputs if index is None else inputs[index]
 
@@ -291,7 +294,6 @@ def transposed_kernel(layer, inputs):
         or inputs.dtype is not torch.float32
         or inputs.device.type != "cpu"
         or inputs.numel() < _MIN_INPUT_SIZE
-        or torch_compat.is_compiling()
         or torch.jit.is_tracing()
     ):
         return None
@@ -317,11 +319,11 @@ def chunked_pool(conv, inputs):
         or torch.is_grad_enabled()
         or CONTEXT.depth < 2  # called on its own, not inside the model where the pair was found
         or inputs.device.type != "cpu"
+        or torch_compat.is_compiling()  # first: torch.get_num_threads would break the graph
+        or torch.jit.is_tracing()
         # With several threads each slice is split again among them: on this project's 2-core CPU
         # the convnet's predict took 5.8 ms per batch (wall) sliced against 4.8 unsliced.
         or torch.get_num_threads() > 1
-        or torch_compat.is_compiling()
-        or torch.jit.is_tracing()
     ):
         return None
     count = _slices(conv, inputs)
@@ -350,6 +352,42 @@ def conv_pool_in_chunks(conv, pool, count, inputs):
     out = torch.cat([
         pool._pool(cropped(pool, conv._convolve(inputs[i : i + size]))) for i in range(0, n, size)
     ])
+    pool.__dict__["_inference_pooled"] = out
+    return out
+
+
+# Under torch.compile (predict / evaluate with ``jit_compile=True``), a convolution with at most
+# this many products per pooled output (pooling window x kernel taps x input channels) whose output
+# only a max pooling reads computes the pooled output itself as one elementwise expression
+# (``_conv_math.max_pooled_conv``) that inductor fuses into one loop: nothing of the convolution's
+# output is stored. The Keras MNIST convnet's first pair (1 input channel, 3x3 kernel, 2x2
+# pooling: 36 products) took 0.45 ms per batch of 128 this way against 0.9 ms for oneDNN's
+# convolution and the pooling (2 threads, this project's 2-core CPU). Eagerly it would be slower.
+MAX_POOLED_TERMS = 64
+
+
+def compiled_max_pool(conv, inputs):
+    """The output of the max pooling after ``conv`` for ``conv``'s output on ``inputs`` when
+    ``conv`` computes it itself in this call (under ``torch.compile`` in predict / evaluate; the
+    pair is found by ``lamina/trainers/inference_path.py``), else ``None``. The pooling's next
+    call with exactly this result hands it on (``pooled_already``)."""
+    pool = conv.__dict__.get("_inference_fused_pool")
+    if (
+        pool is None
+        or not torch_compat.is_compiling()
+        or torch.is_grad_enabled()
+        or CONTEXT.training
+        or CONTEXT.depth < 2  # called on its own, not inside the model where the pair was found
+        or inputs.dtype != conv.kernel.dtype
+    ):
+        return None
+    channels_last = conv.data_format == "channels_last"
+    x = inputs if channels_last else torch.movedim(inputs, 1, -1)
+    out = _conv_math.max_pooled_conv(
+        x, conv.kernel, conv.bias, conv.strides, conv.dilation_rate, pool.pool_size,
+        pool.strides, None if conv.activation is activations.linear else conv.activation,
+    )
+    out = out if channels_last else torch.movedim(out, -1, 1)
     pool.__dict__["_inference_pooled"] = out
     return out
 

@@ -12,6 +12,9 @@ Padding follows TensorFlow/JAX, which define Keras's numbers: ``"same"`` pads
 ``"causal"`` pads ``dilation * (kernel - 1)`` cells at the start only.
 """
 
+import itertools
+
+import torch
 import torch.nn.functional as F
 
 from lamina.ops._utils import is_int
@@ -321,3 +324,52 @@ def conv_transpose(x, weight, bias, strides, padding, output_padding, dilation_r
         if extra < 0:
             out = out.narrow(axis + 2, 0, target)
     return out
+
+
+# --- a convolution and the max pooling after it, as one elementwise expression ----------------
+
+
+def max_pooled_conv(x, kernel, bias, strides, dilation_rate, pool_size, pool_strides, activation):
+    """``max_pool(activation(conv(x)))`` for ``"valid"`` windows, written as sums of products of
+    strided views of ``x`` with kernel rows, so that a compiler (inductor) fuses everything into one
+    loop: each pooled output is computed in registers, and neither the convolution's output nor
+    its activation is ever stored. For few input channels (the first layer of an image model) this
+    replaces a convolution that writes ``prod(pool_size)`` times the pooled output's size, and a
+    pooling that reads it back. Run eagerly it would be slow: one tensor per product.
+
+    Args:
+        x: Channels-last input ``(batch, *spatial, in_channels)``.
+        kernel: Keras-layout kernel ``(*kernel_size, in_channels, filters)``.
+        bias: ``(filters,)`` or ``None``.
+        strides, dilation_rate: The convolution's, one per spatial axis.
+        pool_size, pool_strides: The max pooling's, one per spatial axis.
+        activation: Elementwise function applied to the convolution's output, or ``None``. It
+            runs after the maximum: only monotone non-decreasing functions (linear, ReLU) may be
+            passed.
+
+    Returns:
+        The pooled output, channels-last ``(batch, *pooled, filters)``; equal to the unfused
+        layers' up to float rounding (the products are added in another order).
+    """
+    kernel_size = tuple(kernel.shape[:-2])
+    spatial = x.shape[1:-1]
+    pooled = []
+    for n, k, s, d, p, ps in zip(
+        spatial, kernel_size, strides, dilation_rate, pool_size, pool_strides
+    ):
+        pooled.append((conv_output_length(n, k, s, "valid", d) - p) // ps + 1)
+    best = None
+    for offset in itertools.product(*(range(p) for p in pool_size)):
+        acc = bias
+        for tap in itertools.product(*(range(k) for k in kernel_size)):
+            index = [slice(None)]
+            for o, t, n, s, d, ps in zip(offset, tap, pooled, strides, dilation_rate, pool_strides):
+                start = o * s + t * d
+                index.append(slice(start, start + (n - 1) * ps * s + 1, ps * s))
+            window = x[tuple(index)]
+            rows = kernel[tap]
+            for c in range(rows.shape[0]):
+                term = window[..., c : c + 1] * rows[c]
+                acc = term if acc is None else acc + term
+        best = acc if best is None else torch.maximum(best, acc)
+    return best if activation is None else activation(best)

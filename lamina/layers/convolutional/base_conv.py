@@ -135,8 +135,12 @@ class BaseConv(ConvLora, Layer):
 
     def call(self, inputs):
         # In predict/evaluate, positions no later layer reads may be cut off first, and a large
-        # output may be pooled by the pooling layer after it, a slice of the batch at a time.
+        # output may be pooled by the pooling layer after it, a slice of the batch at a time (or,
+        # compiled, all at once without storing the convolution's output).
         inputs = _inference.cropped(self, inputs)
+        pooled = _inference.compiled_max_pool(self, inputs)
+        if pooled is not None:
+            return pooled
         chunked = _inference.chunked_pool(self, inputs)
         if chunked is not None:
             return _inference.conv_pool_in_chunks(self, *chunked, inputs)
