@@ -92,6 +92,7 @@ def _built(*stack, shape):
          layers.MaxPooling2D(2, data_format="channels_first"), (1, 28, 28), True),
         # Too many products per pooled output: 2x2 pooling x 3x3 kernel x 2 channels = 72.
         (layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(2), (28, 28, 2), False),
+        (layers.Conv2D(8, 5, activation="relu"), layers.MaxPooling2D(2), (28, 28, 1), False),
         (layers.Conv2D(8, 3, activation="relu"), layers.AveragePooling2D(2), (28, 28, 1), False),
         (layers.Conv2D(8, 3, padding="same"), layers.MaxPooling2D(2), (28, 28, 1), False),
         (layers.Conv2D(8, 3), layers.MaxPooling2D(2, padding="same"), (28, 28, 1), False),
