@@ -33,14 +33,17 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # The checkout this script lives in, not whichever Lamina the environment has installed.
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Lamina before torch, as a Keras program imports it: it asks torch for huge pages for large
+# tensors (lamina/_huge_pages.py), which every variant in this process then gets alike.
+import lamina  # noqa: E402, F401
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
 
 import training  # noqa: E402
 
