@@ -39,7 +39,7 @@ sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Lamina before torch, as a Keras program imports it: it asks torch for huge pages for large
 # tensors (lamina/_huge_pages.py), which every variant in this process then gets alike.
-import lamina  # noqa: E402, F401
+import lamina  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -222,8 +222,6 @@ def _rounds(variants, steps, rounds):
 
 
 def measure(name, rounds, fit_steps=4, predict_steps=8):
-    import lamina
-
     _, _, shape, batch, channels_first = WORKLOADS[name]
     x_np, labels_np, onehot = _data(shape, batch, max(fit_steps, predict_steps))
     x, labels = _torch_input(x_np, channels_first), torch.from_numpy(labels_np)
