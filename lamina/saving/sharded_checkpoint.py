@@ -7,7 +7,8 @@ processes and any layouts, or onto a single process without a process group. ``.
 the file, so it is the same file single-process training would write.
 
 A ``.weights.dcp`` folder holds the optimizer's state as well once the optimizer is built (so it
-can resume training); loading reads it into a model whose optimizer is built.
+can resume training); loading reads it into the model's optimizer, building it first when the
+model is compiled and the optimizer has not run yet.
 """
 
 import os
@@ -101,8 +102,17 @@ def load_weights(model, filepath):
     if not os.path.isdir(filepath):
         raise ValueError(f"No sharded checkpoint at {filepath!r} (expected a folder).")
     distributed = dist.is_available() and dist.is_initialized()
-    entries = _entries(model)
     saved = dcp.FileSystemReader(filepath).read_metadata().state_dict_metadata
+    optimizer = getattr(model, "optimizer", None)
+    if (
+        optimizer is not None
+        and not getattr(optimizer, "built", False)
+        and any(key.startswith("optimizer/") for key in saved)
+    ):
+        # A compiled model resuming from the checkpoint: its optimizer gets the saved state
+        # (moments, iteration count) rather than starting over.
+        optimizer.build(model.trainable_variables)
+    entries = _entries(model)
     missing = sorted(k for k in entries if k not in saved and not k.startswith("optimizer/"))
     if missing:
         raise ValueError(

@@ -130,3 +130,26 @@ def test_model_checkpoint_accepts_sharded_folders(tmp_path):
     assert (tmp_path / "ckpt.weights.dcp" / ".metadata").exists()
     with pytest.raises(ValueError, match=r"\.weights\.dcp"):
         lamina.callbacks.ModelCheckpoint(str(tmp_path / "x.ckpt"), save_weights_only=True)
+
+
+def test_sharded_checkpoint_resumes_an_optimizer_that_has_not_run(tmp_path):
+    # A fresh compiled model loading a `.weights.dcp` folder gets the optimizer's state too:
+    # training then continues exactly as the saved model's does.
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(16, 4)).astype("float32"), rng.normal(size=(16, 6)).astype("float32")
+    model = _dense_model()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    path = str(tmp_path / "w.weights.dcp")
+    model.save_weights(path)
+    fresh = _dense_model()
+    fresh.compile(optimizer="adam", loss="mse")
+    assert not fresh.optimizer.built
+    fresh.load_weights(path)
+    assert int(fresh.optimizer.iterations.numpy()) == 2
+    for mine, saved in zip(fresh.optimizer.variables, model.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(mine.numpy()), np.asarray(saved.numpy()))
+    for m in (model, fresh):
+        m.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    for w, e in zip(fresh.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(w, e)
