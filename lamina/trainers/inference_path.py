@@ -225,6 +225,7 @@ def _fusable_max_pool(conv, pool):
     if not (
         isinstance(conv, BaseConv)
         and type(conv).call is BaseConv.call
+        and type(conv)._convolve is BaseConv._convolve  # its math is what the expression redoes
         and conv.built
         and _plain_layer(conv)
         and conv.groups == 1
