@@ -23,7 +23,8 @@ time per batch (wall clock, and CPU time of the process, which is less disturbed
 processes on a shared machine), the spread (min-max) of the wall times, and the ratio of Lamina's
 median to each variant's. Run ``python bench/workloads.py [--rounds N] [--threads N] [--keras-jax]
 [convnet transformer resnet]``; on a shared machine ``--threads 1`` gives the steadiest CPU times
-(with two threads, a thread waiting for the other spins, and that counts as CPU time).
+(with two threads, a thread waiting for the other spins, and that counts as CPU time). With
+``--threads 1`` the Keras child runs pinned to one core, as XLA keeps a thread pool of its own.
 """
 
 import json
@@ -238,10 +239,18 @@ def measure(name, rounds, fit_steps=4, predict_steps=8):
 def _keras_jax(names, rounds, threads):
     """The same workloads in Keras 3 on JAX, measured in a child process (``--child``)."""
     env = dict(os.environ, KERAS_BACKEND="jax")
+    pin = None
     if threads == 1:
         env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        if hasattr(os, "sched_setaffinity"):
+            # XLA's CPU runtime keeps a thread pool of its own whatever the flags say: one core.
+            core = min(os.sched_getaffinity(0))
+
+            def pin():
+                os.sched_setaffinity(0, {core})
+
     cmd = [sys.executable, os.path.abspath(__file__), "--child", str(rounds), *names]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, preexec_fn=pin)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
