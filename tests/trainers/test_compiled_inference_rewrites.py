@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from test_inference_crop import _mnist_convnet
 
 import lamina
 from lamina import layers
@@ -108,16 +109,8 @@ def test_which_convolution_pooling_pairs_fuse(conv, pool, shape, expected):
     assert inference_path._fusable_max_pool(conv, pool) is expected
 
 
-def _convnet(jit_compile, head=10):
-    model = lamina.Sequential([
-        lamina.Input((28, 28, 1)),
-        layers.Conv2D(8, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(12, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Flatten(),
-        layers.Dense(head, activation="softmax"),
-    ])
+def _convnet(jit_compile):
+    model = _mnist_convnet()  # 8 and 12 filters
     model.compile(loss="categorical_crossentropy", metrics=["accuracy"], jit_compile=jit_compile)
     return model
 
