@@ -18,14 +18,15 @@ import statistics
 import sys
 import time
 
+import numpy as np
+import torch
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import lamina  # noqa: E402  (before torch: see lamina/_huge_pages.py)
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
 import workloads  # noqa: E402
+
+import lamina  # noqa: E402
 from lamina.trainers import inference_path  # noqa: E402
 
 _REWRITES = {

@@ -42,14 +42,13 @@ import statistics
 import sys
 import time
 
-# Lamina before torch, as a Keras program imports it: it asks torch for huge pages for large
-# tensors (lamina/_huge_pages.py), which the torch loops in this process then get alike.
-import lamina
 import numpy as np
 import torch
 import torch.nn.functional as F
-from lamina import layers
 from torch import nn
+
+import lamina
+from lamina import layers
 
 BATCH = 128
 NUM_CLASSES = 10

@@ -16,7 +16,8 @@ timing chose during the warm-up), ``jit, no fallback`` (``fit`` only: the compil
 itself, its fallback turned off), ``torch tuned`` (the
 tuned loop of ``training.py``: fused/foreach Adam, no host sync, ``inference_mode``), and ``torch
 compiled`` (the same model through ``torch.compile``). ``--keras-jax`` adds Keras 3 on JAX, run in
-a subprocess so that this process never imports keras or jax.
+a subprocess so that this process never imports keras or jax; its rounds interleave with the
+others' like an in-process variant's.
 
 Each round runs every variant once, in a rotating order. Reported: the median over rounds of the
 time per batch (wall clock, and CPU time of the process, which is less disturbed by other
@@ -34,17 +35,14 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # The checkout this script lives in, not whichever Lamina the environment has installed.
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-# Lamina before torch, as a Keras program imports it: it asks torch for huge pages for large
-# tensors (lamina/_huge_pages.py), which every variant in this process then gets alike.
-import lamina  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch import nn  # noqa: E402
 
 import training  # noqa: E402
 
@@ -216,13 +214,18 @@ def _rounds(variants, steps, rounds):
     for r in range(rounds):
         for n in names[r % len(names):] + names[: r % len(names)]:
             variants[n](1)
+            if isinstance(variants[n], _Remote):  # timed in its own process
+                out[n].append(variants[n].timed(steps))
+                continue
             wall, cpu = time.perf_counter(), time.process_time()
             variants[n](steps)
             out[n].append(((time.perf_counter() - wall) / steps, (time.process_time() - cpu) / steps))
     return out
 
 
-def measure(name, rounds, fit_steps=4, predict_steps=8):
+def measure(name, rounds, peer=None, fit_steps=4, predict_steps=8):
+    import lamina
+
     _, _, shape, batch, channels_first = WORKLOADS[name]
     x_np, labels_np, onehot = _data(shape, batch, max(fit_steps, predict_steps))
     x, labels = _torch_input(x_np, channels_first), torch.from_numpy(labels_np)
@@ -233,38 +236,83 @@ def measure(name, rounds, fit_steps=4, predict_steps=8):
     fits["jit, no fallback"], _ = _lamina_variants(lamina, name, "forced", x_np, onehot, batch)
     fits["torch tuned"], predicts["torch tuned"] = _torch_variants(name, False, x, labels, batch)
     fits["torch compiled"], predicts["torch compiled"] = _torch_variants(name, True, x, labels, batch)
+    if peer is not None:
+        fits["keras jax"] = _Remote(peer, name, "train")
+        predicts["keras jax"] = _Remote(peer, name, "predict")
     return {"train": _rounds(fits, fit_steps, rounds), "predict": _rounds(predicts, predict_steps, rounds)}
 
 
-def _keras_jax(names, rounds, threads):
-    """The same workloads in Keras 3 on JAX, measured in a child process (``--child``)."""
-    env = dict(os.environ, KERAS_BACKEND="jax")
-    pin = None
-    if threads == 1:
-        env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-        if hasattr(os, "sched_setaffinity"):
-            # XLA's CPU runtime keeps a thread pool of its own whatever the flags say: one core.
-            core = min(os.sched_getaffinity(0))
+class _KerasPeer:
+    """Keras 3 on JAX in a child process (``--serve``), so that this process never imports keras
+    or jax: it builds the workloads' models, then times one call at a time when asked, so that
+    its rounds interleave with this process's and a change in the machine's load falls on all
+    variants alike."""
 
-            def pin():
-                os.sched_setaffinity(0, {core})
+    def __init__(self, names, threads):
+        env = dict(os.environ, KERAS_BACKEND="jax")
+        cores = None
+        if threads == 1:
+            env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+            if hasattr(os, "sched_setaffinity"):
+                # XLA's CPU runtime keeps a thread pool of its own whatever the flags say: one core.
+                cores = {min(os.sched_getaffinity(0))}
+        cmd = [sys.executable, os.path.abspath(__file__), "--serve", *names]
+        self.child = subprocess.Popen(
+            cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            preexec_fn=None if cores is None else lambda: os.sched_setaffinity(0, cores),
+        )
+        self._ask("ready")
 
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", str(rounds), *names]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, preexec_fn=pin)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    def _ask(self, line):
+        self.child.stdin.write(line + "\n")
+        self.child.stdin.flush()
+        answer = self.child.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"the Keras child stopped (exit code {self.child.wait()})")
+        return json.loads(answer)
+
+    def run(self, name, kind, steps, timed=False):
+        return self._ask(json.dumps([name, kind, steps, timed]))
+
+    def close(self):
+        self.child.stdin.close()
+        self.child.wait()
 
 
-def _child(rounds, names):
+class _Remote:
+    """One of the Keras child's variants, called like the in-process ones."""
+
+    def __init__(self, peer, name, kind):
+        self.peer, self.name, self.kind = peer, name, kind
+
+    def __call__(self, steps):
+        self.peer.run(self.name, self.kind, steps)
+
+    def timed(self, steps):
+        return tuple(self.peer.run(self.name, self.kind, steps, timed=True))
+
+
+def _serve(names):
+    answers, sys.stdout = sys.stdout, sys.stderr  # whatever else prints stays off the answers
     import keras
 
-    out = {}
+    variants = {}
     for name in names:
         _, _, shape, batch, _ = WORKLOADS[name]
         x, _, onehot = _data(shape, batch, 8)
-        fit, predict = _lamina_variants(keras, name, "auto", x, onehot, batch)
-        out[name] = {"train": _rounds({"keras jax": fit}, 4, rounds),
-                     "predict": _rounds({"keras jax": predict}, 8, rounds)}
-    print(json.dumps(out))
+        variants[name, "train"], variants[name, "predict"] = _lamina_variants(
+            keras, name, "auto", x, onehot, batch
+        )
+    for line in sys.stdin:
+        request = json.loads(line) if line.strip() != "ready" else None
+        answer = None
+        if request is not None:
+            name, kind, steps, timed = request
+            wall, cpu = time.perf_counter(), time.process_time()
+            variants[name, kind](steps)
+            if timed:
+                answer = [(time.perf_counter() - wall) / steps, (time.process_time() - cpu) / steps]
+        print(json.dumps(answer), file=answers, flush=True)
 
 
 def _print(name, results):
@@ -282,8 +330,8 @@ def _print(name, results):
 
 
 def main(argv):
-    if argv and argv[0] == "--child":
-        _child(int(argv[1]), argv[2:])
+    if argv and argv[0] == "--serve":
+        _serve(argv[1:])
         return
     rounds, threads = 3, min(2, os.cpu_count())
     if "--rounds" in argv:
@@ -293,12 +341,11 @@ def main(argv):
     torch.set_num_threads(threads)
     names = [a for a in argv if a in WORKLOADS] or list(WORKLOADS)
     load = os.getloadavg()[0]
-    peers = _keras_jax(names, rounds, threads) if "--keras-jax" in argv else {}
+    peer = _KerasPeer(names, threads) if "--keras-jax" in argv else None
     for name in names:
-        results = measure(name, rounds)
-        for kind in results:
-            results[kind].update(peers.get(name, {}).get(kind, {}))
-        _print(name, results)
+        _print(name, measure(name, rounds, peer))
+    if peer is not None:
+        peer.close()
     print(f"Threads: {torch.get_num_threads()}; load average at start {load:.1f} on "
           f"{os.cpu_count()} cores (above ~1, wall times are inflated: compare the cpu column).")
 

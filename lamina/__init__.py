@@ -3,8 +3,6 @@
 ``import lamina as keras`` and Keras code runs unchanged, on torch tensors and torch modules.
 """
 
-# First, before anything imports torch: large tensors on huge pages (see the module).
-from lamina import _huge_pages  # noqa: F401  isort: skip
 from lamina import (
     activations,
     backend,
