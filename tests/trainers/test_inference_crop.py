@@ -5,6 +5,7 @@ copy of its kernel (equal to float32 rounding, remade when the kernel changes)."
 import numpy as np
 import pytest
 import torch
+from eager_reference import eager_predict as _eager
 
 import lamina
 from lamina import layers
@@ -33,16 +34,6 @@ def _images(n=24, shape=(28, 28, 1)):
     return rng.uniform(size=(n,) + shape).astype("float32")
 
 
-def _eager(model, x, batch_size=None):
-    # Batch by batch as predict runs: BLAS kernels may round differently for other batch sizes.
-    batch_size = batch_size or len(x)
-    parts = []
-    with torch.no_grad():
-        for start in range(0, len(x), batch_size):
-            out = model(x[start : start + batch_size], training=False)
-            parts.append([t.numpy() for t in out] if isinstance(out, (list, tuple)) else [out.numpy()])
-    outs = [np.concatenate(column) for column in zip(*parts)]
-    return outs if len(outs) > 1 else outs[0]
 
 
 def _record_crops(monkeypatch):

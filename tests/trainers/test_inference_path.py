@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from compile_fakes import fake_compile
+from eager_reference import eager_predict as _eager
 
 import lamina
 from lamina import layers
@@ -54,14 +55,13 @@ def _randomize(model):
     ])
 
 
-def _eager(model, x):
-    with torch.no_grad():
-        return model(x, training=False).numpy()
 
 
 def _check(model, x=X):
-    np.testing.assert_allclose(model.predict(x, batch_size=8, verbose=0), _eager(model, x), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(model.predict_on_batch(x[:8]), _eager(model, x[:8]), rtol=1e-5, atol=1e-6)
+    # Folded weights round differently: outputs of order 1 after a Dense over 144 features may
+    # differ by several 1e-6 (7.4e-6 seen with some random weights), near 0 relatively more.
+    np.testing.assert_allclose(model.predict(x, batch_size=8, verbose=0), _eager(model, x), rtol=1e-5, atol=2e-5)
+    np.testing.assert_allclose(model.predict_on_batch(x[:8]), _eager(model, x[:8]), rtol=1e-5, atol=2e-5)
 
 
 @pytest.mark.parametrize("build, pairs", [(_resnet, 2), (_sequential, 1)])

@@ -10,6 +10,7 @@ smaller than the others. Slicing thresholds are lowered so that these small batc
 import numpy as np
 import pytest
 import torch
+from eager_reference import eager_predict as _eager
 
 import lamina
 from lamina import layers
@@ -62,11 +63,6 @@ def _random_model(seed):
     return model, rng
 
 
-def _eager(model, x, batch_size):
-    with torch.no_grad():
-        return np.concatenate([
-            model(x[i : i + batch_size], training=False).numpy() for i in range(0, len(x), batch_size)
-        ])
 
 
 @pytest.fixture(params=[1, 2], ids=["1 thread", "2 threads"])

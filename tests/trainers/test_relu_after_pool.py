@@ -4,6 +4,7 @@ pooling layer (``relu(max(...)) == max(relu(...))``); the numbers equal the eage
 import numpy as np
 import pytest
 import torch
+from eager_reference import eager_predict as _eager
 
 import lamina
 from lamina import layers
@@ -32,9 +33,6 @@ def _convnet(data_format="channels_last", pool=layers.MaxPooling2D):
     return model
 
 
-def _eager(model, x):
-    with torch.no_grad():
-        return model(x, training=False).numpy()
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])

@@ -6,6 +6,7 @@ in place, and the ReLU layer passes it through. The numbers are bit-identical to
 import numpy as np
 import pytest
 import torch
+from eager_reference import eager_predict as _eager
 
 import lamina
 from lamina import layers
@@ -17,10 +18,6 @@ X = rng.normal(size=(16, 10, 10, 3)).astype("float32")
 Y = np.eye(4, dtype="float32")[np.arange(16) % 4]
 
 
-def _eager(model, x):
-    with torch.no_grad():
-        out = model(x, training=False)
-    return [t.numpy() for t in out] if isinstance(out, (list, tuple)) else out.numpy()
 
 
 def _count_pass_throughs(monkeypatch):
