@@ -5,6 +5,7 @@ import torch
 
 from lamina.backend import config
 from lamina.backend.dtypes import standardize_dtype, to_torch_dtype
+from lamina.backend.torch_compat import unset_fake_temporarily
 
 
 def is_tensor(x):
@@ -23,7 +24,9 @@ def one_like(t):
     key = (t.dtype, t.device)
     one = _ONES.get(key)
     if one is None:
-        with torch.inference_mode(False):  # usable outside an inference block it was first made in
+        # A real tensor, usable anywhere: not a fake one when first asked for during symbolic
+        # shape inference (a metric updated in a layer's `call`), nor an inference tensor.
+        with unset_fake_temporarily(), torch.inference_mode(False):
             one = _ONES[key] = torch.ones((), dtype=t.dtype, device=t.device)
     return one
 

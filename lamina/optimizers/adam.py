@@ -78,6 +78,10 @@ class Adam(MultiTensorOptimizer):
         )
         self.beta_1 = beta_1
         self.beta_2 = beta_2
+        # The fused kernel's step count: one host tensor refilled each step (making a new one
+        # costs three times as much), never an inference tensor whatever block Adam is made in.
+        with torch.inference_mode(False):
+            self._fused_step = torch.zeros((), dtype=torch.float32)
         self.epsilon = epsilon
         self.amsgrad = amsgrad
 
@@ -120,10 +124,7 @@ class Adam(MultiTensorOptimizer):
         # makes them the same update. The step is read on the host: free on the CPU, which is
         # why the kernel is only used there.
         t = float(self._local_step_value())
-        # One host tensor refilled each step: making a new one costs three times as much.
-        step = self.__dict__.get("_fused_step")
-        if step is None:
-            step = self._fused_step = torch.zeros((), dtype=torch.float32)
+        step = self._fused_step
         step.fill_(t)
         # Keras rounds the betas to float32 before taking powers; so do the bias corrections here.
         beta_1, beta_2 = _float32(self.beta_1), _float32(self.beta_2)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import lamina
+from lamina.backend import core
 from lamina.backend.core import one_like
 
 N, BATCH = 70, 32  # two full batches and a partial one
@@ -79,7 +80,8 @@ def test_loss_tracker_counts_the_samples_of_every_fit():
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64, torch.int64])
-def test_one_like_is_a_one_of_the_same_kind(dtype):
+def test_one_like_is_a_one_of_the_same_kind(dtype, monkeypatch):
+    monkeypatch.setattr(core, "_ONES", {})  # made here, not by an earlier test of this worker
     like = torch.zeros((2, 3), dtype=dtype)
     one = one_like(like)
     assert one.shape == () and one.dtype == dtype and one.device == like.device and one.item() == 1
@@ -145,3 +147,39 @@ def test_fused_adam_uses_the_current_step():
     finally:
         adam._can_fuse = adam_can_fuse
     np.testing.assert_allclose(fused, unfused, rtol=0, atol=2e-5)  # the kernels round differently
+
+
+def test_counts_stay_real_after_a_metric_updated_during_symbolic_inference(monkeypatch):
+    # A layer updating a metric in `call` runs it under fake tensors when called on `Input`s: the
+    # shared one made then must be a real tensor, or every later count adds nothing.
+    monkeypatch.setattr(core, "_ONES", {})
+
+    class Tracked(lamina.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.mean = lamina.metrics.Mean()
+
+        def call(self, x):
+            self.mean.update_state(x)
+            return x
+
+    inputs = lamina.Input((2,))
+    model = lamina.Model(inputs, lamina.layers.Dense(1)(Tracked()(inputs)))
+    model.compile(optimizer="sgd", loss="mse")
+    metric = lamina.metrics.Mean()
+    metric.update_state(np.ones(4, "float32"))
+    assert float(metric.count) == 4
+    x = np.ones((8, 2), "float32")
+    history = model.fit(x, np.zeros((8, 1), "float32"), batch_size=4, verbose=0)
+    assert history.history["loss"][0] > 0
+
+
+def test_fused_adam_steps_outside_inference_mode_after_a_first_step_inside():
+    model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+    optimizer = lamina.optimizers.Adam()
+    optimizer.build(model.trainable_variables)
+    grads = [torch.ones_like(v) for v in model.trainable_variables]
+    with torch.inference_mode():
+        optimizer.apply(grads, model.trainable_variables)
+    optimizer.apply(grads, model.trainable_variables)
+    assert int(optimizer.iterations.numpy()) == 2
