@@ -42,6 +42,11 @@ def whole_shape(weight):
     return getattr(weight, "global_shape", None) or weight.shape
 
 
+def count_scalars(weights):
+    """The number of scalars in ``weights``, by their whole shapes (an unknown size counts 0)."""
+    return int(sum(math.prod(0 if d is None else int(d) for d in whole_shape(w)) for w in weights))
+
+
 class Variable(torch.nn.Parameter):
     """A weight: a tensor with a name, a path, a trainable flag and the Keras assignment API.
 

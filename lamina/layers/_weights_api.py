@@ -13,7 +13,7 @@ from lamina.backend.core import convert_to_numpy, standardize_shape
 from lamina.backend.dtypes import standardize_dtype
 from lamina.backend.name_scoping import current_path, innermost_caller
 from lamina.backend.symbolic import any_symbolic
-from lamina.backend.variables import Variable, whole_shape
+from lamina.backend.variables import Variable, count_scalars
 from lamina.distribution import distribution_lib, shard_views
 from lamina.layers import _parameter_mirror
 
@@ -219,4 +219,4 @@ class WeightsAPI:
                 f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
                 "built. You can build it manually via: `layer.build(input_shape)`."
             )
-        return int(sum(int(np.prod(whole_shape(v))) for v in self.weights))
+        return count_scalars(self.weights)

@@ -162,7 +162,7 @@ def reduce_weighted_values(
     reduction = standardize_reduction(reduction)
     values = convert_to_tensor(values, dtype=dtype)
     if sample_weight is not None:
-        sample_weight = convert_to_tensor(sample_weight).to(device=values.device, dtype=values.dtype)
+        sample_weight = convert_to_tensor(sample_weight, dtype=values.dtype, device=values.device)
     if mask is not None:
         mask = convert_to_tensor(mask).to(values.device)
     sample_weight = apply_mask(sample_weight, mask, values.dtype, reduction)

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from lamina.backend.variables import whole_shape
+from lamina.backend.variables import count_scalars, whole_shape
 
 _HEAVY = ("┏", "━", "┳", "┓", "┃")
 _HEAD_SEP = ("┡", "━", "╇", "┩")
@@ -28,10 +28,6 @@ def _readable_bytes(n):
         if n < 1024 or unit == "GB":
             return f"{n:.2f} {unit}"
         n /= 1024
-
-
-def _count(weights):
-    return int(sum(int(np.prod(whole_shape(w))) for w in weights))
 
 
 def _bytes(weights):
@@ -196,6 +192,6 @@ def print_summary(
     trainable = model.trainable_weights
     trainable_ids = {id(w) for w in trainable}
     non_trainable = [w for w in weights if id(w) not in trainable_ids]
-    print_fn(f" Total params: {_count(weights):,} ({_readable_bytes(_bytes(weights))})")
-    print_fn(f" Trainable params: {_count(trainable):,} ({_readable_bytes(_bytes(trainable))})")
-    print_fn(f" Non-trainable params: {_count(non_trainable):,} ({_readable_bytes(_bytes(non_trainable))})")
+    print_fn(f" Total params: {count_scalars(weights):,} ({_readable_bytes(_bytes(weights))})")
+    print_fn(f" Trainable params: {count_scalars(trainable):,} ({_readable_bytes(_bytes(trainable))})")
+    print_fn(f" Non-trainable params: {count_scalars(non_trainable):,} ({_readable_bytes(_bytes(non_trainable))})")

@@ -15,6 +15,7 @@ unweighted loss of each output as ``<output>_loss``.
 
 from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
+from lamina.trainers.trainer_utils import batch_size
 from lamina.utils import tree
 
 
@@ -431,12 +432,9 @@ class CompileLoss:
             if value.dtype != floatx:
                 value = value.to(floatx)
             if self.metrics:
-                self.metrics[j].update_state(value.detach(), sample_weight=_batch_size(flat_pred[i]))
+                self.metrics[j].update_state(value.detach(), sample_weight=batch_size(flat_pred[i]))
             if loss_weight is not None:
                 value = value * loss_weight
             total = value if total is None else total + value
         return total
 
-
-def _batch_size(x):
-    return tree.flatten(x)[0].shape[0]

@@ -1,17 +1,14 @@
 """Keras 2 module path ``keras.utils.layer_utils``: parameter counts, model summaries and the
 source inputs of a symbolic tensor."""
 
-import numpy as np
-
-from lamina.backend.variables import whole_shape
+from lamina.backend.variables import count_scalars
 from lamina.utils.source_inputs import get_source_inputs  # noqa: F401  (Keras 2 path)
 
 
 def count_params(weights):
     """Total number of scalars in ``weights`` (each distinct weight counted once)."""
     unique = {id(w): w for w in weights}.values()
-    shapes = [whole_shape(w) for w in unique if hasattr(w, "shape")]
-    return int(sum(np.prod([0 if d is None else int(d) for d in shape]) for shape in shapes))
+    return count_scalars(w for w in unique if hasattr(w, "shape"))
 
 
 def print_summary(

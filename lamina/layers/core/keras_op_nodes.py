@@ -188,7 +188,7 @@ def _make_op_class(class_name, entry):
     cls._lamina_call_facts = (
         cls,
         (False, False, cls.compute_mask is not Layer.compute_mask,
-         cls.compute_output_shape is not Layer.compute_output_shape),
+         cls.compute_output_shape is not Layer.compute_output_shape, "inputs"),
     )
     return cls
 
