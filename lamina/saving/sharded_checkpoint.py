@@ -7,8 +7,9 @@ processes and any layouts, or onto a single process without a process group. ``.
 the file, so it is the same file single-process training would write.
 
 A ``.weights.dcp`` folder holds the optimizer's state as well once the optimizer is built (so it
-can resume training); loading reads it into the model's optimizer, building it first when the
-model is compiled and the optimizer has not run yet.
+can resume training); loading reads it into the model's optimizer (in one process, building it
+first when the model is compiled and the optimizer has not run yet), and skips it with a warning
+when it does not match that optimizer's variables.
 """
 
 import os
@@ -17,9 +18,12 @@ import warnings
 import torch
 import torch.distributed as dist
 
+from lamina.backend.variables import whole_shape
+from lamina.saving.weights_store import prepare_optimizer
 from lamina.trainers.model_parallel import ModelShards, created_records, gathered, optimizer_records
 
 SUFFIX = ".weights.dcp"
+_OPTIMIZER = "optimizer/"  # the prefix of the optimizer's entries
 
 
 def is_sharded(model):
@@ -59,7 +63,7 @@ def _entries(model):
     variables = _keys(model.weights)
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "built", False):
-        variables.update(_keys(optimizer.variables, prefix="optimizer/", named=False))
+        variables.update(_keys(optimizer.variables, prefix=_OPTIMIZER, named=False))
     return {key: (v, records.get(id(v))) for key, v in variables.items()}
 
 
@@ -103,24 +107,30 @@ def load_weights(model, filepath):
         raise ValueError(f"No sharded checkpoint at {filepath!r} (expected a folder).")
     distributed = dist.is_available() and dist.is_initialized()
     saved = dcp.FileSystemReader(filepath).read_metadata().state_dict_metadata
-    optimizer = getattr(model, "optimizer", None)
     if (
-        optimizer is not None
-        and not getattr(optimizer, "built", False)
-        and any(key.startswith("optimizer/") for key in saved)
+        not distributed
+        and getattr(model, "optimizer", None) is not None
+        and any(key.startswith(_OPTIMIZER) for key in saved)
     ):
-        # A compiled model resuming from the checkpoint: its optimizer gets the saved state
-        # (moments, iteration count) rather than starting over.
-        optimizer.build(model.trainable_variables)
+        # A compiled model resuming from the checkpoint in one process: its optimizer gets the
+        # saved state (moments, iteration count) rather than starting over. Across processes the
+        # slots must be made at their shards' shapes, which only a loop's sharding does.
+        prepare_optimizer(model)
     entries = _entries(model)
-    missing = sorted(k for k in entries if k not in saved and not k.startswith("optimizer/"))
+    missing = sorted(k for k in entries if k not in saved and not k.startswith(_OPTIMIZER))
     if missing:
         raise ValueError(
             f"The checkpoint {filepath!r} has no values for {len(missing)} of the model's "
             f"variables ({missing[:3]}...): it was written by a model of another architecture."
         )
-    # The optimizer's state is read when the checkpoint has it (a built optimizer, as saved).
     entries = {k: e for k, e in entries.items() if k in saved}
+    if not _same_optimizer_state(entries, saved):
+        # As for `.weights.h5` files: another optimizer's state is skipped, not forced in.
+        warnings.warn(
+            f"Skipping the optimizer state of {filepath!r}: it does not match the variables of "
+            "the model's optimizer.", stacklevel=3,
+        )
+        entries = {k: e for k, e in entries.items() if not k.startswith(_OPTIMIZER)}
     targets = _state_dict(entries)
     with warnings.catch_warnings():
         # torch warns that it loads in one process even when asked to with `no_dist`.
@@ -132,6 +142,18 @@ def load_weights(model, filepath):
         for key, value in targets.items():
             local = value.to_local() if isinstance(value, DTensor) else value
             entries[key][0].data.copy_(local)
+
+
+def _same_optimizer_state(entries, saved):
+    """Whether the checkpoint's optimizer entries are exactly the built optimizer's variables, in
+    number and whole shapes (or neither has any)."""
+    mine = {k: v for k, (v, _) in entries.items() if k.startswith(_OPTIMIZER)}
+    theirs = [k for k in saved if k.startswith(_OPTIMIZER)]
+    if not mine:
+        return True  # nothing of the optimizer's is loaded
+    return len(mine) == len(theirs) and all(
+        tuple(whole_shape(v)) == tuple(saved[k].size) for k, v in mine.items()
+    )
 
 
 def save_whole(model, write):

@@ -184,7 +184,7 @@ def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights
             assignments.append((v, dataset))
 
     if getattr(model, "optimizer", None) is not None and "optimizer" in store:
-        _prepare_optimizer(model)
+        prepare_optimizer(model)
     walk(model, "", set(), visit)
     if problems and not skip_mismatch:
         raise ValueError(f"Could not load {source}: " + "; ".join(problems))
@@ -196,7 +196,7 @@ def load_weights_from_h5(model, h5file, skip_mismatch=False, source="the weights
         obj.load_own_variables(entry)
 
 
-def _prepare_optimizer(model):
+def prepare_optimizer(model):
     """Create optimizer slots so the file's optimizer state has somewhere to go."""
     optimizer = model.optimizer
     if not getattr(optimizer, "built", False) and hasattr(optimizer, "build"):

@@ -153,3 +153,19 @@ def test_sharded_checkpoint_resumes_an_optimizer_that_has_not_run(tmp_path):
         m.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
     for w, e in zip(fresh.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(w, e)
+
+
+def test_sharded_checkpoint_of_another_optimizer_loads_the_weights_and_skips_its_state(tmp_path):
+    x = np.ones((8, 4), "float32")
+    model = _dense_model()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, np.ones((8, 6), "float32"), batch_size=8, verbose=0)
+    path = str(tmp_path / "w.weights.dcp")
+    model.save_weights(path)
+    other = _dense_model()
+    other.compile(optimizer=lamina.optimizers.SGD(momentum=0.9), loss="mse")
+    with pytest.warns(UserWarning, match="Skipping the optimizer state"):
+        other.load_weights(path)
+    for w, e in zip(other.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(w, e)
+    assert int(other.optimizer.iterations.numpy()) == 0
