@@ -206,9 +206,8 @@ class CropChain:
     the same data format and spatial rank: which leading input positions the run reads."""
 
     def __init__(self, *layers):
-        self.layers = layers
-        self._windows = [_window(layer) for layer in self.layers]
-        first = self.layers[0]
+        self._windows = [_window(layer) for layer in layers]
+        first = layers[0]
         self._spatial = len(self._windows[0][0])
         self._first_axis = 1 if first.data_format == "channels_last" else 2
         self._index = {}  # input shape -> the slicing index, or None where nothing is saved
@@ -379,6 +378,7 @@ def compiled_max_pool(conv, inputs):
         or torch.is_grad_enabled()
         or CONTEXT.training
         or CONTEXT.depth < 2  # called on its own, not inside the model where the pair was found
+        or inputs.device.type != "cpu"  # measured on the CPU only
         or inputs.dtype != conv.kernel.dtype
     ):
         return None

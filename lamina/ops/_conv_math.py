@@ -17,6 +17,7 @@ import itertools
 import torch
 import torch.nn.functional as F
 
+from lamina.ops._pooling_math import pooled_length
 from lamina.ops._utils import is_int
 
 _CONV = {2: F.conv2d, 3: F.conv3d}
@@ -357,7 +358,7 @@ def max_pooled_conv(x, kernel, bias, strides, dilation_rate, pool_size, pool_str
     for n, k, s, d, p, ps in zip(
         spatial, kernel_size, strides, dilation_rate, pool_size, pool_strides
     ):
-        pooled.append((conv_output_length(n, k, s, "valid", d) - p) // ps + 1)
+        pooled.append(pooled_length(conv_output_length(n, k, s, "valid", d), p, ps, "valid"))
     best = None
     for offset in itertools.product(*(range(p) for p in pool_size)):
         acc = bias

@@ -80,6 +80,7 @@ import torch
 
 from lamina import activations
 from lamina.backend import symbolic
+from lamina.layers._torch_hooks import GLOBAL_FORWARD_HOOKS, GLOBAL_FORWARD_PRE_HOOKS
 from lamina.layers._inference import (
     MAX_POOLED_TERMS,
     NARROW_UNITS,
@@ -100,18 +101,43 @@ from lamina.utils import tree
 
 
 def _plain_layer(layer):
+    """No hook (the layer's or torch's global ones: a hook sees each layer's own output), no
+    ``call`` replaced on the instance, no activity regularizer, not quantized."""
     return (
         not layer._forward_hooks
         and not layer._forward_pre_hooks
+        and not GLOBAL_FORWARD_HOOKS
+        and not GLOBAL_FORWARD_PRE_HOOKS
+        and "call" not in layer.__dict__
         and getattr(layer, "activity_regularizer", None) is None
         and getattr(layer, "quantization_mode", None) is None
     )
 
 
+def _plain_conv(layer):
+    """A built plain ``Conv1D/2D/3D`` whose call and convolution are ``BaseConv``'s own."""
+    return (
+        isinstance(layer, BaseConv)
+        and type(layer).call is BaseConv.call
+        and type(layer)._convolve is BaseConv._convolve
+        and layer.built
+        and _plain_layer(layer)
+    )
+
+
+def _plain_pool(layer):
+    """A plain pooling layer whose call is ``BasePooling``'s own."""
+    return (
+        isinstance(layer, BasePooling)
+        and type(layer).call is BasePooling.call
+        and _plain_layer(layer)
+    )
+
+
 def _foldable(conv, bn):
-    if type(conv).call is not BaseConv.call or type(bn).call is not BatchNormalization.call:
+    if not _plain_conv(conv) or type(bn).call is not BatchNormalization.call:
         return False
-    if not (conv.built and bn.built) or not (_plain_layer(conv) and _plain_layer(bn)):
+    if not bn.built or not _plain_layer(bn):
         return False
     if conv.activation is not activations.linear:
         return False
@@ -132,14 +158,10 @@ def _foldable(conv, bn):
 def _deferrable(conv, pool):
     """Whether ``conv``'s ReLU may run after ``pool`` instead (see ``_inference.relu_deferred``)."""
     return (
-        type(conv).call is BaseConv.call
-        and isinstance(pool, BasePooling)
-        and type(pool).call is BasePooling.call
+        _plain_conv(conv)
+        and _plain_pool(pool)
         and pool.pool_mode == "max"
-        and conv.built
         and conv.activation is activations.relu
-        and _plain_layer(conv)
-        and _plain_layer(pool)
     )
 
 
@@ -161,19 +183,8 @@ def _elementwise(activation):
 def _croppable(layer):
     """Whether ``layer`` is a ``"valid"`` window layer a ``CropChain`` may hold."""
     if isinstance(layer, BaseConv):
-        return (
-            type(layer).call is BaseConv.call
-            and layer.built
-            and layer.padding == "valid"
-            and _elementwise(layer.activation)
-            and _plain_layer(layer)
-        )
-    return (
-        isinstance(layer, BasePooling)
-        and type(layer).call is BasePooling.call
-        and layer.padding == "valid"
-        and _plain_layer(layer)
-    )
+        return _plain_conv(layer) and layer.padding == "valid" and _elementwise(layer.activation)
+    return _plain_pool(layer) and layer.padding == "valid"
 
 
 def _crop_chains(linked):
@@ -207,13 +218,8 @@ def _chunkable(conv, pool):
     """Whether ``conv`` may compute and pool its output (``pool`` reading only it) in slices of the
     batch (see ``_inference.conv_pool_in_chunks``)."""
     return (
-        isinstance(conv, BaseConv)
-        and type(conv).call is BaseConv.call
-        and conv.built
-        and _plain_layer(conv)
-        and isinstance(pool, BasePooling)
-        and type(pool).call is BasePooling.call
-        and _plain_layer(pool)
+        _plain_conv(conv)
+        and _plain_pool(pool)
         # Nothing may cast the pooled output on its way into `pool`: it must arrive as it left.
         and conv.compute_dtype == pool.compute_dtype
     )
@@ -223,20 +229,14 @@ def _fusable_max_pool(conv, pool):
     """Whether ``conv``, read only by the max pooling ``pool``, may compute the pooled output itself
     under ``torch.compile`` (see ``_inference.compiled_max_pool``)."""
     if not (
-        isinstance(conv, BaseConv)
-        and type(conv).call is BaseConv.call
-        and type(conv)._convolve is BaseConv._convolve  # its math is what the expression redoes
-        and conv.built
-        and _plain_layer(conv)
+        _plain_conv(conv)  # its convolution is what the expression redoes
+        and _plain_pool(pool)
         and conv.groups == 1
         and conv.padding == "valid"
         # Applied after the maximum: only activations that keep the order of their inputs.
         and (conv.activation is activations.linear or conv.activation is activations.relu)
         and conv.kernel.dtype in (torch.float32, torch.float64)
         and getattr(torch, conv.compute_dtype, None) == conv.kernel.dtype
-        and isinstance(pool, BasePooling)
-        and type(pool).call is BasePooling.call
-        and _plain_layer(pool)
         and pool.pool_mode == "max"
         and pool.padding == "valid"
         and pool.data_format == conv.data_format
@@ -262,26 +262,22 @@ def _relu_layer(layer):
         plain = type(layer).call is Activation.call and layer.activation is activations.relu
     else:
         return False
-    return plain and "call" not in layer.__dict__ and _plain_layer(layer)
+    return plain and _plain_layer(layer)
 
 
 def _relu_taker(layer):
     """Whether ``layer`` is a plain convolution with a linear activation, or a plain ``Add``, that
     may rectify its output in place for the ReLU layer after it (see ``_inference.takes_relu``)."""
     if isinstance(layer, BaseConv):
-        plain = (
-            type(layer).call is BaseConv.call
-            and type(layer)._convolve is BaseConv._convolve
-            and layer.activation is activations.linear
-        )
-    elif isinstance(layer, Add):
-        plain = (
+        return _plain_conv(layer) and layer.activation is activations.linear
+    if isinstance(layer, Add):
+        return (
             type(layer).call is Merge.call
             and type(layer)._merge_function is Add._merge_function
+            and layer.built
+            and _plain_layer(layer)
         )
-    else:
-        return False
-    return plain and "call" not in layer.__dict__ and layer.built and _plain_layer(layer)
+    return False
 
 
 def _relu_takeovers(linked, folds):
@@ -303,7 +299,6 @@ def _narrow_dense(layer):
     return (
         isinstance(layer, Dense)
         and type(layer).call is Dense.call
-        and "call" not in layer.__dict__
         and layer.built
         and not layer.lora_enabled
         and layer.units <= NARROW_UNITS
@@ -325,33 +320,50 @@ def _graph(model):
     return None, None
 
 
-def _graph_layers(model):
-    """The layers called by ``model``'s own graph and by the graphs of its sublayers."""
+def _graphs(model):
+    """``(owner, plan, children)`` for ``model``'s graph and each graph nested in it, each once,
+    and ``uses``: how many places of all these graphs call each layer (by id). A layer without a
+    graph (a subclassed layer's own ``call``) may call any layer it holds, so those count as used
+    there too."""
+    graphs, seen, uses = [], set(), {}
+
+    def visit(owner):
+        if id(owner) in seen:
+            return
+        seen.add(id(owner))
+        plan, children = _graph(owner)
+        if children is None:
+            for layer in owner._flatten_layers(include_self=False):
+                uses[id(layer)] = uses.get(id(layer), 0) + 1
+            return
+        graphs.append((owner, plan, children))
+        for child in children:
+            uses[id(child)] = uses.get(id(child), 0) + 1
+            if child is not owner:
+                visit(child)
+
+    visit(model)
+    return graphs, uses
+
+
+def _graph_layers(graphs):
+    """The layers the ``graphs`` call, each once."""
+    return list({id(c): c for _, _, children in graphs for c in children}.values())
+
+
+def _linked_pairs(model, walked=None):
+    """``(first, second)`` layer pairs in ``model``'s graph and the graphs nested in it where each
+    layer is called in one place only and only ``second`` reads ``first``'s output."""
+    graphs, uses = walked or _graphs(model)
     found = []
-    for child in _graph(model)[1] or ():
-        if child is model or any(child is seen for seen in found):
-            continue
-        found.append(child)
-        found.extend(_graph_layers(child))
-    return found
-
-
-def _linked_pairs(model):
-    """``(first, second)`` layer pairs in ``model``'s own graph and in the graphs of its
-    sublayers where each layer is called once and only ``second`` reads ``first``'s output."""
-    plan, children = _graph(model)
-    if children is None:
-        return []
-    if plan is not None:
-        found = _plan_pairs(model, plan)
-    else:
-        found = [
-            (a, b) for a, b in zip(children, children[1:])
-            if children.count(a) == 1 and children.count(b) == 1
-        ]
-    for child in children:
-        if child is not model:
-            found.extend(_linked_pairs(child))
+    for owner, plan, children in graphs:
+        if plan is not None:
+            pairs = _plan_pairs(owner, plan)
+        else:
+            pairs = zip(children, children[1:])
+        # One place in all the graphs: a layer also used elsewhere (another level, a subclassed
+        # layer's call) would be rewritten there too.
+        found.extend((a, b) for a, b in pairs if uses[id(a)] == 1 and uses[id(b)] == 1)
     return found
 
 
@@ -365,9 +377,6 @@ def _plan_pairs(model, plan):
             readers[i] = readers.get(i, 0) + 1
     for i in model._output_ids:
         readers[i] = readers.get(i, 0) + 1
-    uses = {}
-    for step in plan:
-        uses[id(step.layer)] = uses.get(id(step.layer), 0) + 1
     producer = {step.output_ids[0]: step for step in plan if len(step.output_ids) == 1}
     found = []
     for step in plan:
@@ -377,8 +386,6 @@ def _plan_pairs(model, plan):
             and not step.kwargs
             and not source.kwargs
             and readers.get(step.simple_id) == 1
-            and uses[id(step.layer)] == 1
-            and uses[id(source.layer)] == 1
         ):
             found.append((source.layer, step.layer))
     return found
@@ -406,8 +413,9 @@ def folded(model, step_name):
         layer.__dict__[key] = value
         marks.append((layer, (key,) + transient))
 
-    # One walk of the graph serves every rewrite.
-    linked = _linked_pairs(model)
+    # One walk of the graphs serves every rewrite.
+    walked = _graphs(model)
+    linked = _linked_pairs(model, walked)
     pairs = [pair for pair in linked if _foldable(*pair)]
     for conv, bn in pairs:
         mark(conv, "_inference_fold", _kept(model, ConvBatchNormFold, conv, bn))
@@ -426,7 +434,7 @@ def folded(model, step_name):
     for conv, relu, after_bn in _relu_takeovers(linked, pairs):
         mark(conv, "_inference_relu", (relu, after_bn))
         marks.append((relu, ("_inference_rectified",)))
-    for layer in _graph_layers(model):
+    for layer in _graph_layers(walked[0]):
         if _narrow_dense(layer):
             mark(layer, "_inference_transposed", _kept(model, TransposedKernel, layer))
     model.__dict__["_inference_folded"] = True

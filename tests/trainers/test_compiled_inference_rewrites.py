@@ -13,6 +13,7 @@ from test_inference_crop import _mnist_convnet
 
 import lamina
 from lamina import layers
+from lamina.layers import _inference
 from lamina.ops import _conv_math
 from lamina.trainers import inference_path
 
@@ -131,7 +132,8 @@ def _convolutions(run):
     ]
 
 
-def test_compiled_predict_fuses_and_crops_in_one_graph_and_sees_new_weights():
+def test_compiled_predict_fuses_and_crops_in_one_graph_and_sees_new_weights(monkeypatch):
+    monkeypatch.setattr(_inference, "_MIN_INPUT_SIZE", 1)  # the narrow Dense's 16 x 300 inputs too
     torch._dynamo.reset()
     torch._dynamo.utils.counters.clear()
     eager, compiled = _convnet(False), _convnet(True)
@@ -157,7 +159,7 @@ def test_compiled_predict_fuses_and_crops_in_one_graph_and_sees_new_weights():
         (16, 1, 26, 26), (16, 8, 12, 12),
     ]
     # The graph reads the weights on each call: new ones show at once (the narrow Dense's
-    # transposed kernel included: 16 x 300 inputs).
+    # transposed kernel included).
     new = [w * 0.5 + 0.05 for w in eager.get_weights()]
     eager.set_weights(new)
     compiled.set_weights(new)
@@ -178,8 +180,17 @@ def test_compiled_predict_fuses_and_crops_in_one_graph_and_sees_new_weights():
     assert not any(key.startswith("_inference_") for key in compiled.layers[0].__dict__)
 
 
-def test_compiled_predict_folds_batchnorm_with_current_statistics():
+def test_compiled_predict_folds_batchnorm_with_current_statistics(monkeypatch):
     torch._dynamo.reset()
+    traced = []  # whether folded weights came back while compiling (replayed by each graph call)
+    original = _inference.folded_weights
+
+    def spy(conv, x):
+        out = original(conv, x)
+        traced.append(out is not None and torch.compiler.is_compiling())
+        return out
+
+    monkeypatch.setattr(_inference, "folded_weights", spy)
 
     def model(jit_compile):
         inputs = lamina.Input((12, 12, 3))
@@ -212,6 +223,7 @@ def test_compiled_predict_folds_batchnorm_with_current_statistics():
         compiled.predict(x, batch_size=8, verbose=0), eager.predict(x, batch_size=8, verbose=0),
         rtol=1e-5, atol=1e-5,
     )
+    assert True in traced
     statistics(3.0)  # the folded weights come from the statistics of this call
     np.testing.assert_allclose(
         compiled.predict(x, batch_size=8, verbose=0), eager.predict(x, batch_size=8, verbose=0),

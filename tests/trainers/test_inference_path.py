@@ -274,3 +274,34 @@ def test_graph_with_a_symbolic_loss_is_left_alone():
     assert _pairs(model) == []
     model.predict(X, verbose=0)
 
+
+
+def test_a_layer_also_used_at_another_level_is_not_rewritten():
+    # The BatchNormalization after the inner model's convolution is called again in the outer
+    # graph, on another tensor: folding it into the convolution would skip that second use.
+    conv, bn = layers.Conv2D(3, 3, padding="same"), layers.BatchNormalization()
+    inner = lamina.Sequential([lamina.Input((8, 8, 3)), conv, bn])
+    inputs = lamina.Input((8, 8, 3))
+    outer = lamina.Model(inputs, layers.Flatten()(bn(layers.Add()([inner(inputs), inputs]))))
+    _randomize(outer)
+    assert (conv, bn) not in inference_path._linked_pairs(outer)
+    _check(outer)
+
+
+def test_global_hooks_and_replaced_calls_turn_the_rewrites_off():
+    model = _sequential()
+    conv, bn = model.layers[:2]
+    assert _pairs(model) == [(conv, bn)]
+    seen = []
+    handle = torch.nn.modules.module.register_module_forward_hook(
+        lambda module, args, out: seen.append(module) if module is conv else None
+    )
+    try:
+        assert _pairs(model) == []
+        _check(model)
+    finally:
+        handle.remove()
+    assert seen
+    bn.call = lambda inputs, training=None: inputs * 2.0
+    assert _pairs(model) == []
+    _check(model)
