@@ -223,7 +223,11 @@ def _rounds(variants, steps, rounds):
     return out
 
 
-def measure(name, rounds, peer=None, fit_steps=4, predict_steps=8):
+# Batches per timed call.
+FIT_STEPS, PREDICT_STEPS = 4, 8
+
+
+def measure(name, rounds, peer=None, fit_steps=FIT_STEPS, predict_steps=PREDICT_STEPS):
     import lamina
 
     _, _, shape, batch, channels_first = WORKLOADS[name]
@@ -293,13 +297,16 @@ class _Remote:
 
 
 def _serve(names):
-    answers, sys.stdout = sys.stdout, sys.stderr  # whatever else prints stays off the answers
+    # Whatever else writes to stdout (Python or native code) goes to stderr, off the answers.
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     import keras
 
     variants = {}
     for name in names:
         _, _, shape, batch, _ = WORKLOADS[name]
-        x, _, onehot = _data(shape, batch, 8)
+        x, _, onehot = _data(shape, batch, max(FIT_STEPS, PREDICT_STEPS))
         variants[name, "train"], variants[name, "predict"] = _lamina_variants(
             keras, name, "auto", x, onehot, batch
         )
@@ -342,10 +349,12 @@ def main(argv):
     names = [a for a in argv if a in WORKLOADS] or list(WORKLOADS)
     load = os.getloadavg()[0]
     peer = _KerasPeer(names, threads) if "--keras-jax" in argv else None
-    for name in names:
-        _print(name, measure(name, rounds, peer))
-    if peer is not None:
-        peer.close()
+    try:
+        for name in names:
+            _print(name, measure(name, rounds, peer))
+    finally:
+        if peer is not None:
+            peer.close()
     print(f"Threads: {torch.get_num_threads()}; load average at start {load:.1f} on "
           f"{os.cpu_count()} cores (above ~1, wall times are inflated: compare the cpu column).")
 
