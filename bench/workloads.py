@@ -15,7 +15,10 @@ as a user gets it: ``fit`` and ``predict`` each keep the path, compiled or eager
 timing chose during the warm-up), ``jit, no fallback`` (``fit`` only: the compiled train step
 itself, its fallback turned off), ``torch tuned`` (the
 tuned loop of ``training.py``: fused/foreach Adam, no host sync, ``inference_mode``), and ``torch
-compiled`` (the same model through ``torch.compile``). ``--keras-jax`` adds Keras 3 on JAX, run in
+compiled`` (the same model through ``torch.compile``). ``--long-run`` adds ``lamina long run``
+(``predict`` only): the default ``jit_compile="auto"`` after its warm-up has predicted eagerly
+for ``AUTO_COMPILE_AFTER`` seconds (30), when "auto" compiles predict and keeps the faster path,
+as in a job that has been predicting for a while. ``--keras-jax`` adds Keras 3 on JAX, run in
 a subprocess so that this process never imports keras or jax; its rounds interleave with the
 others' like an in-process variant's.
 
@@ -23,7 +26,7 @@ Each round runs every variant once, in a rotating order. Reported: the median ov
 time per batch (wall clock, and CPU time of the process, which is less disturbed by other
 processes on a shared machine), the spread (min-max) of the wall times, and the ratio of Lamina's
 median to each variant's. Run ``python bench/workloads.py [--rounds N] [--threads N] [--keras-jax]
-[convnet transformer resnet]``; on a shared machine ``--threads 1`` gives the steadiest CPU times
+[--long-run] [convnet transformer resnet]``; on a shared machine ``--threads 1`` gives the steadiest CPU times
 (with two threads, a thread waiting for the other spins, and that counts as CPU time). With
 ``--threads 1`` the Keras child runs pinned to one core, as XLA keeps a thread pool of its own.
 """
@@ -162,8 +165,10 @@ def _torch_input(x, channels_first):
 def _lamina_variants(lib, name, jit, x, onehot, batch):
     build = WORKLOADS[name][0]
     model = build(lib)
-    forced = jit == "forced"
-    model.compile(optimizer="adam", loss="categorical_crossentropy", jit_compile=forced or jit)
+    forced, long_run = jit == "forced", jit == "long run"
+    model.compile(
+        optimizer="adam", loss="categorical_crossentropy", jit_compile="auto" if long_run else forced or jit
+    )
     if forced:
         model._make_train_function()._trials = 0  # time the compiled step, not the choice
     elif jit is True:
@@ -172,6 +177,14 @@ def _lamina_variants(lib, name, jit, x, onehot, batch):
         # calls of each path).
         model.fit(x[: 8 * batch], onehot[: 8 * batch], batch_size=batch, verbose=0)
         for _ in range(2):
+            model.predict(x[: 8 * batch], batch_size=batch, verbose=0)
+    elif long_run:
+        # The default, in a job that has predicted for a while: "auto" compiles predict once it
+        # has run eagerly for `AUTO_COMPILE_AFTER` seconds, and keeps whichever path measures
+        # faster (3 timed calls of each).
+        while getattr(model.__dict__.get("_predict_function"), "step", None) is None or (
+            model.__dict__["_predict_function"].step.path is None
+        ):
             model.predict(x[: 8 * batch], batch_size=batch, verbose=0)
 
     def fit(steps):
@@ -227,7 +240,7 @@ def _rounds(variants, steps, rounds):
 FIT_STEPS, PREDICT_STEPS = 4, 8
 
 
-def measure(name, rounds, peer=None, fit_steps=FIT_STEPS, predict_steps=PREDICT_STEPS):
+def measure(name, rounds, peer=None, fit_steps=FIT_STEPS, predict_steps=PREDICT_STEPS, long_run=False):
     import lamina
 
     _, _, shape, batch, channels_first = WORKLOADS[name]
@@ -237,6 +250,8 @@ def measure(name, rounds, peer=None, fit_steps=FIT_STEPS, predict_steps=PREDICT_
     fits, predicts = {}, {}
     fits["lamina"], predicts["lamina"] = _lamina_variants(lamina, name, "auto", x_np, onehot, batch)
     fits["lamina jit"], predicts["lamina jit"] = _lamina_variants(lamina, name, True, x_np, onehot, batch)
+    if long_run:
+        _, predicts["lamina long run"] = _lamina_variants(lamina, name, "long run", x_np, onehot, batch)
     fits["jit, no fallback"], _ = _lamina_variants(lamina, name, "forced", x_np, onehot, batch)
     fits["torch tuned"], predicts["torch tuned"] = _torch_variants(name, False, x, labels, batch)
     fits["torch compiled"], predicts["torch compiled"] = _torch_variants(name, True, x, labels, batch)
@@ -334,6 +349,11 @@ def _print(name, results):
             walls = [w for w, _ in v]
             print(f"  {n:16s} {wall[n] * 1e3:8.1f} {min(walls) * 1e3:8.1f}-{max(walls) * 1e3:<8.1f}"
                   f"{cpu[n] * 1e3:8.1f} {wall['lamina'] / wall[n]:14.2f}x {cpu['lamina'] / cpu[n]:5.2f}x")
+        peers = [n for n in per if not n.startswith(("lamina", "jit"))]
+        best = min(peers, key=wall.get)
+        for n in per:
+            if n.startswith("lamina"):
+                print(f"  {n} / best other ({best}): wall {wall[n] / wall[best]:.2f}x")
 
 
 def main(argv):
@@ -351,7 +371,7 @@ def main(argv):
     peer = _KerasPeer(names, threads) if "--keras-jax" in argv else None
     try:
         for name in names:
-            _print(name, measure(name, rounds, peer))
+            _print(name, measure(name, rounds, peer, long_run="--long-run" in argv))
     finally:
         if peer is not None:
             peer.close()

@@ -73,14 +73,20 @@ class CompiledStep:
         function: The bound method to compile, called with ``(x, y, sample_weight)``; defaults
             to the model's ``_forward_and_loss``.
         what: What the function is, for the messages (``"train step"``).
+        auto: Whether ``jit_compile="auto"`` asked for the compiling rather than the user's
+            ``jit_compile=True``: a failed compile is then logged instead of warned about, and
+            keeping eager execution is logged at the INFO level, not as a warning (nothing the
+            user asked for is lost).
 
     Attributes:
         path: ``None`` while undecided, then ``"compiled"`` or ``"eager"``.
         failed: Whether compiling failed (the step then runs eagerly).
     """
 
-    def __init__(self, model, trials=_TRIALS, function=None, what="train step"):
+    def __init__(self, model, trials=_TRIALS, function=None, what="train step", auto=False):
         self._model = model
+        self._auto = auto
+        self._setting = '`jit_compile="auto"`' if auto else "`jit_compile=True`"
         self._function = function if function is not None else model._forward_and_loss
         self._eager = self._function
         self._what = what
@@ -112,11 +118,14 @@ class CompiledStep:
                 return self._run_compiled(x, y, sample_weight)
             except Exception as e:  # torch.compile raises many types; the eager run re-raises user errors
                 self.path, self.failed = "eager", True
-                warnings.warn(
-                    f"`jit_compile=True`: torch.compile failed ({type(e).__name__}: {e}); running "
-                    f"the {self._what} eagerly instead.",
-                    stacklevel=3,
+                message = (
+                    f"{self._setting}: torch.compile failed ({type(e).__name__}: {e}); running "
+                    f"the {self._what} eagerly instead."
                 )
+                if self._auto:
+                    logger.info(message)
+                else:
+                    warnings.warn(message, stacklevel=3)
                 return self._eager(x, y, sample_weight)
         if self.path is None and self._trials > 0:
             taken = "compiled" if len(self._times["compiled"]) <= len(self._times["eager"]) else "eager"
@@ -150,16 +159,18 @@ class CompiledStep:
         self.path = "compiled" if compiled <= eager else "eager"
         how = "CPU time, the machine being busy" if loaded else "wall time"
         if self.path == "eager":
-            logger.warning(
-                "`jit_compile=True`: the compiled %s of model '%s' took %.1f ms, eager "
+            logger.log(
+                logging.INFO if self._auto else logging.WARNING,
+                "%s: the compiled %s of model '%s' took %.1f ms, eager "
                 "execution %.1f ms (%s, fastest of %d steps each); %s continues eagerly.",
-                self._what, self._model.name, compiled * 1e3, eager * 1e3, how, self._trials,
-                "training" if self._what == "train step" else "it",
+                self._setting, self._what, self._model.name, compiled * 1e3, eager * 1e3, how,
+                self._trials, "training" if self._what == "train step" else "it",
             )
         else:
             logger.info(
-                "`jit_compile=True`: the compiled %s of model '%s' took %.1f ms, eager "
+                "%s: the compiled %s of model '%s' took %.1f ms, eager "
                 "execution %.1f ms (%s, fastest of %d steps each); keeping the compiled one.",
-                self._what, self._model.name, compiled * 1e3, eager * 1e3, how, self._trials,
+                self._setting, self._what, self._model.name, compiled * 1e3, eager * 1e3, how,
+                self._trials,
             )
 

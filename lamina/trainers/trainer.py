@@ -79,6 +79,9 @@ class Trainer(TrainerAPI, OnBatchAPI):
     _loss_tracker = None
     _initial_epoch = None
     _jit_compile = False
+    # `jit_compile="auto"`, the default even before `compile`: predict's and evaluate's forward
+    # passes are compiled once they have run long enough (`inference_path.AUTO_COMPILE_AFTER`).
+    _auto_jit_compile = True
     _train_function = None
 
     def compile(
@@ -111,8 +114,13 @@ class Trainer(TrainerAPI, OnBatchAPI):
             jit_compile: ``True`` runs the forward pass and loss of the train step through
                 ``torch.compile`` (falling back to eager execution, with a warning, if compiling
                 fails); the first compiled steps are timed against eager ones and the faster
-                path is kept (logged once when that is eager). ``"auto"`` means eager execution,
-                as Keras on torch.
+                path is kept (logged once when that is eager). ``"auto"``: the train step runs
+                eagerly, as in Keras on torch (compiled, it lost to eager on CPUs), and the
+                forward passes of ``predict`` and ``evaluate`` (also ``predict_on_batch`` and
+                ``test_on_batch``) run eagerly until they have taken 30 seconds (longer for a long
+                forward pass: as long as compiling it is expected to take), then take the
+                ``True`` path: compiled if that measures faster, said once in the log. ``False``:
+                always eager. ``model.jit_compile`` reads ``False`` under ``"auto"``.
             auto_scale_loss: With the ``"mixed_float16"`` policy, wrap the optimizer in a
                 ``LossScaleOptimizer`` (dynamic loss scaling).
         """
@@ -135,7 +143,8 @@ class Trainer(TrainerAPI, OnBatchAPI):
             self._compile_metrics = CompileMetrics(metrics, weighted_metrics, names)
         else:
             self._compile_metrics = None
-        if jit_compile == "auto":
+        auto = jit_compile == "auto"
+        if auto:
             jit_compile = False
         if jit_compile and run_eagerly:
             warnings.warn(
@@ -149,6 +158,7 @@ class Trainer(TrainerAPI, OnBatchAPI):
                 f"`steps_per_execution` must be a positive integer. Received: {steps_per_execution!r}"
             )
         self.jit_compile = bool(jit_compile)
+        self._auto_jit_compile = auto and not run_eagerly
         self.run_eagerly = run_eagerly
         self.steps_per_execution = steps_per_execution
         self.stop_training = False
@@ -167,7 +177,9 @@ class Trainer(TrainerAPI, OnBatchAPI):
 
     @jit_compile.setter
     def jit_compile(self, value):
+        # A value set by the user is theirs: no more "auto".
         self._jit_compile = bool(value)
+        self._auto_jit_compile = False
         self._train_function = None
 
     def _trainer_output_names(self):
