@@ -203,3 +203,18 @@ def test_switching_to_jit_compile_true_replaces_the_auto_forward(counting_compil
     model.predict(X, batch_size=8, verbose=0)
     forward = model.__dict__["_predict_function"]
     assert not forward.auto and forward.step is not None and counting_compile.calls == 1
+
+
+def test_validation_during_fit_switches_to_the_compiled_evaluate_and_keeps_the_numbers(at_once):
+    torch._dynamo.reset()
+    eager, auto = _model(jit_compile=False), _model()
+    auto.set_weights(eager.get_weights())
+    # Batches of 6: 2 of validation an epoch, so the compiled evaluate is timed, chosen and then
+    # used in later epochs while the weights change between them.
+    fit = dict(batch_size=6, epochs=6, validation_split=0.5, shuffle=False, verbose=0)
+    expected = eager.fit(X, Y, **fit).history
+    history = auto.fit(X, Y, **fit).history
+    step = auto.__dict__["_test_function"].step
+    assert step is not None and step.path is not None and not step.failed
+    for key in expected:
+        np.testing.assert_allclose(history[key], expected[key], rtol=1e-5, atol=1e-6)
