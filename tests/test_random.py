@@ -204,3 +204,46 @@ def test_initializers_accept_a_seed_generator():
     assert not torch.equal(torch.as_tensor(first), torch.as_tensor(second))
     assert gen.state.numpy().tolist() == [3, 2]
     assert init.get_config()["seed"]["config"] == {"seed": 3, "name": gen.name}
+
+
+def test_compiled_draws_from_a_seed_generator_compile_once_and_differ_per_call():
+    # A seed drawn anew on each call would be a new constant of the graph: one recompilation per
+    # call. Compiled code draws from torch's default stream instead.
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    gen = lamina.random.SeedGenerator(1337)
+    fn = torch.compile(lambda x: x + lamina.random.normal((64,), seed=gen))
+    outs = [fn(torch.zeros(64)) for _ in range(10)]
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
+    assert len({tuple(o.tolist()) for o in outs}) == 10
+    assert abs(float(torch.stack(outs).mean())) < 0.2 and 0.8 < float(torch.stack(outs).std()) < 1.2
+
+
+def test_compiled_draws_with_an_integer_seed_are_the_eager_ones():
+    torch._dynamo.reset()
+    fn = torch.compile(lambda x: x + lamina.random.uniform((16,), seed=7))
+    expected = lamina.random.uniform((16,), seed=7)
+    for _ in range(3):
+        torch.testing.assert_close(fn(torch.zeros(16)), expected, rtol=0, atol=0)
+
+
+def test_a_sampling_layer_in_compiled_predict_keeps_one_graph():
+    # The Keras VAE example's sampling layer draws at inference too.
+    class Sampling(lamina.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = lamina.random.SeedGenerator(1337)
+
+        def call(self, x):
+            return x + lamina.random.normal(lamina.ops.shape(x), seed=self.seed_generator)
+
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    model = lamina.Sequential([lamina.Input((4,)), Sampling()])
+    model.compile(jit_compile=True)
+    model.predict(np.zeros((8, 4), "float32"), batch_size=4, verbose=0)  # builds
+    step = model.__dict__["_predict_function"].step
+    step.path = "compiled"  # however fast: the compiled graph is what is checked
+    outs = [model.predict(np.zeros((8, 4), "float32"), batch_size=4, verbose=0) for _ in range(4)]
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
+    assert not step.failed and len({o.tobytes() for o in outs}) == 4

@@ -15,6 +15,7 @@ __all__ = [
     "unset_fake_temporarily",
     "without_dispatch_modes",
     "is_compiling",
+    "is_exporting",
     "package_pt2",
     "load_pt2",
 ]
@@ -24,6 +25,8 @@ __all__ = [
 # version-sensitive torch question is asked in one module). An alias, not a wrapper: the layer call
 # asks it on every call.
 is_compiling = torch.compiler.is_compiling
+# Whether torch.export (not torch.compile) is tracing it.
+is_exporting = torch.compiler.is_exporting
 
 
 def package_pt2(f, exported_programs, extra_files=None):

@@ -15,6 +15,7 @@ from lamina.backend.core import convert_to_tensor
 from lamina.backend.dtypes import is_float_dtype, is_int_dtype, standardize_dtype, to_torch_dtype
 from lamina.backend.variables import SCOPE
 from lamina.backend.seed_generator import draw_seed
+from lamina.backend.torch_compat import is_compiling, is_exporting
 
 
 def _shape(shape):
@@ -24,6 +25,13 @@ def _shape(shape):
 
 
 def _generator(seed, device):
+    if is_compiling() and not is_exporting() and not isinstance(seed, int):
+        # A seed drawn anew on each call would be a new constant of the compiled graph each
+        # time: a recompilation per call, until dynamo's limit sends the code back to eager
+        # execution. Compiled code draws from torch's default stream instead (as the noise layers
+        # do): the same distribution, other samples. An integer seed (the same numbers on every
+        # call) keeps its generator.
+        return None
     gen = torch.Generator(device=device)
     gen.manual_seed(draw_seed(seed))
     return gen

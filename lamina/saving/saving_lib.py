@@ -369,16 +369,12 @@ class _OpenWeights:
 
 
 def _compile_from_config(model, config, custom_objects, safe_mode):
-    from lamina import optimizers
+    # The model's own `compile_from_config` (a subclass may override it, as Keras lets it), with
+    # the file's custom objects and safe mode in force while it deserializes.
+    from lamina.saving.object_registration import CustomObjectScope
 
-    config = dict(config)
-    optimizer = config.get("optimizer")
-    if isinstance(optimizer, dict):
-        with serialization_lib.SafeModeScope(safe_mode):
-            config["optimizer"] = optimizers.deserialize(optimizer, custom_objects=custom_objects)
-    # `jit_compile` is left out: Keras writes True by default, and torch.compile is an opt-in here.
-    allowed = ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly")
-    model.compile(**{k: config[k] for k in allowed if config.get(k) is not None})
+    with serialization_lib.SafeModeScope(safe_mode), CustomObjectScope(custom_objects or {}):
+        model.compile_from_config(config)
 
 
 def save_weights(model, filepath):

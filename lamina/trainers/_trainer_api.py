@@ -101,10 +101,14 @@ class TrainerAPI:
         optimizer = config.get("optimizer")
         if isinstance(optimizer, dict):
             config["optimizer"] = optimizers.deserialize(optimizer)
-        # `jit_compile` is left out: Keras writes True by default, and torch.compile is an opt-in.
         allowed = ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
                    "steps_per_execution")
-        self.compile(**{k: config[k] for k in allowed if config.get(k) is not None})
+        kwargs = {k: config[k] for k in allowed if config.get(k) is not None}
+        # Keras on JAX writes `jit_compile: True` for its default "auto", and torch.compile is an
+        # opt-in here: only False (always eager) is taken from a file.
+        if config.get("jit_compile") is False:
+            kwargs["jit_compile"] = False
+        self.compile(**kwargs)
         if self.optimizer is not None and self.built:
             self.optimizer.build(self.trainable_variables)
 

@@ -24,6 +24,7 @@ decide. On this project's loaded 2-core CPU, the wall clock kept the Keras MNIST
 eager (20.0 against 22.4 ms) where its CPU time was 11.3 ms compiled against 12.0 eager.
 """
 
+import copy
 import logging
 import time
 import types
@@ -64,12 +65,14 @@ class CompiledStep:
     Phases, one per call: the first call runs eagerly (it builds the model, the losses and the
     metrics); the second compiles; the next ``2 * trials`` calls alternate between the compiled and
     the eager function, and the time from each call to the next (a whole train step: forward,
-    backward, optimizer) is recorded for the path it took; then the faster path is kept. If
-    compiling fails, the step runs eagerly from then on, with a warning.
+    backward, optimizer) or, with ``per_call``, of the call itself is recorded for the path it
+    took; then the faster path is kept. If compiling fails, the step runs eagerly from then on,
+    with a warning (logged under ``auto``).
 
     Args:
         model: The model (a ``Trainer``).
-        trials: Steps of each path timed before choosing (0: always keep the compiled path).
+        trials: Steps of each path timed before choosing (0: always keep the compiled path;
+            default ``_TRIALS``).
         function: The bound method to compile, called with ``(x, y, sample_weight)``; defaults
             to the model's ``_forward_and_loss``.
         what: What the function is, for the messages (``"train step"``).
@@ -77,13 +80,17 @@ class CompiledStep:
             ``jit_compile=True``: a failed compile is then logged instead of warned about, and
             keeping eager execution is logged at the INFO level, not as a warning (nothing the
             user asked for is lost).
+        per_call: Time each call by itself, not up to the next call: for a forward pass whose
+            result is complete when the call returns (inference on the CPU), so that what runs
+            between calls (the rest of a loop, a whole epoch between two evaluations) is not
+            counted.
 
     Attributes:
         path: ``None`` while undecided, then ``"compiled"`` or ``"eager"``.
         failed: Whether compiling failed (the step then runs eagerly).
     """
 
-    def __init__(self, model, trials=_TRIALS, function=None, what="train step", auto=False):
+    def __init__(self, model, trials=None, function=None, what="train step", auto=False, per_call=False):
         self._model = model
         self._auto = auto
         self._setting = '`jit_compile="auto"`' if auto else "`jit_compile=True`"
@@ -92,20 +99,17 @@ class CompiledStep:
         self._what = what
         self._compiled = None
         self._layers = None
-        self._trials = trials
+        self._trials = _TRIALS if trials is None else trials
+        self._per_call = per_call
         self._times = {"compiled": [], "eager": []}
         self._pending = None  # (path, wall start, CPU start) of the step ending at the next call
         self.path = None
         self.failed = False
 
     def __call__(self, x, y, sample_weight):
-        now = time.perf_counter()
         if self._pending is not None:
-            taken, start, cpu_start = self._pending
-            self._times[taken].append((now - start, time.process_time() - cpu_start))
-            self._pending = None
-            if len(self._times["eager"]) >= self._trials:
-                self._decide()
+            pending, self._pending = self._pending, None
+            self._record(*pending)
         if self.path == "eager":
             return self._eager(x, y, sample_weight)
         if self._compiled is None:
@@ -129,10 +133,27 @@ class CompiledStep:
                 return self._eager(x, y, sample_weight)
         if self.path is None and self._trials > 0:
             taken = "compiled" if len(self._times["compiled"]) <= len(self._times["eager"]) else "eager"
-            self._pending = (taken, time.perf_counter(), time.process_time())
-            if taken == "eager":
-                return self._eager(x, y, sample_weight)
+            run = self._eager if taken == "eager" else self._run_compiled
+            started = (taken, time.perf_counter(), time.process_time())
+            if not self._per_call:
+                self._pending = started
+                return run(x, y, sample_weight)
+            outputs = run(x, y, sample_weight)
+            self._record(*started)
+            return outputs
         return self._run_compiled(x, y, sample_weight)
+
+    def _record(self, taken, start, cpu_start):
+        self._times[taken].append((time.perf_counter() - start, time.process_time() - cpu_start))
+        if len(self._times["eager"]) >= self._trials:
+            self._decide()
+
+    def __deepcopy__(self, memo):
+        # The compiled function is bound to this step's model: a copied model's step starts over.
+        return CompiledStep(
+            copy.deepcopy(self._model, memo), self._trials, copy.deepcopy(self._function, memo),
+            self._what, self._auto, self._per_call,
+        )
 
     def _run_compiled(self, x, y, sample_weight):
         model_state = self._model.__dict__
@@ -156,21 +177,15 @@ class CompiledStep:
         clock = 1 if loaded else 0
         compiled = min(t[clock] for t in self._times["compiled"])
         eager = min(t[clock] for t in self._times["eager"])
-        self.path = "compiled" if compiled <= eager else "eager"
         how = "CPU time, the machine being busy" if loaded else "wall time"
-        if self.path == "eager":
-            logger.log(
-                logging.INFO if self._auto else logging.WARNING,
-                "%s: the compiled %s of model '%s' took %.1f ms, eager "
-                "execution %.1f ms (%s, fastest of %d steps each); %s continues eagerly.",
-                self._setting, self._what, self._model.name, compiled * 1e3, eager * 1e3, how,
-                self._trials, "training" if self._what == "train step" else "it",
-            )
-        else:
-            logger.info(
-                "%s: the compiled %s of model '%s' took %.1f ms, eager "
-                "execution %.1f ms (%s, fastest of %d steps each); keeping the compiled one.",
-                self._setting, self._what, self._model.name, compiled * 1e3, eager * 1e3, how,
-                self._trials,
-            )
-
+        kept = "compiled" if compiled <= eager else "eager"
+        self.path = kept
+        logger.log(
+            logging.WARNING if kept == "eager" and not self._auto else logging.INFO,
+            "%s: the compiled %s of model '%s' took %.1f ms, eager execution %.1f ms (%s, fastest "
+            "of %d steps each); %s.",
+            self._setting, self._what, self._model.name, compiled * 1e3, eager * 1e3, how,
+            self._trials,
+            "keeping the compiled one" if kept == "compiled"
+            else f"{'training' if self._what == 'train step' else 'it'} continues eagerly",
+        )

@@ -480,20 +480,23 @@ def _signature(x):
 
 
 # jit_compile="auto": a loop's forward pass is compiled once it has run eagerly for this many
-# seconds in all (over the model's life), and at least as long as compiling it is expected to take,
-# so that a compilation that does not pay back costs at most the time already spent. The compile
-# time grows with the torch calls the compiler traces: measured on this project's 2-core CPU with
-# torch's compile cache empty, the Keras MNIST convnet (87 calls per forward pass) compiled in
-# 11 s (3 s with the cache filled) and then predicted 28% faster (5.4 -> 3.9 ms per batch of 128);
-# MobileNetV2 at 96x96 (1672 calls) in 37 s, then 36% faster; an RNN of an LSTMCell over 100 steps
-# (2036 calls) in 27 s, then 45% faster; the transformer and ResNet-style blocks of
-# `bench/workloads.py` gained 5-6%. Hence 30 s at least, and 0.02 s per call.
+# seconds in all (counted from its first call, or from when quantization or a new `jit_compile`
+# replaced it), and at least as long as compiling it is expected to take, so that a compilation
+# that does not pay back costs at most the time already spent. The compile time grows with the
+# torch calls in a forward pass (functions, tensor methods and attribute reads, roughly what the
+# compiler traces): measured on this project's 2-core CPU with torch's compile cache empty, the
+# Keras MNIST convnet (87 calls per forward pass) compiled in 11 s (3 s with the cache filled)
+# and then predicted 28% faster (5.4 -> 3.9 ms per batch of 128); MobileNetV2 at 96x96 (1672
+# calls) in 37 s, then 36% faster; an RNN of an LSTMCell over 100 steps (2036 calls) in 27 s,
+# then 45% faster; the transformer and ResNet-style blocks of `bench/workloads.py` gained 5-6%.
+# Hence 30 s at least, and 0.02 s per call. (On a GPU the eager time is the host's: launching
+# the kernels, not waiting for them.)
 AUTO_COMPILE_AFTER = 30.0
 COMPILE_SECONDS_PER_CALL = 0.02
 
 
 class _CallCounter(TorchFunctionMode):
-    """Counts the torch functions and tensor methods called under it (what a compiler traces)."""
+    """Counts the torch functions, tensor methods and attribute reads called under it."""
 
     def __init__(self):
         super().__init__()
@@ -504,58 +507,75 @@ class _CallCounter(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+@contextlib.contextmanager
+def _counting_calls():
+    # Code the user compiled runs eagerly meanwhile: compiled under the counter, it would be
+    # compiled again without it (dynamo guards on the active modes).
+    counter = _CallCounter()
+    with torch.compiler.set_stance("force_eager"), counter:
+        yield counter
+
+
 class _CompiledPredict:
-    """The compiled-or-eager forward pass of ``predict`` for one batch signature.
+    """The compiled-or-eager forward pass of ``predict`` or ``evaluate``, for one batch signature
+    (the first one seen; others run eagerly).
 
     Under ``jit_compile="auto"`` it runs eagerly, timing each call, until the calls have taken
     ``AUTO_COMPILE_AFTER`` seconds (more for a long forward pass); then it compiles as under
     ``jit_compile=True`` (measuring both paths and keeping the faster), saying so once in the log.
     """
 
-    def __init__(self, model, what="predict step", auto=False):
+    def __init__(self, what="predict step", auto=False):
         self.auto = auto
         self.eager_seconds = 0.0
         self.compile_after = None  # seconds, from the first call's torch calls
         self._what = what
-        self.step = None if auto else self._compiled_step(model)
+        self.step = None
         self.signature = None
 
-    def _compiled_step(self, model):
-        return CompiledStep(
-            model, function=types.MethodType(_predict_forward, model), what=self._what, auto=self.auto
-        )
-
     def __call__(self, model, x):
-        if self.step is None:
-            counter = _CallCounter() if self.compile_after is None else contextlib.nullcontext()
-            start = time.perf_counter()
-            with counter:
-                outputs = model(x, training=False)
-            self.eager_seconds += time.perf_counter() - start
-            if self.compile_after is None:
-                self.compile_after = max(AUTO_COMPILE_AFTER, COMPILE_SECONDS_PER_CALL * counter.calls)
-            if self.eager_seconds >= self.compile_after and not model.run_eagerly:
-                logger.info(
-                    '`jit_compile="auto"`: the %s of model \'%s\' has run eagerly for %.0f s; '
-                    "trying torch.compile on it (`jit_compile=False` keeps it eager).",
-                    self._what, model.name, self.eager_seconds,
-                )
-                self.step = self._compiled_step(model)
-            return outputs
         signature = _signature(x)
         if self.signature is None:
             self.signature = signature
-        elif signature != self.signature:
+        if self.step is None:
+            if self.auto:
+                return self._eager(model, x)
+            self.step = self._compiled_step(model)
+        if signature != self.signature:
             return model(x, training=False)
         return self.step(x, None, None)
+
+    def _compiled_step(self, model):
+        return CompiledStep(
+            model, function=types.MethodType(_predict_forward, model), what=self._what,
+            auto=self.auto, per_call=True,
+        )
+
+    def _eager(self, model, x):
+        counting = self.compile_after is None
+        start = time.perf_counter()
+        with _counting_calls() if counting else contextlib.nullcontext() as counter:
+            outputs = model(x, training=False)
+        self.eager_seconds += time.perf_counter() - start
+        if counting:
+            self.compile_after = max(AUTO_COMPILE_AFTER, COMPILE_SECONDS_PER_CALL * counter.calls)
+        if self.eager_seconds >= self.compile_after:
+            logger.info(
+                '`jit_compile="auto"`: the %s of model \'%s\' has run eagerly for %.0f s; '
+                "trying torch.compile on it (`jit_compile=False` keeps it eager).",
+                self._what, model.name, self.eager_seconds,
+            )
+            self.step = self._compiled_step(model)
+        return outputs
 
 
 def predict_forward(model, x, loop="predict"):
     """``model(x, training=False)``, through ``torch.compile`` when ``jit_compile`` asks for it.
 
     Called by the default ``predict_step`` and ``test_step`` (under ``no_grad``). With
-    ``jit_compile=True`` the forward pass is compiled at once; with ``"auto"`` (the default) once
-    it has run eagerly for ``AUTO_COMPILE_AFTER`` seconds or more.
+    ``jit_compile=True`` the forward pass is compiled from its second call (the first builds);
+    with ``"auto"`` (the default) once it has run eagerly for ``AUTO_COMPILE_AFTER`` seconds or
+    more. ``run_eagerly`` keeps it eager.
 
     Args:
         model: The model (a ``Trainer``).
@@ -564,11 +584,11 @@ def predict_forward(model, x, loop="predict"):
             its own compiled-or-eager choice), for the batch shape it first sees.
     """
     jit = model._jit_compile
-    if not (jit or model._auto_jit_compile) or torch.is_grad_enabled():
+    if not (jit or model._auto_jit_compile) or model.run_eagerly or torch.is_grad_enabled():
         return model(x, training=False)
     state = model.__dict__
     key = "_predict_function" if loop == "predict" else "_test_function"
     compiled = state.get(key)
     if compiled is None or compiled.auto == jit:
-        compiled = state[key] = _CompiledPredict(model, what=f"{loop} step", auto=not jit)
+        compiled = state[key] = _CompiledPredict(what=f"{loop} step", auto=not jit)
     return compiled(model, x)

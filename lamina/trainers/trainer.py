@@ -158,7 +158,7 @@ class Trainer(TrainerAPI, OnBatchAPI):
                 f"`steps_per_execution` must be a positive integer. Received: {steps_per_execution!r}"
             )
         self.jit_compile = bool(jit_compile)
-        self._auto_jit_compile = auto and not run_eagerly
+        self._auto_jit_compile = auto  # `run_eagerly`, read on each call, still overrides it
         self.run_eagerly = run_eagerly
         self.steps_per_execution = steps_per_execution
         self.stop_training = False
@@ -166,7 +166,7 @@ class Trainer(TrainerAPI, OnBatchAPI):
         self._compile_config = trainer_utils.compile_config(
             optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
             weighted_metrics=weighted_metrics, run_eagerly=run_eagerly,
-            steps_per_execution=steps_per_execution, jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution, jit_compile="auto" if auto else jit_compile,
         )
         self.compiled = True
 

@@ -4,7 +4,9 @@ path (compiled if that measures faster), said once in the log; the train step st
 
 The thresholds are lowered here so that a few batches cross them."""
 
+import copy
 import logging
+import time
 import warnings
 
 import numpy as np
@@ -14,7 +16,7 @@ from compile_fakes import fake_compile
 
 import lamina
 from lamina import layers
-from lamina.trainers import inference_path
+from lamina.trainers import compile_path, inference_path
 
 rng = np.random.default_rng(3)
 X = rng.normal(size=(24, 8, 8, 3)).astype("float32")
@@ -91,16 +93,17 @@ def test_auto_compiles_predict_past_the_threshold_and_keeps_the_numbers(at_once,
     assert auto._train_function is not None and not hasattr(auto._train_function, "path")
 
 
-def test_auto_counts_each_loop_on_its_own(monkeypatch, counting_compile):
+def test_auto_counts_each_loop_on_its_own(counting_compile):
     model = _model()
     model.predict(X, batch_size=8, verbose=0)
-    spent = model.__dict__["_predict_function"].eager_seconds
-    # Evaluate starts from zero: predict's time does not make it compile.
-    monkeypatch.setattr(inference_path, "AUTO_COMPILE_AFTER", spent * 1.5)
-    monkeypatch.setattr(inference_path, "COMPILE_SECONDS_PER_CALL", 0.0)
-    model.evaluate(X[:8], Y[:8], batch_size=8, verbose=0)
+    model.evaluate(X, Y, batch_size=8, verbose=0)
+    # Predict past its threshold: predict compiles, evaluate does not.
+    model.__dict__["_predict_function"].eager_seconds = 1e9
+    model.predict(X, batch_size=8, verbose=0)
+    model.evaluate(X, Y, batch_size=8, verbose=0)
+    assert model.__dict__["_predict_function"].step is not None
     assert model.__dict__["_test_function"].step is None
-    assert model.__dict__["_test_function"].eager_seconds < spent * 1.5
+    assert counting_compile.calls == 1
 
 
 def test_a_long_forward_pass_runs_eagerly_for_longer(monkeypatch, counting_compile):
@@ -205,16 +208,116 @@ def test_switching_to_jit_compile_true_replaces_the_auto_forward(counting_compil
     assert not forward.auto and forward.step is not None and counting_compile.calls == 1
 
 
-def test_validation_during_fit_switches_to_the_compiled_evaluate_and_keeps_the_numbers(at_once):
+class _CountingRealCompile:
+    """``torch.compile`` itself, counting the calls of what it compiled."""
+
+    def __init__(self):
+        self.calls = 0
+        self._compile = torch.compile
+
+    def __call__(self, fn, **kwargs):
+        compiled = self._compile(fn, **kwargs)
+
+        def run(*args):
+            self.calls += 1
+            return compiled(*args)
+
+        return run
+
+
+def test_validation_during_fit_switches_to_the_compiled_evaluate_and_keeps_the_numbers(
+    at_once, monkeypatch
+):
     torch._dynamo.reset()
+    monkeypatch.setattr(compile_path, "_TRIALS", 0)  # keep the compiled path, however fast
+    spy = _CountingRealCompile()
+    monkeypatch.setattr(torch, "compile", spy)
     eager, auto = _model(jit_compile=False), _model()
     auto.set_weights(eager.get_weights())
-    # Batches of 6: 2 of validation an epoch, so the compiled evaluate is timed, chosen and then
-    # used in later epochs while the weights change between them.
-    fit = dict(batch_size=6, epochs=6, validation_split=0.5, shuffle=False, verbose=0)
+    # Batches of 6: 2 of validation an epoch; from the second epoch on, the compiled evaluate
+    # runs while the weights change between epochs.
+    fit = dict(batch_size=6, epochs=4, validation_split=0.5, shuffle=False, verbose=0)
     expected = eager.fit(X, Y, **fit).history
     history = auto.fit(X, Y, **fit).history
-    step = auto.__dict__["_test_function"].step
-    assert step is not None and step.path is not None and not step.failed
+    assert spy.calls >= 5 and not auto.__dict__["_test_function"].step.failed
     for key in expected:
         np.testing.assert_allclose(history[key], expected[key], rtol=1e-5, atol=1e-6)
+
+
+def test_the_compiled_shape_is_the_first_batch_not_the_one_crossing_the_threshold(
+    monkeypatch, counting_compile
+):
+    # 14 samples in batches of 10: the crossing happens on the last batch (4 samples); the
+    # compiled forward pass is still the one of the full batches.
+    model = _model()
+    x = X[:14]
+    model.predict(x, batch_size=10, verbose=0)
+    forward = model.__dict__["_predict_function"]
+    monkeypatch.setattr(forward, "compile_after", forward.eager_seconds * 0.999)
+    model.predict(x, batch_size=10, verbose=0)
+    assert forward.step is not None and forward.signature[0][0] == (10, 8, 8, 3)
+    # One full batch a call: a build call, the compiling call, 3 timed calls of each path.
+    for _ in range(8):
+        model.predict(x, batch_size=10, verbose=0)
+    assert forward.step.path is not None
+
+
+def test_trials_time_each_call_not_what_runs_between_calls(at_once):
+    # A callback that sleeps after each batch: the time between two calls is mostly sleep, and
+    # must not be what decides between compiled and eager execution.
+    model = _model()
+
+    def nap(batch, logs):
+        time.sleep(0.05)
+
+    callback = lamina.callbacks.LambdaCallback(on_predict_batch_end=nap)
+    for _ in range(3):
+        model.predict(X, batch_size=8, verbose=0, callbacks=[callback])
+    step = model.__dict__["_predict_function"].step
+    assert step.path is not None
+    assert max(wall for times in step._times.values() for wall, _ in times) < 0.04
+
+
+def test_run_eagerly_set_after_the_switch_stops_the_compiled_forward(at_once):
+    spy = _CountingRealCompile()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torch, "compile", spy)
+        model = _model()
+        for _ in range(2):
+            model.predict(X, batch_size=8, verbose=0)
+        used = spy.calls
+        assert used > 0
+        model.run_eagerly = True
+        model.predict(X, batch_size=8, verbose=0)
+        assert spy.calls == used
+        # And `compile(run_eagerly=True)` followed by `run_eagerly = False` is "auto" again.
+        model.compile(optimizer="sgd", loss="categorical_crossentropy", run_eagerly=True)
+        model.predict(X, batch_size=8, verbose=0)
+        assert spy.calls == used
+        model.run_eagerly = False
+        for _ in range(2):
+            model.predict(X, batch_size=8, verbose=0)
+        assert spy.calls > used
+
+
+def test_a_deep_copy_after_the_switch_predicts_with_its_own_weights(at_once):
+    model = _model()
+    for _ in range(3):
+        model.predict(X, batch_size=8, verbose=0)
+    clone = copy.deepcopy(model)
+    clone.set_weights([np.zeros_like(w) for w in clone.get_weights()])
+    for _ in range(3):
+        # Softmax of zeros: every class 1/4.
+        np.testing.assert_allclose(clone.predict(X, batch_size=8, verbose=0), 0.25, rtol=1e-6)
+    assert not np.allclose(model.predict(X, batch_size=8, verbose=0), 0.25)
+
+
+def test_jit_compile_false_survives_saving_and_auto_stays_auto(tmp_path):
+    for setting in (False, "auto"):
+        model = _model(jit_compile=setting)
+        model.fit(X, Y, verbose=0)
+        path = str(tmp_path / f"{setting}.keras")
+        model.save(path)
+        restored = lamina.models.load_model(path)
+        assert restored._auto_jit_compile is (setting == "auto")
+        assert restored.get_compile_config()["jit_compile"] == setting

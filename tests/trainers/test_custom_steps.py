@@ -250,7 +250,7 @@ def test_compile_config_round_trip(tmp_path):
     model.fit(X, Y, verbose=0)
     config = model.get_compile_config()
     assert config["optimizer"]["class_name"] == "Adam" and config["loss"]["class_name"] == "Huber"
-    assert config["metrics"][1] == "mse" and config["jit_compile"] is False
+    assert config["metrics"][1] == "mse" and config["jit_compile"] == "auto"
     path = str(tmp_path / "model.keras")
     model.save(path)
     restored = lamina.models.load_model(path)
