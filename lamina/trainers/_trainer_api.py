@@ -90,7 +90,7 @@ class TrainerAPI:
 
             warnings.warn(
                 "`compile()` was not called as part of model loading because the model's "
-                f"`compile()` method is custom. All subclassed Models that have `compile()` "
+                "`compile()` method is custom. All subclassed Models that have `compile()` "
                 "overridden should also override `get_compile_config()` and "
                 "`compile_from_config(config)`. Alternatively, you can call `compile()` manually "
                 "after loading.",
