@@ -534,14 +534,13 @@ class _CompiledPredict:
         self.signature = None
 
     def __call__(self, model, x):
-        signature = _signature(x)
-        if self.signature is None:
-            self.signature = signature
         if self.step is None:
+            if self.signature is None:
+                self.signature = _signature(x)
             if self.auto:
                 return self._eager(model, x)
             self.step = self._compiled_step(model)
-        if signature != self.signature:
+        elif _signature(x) != self.signature:
             return model(x, training=False)
         return self.step(x, None, None)
 
@@ -552,13 +551,15 @@ class _CompiledPredict:
         )
 
     def _eager(self, model, x):
-        counting = self.compile_after is None
-        start = time.perf_counter()
-        with _counting_calls() if counting else contextlib.nullcontext() as counter:
+        if self.compile_after is None:
+            start = time.perf_counter()
+            with _counting_calls() as counter:
+                outputs = model(x, training=False)
+            self.compile_after = max(AUTO_COMPILE_AFTER, COMPILE_SECONDS_PER_CALL * counter.calls)
+        else:
+            start = time.perf_counter()
             outputs = model(x, training=False)
         self.eager_seconds += time.perf_counter() - start
-        if counting:
-            self.compile_after = max(AUTO_COMPILE_AFTER, COMPILE_SECONDS_PER_CALL * counter.calls)
         if self.eager_seconds >= self.compile_after:
             logger.info(
                 '`jit_compile="auto"`: the %s of model \'%s\' has run eagerly for %.0f s; '
