@@ -209,6 +209,7 @@ def test_initializers_accept_a_seed_generator():
 def test_compiled_draws_from_a_seed_generator_compile_once_and_differ_per_call():
     # A seed drawn anew on each call would be a new constant of the graph: one recompilation per
     # call. Compiled code draws from torch's default stream instead.
+    lamina.random.normal((1,), seed=0)  # the device chosen, as after any eager call
     torch._dynamo.reset()
     torch._dynamo.utils.counters.clear()
     gen = lamina.random.SeedGenerator(1337)

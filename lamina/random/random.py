@@ -25,12 +25,14 @@ def _shape(shape):
 
 
 def _generator(seed, device):
-    if is_compiling() and not is_exporting() and not isinstance(seed, int):
+    if (seed is None or getattr(seed, "_is_lamina_seed_generator", False)) and (
+        is_compiling() and not is_exporting()
+    ):
         # A seed drawn anew on each call would be a new constant of the compiled graph each
         # time: a recompilation per call, until dynamo's limit sends the code back to eager
         # execution. Compiled code draws from torch's default stream instead (as the noise layers
-        # do): the same distribution, other samples. An integer seed (the same numbers on every
-        # call) keeps its generator.
+        # do): the same distribution, other samples; the SeedGenerator's state stays as it is. An
+        # integer seed (the same numbers on every call) keeps its generator.
         return None
     gen = torch.Generator(device=device)
     gen.manual_seed(draw_seed(seed))

@@ -103,12 +103,10 @@ class TrainerAPI:
             config["optimizer"] = optimizers.deserialize(optimizer)
         allowed = ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
                    "steps_per_execution")
-        kwargs = {k: config[k] for k in allowed if config.get(k) is not None}
-        # Keras on JAX writes `jit_compile: True` for its default "auto", and torch.compile is an
-        # opt-in here: only False (always eager) is taken from a file.
-        if config.get("jit_compile") is False:
-            kwargs["jit_compile"] = False
-        self.compile(**kwargs)
+        # `jit_compile` is left out: Keras writes its default "auto" resolved for its backend
+        # (True on JAX, False on torch; older Lamina files False too), so a file cannot tell the
+        # user's choice from the default, and the model gets Lamina's default.
+        self.compile(**{k: config[k] for k in allowed if config.get(k) is not None})
         if self.optimizer is not None and self.built:
             self.optimizer.build(self.trainable_variables)
 

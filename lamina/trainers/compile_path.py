@@ -24,7 +24,6 @@ decide. On this project's loaded 2-core CPU, the wall clock kept the Keras MNIST
 eager (20.0 against 22.4 ms) where its CPU time was 11.3 ms compiled against 12.0 eager.
 """
 
-import copy
 import logging
 import time
 import types
@@ -148,11 +147,11 @@ class CompiledStep:
         if len(self._times["eager"]) >= self._trials:
             self._decide()
 
-    def __deepcopy__(self, memo):
-        # The compiled function is bound to this step's model: a copied model's step starts over.
-        return CompiledStep(
-            copy.deepcopy(self._model, memo), self._trials, copy.deepcopy(self._function, memo),
-            self._what, self._auto, self._per_call,
+    def __reduce__(self):
+        # The compiled function is bound to this step's model (and cannot be pickled): a copied or
+        # unpickled model's step starts over, bound to that model.
+        return CompiledStep, (
+            self._model, self._trials, self._function, self._what, self._auto, self._per_call
         )
 
     def _run_compiled(self, x, y, sample_weight):

@@ -82,7 +82,6 @@ import contextlib
 import logging
 import math
 import time
-import types
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -470,10 +469,6 @@ def _kept(model, make, *layers):
     return entry[1]
 
 
-def _predict_forward(model, x, y=None, sample_weight=None):
-    return model(x, training=False)
-
-
 def _signature(x):
     flat = tree.flatten(x)
     return tuple((tuple(t.shape), t.dtype) if torch.is_tensor(t) else type(t) for t in flat)
@@ -539,15 +534,18 @@ class _CompiledPredict:
                 self.signature = _signature(x)
             if self.auto:
                 return self._eager(model, x)
-            self.step = self._compiled_step(model)
+            self.step = self._compiled_step(model, x)
         elif _signature(x) != self.signature:
             return model(x, training=False)
         return self.step(x, None, None)
 
-    def _compiled_step(self, model):
+    def _compiled_step(self, model, x):
+        # On the CPU a call's outputs are complete when it returns: its trials time the call
+        # alone. On an accelerator it returns once the kernels are queued; the time to the next
+        # call then counts them running.
+        on_cpu = all(t.device.type == "cpu" for t in tree.flatten(x) if torch.is_tensor(t))
         return CompiledStep(
-            model, function=types.MethodType(_predict_forward, model), what=self._what,
-            auto=self.auto, per_call=True,
+            model, function=model._predict_forward, what=self._what, auto=self.auto, per_call=on_cpu
         )
 
     def _eager(self, model, x):
@@ -566,7 +564,7 @@ class _CompiledPredict:
                 "trying torch.compile on it (`jit_compile=False` keeps it eager).",
                 self._what, model.name, self.eager_seconds,
             )
-            self.step = self._compiled_step(model)
+            self.step = self._compiled_step(model, x)
         return outputs
 
 

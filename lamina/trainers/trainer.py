@@ -286,6 +286,10 @@ class Trainer(TrainerAPI, OnBatchAPI):
         y_pred = self(x, training=True)
         return y_pred, self._compute_loss(x, y, y_pred, sample_weight, training=True)
 
+    def _predict_forward(self, x, y=None, sample_weight=None):
+        # What predict's and evaluate's compiled steps compile (the train step's signature).
+        return self(x, training=False)
+
     def _make_train_function(self):
         # The seam of distributed training: a data parallel loop runs the forward pass its own way.
         distributed = _distributed.train_function(self)

@@ -6,6 +6,7 @@ The thresholds are lowered here so that a few batches cross them."""
 
 import copy
 import logging
+import pickle
 import time
 import warnings
 
@@ -247,8 +248,9 @@ def test_validation_during_fit_switches_to_the_compiled_evaluate_and_keeps_the_n
 def test_the_compiled_shape_is_the_first_batch_not_the_one_crossing_the_threshold(
     monkeypatch, counting_compile
 ):
-    # 14 samples in batches of 10: the crossing happens on the last batch (4 samples); the
-    # compiled forward pass is still the one of the full batches.
+    # 14 samples in batches of 10; the threshold is crossed on the first batch of the second
+    # predict, and the next call is the last batch (4 samples): the compiled forward pass is
+    # still the one of the full batches.
     model = _model()
     x = X[:14]
     model.predict(x, batch_size=10, verbose=0)
@@ -268,14 +270,14 @@ def test_trials_time_each_call_not_what_runs_between_calls(at_once):
     model = _model()
 
     def nap(batch, logs):
-        time.sleep(0.05)
+        time.sleep(0.3)
 
     callback = lamina.callbacks.LambdaCallback(on_predict_batch_end=nap)
     for _ in range(3):
         model.predict(X, batch_size=8, verbose=0, callbacks=[callback])
     step = model.__dict__["_predict_function"].step
     assert step.path is not None
-    assert max(wall for times in step._times.values() for wall, _ in times) < 0.04
+    assert max(wall for times in step._times.values() for wall, _ in times) < 0.15
 
 
 def test_run_eagerly_set_after_the_switch_stops_the_compiled_forward(at_once):
@@ -312,12 +314,27 @@ def test_a_deep_copy_after_the_switch_predicts_with_its_own_weights(at_once):
     assert not np.allclose(model.predict(X, batch_size=8, verbose=0), 0.25)
 
 
-def test_jit_compile_false_survives_saving_and_auto_stays_auto(tmp_path):
-    for setting in (False, "auto"):
+def test_a_loaded_model_gets_the_default_whatever_its_file_says(tmp_path):
+    # Keras writes its default "auto" resolved for its backend (True on JAX, False on torch), as
+    # older Lamina files did (False): a file cannot tell the user's choice from the default.
+    for setting in (False, True, "auto"):
         model = _model(jit_compile=setting)
         model.fit(X, Y, verbose=0)
+        assert model.get_compile_config()["jit_compile"] == setting
         path = str(tmp_path / f"{setting}.keras")
         model.save(path)
         restored = lamina.models.load_model(path)
-        assert restored._auto_jit_compile is (setting == "auto")
-        assert restored.get_compile_config()["jit_compile"] == setting
+        assert restored._auto_jit_compile and not restored.jit_compile
+
+
+def test_a_model_pickles_and_deep_copies_after_the_switch(at_once):
+    model = _model()
+    for _ in range(3):
+        model.predict(X, batch_size=8, verbose=0)
+    assert model.__dict__["_predict_function"].step is not None
+    expected = model.predict(X, batch_size=8, verbose=0)
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        step = clone.__dict__["_predict_function"].step
+        assert step is not None and step.path is None  # starts over, bound to the clone
+        for _ in range(3):
+            np.testing.assert_allclose(clone.predict(X, batch_size=8, verbose=0), expected, rtol=1e-5, atol=1e-6)
