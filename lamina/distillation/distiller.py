@@ -172,6 +172,10 @@ class Distiller(Model):
         # The student loss goes into the compile config, so a saved distiller recompiles on load.
         self._compile_config = {**self._compile_config, **trainer_utils.compile_config(loss=loss)}
 
+    def compile_from_config(self, config):
+        """Compile with a saved compile config (which holds the student loss: see ``compile``)."""
+        self._compile_with_config(config)
+
     def call(self, inputs, training=None, **kwargs):
         return self.student(inputs, training=training, **kwargs)
 

@@ -82,7 +82,6 @@ class TrainerAPI:
         Args:
             config: The dict from ``get_compile_config()`` (objects serialized).
         """
-        from lamina import optimizers
         from lamina.trainers.trainer import Trainer
 
         if type(self).compile is not Trainer.compile:
@@ -97,6 +96,13 @@ class TrainerAPI:
                 stacklevel=2,
             )
             return
+        self._compile_with_config(config)
+
+    def _compile_with_config(self, config):
+        # `compile` with a saved compile config's arguments; for subclasses whose `compile` takes
+        # those arguments (and overrides `compile_from_config` to say so).
+        from lamina import optimizers
+
         config = dict(config or {})
         optimizer = config.get("optimizer")
         if isinstance(optimizer, dict):
