@@ -102,11 +102,15 @@ class TrainerAPI:
         # `compile` with a saved compile config's arguments; for subclasses whose `compile` takes
         # those arguments (and overrides `compile_from_config` to say so).
         from lamina import optimizers
+        from lamina.trainers.compile_utils import resolve_saved
 
         config = dict(config or {})
         optimizer = config.get("optimizer")
         if isinstance(optimizer, dict):
             config["optimizer"] = optimizers.deserialize(optimizer)
+        config["loss"], config["metrics"], config["weighted_metrics"] = resolve_saved(
+            config.get("loss"), config.get("metrics"), config.get("weighted_metrics")
+        )
         allowed = ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
                    "steps_per_execution")
         # `jit_compile` is left out: Keras writes its default "auto" resolved for its backend

@@ -41,6 +41,41 @@ def _flatten_specs(spec):
     return [spec]
 
 
+def resolve_saved(loss=None, metrics=None, weighted_metrics=None):
+    """The losses and metrics of a saved compile config, resolved now.
+
+    Loading calls this inside the file's custom-object scope: left as configs and names, custom
+    ones would be resolved on the first batch, outside it ("Unknown class"). A name that is not
+    built in is looked up among the custom objects (older Lamina files name custom functions);
+    built-in names stay names (``"accuracy"`` and ``"crossentropy"`` are chosen by the shapes).
+
+    Returns:
+        ``(loss, metrics, weighted_metrics)`` in the same structures.
+    """
+    from lamina import losses
+    from lamina import metrics as metrics_module
+    from lamina.saving.object_registration import get_registered_object
+
+    def resolve(spec, get):
+        if isinstance(spec, (list, tuple)):
+            return [resolve(item, get) for item in spec]
+        if _is_serialized(spec):
+            return get(spec)
+        if isinstance(spec, dict):
+            return {key: resolve(value, get) for key, value in spec.items()}
+        if isinstance(spec, str):
+            try:
+                get(spec)
+            except ValueError:
+                custom = get_registered_object(spec)
+                if custom is not None:
+                    return get(custom)
+        return spec
+
+    return (resolve(loss, losses.get), resolve(metrics, metrics_module.get),
+            resolve(weighted_metrics, metrics_module.get))
+
+
 def check_names(loss=None, metrics=None, weighted_metrics=None):
     """Resolve every name given to ``compile`` now, so a typo fails there, not on the first batch.
 

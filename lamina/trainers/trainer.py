@@ -5,6 +5,7 @@ tensors, gradients are reset by dropping them (``grad = None``, no memset), and 
 Python floats only at the end of an epoch (or when the progress bar redraws).
 """
 
+import copy
 import warnings
 
 import torch
@@ -590,5 +591,6 @@ class Trainer(TrainerAPI, OnBatchAPI):
         return values[0] if len(values) == 1 else values
 
     def get_compile_config(self):
-        # An empty dict when not compiled, as in Keras (files write it for nested models too).
-        return getattr(self, "_compile_config", None) or {}
+        # An empty dict when not compiled, as in Keras (files write it for nested models too); a
+        # copy, so that editing it leaves the model's own alone.
+        return copy.deepcopy(getattr(self, "_compile_config", None) or {})

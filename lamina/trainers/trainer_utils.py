@@ -169,10 +169,16 @@ def callback_list(callbacks, model, verbose, add_history=False, **params):
 def compile_config(**config):
     """The arguments of ``compile`` in a JSON-friendly form (objects serialized, Keras-style)."""
     from lamina.saving import serialization_lib
+    from lamina.saving.object_registration import get_registered_name
 
     def serialize(value):
         if value is None or isinstance(value, (str, bool, int, float)):
             return value
+        if inspect.isfunction(value) and value.__name__ != "<lambda>":
+            # As Keras writes a function: Keras resolves a bare name among its built-in losses
+            # and metrics only, so a custom function's file would not load there.
+            return {"module": "builtins", "class_name": "function",
+                    "config": get_registered_name(value), "registered_name": "function"}
         if isinstance(value, (list, tuple)):
             return [serialize(v) for v in value]
         if isinstance(value, dict):
