@@ -63,9 +63,10 @@ class CompiledStep:
 
     Phases, one per call: the first call runs eagerly (it builds the model, the losses and the
     metrics); the second compiles; the next ``2 * trials`` calls alternate between the compiled and
-    the eager function, and the time from each call to the next (a whole train step: forward,
-    backward, optimizer) or, with ``per_call``, of the call itself is recorded for the path it
-    took; then the faster path is kept. If compiling fails, the step runs eagerly from then on,
+    the eager function, and the time from each call to ``step_done`` (the default train step calls
+    it after the optimizer) or else to the next call (a whole train step: forward, backward,
+    optimizer) or, with ``per_call``, of the call itself is recorded for the path it took; then
+    the faster path is kept. If compiling fails, the step runs eagerly from then on,
     with a warning (logged under ``auto``).
 
     Args:
@@ -141,6 +142,13 @@ class CompiledStep:
             self._record(*started)
             return outputs
         return self._run_compiled(x, y, sample_weight)
+
+    def step_done(self):
+        """End the timed trial of the current train step (forward, backward, optimizer) here,
+        before what the loop does next: the callbacks, or an epoch's end and its validation."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._record(*pending)
 
     def _record(self, taken, start, cpu_start):
         self._times[taken].append((time.perf_counter() - start, time.process_time() - cpu_start))

@@ -308,7 +308,8 @@ class Trainer(TrainerAPI, OnBatchAPI):
         ``self.optimizer.apply(grads, variables)`` and ``self.compute_metrics`` as needed.
         """
         x, y, sample_weight = unpack_x_y_sample_weight(data)
-        y_pred, loss = self._make_train_function()(x, y, sample_weight)
+        step = self._make_train_function()
+        y_pred, loss = step(x, y, sample_weight)
         self._track_loss(loss, x)
         if self.optimizer is not None:
             loss = self.optimizer.scale_loss(loss)
@@ -320,6 +321,8 @@ class Trainer(TrainerAPI, OnBatchAPI):
             self.optimizer.apply([v.grad for v in variables], variables)
         else:
             warnings.warn("The model does not have any trainable weights.", stacklevel=2)
+        if type(step) is CompiledStep:
+            step.step_done()  # a timed trial ends here, before the metrics and the callbacks
         if self.__dict__.get("_batch_logs_wanted", True) or (
             type(self).compute_metrics is not Trainer.compute_metrics
         ):

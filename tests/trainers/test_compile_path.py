@@ -88,6 +88,22 @@ def test_faster_compiled_step_is_kept(monkeypatch, caplog):
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
+def test_train_step_trials_end_with_the_optimizer_not_at_the_next_step(monkeypatch):
+    # A callback that sleeps after each batch, and epochs of one step (each followed by a
+    # validation): the time up to the next step would be mostly sleep and validation.
+    monkeypatch.setattr(torch, "compile", fake_compile(0.0))
+    model = _model(True, trials=2)
+    step = model._train_function
+
+    def nap(batch, logs):
+        time.sleep(0.3)
+
+    callback = lamina.callbacks.LambdaCallback(on_train_batch_end=nap)
+    model.fit(X, Y, batch_size=32, epochs=7, validation_data=(X, Y), callbacks=[callback], verbose=0)
+    assert step.path is not None
+    assert max(wall for times in step._times.values() for wall, _ in times) < 0.15
+
+
 def test_models_do_not_share_a_compile_cache():
     first, second = _model(True), _model(True)
     first._train_function(torch.from_numpy(X), torch.from_numpy(Y), None)
