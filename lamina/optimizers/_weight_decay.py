@@ -19,7 +19,9 @@ class WeightDecayMixin:
             var_names: Strings; a variable whose name contains any of them is excluded (e.g.
                 ``["bias"]``).
         """
-        self._exclude_from_weight_decay = {id(v) for v in var_list} if var_list else set()
+        # The variables themselves are kept too: a copied optimizer rebuilds the ids from them.
+        self._exclude_from_weight_decay_variables = list(var_list or ())
+        self._exclude_from_weight_decay = {id(v) for v in self._exclude_from_weight_decay_variables}
         self._exclude_from_weight_decay_pattern = (
             re.compile("|".join(set(var_names))) if var_names else None
         )

@@ -144,6 +144,18 @@ class Optimizer(LearningRateAPI, WeightDecayMixin, MovingAverageMixin, Stateless
         self._iterations = self._make_variable(np.zeros((), np.int64), "iteration")
         self._learning_rate = self._check_learning_rate(learning_rate)
 
+    def __setstate__(self, state):
+        # A copy (deepcopy, pickle) holds new variable objects: the tables keyed by their id()
+        # are rebuilt from the lists they index, and the caches keyed so are emptied.
+        self.__dict__.update(state)
+        self._trainable_variables_indices = {id(v): i for i, v in enumerate(self._trainable_variables)}
+        self._verified_variable_lists = set()
+        excluded = self.__dict__.get("_exclude_from_weight_decay_variables", ())
+        self._exclude_from_weight_decay = {id(v) for v in excluded}
+        self._exclude_from_weight_decay_cache = {}
+        if "_slots_cache" in state:
+            self._slots_cache = {}
+
     # --- variables ------------------------------------------------------------------------------
     def _make_variable(self, initializer, name, shape=None, dtype=None):
         variable = Variable(initializer=initializer, shape=shape, dtype=dtype, trainable=False,

@@ -139,6 +139,12 @@ class MultiOptimizer(Optimizer):
                 opt.loss_scale_factor = loss_scale_factor
                 self._inner_optimizers.append(opt)
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._var_to_optimizer_index = {
+            id(v): i for i, opt in enumerate(self._inner_optimizers) for v in opt._trainable_variables
+        }
+
     def build(self, var_list):
         if self.built:
             return
