@@ -10,6 +10,7 @@ Deliberate difference from Keras: ``Variable.dtype`` is a ``torch.dtype`` (torch
 """
 
 import contextlib
+import copy
 import math
 import threading
 
@@ -203,14 +204,16 @@ class Variable(torch.nn.Parameter):
 
     # --- copying: Parameter's own versions would rebuild a plain Parameter ------------------------
     def _attributes(self):
-        return {k: getattr(self, k) for k in ("name", "path", "autocast", "aggregation", "synchronization")}
+        # Everything set on the variable: its name and path, and what layers attach (the
+        # constraint and regularizer a copied model must keep applying).
+        return dict(self.__dict__)
 
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
         result = Variable(self.data.clone(memory_format=torch.preserve_format), trainable=self._trainable)
         for key, val in self._attributes().items():
-            setattr(result, key, val)
+            setattr(result, key, copy.deepcopy(val, memo))
         result.requires_grad_(self.requires_grad)
         memo[id(self)] = result
         return result

@@ -153,8 +153,9 @@ class Optimizer(LearningRateAPI, WeightDecayMixin, MovingAverageMixin, Stateless
         excluded = self.__dict__.get("_exclude_from_weight_decay_variables", ())
         self._exclude_from_weight_decay = {id(v) for v in excluded}
         self._exclude_from_weight_decay_cache = {}
-        if "_slots_cache" in state:
-            self._slots_cache = {}
+        for cache in ("_slots_cache", "_groups_cache"):
+            if cache in state:
+                self.__dict__[cache] = {}
 
     # --- variables ------------------------------------------------------------------------------
     def _make_variable(self, initializer, name, shape=None, dtype=None):

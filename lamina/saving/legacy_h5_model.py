@@ -111,6 +111,8 @@ def _legacy_objects(value):
         return [_legacy_objects(v) for v in value]
     if not isinstance(value, dict):
         return value
+    if value.get("class_name") == "function" and isinstance(value.get("config"), str):
+        return value["config"]  # a function by its name, as Keras 2 wrote them
     if str(value.get("module", "")).startswith("keras") and "class_name" in value and "config" in value:
         return {"class_name": value.get("registered_name") or value["class_name"], "config": value["config"]}
     return {k: _legacy_objects(v) for k, v in value.items()}

@@ -66,7 +66,8 @@ class CompiledStep:
     the eager function, and the time from each call to ``step_done`` (the default train step calls
     it after the optimizer) or else to the next call (a whole train step: forward, backward,
     optimizer) or, with ``per_call``, of the call itself is recorded for the path it took; then
-    the faster path is kept. If compiling fails, the step runs eagerly from then on,
+    the faster path is kept. (On an accelerator these are the host's times: what waits for the
+    device is only what the loop itself waits for.) If compiling fails, the step runs eagerly from then on,
     with a warning (logged under ``auto``).
 
     Args:

@@ -13,6 +13,8 @@ Naming follows Keras: with several outputs, metrics are reported as ``<output>_<
 unweighted loss of each output as ``<output>_loss``.
 """
 
+import warnings
+
 from lamina.backend import config
 from lamina.backend.dtypes import to_torch_dtype
 from lamina.trainers.trainer_utils import batch_size
@@ -48,6 +50,9 @@ def resolve_saved(loss=None, metrics=None, weighted_metrics=None):
     ones would be resolved on the first batch, outside it ("Unknown class"). A name that is not
     built in is looked up among the custom objects (older Lamina files name custom functions);
     built-in names stay names (``"accuracy"`` and ``"crossentropy"`` are chosen by the shapes).
+    A config that does not resolve here (a lambda, a custom object not given) stays a config,
+    with a warning: the model still loads for inference, and training or evaluating it fails
+    on the first batch, naming the object.
 
     Returns:
         ``(loss, metrics, weighted_metrics)`` in the same structures.
@@ -56,11 +61,17 @@ def resolve_saved(loss=None, metrics=None, weighted_metrics=None):
     from lamina import metrics as metrics_module
     from lamina.saving.object_registration import get_registered_object
 
+    unresolved = []
+
     def resolve(spec, get):
         if isinstance(spec, (list, tuple)):
             return [resolve(item, get) for item in spec]
         if _is_serialized(spec):
-            return get(spec)
+            try:
+                return get(spec)
+            except (ValueError, TypeError) as e:
+                unresolved.append(f"{spec.get('config')!r} ({e})")
+                return spec
         if isinstance(spec, dict):
             return {key: resolve(value, get) for key, value in spec.items()}
         if isinstance(spec, str):
@@ -72,8 +83,17 @@ def resolve_saved(loss=None, metrics=None, weighted_metrics=None):
                     return get(custom)
         return spec
 
-    return (resolve(loss, losses.get), resolve(metrics, metrics_module.get),
-            resolve(weighted_metrics, metrics_module.get))
+    resolved = (resolve(loss, losses.get), resolve(metrics, metrics_module.get),
+                resolve(weighted_metrics, metrics_module.get))
+    if unresolved:
+        warnings.warn(
+            "The saved compile configuration names losses or metrics that could not be "
+            f"resolved: {'; '.join(unresolved)}. The model is loaded, but training or evaluating "
+            "it will fail until it is compiled again (or load it with the objects in "
+            "`custom_objects`).",
+            stacklevel=4,
+        )
+    return resolved
 
 
 def check_names(loss=None, metrics=None, weighted_metrics=None):

@@ -541,8 +541,9 @@ class _CompiledPredict:
 
     def _compiled_step(self, model, x):
         # On the CPU a call's outputs are complete when it returns: its trials time the call
-        # alone. On an accelerator it returns once the kernels are queued; the time to the next
-        # call then counts them running.
+        # alone. On an accelerator a call returns once its kernels are queued, so the call alone
+        # would time only the queuing; the trials run to the next call, which waits for them
+        # when the loop does.
         on_cpu = all(t.device.type == "cpu" for t in tree.flatten(x) if torch.is_tensor(t))
         return CompiledStep(
             model, function=model._predict_forward, what=self._what, auto=self.auto, per_call=on_cpu

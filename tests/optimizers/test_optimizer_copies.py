@@ -1,4 +1,5 @@
-"""A trained model copied with ``copy.deepcopy`` or ``pickle`` trains on like the original.
+"""A trained model copied with ``copy.deepcopy`` or ``pickle`` trains on like the original
+(its variables keep their constraints and regularizers).
 
 The optimizer finds its variables through tables keyed by their ``id()``; a copy holds new
 variable objects, so those tables must be rebuilt (before, the copy's first step raised
@@ -40,8 +41,11 @@ COPIES = {"deepcopy": copy.deepcopy, "pickle": lambda model: pickle.loads(pickle
 @pytest.mark.parametrize("how", sorted(COPIES))
 @pytest.mark.parametrize("optimizer", [_adam, _adamw_excluding_biases, _multi])
 def test_a_copied_trained_model_trains_on_like_the_original(how, optimizer):
+    # The constraint and the regularizer ride on the variables: the copy must keep applying them.
     model = lamina.Sequential([
-        lamina.Input((4,)), layers.Dense(8, activation="relu", name="first"), layers.Dense(2, name="second"),
+        lamina.Input((4,)),
+        layers.Dense(8, activation="relu", kernel_constraint="non_neg", kernel_regularizer="l2", name="first"),
+        layers.Dense(2, name="second"),
     ])
     model.compile(optimizer=optimizer(model), loss="mse")
     model.fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0)
