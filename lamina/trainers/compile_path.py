@@ -67,8 +67,8 @@ class CompiledStep:
     it after the optimizer) or else to the next call (a whole train step: forward, backward,
     optimizer) or, with ``per_call``, of the call itself is recorded for the path it took; then
     the faster path is kept. (On an accelerator these are the host's times: what waits for the
-    device is only what the loop itself waits for.) If compiling fails, the step runs eagerly from then on,
-    with a warning (logged under ``auto``).
+    device is only what the loop itself waits for.) If compiling fails, the step runs eagerly
+    from then on, with a warning (logged under ``auto``).
 
     Args:
         model: The model (a ``Trainer``).
@@ -108,9 +108,7 @@ class CompiledStep:
         self.failed = False
 
     def __call__(self, x, y, sample_weight):
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            self._record(*pending)
+        self.step_done()  # a step whose loop did not say where it ended ends here
         if self.path == "eager":
             return self._eager(x, y, sample_weight)
         if self._compiled is None:

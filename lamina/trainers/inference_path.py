@@ -550,13 +550,12 @@ class _CompiledPredict:
         )
 
     def _eager(self, model, x):
+        start = time.perf_counter()
         if self.compile_after is None:
-            start = time.perf_counter()
             with _counting_calls() as counter:
                 outputs = model(x, training=False)
             self.compile_after = max(AUTO_COMPILE_AFTER, COMPILE_SECONDS_PER_CALL * counter.calls)
         else:
-            start = time.perf_counter()
             outputs = model(x, training=False)
         self.eager_seconds += time.perf_counter() - start
         if self.eager_seconds >= self.compile_after:
