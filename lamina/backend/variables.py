@@ -203,25 +203,22 @@ class Variable(torch.nn.Parameter):
         return self
 
     # --- copying: Parameter's own versions would rebuild a plain Parameter ------------------------
-    def _attributes(self):
-        # Everything set on the variable: its name and path, and what layers attach (the
-        # constraint and regularizer a copied model must keep applying).
-        return dict(self.__dict__)
-
+    # Copies keep everything set on the variable (`__dict__`): its name and path, and what layers
+    # attach (the constraint and regularizer a copied model must keep applying).
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
         result = Variable(self.data.clone(memory_format=torch.preserve_format), trainable=self._trainable)
-        for key, val in self._attributes().items():
+        memo[id(self)] = result  # before the attributes: one may lead back to this variable
+        for key, val in self.__dict__.items():
             setattr(result, key, copy.deepcopy(val, memo))
         result.requires_grad_(self.requires_grad)
-        memo[id(self)] = result
         return result
 
     def __reduce_ex__(self, protocol):
         return (
             _rebuild_variable,
-            (self.data.detach().cpu(), self._trainable, self.requires_grad, self._attributes()),
+            (self.data.detach().cpu(), self._trainable, self.requires_grad, dict(self.__dict__)),
         )
 
     def __repr__(self):

@@ -30,8 +30,10 @@ with other processes running: the Keras MNIST convnet's first convolution and po
 24x24x32 outputs after cropping, 9.4 MB) in 2, 3 or 4 slices saved 0.3-0.6 ms per batch (of
 8.3-9.5 for the convolution stack; 3 slices of 42-43 images are used); 8 slices of 16 images
 were slower than none. With two threads the slices cost more than they save (measured: 5.8 ms
-per batch of wall time sliced, 4.8 unsliced), so only a single-threaded process slices. The layers
-ask ``chunked_pool`` and ``pooled_already``.
+per batch of wall time sliced, 4.8 unsliced), so only a single-threaded process slices. Under
+``torch.compile`` a small convolution computes its max-pooled output itself instead
+(``compiled_max_pool``). The layers ask ``chunked_pool`` (or ``compiled_max_pool``) and
+``pooled_already``.
 
 A narrow ``Dense`` (at most ``NARROW_UNITS`` units) multiplies by a contiguous transposed copy of
 its kernel (``TransposedKernel``): the BLAS of this torch build (MKL) runs a 2-D product with
@@ -103,8 +105,9 @@ def _same(a, b):
 class _DerivedFromWeights:
     """A value computed from some weights, kept until any of them changes.
 
-    Each use compares the weights with copies of what the value was made from, so every way of
-    changing them (``set_weights``, ``assign``, in-place writes, training) is seen without hooks.
+    Each eager use compares the weights with copies of what the value was made from, so every
+    way of changing them (``set_weights``, ``assign``, in-place writes, training) is seen without
+    hooks; under ``torch.compile`` the value is derived again in the graph on every call.
     """
 
     def __init__(self):

@@ -27,6 +27,10 @@ class MultiTensorOptimizer(Optimizer):
         self._groups_cache = {}
         self._slots_cache = {}
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._groups_cache, self._slots_cache = {}, {}  # keyed by the originals' ids
+
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         if type(self).update_step is not MultiTensorOptimizer.update_step:
             super()._backend_update_step(grads, trainable_variables, learning_rate)

@@ -19,9 +19,8 @@ class WeightDecayMixin:
             var_names: Strings; a variable whose name contains any of them is excluded (e.g.
                 ``["bias"]``).
         """
-        # The variables themselves are kept too: a copied optimizer rebuilds the ids from them.
+        # The variables themselves (not their ids): a copied optimizer holds copied variables.
         self._exclude_from_weight_decay_variables = list(var_list or ())
-        self._exclude_from_weight_decay = {id(v) for v in self._exclude_from_weight_decay_variables}
         self._exclude_from_weight_decay_pattern = (
             re.compile("|".join(set(var_names))) if var_names else None
         )
@@ -33,7 +32,7 @@ class WeightDecayMixin:
         if cached is not None:
             return cached
         pattern = self._exclude_from_weight_decay_pattern
-        use = key not in self._exclude_from_weight_decay and not (
+        use = not any(v is variable for v in self._exclude_from_weight_decay_variables) and not (
             pattern is not None and pattern.search(variable.name) is not None
         )
         self._exclude_from_weight_decay_cache[key] = use

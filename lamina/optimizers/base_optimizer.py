@@ -138,7 +138,7 @@ class Optimizer(LearningRateAPI, WeightDecayMixin, MovingAverageMixin, Stateless
         self._trainable_variables = []
         self._trainable_variables_indices = {}
         self._verified_variable_lists = set()
-        self._exclude_from_weight_decay = set()
+        self._exclude_from_weight_decay_variables = []
         self._exclude_from_weight_decay_pattern = None
         self._exclude_from_weight_decay_cache = {}
         self._iterations = self._make_variable(np.zeros((), np.int64), "iteration")
@@ -148,14 +148,8 @@ class Optimizer(LearningRateAPI, WeightDecayMixin, MovingAverageMixin, Stateless
         # A copy (deepcopy, pickle) holds new variable objects: the tables keyed by their id()
         # are rebuilt from the lists they index, and the caches keyed so are emptied.
         self.__dict__.update(state)
-        self._trainable_variables_indices = {id(v): i for i, v in enumerate(self._trainable_variables)}
-        self._verified_variable_lists = set()
-        excluded = self.__dict__.get("_exclude_from_weight_decay_variables", ())
-        self._exclude_from_weight_decay = {id(v) for v in excluded}
+        self._index_variables()
         self._exclude_from_weight_decay_cache = {}
-        for cache in ("_slots_cache", "_groups_cache"):
-            if cache in state:
-                self.__dict__[cache] = {}
 
     # --- variables ------------------------------------------------------------------------------
     def _make_variable(self, initializer, name, shape=None, dtype=None):
@@ -295,10 +289,13 @@ class Optimizer(LearningRateAPI, WeightDecayMixin, MovingAverageMixin, Stateless
             self._accumulated_gradients = [
                 self.add_variable_from_reference(v, name="gradient_accumulator") for v in var_list
             ]
-        self._trainable_variables_indices = {id(v): i for i, v in enumerate(var_list)}
-        self._verified_variable_lists = set()
         self._trainable_variables = var_list
+        self._index_variables()
         self.built = True
+
+    def _index_variables(self):
+        self._trainable_variables_indices = {id(v): i for i, v in enumerate(self._trainable_variables)}
+        self._verified_variable_lists = set()
 
     def _get_variable_index(self, variable):
         return self._trainable_variables_indices[id(variable)]

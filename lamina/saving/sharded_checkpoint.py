@@ -123,8 +123,9 @@ def load_weights(model, filepath):
             f"The checkpoint {filepath!r} has no values for {len(missing)} of the model's "
             f"variables ({missing[:3]}...): it was written by a model of another architecture."
         )
+    same_optimizer = _same_optimizer_state(entries, saved)
     entries = {k: e for k, e in entries.items() if k in saved}
-    if not _same_optimizer_state(entries, saved):
+    if not same_optimizer:
         # As for `.weights.h5` files: another optimizer's state is skipped, not forced in.
         warnings.warn(
             f"Skipping the optimizer state of {filepath!r}: it does not match the variables of "
@@ -145,13 +146,14 @@ def load_weights(model, filepath):
 
 
 def _same_optimizer_state(entries, saved):
-    """Whether the checkpoint's optimizer entries are exactly the built optimizer's variables, in
-    number and whole shapes (or neither has any)."""
+    """Whether the checkpoint's optimizer entries are exactly the built optimizer's variables
+    (``entries``: all of the model's, before any is matched with the checkpoint), by name and
+    whole shape; or either side has none."""
     mine = {k: v for k, (v, _) in entries.items() if k.startswith(_OPTIMIZER)}
-    theirs = [k for k in saved if k.startswith(_OPTIMIZER)]
-    if not mine:
+    theirs = {k for k in saved if k.startswith(_OPTIMIZER)}
+    if not mine or not theirs:
         return True  # nothing of the optimizer's is loaded
-    return len(mine) == len(theirs) and all(
+    return set(mine) == theirs and all(
         tuple(whole_shape(v)) == tuple(saved[k].size) for k, v in mine.items()
     )
 

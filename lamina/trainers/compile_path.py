@@ -1,4 +1,5 @@
-"""``jit_compile=True``: the train step's forward pass and loss through ``torch.compile``.
+"""``jit_compile``: a step function (the train step's forward pass and loss; predict's and
+evaluate's forward passes, see ``inference_path``) through ``torch.compile``.
 
 Three things made the compiled step slower than eager execution, each fixed here:
 
@@ -59,7 +60,8 @@ def _own_code(method):
 
 
 class CompiledStep:
-    """The model's ``_forward_and_loss`` run through ``torch.compile`` when that is faster.
+    """A step function of the model (``_forward_and_loss`` unless ``function`` says otherwise) run
+    through ``torch.compile`` when that is faster, for ``jit_compile=True`` or ``"auto"``.
 
     Phases, one per call: the first call runs eagerly (it builds the model, the losses and the
     metrics); the second compiles; the next ``2 * trials`` calls alternate between the compiled and
@@ -103,7 +105,7 @@ class CompiledStep:
         self._trials = _TRIALS if trials is None else trials
         self._per_call = per_call
         self._times = {"compiled": [], "eager": []}
-        self._pending = None  # (path, wall start, CPU start) of the step ending at the next call
+        self._pending = None  # (path, wall start, CPU start) of a step not yet ended (step_done)
         self.path = None
         self.failed = False
 
@@ -134,11 +136,11 @@ class CompiledStep:
             taken = "compiled" if len(self._times["compiled"]) <= len(self._times["eager"]) else "eager"
             run = self._eager if taken == "eager" else self._run_compiled
             started = (taken, time.perf_counter(), time.process_time())
-            if not self._per_call:
-                self._pending = started
-                return run(x, y, sample_weight)
             outputs = run(x, y, sample_weight)
-            self._record(*started)
+            if self._per_call:
+                self._record(*started)
+            else:
+                self._pending = started
             return outputs
         return self._run_compiled(x, y, sample_weight)
 

@@ -9,7 +9,8 @@ on this project's 2-core CPU, 1 thread, the ResNet-style block of ``bench/worklo
 Conv2D + BatchNormalization pairs, batch 64): 38.5 ms of CPU per batch unfolded, 33.8 folded.
 
 The folded weights are computed from the current weights and kept with a copy of what they were
-computed from; every folded call compares the weights with that copy (a few microseconds for the
+computed from; every eager folded call (compiled, the graph refolds on each call) compares the
+weights with that copy (a few microseconds for the
 small vectors and kernels of such layers) and refolds when anything differs, so no way of changing
 a weight (``set_weights``, ``load_weights``, a training step, ``assign``, a direct write into the
 tensor's memory) can leave stale folded weights behind.
@@ -151,7 +152,7 @@ def _foldable(conv, bn):
         return False
     if conv.activation is not activations.linear:
         return False
-    if getattr(torch, conv.compute_dtype, None) != conv.kernel.dtype:
+    if not _float_kernel_at_compute_dtype(conv):
         return False
     rank = conv.rank + 2
     channel_axis = rank - 1 if conv.data_format == "channels_last" else 1
@@ -161,7 +162,14 @@ def _foldable(conv, bn):
         and len(axes) == 1
         and axes[0] % rank == channel_axis
         and bn.moving_mean.dtype == conv.kernel.dtype
-        and conv.kernel.dtype in (torch.float32, torch.float64)
+    )
+
+
+def _float_kernel_at_compute_dtype(conv):
+    """A float32/float64 kernel that the layer computes in as it is (no autocast copy)."""
+    return (
+        conv.kernel.dtype in (torch.float32, torch.float64)
+        and getattr(torch, conv.compute_dtype, None) == conv.kernel.dtype
     )
 
 
@@ -239,19 +247,16 @@ def _fusable_max_pool(conv, pool):
     """Whether ``conv``, read only by the max pooling ``pool``, may compute the pooled output itself
     under ``torch.compile`` (see ``_inference.compiled_max_pool``)."""
     if not (
-        _plain_conv(conv)  # its convolution is what the expression redoes
-        and _plain_pool(pool)
+        _chunkable(conv, pool)  # a plain convolution (what the expression redoes) and pooling
         and conv.groups == 1
         and conv.padding == "valid"
         # Applied after the maximum: only activations that keep the order of their inputs.
         and (conv.activation is activations.linear or conv.activation is activations.relu)
-        and conv.kernel.dtype in (torch.float32, torch.float64)
-        and getattr(torch, conv.compute_dtype, None) == conv.kernel.dtype
+        and _float_kernel_at_compute_dtype(conv)
         and pool.pool_mode == "max"
         and pool.padding == "valid"
         and pool.data_format == conv.data_format
         and len(pool.pool_size) == conv.rank
-        and pool.compute_dtype == conv.compute_dtype
     ):
         return False
     # One product per pooling offset, kernel tap and input channel.
@@ -363,7 +368,8 @@ def _graph_layers(graphs):
 
 def _linked_pairs(model, walked=None):
     """``(first, second)`` layer pairs in ``model``'s graph and the graphs nested in it where each
-    layer is called in one place only and only ``second`` reads ``first``'s output."""
+    layer is called in one place only and only ``second`` reads ``first``'s output. ``walked``:
+    ``_graphs(model)``, when the caller has it already."""
     graphs, uses = walked or _graphs(model)
     found = []
     for owner, plan, children in graphs:
@@ -425,6 +431,7 @@ def folded(model, step_name):
 
     # One walk of the graphs serves every rewrite.
     walked = _graphs(model)
+    graphs = walked[0]
     linked = _linked_pairs(model, walked)
     pairs = [pair for pair in linked if _foldable(*pair)]
     for conv, bn in pairs:
@@ -438,13 +445,12 @@ def folded(model, step_name):
     for conv, pool in (pair for pair in linked if _chunkable(*pair)):
         mark(conv, "_inference_chunk_pool", pool)
         marks.append((pool, ("_inference_pooled",)))
-    for conv, pool in (pair for pair in linked if _fusable_max_pool(*pair)):
-        mark(conv, "_inference_fused_pool", pool)
-        marks.append((pool, ("_inference_pooled",)))
+        if _fusable_max_pool(conv, pool):
+            mark(conv, "_inference_fused_pool", pool)
     for conv, relu, after_bn in _relu_takeovers(linked, pairs):
         mark(conv, "_inference_relu", (relu, after_bn))
         marks.append((relu, ("_inference_rectified",)))
-    for layer in _graph_layers(walked[0]):
+    for layer in _graph_layers(graphs):
         if _narrow_dense(layer):
             mark(layer, "_inference_transposed", _kept(model, TransposedKernel, layer))
     model.__dict__["_inference_folded"] = True

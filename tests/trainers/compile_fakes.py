@@ -23,3 +23,23 @@ def fake_compile(delay):
         return run
 
     return compile_
+
+
+class CountingCompile:
+    """A stand-in for ``torch.compile`` that counts how often it compiles (``compiles``) and how
+    often what it compiled runs (``calls``). ``compile_``: the real compiler to use; by default
+    the function is returned as it is."""
+
+    def __init__(self, compile_=None):
+        self.compiles = self.calls = 0
+        self._compile = compile_
+
+    def __call__(self, fn, **kwargs):
+        self.compiles += 1
+        compiled = self._compile(fn, **kwargs) if self._compile is not None else fn
+
+        def run(*args):
+            self.calls += 1
+            return compiled(*args)
+
+        return run

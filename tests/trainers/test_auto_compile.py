@@ -13,7 +13,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from compile_fakes import fake_compile
+from compile_fakes import CountingCompile, fake_compile
+from eager_reference import assert_loops_agree
 
 import lamina
 from lamina import layers
@@ -33,17 +34,6 @@ def _model(**compile_args):
     return model
 
 
-class _CountingCompile:
-    """``torch.compile`` that counts its calls and returns the function itself."""
-
-    def __init__(self):
-        self.calls = 0
-
-    def __call__(self, fn, **kwargs):
-        self.calls += 1
-        return fn
-
-
 @pytest.fixture
 def at_once(monkeypatch):
     """"auto" compiles after the first eager call."""
@@ -53,7 +43,7 @@ def at_once(monkeypatch):
 
 @pytest.fixture
 def counting_compile(monkeypatch):
-    spy = _CountingCompile()
+    spy = CountingCompile()
     monkeypatch.setattr(torch, "compile", spy)
     return spy
 
@@ -64,7 +54,7 @@ def test_auto_stays_eager_until_the_threshold(counting_compile):
     for _ in range(3):
         model.predict(X, batch_size=8, verbose=0)
         model.evaluate(X, Y, batch_size=8, verbose=0)
-    assert counting_compile.calls == 0
+    assert counting_compile.compiles == 0
     for key in ("_predict_function", "_test_function"):
         forward = model.__dict__[key]
         assert forward.step is None and 0 < forward.eager_seconds < inference_path.AUTO_COMPILE_AFTER
@@ -77,11 +67,7 @@ def test_auto_compiles_predict_past_the_threshold_and_keeps_the_numbers(at_once,
     with caplog.at_level(logging.INFO, logger="lamina"):
         # Batches of 10 (the last, of 4, stays eager): the eager call that crosses the threshold,
         # a build call, the compiling call, 3 timed calls of each path, then the kept path.
-        for _ in range(6):
-            np.testing.assert_allclose(
-                auto.predict(X, batch_size=10, verbose=0), eager.predict(X, batch_size=10, verbose=0),
-                rtol=1e-5, atol=1e-6,
-            )
+        assert_loops_agree(auto, eager, "predict", X, calls=6, batch_size=10)
     step = auto.__dict__["_predict_function"].step
     assert step.path in ("compiled", "eager") and not step.failed
     assert "_predict_function" not in eager.__dict__
@@ -104,7 +90,7 @@ def test_auto_counts_each_loop_on_its_own(counting_compile):
     model.evaluate(X, Y, batch_size=8, verbose=0)
     assert model.__dict__["_predict_function"].step is not None
     assert model.__dict__["_test_function"].step is None
-    assert counting_compile.calls == 1
+    assert counting_compile.compiles == 1
 
 
 def test_a_long_forward_pass_runs_eagerly_for_longer(monkeypatch, counting_compile):
@@ -152,7 +138,7 @@ def test_auto_is_off_when_the_user_says_so(at_once, counting_compile, how):
     for _ in range(3):
         model.predict(X, batch_size=8, verbose=0)
         model.evaluate(X, Y, batch_size=8, verbose=0)
-    assert counting_compile.calls == 0
+    assert counting_compile.compiles == 0
 
 
 def test_auto_applies_to_a_model_never_compiled(at_once, counting_compile):
@@ -160,7 +146,7 @@ def test_auto_applies_to_a_model_never_compiled(at_once, counting_compile):
     model = lamina.Sequential([lamina.Input((8, 8, 3)), layers.Flatten(), layers.Dense(4)])
     for _ in range(3):
         model.predict(X, batch_size=8, verbose=0)
-    assert counting_compile.calls == 1
+    assert counting_compile.compiles == 1
     assert model.__dict__["_predict_function"].step is not None
 
 
@@ -176,11 +162,7 @@ def test_auto_logs_a_failed_compile_without_a_warning(monkeypatch, at_once, capl
     auto.set_weights(eager.get_weights())
     with warnings.catch_warnings(), caplog.at_level(logging.INFO, logger="lamina"):
         warnings.simplefilter("error")
-        for _ in range(3):
-            np.testing.assert_allclose(
-                auto.evaluate(X, Y, batch_size=8, verbose=0), eager.evaluate(X, Y, batch_size=8, verbose=0),
-                rtol=1e-6,
-            )
+        assert_loops_agree(auto, eager, "evaluate", X, Y, calls=3, batch_size=8, rtol=1e-6, atol=0)
     step = auto.__dict__["_test_function"].step
     assert step.failed and step.path == "eager"
     failures = [r for r in caplog.records if "torch.compile failed" in r.getMessage()]
@@ -206,24 +188,7 @@ def test_switching_to_jit_compile_true_replaces_the_auto_forward(counting_compil
     model.compile(optimizer="sgd", loss="categorical_crossentropy", jit_compile=True)
     model.predict(X, batch_size=8, verbose=0)
     forward = model.__dict__["_predict_function"]
-    assert not forward.auto and forward.step is not None and counting_compile.calls == 1
-
-
-class _CountingRealCompile:
-    """``torch.compile`` itself, counting the calls of what it compiled."""
-
-    def __init__(self):
-        self.calls = 0
-        self._compile = torch.compile
-
-    def __call__(self, fn, **kwargs):
-        compiled = self._compile(fn, **kwargs)
-
-        def run(*args):
-            self.calls += 1
-            return compiled(*args)
-
-        return run
+    assert not forward.auto and forward.step is not None and counting_compile.compiles == 1
 
 
 def test_validation_during_fit_switches_to_the_compiled_evaluate_and_keeps_the_numbers(
@@ -231,7 +196,7 @@ def test_validation_during_fit_switches_to_the_compiled_evaluate_and_keeps_the_n
 ):
     torch._dynamo.reset()
     monkeypatch.setattr(compile_path, "_TRIALS", 0)  # keep the compiled path, however fast
-    spy = _CountingRealCompile()
+    spy = CountingCompile(torch.compile)
     monkeypatch.setattr(torch, "compile", spy)
     eager, auto = _model(jit_compile=False), _model()
     auto.set_weights(eager.get_weights())
@@ -281,7 +246,7 @@ def test_trials_time_each_call_not_what_runs_between_calls(at_once):
 
 
 def test_run_eagerly_set_after_the_switch_stops_the_compiled_forward(at_once):
-    spy = _CountingRealCompile()
+    spy = CountingCompile(torch.compile)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(torch, "compile", spy)
         model = _model()
@@ -300,18 +265,6 @@ def test_run_eagerly_set_after_the_switch_stops_the_compiled_forward(at_once):
         for _ in range(2):
             model.predict(X, batch_size=8, verbose=0)
         assert spy.calls > used
-
-
-def test_a_deep_copy_after_the_switch_predicts_with_its_own_weights(at_once):
-    model = _model()
-    for _ in range(3):
-        model.predict(X, batch_size=8, verbose=0)
-    clone = copy.deepcopy(model)
-    clone.set_weights([np.zeros_like(w) for w in clone.get_weights()])
-    for _ in range(3):
-        # Softmax of zeros: every class 1/4.
-        np.testing.assert_allclose(clone.predict(X, batch_size=8, verbose=0), 0.25, rtol=1e-6)
-    assert not np.allclose(model.predict(X, batch_size=8, verbose=0), 0.25)
 
 
 def test_a_loaded_model_gets_the_default_whatever_its_file_says(tmp_path):
@@ -338,3 +291,8 @@ def test_a_model_pickles_and_deep_copies_after_the_switch(at_once):
         assert step is not None and step.path is None  # starts over, bound to the clone
         for _ in range(3):
             np.testing.assert_allclose(clone.predict(X, batch_size=8, verbose=0), expected, rtol=1e-5, atol=1e-6)
+        # It predicts with its own weights, not the original's: softmax of zeros, 1/4 each.
+        clone.set_weights([np.zeros_like(w) for w in clone.get_weights()])
+        for _ in range(3):
+            np.testing.assert_allclose(clone.predict(X, batch_size=8, verbose=0), 0.25, rtol=1e-6)
+    assert not np.allclose(model.predict(X, batch_size=8, verbose=0), 0.25)

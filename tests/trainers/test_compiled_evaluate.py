@@ -6,6 +6,7 @@ import logging
 import numpy as np
 import torch
 from compile_fakes import fake_compile
+from eager_reference import assert_loops_agree
 
 import lamina
 from lamina import layers
@@ -33,11 +34,7 @@ def test_compiled_evaluate_matches_eager_and_sees_weight_changes():
     compiled.set_weights(eager.get_weights())
     # Batches of 10 (the last, of 4, runs eagerly): a build call, the compiling call, 3 timed
     # calls of each path, then the kept path.
-    for _ in range(5):
-        np.testing.assert_allclose(
-            compiled.evaluate(X, Y, batch_size=10, verbose=0),
-            eager.evaluate(X, Y, batch_size=10, verbose=0), rtol=1e-5, atol=1e-6,
-        )
+    assert_loops_agree(compiled, eager, "evaluate", X, Y, calls=5, batch_size=10)
     step = compiled.__dict__["_test_function"].step
     assert step.path in ("compiled", "eager") and not step.failed
     assert "_predict_function" not in compiled.__dict__  # predict keeps its own

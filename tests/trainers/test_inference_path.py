@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from compile_fakes import fake_compile
+from eager_reference import assert_loops_agree
 from eager_reference import eager_predict as _eager
 
 import lamina
@@ -230,11 +231,7 @@ def test_jit_compiled_predict_matches_eager_and_sees_weight_changes():
     compiled.set_weights(eager.get_weights())
     # 24 samples in batches of 10: the last batch (4) runs eagerly instead of compiling again.
     # Two full batches a call: a build call, the compiling call, then 3 timed calls of each path.
-    for _ in range(5):
-        np.testing.assert_allclose(
-            compiled.predict(X, batch_size=10, verbose=0), eager.predict(X, batch_size=10, verbose=0),
-            rtol=1e-5, atol=1e-6,
-        )
+    assert_loops_agree(compiled, eager, "predict", X, calls=5, batch_size=10)
     step = compiled.__dict__["_predict_function"].step
     assert step.path in ("compiled", "eager") and not step.failed
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
